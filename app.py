@@ -1,0 +1,85 @@
+"""offboard: every URL the service answers, and what answers it."""
+
+from chalice import Chalice
+
+from chalicelib import admin_api, unsubscribe_flow
+from chalicelib.forms import FORM_CONTENT_TYPES
+from chalicelib.observability import flush, logger
+
+app = Chalice(app_name="offboard")
+
+# A one-click POST may come with a form body, an empty body or no Content-Type at all
+# (which Chalice reads as JSON); the handler accepts only `List-Unsubscribe=One-Click` or nothing.
+ONE_CLICK_TYPES = [*FORM_CONTENT_TYPES, "application/json"]
+
+
+@app.middleware("http")
+def observe(request, get_response):
+    logger.clear_state()
+    logger.set_correlation_id((request.context or {}).get("requestId"))
+    try:
+        return get_response(request)
+    finally:
+        flush()
+
+
+# Recipients: the link in List-Unsubscribe and in the message body.
+@app.route("/u/{token}", methods=["GET"])
+def unsubscribe_page(token):
+    return unsubscribe_flow.landing_page(app.current_request, token)
+
+
+@app.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)
+def unsubscribe(token):
+    return unsubscribe_flow.post_unsubscribe(app.current_request, token)
+
+
+@app.route("/u/{token}/survey", methods=["GET"])
+def survey_page(token):
+    return unsubscribe_flow.survey_page(app.current_request, token)
+
+
+@app.route("/u/{token}/survey", methods=["POST"], content_types=FORM_CONTENT_TYPES)
+def survey_answer(token):
+    return unsubscribe_flow.submit_survey(app.current_request, token)
+
+
+@app.route("/u/{token}/done", methods=["GET"])
+def confirmation_page(token):
+    return unsubscribe_flow.done_page(app.current_request, token)
+
+
+@app.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)
+def undo(token):
+    return unsubscribe_flow.submit_undo(app.current_request, token)
+
+
+# Senders and operators (X-Api-Key locally; IAM in AWS).
+@app.route("/v1/unsubscribe-headers", methods=["POST"])
+def unsubscribe_headers():
+    return admin_api.unsubscribe_headers(app.current_request)
+
+
+@app.route("/v1/send-check", methods=["POST"])
+def send_check():
+    return admin_api.send_check(app.current_request)
+
+
+@app.route("/v1/lists", methods=["POST"])
+def create_list():
+    return admin_api.create_list(app.current_request)
+
+
+@app.route("/v1/lists/{list_id}/subscribers", methods=["POST"])
+def add_subscriber(list_id):
+    return admin_api.add_subscriber(app.current_request, list_id)
+
+
+@app.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"])
+def import_subscribers(list_id):
+    return admin_api.import_subscribers(app.current_request, list_id)
+
+
+@app.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"])
+def export_consent(subscriber_id):
+    return admin_api.export_consent(app.current_request, subscriber_id)

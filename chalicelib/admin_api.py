@@ -1,0 +1,95 @@
+"""The authenticated machine API for senders and operators (`/v1/...`): thin handlers only."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from chalice import Response
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib import senders, subscriber_admin
+from chalicelib.errors import BadRequest
+from chalicelib.observability import count, logger
+from chalicelib.storage import lists
+from chalicelib.tokens import ID_PATTERN
+from chalicelib.web import is_admin, json_body, json_response, problem, raw_body
+
+MAX_CSV_BYTES = 2 * 1024 * 1024
+
+
+def authenticated(handler):
+    @wraps(handler)
+    def wrapper(request, *args):
+        if not is_admin(request):
+            return problem(401, "unauthorized", "send a valid X-Api-Key")
+        try:
+            return handler(request, *args)
+        except BadRequest as error:
+            count("RejectedInputs", kind=error.code)
+            return problem(error.status, error.code, str(error))
+        except PynamoDBException:
+            logger.exception("storage unavailable")
+            return problem(503, "unavailable", "try again shortly", {"Retry-After": "5"})
+
+    return wrapper
+
+
+@authenticated
+def create_list(request):
+    body = json_body(request)
+    list_id, name = body.get("list_id"), body.get("name")
+    if not isinstance(list_id, str) or not ID_PATTERN.match(list_id):
+        raise BadRequest("bad_list", "list_id must be 1-64 letters, digits, '-' or '_'")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+        raise BadRequest("bad_name", "name must be 1-200 characters")
+    branding = body.get("branding") or {}
+    if not isinstance(branding, dict) or set(branding) - {"sender_name", "accent_color", "logo_url"}:
+        raise BadRequest("bad_branding", "branding takes sender_name, accent_color and logo_url")
+    if not all(isinstance(v, str) and len(v) <= 500 for v in branding.values()):
+        raise BadRequest("bad_branding", "branding values must be short strings")
+    try:
+        created = lists.create_list(list_id, name.strip(), body.get("description"), branding)
+    except lists.ListExists as error:
+        raise BadRequest("list_exists", "a list with this id exists", 409) from error
+    return json_response({"list_id": created.list_id, "name": created.name}, 201)
+
+
+@authenticated
+def add_subscriber(request, list_id: str):
+    body = json_body(request)
+    result = subscriber_admin.add_subscriber(list_id, body.get("email"), body.get("resubscribe") is True)
+    return json_response(result, 201 if result["result"] in ("subscribed", "resubscribed") else 200)
+
+
+@authenticated
+def import_subscribers(request, list_id: str):
+    body = raw_body(request)
+    if len(body) > MAX_CSV_BYTES:
+        raise BadRequest("too_large", f"send at most {MAX_CSV_BYTES} bytes of CSV", 413)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise BadRequest("bad_csv", "the CSV must be UTF-8") from error
+    return json_response(subscriber_admin.import_csv(list_id, text))
+
+
+@authenticated
+def unsubscribe_headers(request):
+    body = json_body(request)
+    built = senders.headers_for(body, body.get("list_id"), body.get("campaign_id"))
+    return json_response(built.as_dict())
+
+
+@authenticated
+def send_check(request):
+    body = json_body(request)
+    answers = senders.check_recipients(body.get("list_id"), body.get("channel", "email"), body.get("recipients"))
+    return json_response({"list_id": body["list_id"], "channel": body.get("channel", "email"), "recipients": answers})
+
+
+@authenticated
+def export_consent(request, subscriber_id: str):
+    lines = subscriber_admin.export_consent(subscriber_id)
+    return Response(
+        body=lines, status_code=200, headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
+    )

@@ -1,0 +1,156 @@
+"""offboard's operator CLI: `python -m chalicelib.cli --help`.
+
+It talks to DynamoDB directly with the stage's settings from `.chalice/config.json`
+(variables already set in the environment win), so it works the same against the embedded
+local server, DynamoDB Local, Alternator, or a real account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_stage_environment(stage: str, config: Path = ROOT / ".chalice" / "config.json") -> None:
+    """Set the stage's environment variables the way Chalice does, without overriding the shell."""
+    if not config.exists():
+        return
+    data = json.loads(config.read_text())
+    merged = {**data.get("environment_variables", {}), **data["stages"].get(stage, {}).get("environment_variables", {})}
+    for name, value in merged.items():
+        os.environ.setdefault(name, value)
+    if os.environ.get("DYNAMODB_ENDPOINT"):
+        # A local endpoint accepts any credentials; never send real ones to it.
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def _print(value) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_create_tables(args) -> None:
+    from chalicelib.storage.tables import create_tables
+
+    _print({"created": create_tables()})
+
+
+def cmd_seed_demo(args) -> None:
+    from chalicelib.demo import seed_demo
+
+    _print(seed_demo())
+
+
+def cmd_create_list(args) -> None:
+    from chalicelib.errors import BadRequest
+    from chalicelib.storage import lists
+
+    branding = {
+        k: v for k, v in (("sender_name", args.sender), ("accent_color", args.color), ("logo_url", args.logo)) if v
+    }
+    try:
+        item = lists.create_list(args.list_id, args.name, args.description, branding)
+    except lists.ListExists as error:
+        raise BadRequest("list_exists", f"list {args.list_id!r} exists") from error
+    _print({"list_id": item.list_id, "name": item.name})
+
+
+def cmd_add(args) -> None:
+    from chalicelib.subscriber_admin import add_subscriber
+
+    _print(add_subscriber(args.list_id, args.email, resubscribe=args.resubscribe))
+
+
+def cmd_import(args) -> None:
+    from chalicelib.subscriber_admin import import_csv
+
+    _print(import_csv(args.list_id, Path(args.file).read_text(encoding="utf-8-sig")))
+
+
+def cmd_headers(args) -> None:
+    from chalicelib.senders import headers_for
+
+    _print(headers_for({"email": args.email}, args.list_id, args.campaign).as_dict())
+
+
+def cmd_check(args) -> None:
+    from chalicelib.senders import check_recipients
+
+    _print(check_recipients(args.list_id, args.channel, [{"email": e} for e in args.emails]))
+
+
+def cmd_export(args) -> None:
+    from chalicelib.subscriber_admin import export_consent
+
+    sys.stdout.write(export_consent(args.subscriber_id))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="offboard operator commands")
+    parser.add_argument("--stage", default=os.environ.get("OFFBOARD_STAGE", "dev"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("create-tables", help="create the tables if missing").set_defaults(run=cmd_create_tables)
+    commands.add_parser("seed-demo", help="a demo list with subscribers; prints a link to try").set_defaults(
+        run=cmd_seed_demo
+    )
+
+    p = commands.add_parser("create-list", help="create a mailing list")
+    p.add_argument("list_id")
+    p.add_argument("name")
+    p.add_argument("--description")
+    p.add_argument("--sender")
+    p.add_argument("--color", help="accent colour, #rrggbb")
+    p.add_argument("--logo", help="https URL of a logo")
+    p.set_defaults(run=cmd_create_list)
+
+    p = commands.add_parser("add", help="subscribe an address to a list")
+    p.add_argument("list_id")
+    p.add_argument("email")
+    p.add_argument("--resubscribe", action="store_true", help="the person gave consent again after unsubscribing")
+    p.set_defaults(run=cmd_add)
+
+    p = commands.add_parser("import", help="import a CSV with an 'email' column")
+    p.add_argument("list_id")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_import)
+
+    p = commands.add_parser("headers", help="the List-Unsubscribe headers for one message")
+    p.add_argument("list_id")
+    p.add_argument("email")
+    p.add_argument("--campaign")
+    p.set_defaults(run=cmd_headers)
+
+    p = commands.add_parser("check", help="may these addresses be sent to?")
+    p.add_argument("list_id")
+    p.add_argument("channel", choices=["email", "sms", "push"])
+    p.add_argument("emails", nargs="+")
+    p.set_defaults(run=cmd_check)
+
+    p = commands.add_parser("export", help="a subscriber's consent trail as JSON lines")
+    p.add_argument("subscriber_id")
+    p.set_defaults(run=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    load_stage_environment(args.stage)
+    from chalicelib.errors import BadRequest
+
+    try:
+        args.run(args)
+    except BadRequest as error:
+        print(f"error: {error.code}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Reading the small form bodies that mailbox providers and our own pages POST."""
+
+from __future__ import annotations
+
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qs
+
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+FORM_CONTENT_TYPES = [FORM_URLENCODED, MULTIPART]
+MAX_FORM_BYTES = 8 * 1024
+
+
+class BadForm(ValueError):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_form(content_type: str | None, body: bytes | None, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """Field name -> first value. An empty body is an empty form."""
+    body = body or b""
+    if len(body) > limit:
+        raise BadForm("the form is too large", status=413)
+    if not body:
+        return {}
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type == FORM_URLENCODED:
+        try:
+            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise BadForm("the form could not be read") from error
+        return {name: values[0] for name, values in fields.items()}
+    if media_type == MULTIPART:
+        return _parse_multipart(content_type or "", body)
+    raise BadForm("send application/x-www-form-urlencoded or multipart/form-data", status=415)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    if "boundary=" not in content_type:
+        raise BadForm("multipart body without a boundary")
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise BadForm("the multipart body could not be read")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name or name in fields:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        try:
+            fields[name] = payload.decode(part.get_content_charset() or "utf-8")
+        except (UnicodeDecodeError, LookupError) as error:
+            raise BadForm("the form could not be read") from error
+        if len(fields) > 20:
+            raise BadForm("too many fields")
+    return fields

@@ -1,0 +1,95 @@
+"""Every environment variable offboard reads, in one place.
+
+Values are read when first asked for (not at import), because `chalice.test.Client`
+only sets the stage's environment variables while a request runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    dynamodb_endpoint: str | None
+    lists_table: str
+    subscribers_table: str
+    public_base_url: str
+    unsubscribe_mailto: str | None
+    signing_key_id: str
+    signing_keys: dict[str, bytes]
+    subscriber_id_key: bytes
+    ip_hash_key: bytes
+    admin_api_keys: tuple[str, ...]
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.signing_keys[self.signing_key_id]
+
+
+def _decode_keys(spec: str) -> dict[str, bytes]:
+    """`kid:base64secret,kid2:base64secret` -> {kid: secret}."""
+    keys: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kid, _, secret = part.partition(":")
+        if not kid.isalnum() or not secret:
+            raise ConfigurationError("SIGNING_KEYS must look like 'kid:base64secret,...'")
+        keys[kid] = base64.b64decode(secret)
+        if len(keys[kid]) < 32:
+            raise ConfigurationError(f"signing key {kid!r} is shorter than 32 bytes")
+    return keys
+
+
+def _secret(name: str) -> bytes:
+    value = os.environ.get(name, "")
+    if len(value) < 16:
+        raise ConfigurationError(f"{name} must be set to a secret of at least 16 characters")
+    return value.encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    endpoint, region, lists_table, subscribers_table = table_settings()
+    keys = _decode_keys(env.get("SIGNING_KEYS", ""))
+    current = env.get("SIGNING_KEY_ID", "")
+    if current not in keys:
+        raise ConfigurationError("SIGNING_KEY_ID must name one of SIGNING_KEYS")
+    return Settings(
+        stage=env.get("OFFBOARD_STAGE", "dev"),
+        region=region,
+        dynamodb_endpoint=endpoint,
+        lists_table=lists_table,
+        subscribers_table=subscribers_table,
+        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        unsubscribe_mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
+        signing_key_id=current,
+        signing_keys=keys,
+        subscriber_id_key=_secret("SUBSCRIBER_ID_KEY"),
+        ip_hash_key=_secret("IP_HASH_KEY"),
+        admin_api_keys=tuple(k for k in env.get("ADMIN_API_KEYS", "").split(",") if k),
+    )
+
+
+def table_settings() -> tuple[str | None, str, str, str]:
+    """What the PynamoDB models need at import: endpoint, region and table names.
+
+    Kept apart from `get_settings` so that importing a model never needs the secrets.
+    """
+    env = os.environ
+    stage = env.get("OFFBOARD_STAGE", "dev")
+    return (
+        env.get("DYNAMODB_ENDPOINT") or None,
+        env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        env.get("LISTS_TABLE", f"offboard-{stage}-lists"),
+        env.get("SUBSCRIBERS_TABLE", f"offboard-{stage}-subscribers"),
+    )

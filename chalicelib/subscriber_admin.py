@@ -1,0 +1,70 @@
+"""Operators' side of subscribers: add one, import a CSV, export the consent trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+from chalicelib import tokens
+from chalicelib.errors import BadRequest
+from chalicelib.identity import InvalidEmail, normalize_email, subscriber_id_for
+from chalicelib.settings import get_settings
+from chalicelib.storage import subscribers
+from chalicelib.storage.subscribers import AuditContext
+
+MAX_IMPORT_ROWS = 10_000
+
+
+def add_subscriber(list_id: str, email, resubscribe: bool = False, source: str = "api") -> dict:
+    if not isinstance(list_id, str) or not tokens.ID_PATTERN.match(list_id):
+        raise BadRequest("bad_list", "list_id is not valid")
+    try:
+        address = normalize_email(email if isinstance(email, str) else "")
+    except InvalidEmail as error:
+        raise BadRequest("bad_email", "email is not a valid address") from error
+    sid = subscriber_id_for(get_settings().subscriber_id_key, address)
+    try:
+        result = subscribers.subscribe(
+            sid, address, list_id, AuditContext(source=source), datetime.now(UTC), resubscribe=bool(resubscribe)
+        )
+    except subscribers.UnknownList as error:
+        raise BadRequest("unknown_list", "this list does not exist", 404) from error
+    return {"subscriber_id": sid, "result": result}
+
+
+def import_csv(list_id: str, text: str) -> dict:
+    """Rows need an `email` column. An address that unsubscribed before stays unsubscribed."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise BadRequest("bad_csv", "the CSV needs a header row with an 'email' column")
+    column = next(f for f in reader.fieldnames if f.strip().lower() == "email")
+    outcomes: Counter = Counter()
+    rejected_rows: list[int] = []
+    for line, row in enumerate(reader, start=2):
+        if line - 1 > MAX_IMPORT_ROWS:
+            raise BadRequest("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time", 413)
+        try:
+            outcomes[add_subscriber(list_id, row.get(column), source="import")["result"]] += 1
+        except BadRequest as error:
+            if error.code == "unknown_list":
+                raise
+            outcomes["rejected"] += 1
+            rejected_rows.append(line)
+    return {"counts": dict(outcomes), "rejected_rows": rejected_rows[:100]}
+
+
+def export_consent(subscriber_id: str) -> str:
+    """The subscriber's consent trail as JSON lines, oldest first."""
+    if not tokens.ID_PATTERN.match(subscriber_id or ""):
+        raise BadRequest("bad_subscriber", "subscriber_id is not valid")
+    lines = []
+    for event in subscribers.consent_events(subscriber_id):
+        record = {k: v for k, v in event.attribute_values.items() if k not in ("pk", "sk") and v is not None}
+        record.update(subscriber_id=subscriber_id, event_id=event.sk.removeprefix("EVENT#"))
+        lines.append(
+            json.dumps(record, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), sort_keys=True)
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
