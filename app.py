@@ -5,6 +5,7 @@ from chalice import Chalice
 from chalicelib import admin_api, unsubscribe_flow
 from chalicelib.forms import FORM_CONTENT_TYPES
 from chalicelib.observability import flush, logger
+from chalicelib.web import bind_request, current_request
 
 app = Chalice(app_name="offboard")
 
@@ -15,6 +16,7 @@ ONE_CLICK_TYPES = [*FORM_CONTENT_TYPES, "application/json"]
 
 @app.middleware("http")
 def observe(request, get_response):
+    bind_request(request)
     logger.clear_state()
     logger.set_correlation_id((request.context or {}).get("requestId"))
     try:
@@ -26,60 +28,60 @@ def observe(request, get_response):
 # Recipients: the link in List-Unsubscribe and in the message body.
 @app.route("/u/{token}", methods=["GET"])
 def unsubscribe_page(token):
-    return unsubscribe_flow.landing_page(app.current_request, token)
+    return unsubscribe_flow.landing_page(current_request(), token)
 
 
 @app.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)
 def unsubscribe(token):
-    return unsubscribe_flow.post_unsubscribe(app.current_request, token)
+    return unsubscribe_flow.post_unsubscribe(current_request(), token)
 
 
 @app.route("/u/{token}/survey", methods=["GET"])
 def survey_page(token):
-    return unsubscribe_flow.survey_page(app.current_request, token)
+    return unsubscribe_flow.survey_page(current_request(), token)
 
 
 @app.route("/u/{token}/survey", methods=["POST"], content_types=FORM_CONTENT_TYPES)
 def survey_answer(token):
-    return unsubscribe_flow.submit_survey(app.current_request, token)
+    return unsubscribe_flow.submit_survey(current_request(), token)
 
 
 @app.route("/u/{token}/done", methods=["GET"])
 def confirmation_page(token):
-    return unsubscribe_flow.done_page(app.current_request, token)
+    return unsubscribe_flow.done_page(current_request(), token)
 
 
 @app.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)
 def undo(token):
-    return unsubscribe_flow.submit_undo(app.current_request, token)
+    return unsubscribe_flow.submit_undo(current_request(), token)
 
 
 # Senders and operators (X-Api-Key locally; IAM in AWS).
 @app.route("/v1/unsubscribe-headers", methods=["POST"])
 def unsubscribe_headers():
-    return admin_api.unsubscribe_headers(app.current_request)
+    return admin_api.unsubscribe_headers(current_request())
 
 
 @app.route("/v1/send-check", methods=["POST"])
 def send_check():
-    return admin_api.send_check(app.current_request)
+    return admin_api.send_check(current_request())
 
 
 @app.route("/v1/lists", methods=["POST"])
 def create_list():
-    return admin_api.create_list(app.current_request)
+    return admin_api.create_list(current_request())
 
 
 @app.route("/v1/lists/{list_id}/subscribers", methods=["POST"])
 def add_subscriber(list_id):
-    return admin_api.add_subscriber(app.current_request, list_id)
+    return admin_api.add_subscriber(current_request(), list_id)
 
 
 @app.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"])
 def import_subscribers(list_id):
-    return admin_api.import_subscribers(app.current_request, list_id)
+    return admin_api.import_subscribers(current_request(), list_id)
 
 
 @app.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"])
 def export_consent(subscriber_id):
-    return admin_api.export_consent(app.current_request, subscriber_id)
+    return admin_api.export_consent(current_request(), subscriber_id)

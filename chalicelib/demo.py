@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from chalicelib.headers import build_headers
 from chalicelib.identity import subscriber_id_for
 from chalicelib.settings import get_settings
@@ -17,10 +19,8 @@ DEMO_PEOPLE = ("alice@example.com", "bob@example.com", "chai@example.co.th")
 
 def seed_demo() -> dict:
     for list_id, name, branding in DEMO_LISTS:
-        try:
+        with contextlib.suppress(lists.ListExists):
             lists.create_list(list_id, name, branding=branding)
-        except lists.ListExists:
-            pass
         for email in DEMO_PEOPLE:
             add_subscriber(list_id, email)
     settings = get_settings()

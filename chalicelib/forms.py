@@ -38,11 +38,9 @@ def parse_form(content_type: str | None, body: bytes | None, limit: int = MAX_FO
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
-    if "boundary=" not in content_type:
-        raise BadForm("multipart body without a boundary")
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
+    boundary = _boundary(content_type)
+    header = f'Content-Type: multipart/form-data; boundary="{boundary}"\r\n\r\n'.encode("latin-1")
+    message = BytesParser(policy=HTTP).parsebytes(header + body)
     if not message.is_multipart():
         raise BadForm("the multipart body could not be read")
     fields: dict[str, str] = {}
@@ -58,3 +56,14 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
         if len(fields) > 20:
             raise BadForm("too many fields")
     return fields
+
+
+def _boundary(content_type: str) -> str:
+    """The boundary parameter, quoted or not (clients send `=` and `.` in it unquoted too)."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary":
+            value = value.strip().strip('"')
+            if 0 < len(value) <= 200 and value.isascii() and '"' not in value:
+                return value
+    raise BadForm("multipart body without a boundary")

@@ -28,4 +28,5 @@ def count(name: str, **dimensions: str) -> None:
 
 
 def flush() -> None:
-    metrics.flush_metrics(raise_on_empty_metrics=False)
+    if metrics.metric_set:
+        metrics.flush_metrics()

@@ -58,7 +58,7 @@ def check_recipients(list_id: str, channel: str, recipients: list, now: datetime
     found, profiles = subscribers.permission_records(list_id, list(dict.fromkeys(ids)))
     now = now or datetime.now(UTC)
     answers = []
-    for recipient, sid in zip(recipients, ids):
+    for recipient, sid in zip(recipients, ids, strict=True):
         subscription, profile = found.get(sid), profiles.get(sid)
         permission = consent.may_send(
             subscription.status if subscription else None,

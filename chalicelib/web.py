@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 
 from chalice import Response
 
 from chalicelib.errors import BadRequest
 from chalicelib.settings import get_settings
+
+_bound = threading.local()
+
+
+def bind_request(request) -> None:
+    """Remember this thread's request. `app.current_request` is shared by all threads, which
+    `chalice local` runs concurrently; the request handed to middleware is this call's own."""
+    _bound.request = request
+
+
+def current_request():
+    return _bound.request
+
 
 NO_STORE = {"Cache-Control": "no-store"}
 HTML_HEADERS = {

@@ -137,11 +137,6 @@ def _update_index(transaction: TransactWrite, nth_update: int) -> int:
     )
 
 
-def _commit(build) -> None:
-    with TransactWrite(connection=connection()) as transaction:
-        build(transaction)
-
-
 def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
     """One round trip: list check, conditional status change and audit event in one transaction.
 
@@ -212,26 +207,22 @@ def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attemp
         ]
         event = _event(subscriber_id, "unsubscribe_all", "*", ctx, now, lists=[s.list_id for s in subscriptions])
 
-        def build(transaction: TransactWrite) -> None:
-            for s in subscriptions:
-                transaction.update(
-                    s,
-                    actions=[
-                        Subscription.status.set(consent.UNSUBSCRIBED),
-                        Subscription.unsubscribed_at.set(now),
-                        Subscription.paused_until.remove(),
-                        Subscription.last_event.set(event.sk),
-                    ],
-                    condition=Subscription.status == s.status,
-                )
+        transaction = TransactWrite(connection=connection())
+        for s in subscriptions:
             transaction.update(
-                Profile(subscriber_id, PROFILE),
-                actions=[Profile.opted_out_all.set(True)],
+                s,
+                actions=[
+                    Subscription.status.set(consent.UNSUBSCRIBED),
+                    Subscription.unsubscribed_at.set(now),
+                    Subscription.paused_until.remove(),
+                    Subscription.last_event.set(event.sk),
+                ],
+                condition=Subscription.status == s.status,
             )
-            transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
-
+        transaction.update(Profile(subscriber_id, PROFILE), actions=[Profile.opted_out_all.set(True)])
+        transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
         try:
-            _commit(build)
+            transaction._commit()
             return Change(True, event.sk, consent.UNSUBSCRIBED)
         except TransactWriteError as error:
             if not any(r is not None and r.code == "ConditionalCheckFailed" for r in _reasons(error)):

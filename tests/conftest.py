@@ -1,0 +1,49 @@
+"""Test set-up shared by every layer.
+
+The dev stage's settings from `.chalice/config.json` are loaded before anything imports
+`chalicelib` (PynamoDB binds endpoint and table names when a model class is created), and moto
+is imported before any boto3 client exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.pop("DYNAMODB_ENDPOINT", None)  # in-process tests use moto's in-memory backend
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    PUBLIC_BASE_URL="https://unsubscribe.example.test",
+    POWERTOOLS_TRACE_DISABLED="true",
+)
+
+import moto  # noqa: E402  (must precede any boto3 client)
+import pytest  # noqa: E402
+
+from chalicelib.cli import load_stage_environment  # noqa: E402
+
+load_stage_environment("dev")
+
+
+@pytest.fixture
+def aws():
+    """A fresh in-memory AWS (moto) with offboard's tables."""
+    with moto.mock_aws():
+        from chalicelib.storage.tables import create_tables
+
+        create_tables()
+        yield
+
+
+@pytest.fixture
+def settings():
+    from chalicelib.settings import get_settings
+
+    return get_settings()

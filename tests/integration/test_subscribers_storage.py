@@ -1,0 +1,143 @@
+"""The subscribers table family against moto's DynamoDB: every consent change and its audit."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import consent
+from chalicelib.storage import lists, subscribers
+from chalicelib.storage.subscribers import AuditContext
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+API = AuditContext("api")
+ONE_CLICK = AuditContext("one-click", ip_hash="abc", user_agent="Google", key_id="k1", campaign_id="c1")
+
+
+@pytest.fixture
+def newsletter(aws):
+    lists.create_list("newsletter", "Newsletter")
+    lists.create_list("promo", "Promotions")
+    subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW)
+    subscribers.subscribe("s1", "a@example.com", "promo", API, NOW)
+    return "newsletter"
+
+
+def actions(sid="s1"):
+    return [(e.action, e.list_id, e.source) for e in subscribers.consent_events(sid)]
+
+
+def test_unsubscribing_changes_the_status_and_records_one_event_with_its_context(newsletter):
+    change = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    assert change.applied
+    stored = subscribers.get_subscription("s1", "newsletter")
+    assert (stored.status, stored.unsubscribed_at, stored.last_event) == ("unsubscribed", NOW, change.event_key)
+    event = subscribers.get_event("s1", change.event_key)
+    assert (event.source, event.ip_hash, event.user_agent, event.key_id, event.campaign_id) == (
+        "one-click",
+        "abc",
+        "Google",
+        "k1",
+        "c1",
+    )
+
+
+def test_repeating_an_unsubscribe_keeps_the_first_time_and_adds_no_event(newsletter):
+    first = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    again = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW + timedelta(hours=1))
+    assert not again.applied and again.event_key == first.event_key
+    assert subscribers.get_subscription("s1", "newsletter").unsubscribed_at == NOW
+    assert actions().count(("unsubscribe", "newsletter", "one-click")) == 1
+
+
+def test_an_unknown_list_changes_nothing(newsletter):
+    with pytest.raises(subscribers.UnknownList):
+        subscribers.unsubscribe("s1", "nope", ONE_CLICK, NOW)
+    assert subscribers.get_subscription("s1", "nope") is None
+    assert all(a[1] != "nope" for a in actions())
+
+
+def test_an_unsubscribe_for_an_unknown_subscriber_is_kept_so_a_later_import_cannot_add_them(newsletter):
+    assert subscribers.unsubscribe("s2", "newsletter", ONE_CLICK, NOW).applied
+    assert subscribers.subscribe("s2", "b@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
+    assert subscribers.get_subscription("s2", "newsletter").status == "unsubscribed"
+
+
+def test_an_import_never_resubscribes_but_an_explicit_resubscribe_does(newsletter):
+    subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    assert subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
+    assert subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True) == "resubscribed"
+    assert subscribers.get_subscription("s1", "newsletter").status == "active"
+    assert subscribers.get_subscription("s1", "newsletter").unsubscribed_at is None
+
+
+def test_unsubscribe_all_leaves_every_list_in_one_event_and_undo_restores_them(newsletter):
+    change = subscribers.unsubscribe_all("s1", AuditContext("page"), NOW)
+    assert {s.list_id: s.status for s in subscribers.subscriptions_of("s1")} == {
+        "newsletter": "unsubscribed",
+        "promo": "unsubscribed",
+    }
+    assert subscribers.get_profile("s1").opted_out_all is True
+    event = subscribers.get_event("s1", change.event_key)
+    assert (event.action, event.list_id, sorted(event.lists)) == ("unsubscribe_all", "*", ["newsletter", "promo"])
+
+    undone = subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW)
+    assert undone.applied
+    assert {s.status for s in subscribers.subscriptions_of("s1")} == {"active"}
+    assert subscribers.get_profile("s1").opted_out_all is False
+    assert not subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW).applied
+
+
+def test_undo_never_overrides_a_later_choice(newsletter):
+    first = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True)
+    subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    assert not subscribers.undo("s1", "newsletter", first.event_key, API, NOW).applied
+    assert subscribers.get_subscription("s1", "newsletter").status == "unsubscribed"
+
+
+def test_undo_is_scoped_to_the_tokens_list(newsletter):
+    change = subscribers.unsubscribe("s1", "promo", ONE_CLICK, NOW)
+    assert not subscribers.undo("s1", "newsletter", change.event_key, API, NOW).applied
+    assert subscribers.get_subscription("s1", "promo").status == "unsubscribed"
+
+
+def test_pause_and_resume(newsletter):
+    until = NOW + timedelta(days=30)
+    change = subscribers.pause("s1", "newsletter", until, AuditContext("page"), NOW)
+    stored = subscribers.get_subscription("s1", "newsletter")
+    assert (stored.status, stored.paused_until) == ("paused", until)
+    assert subscribers.get_event("s1", change.event_key).until == until
+    assert subscribers.undo("s1", "newsletter", change.event_key, API, NOW).applied
+    assert subscribers.get_subscription("s1", "newsletter").status == "active"
+    assert {("pause", "newsletter", "page"), ("resume", "newsletter", "api")} <= set(actions())
+
+
+def test_pausing_an_unsubscribed_list_does_not_resubscribe_it(newsletter):
+    subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    change = subscribers.pause("s1", "newsletter", NOW + timedelta(days=30), AuditContext("page"), NOW)
+    assert not change.applied and change.status == "unsubscribed"
+    assert subscribers.get_subscription("s1", "newsletter").status == "unsubscribed"
+
+
+def test_the_survey_is_stored_once_with_its_event(newsletter):
+    change = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
+    assert subscribers.record_survey("s1", "newsletter", change.event_key, "too_many_emails", "weekly is a lot")
+    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", "changed my mind")
+    event = subscribers.get_event("s1", change.event_key)
+    assert (event.reason, event.comment) == ("too_many_emails", "weekly is a lot")
+
+
+def test_a_survey_cannot_be_attached_to_another_lists_event_or_a_subscribe(newsletter):
+    change = subscribers.unsubscribe("s1", "promo", ONE_CLICK, NOW)
+    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", None)
+    subscribe_event = next(e for e in subscribers.consent_events("s1") if e.action == "subscribe")
+    assert not subscribers.record_survey("s1", "newsletter", subscribe_event.sk, "other", None)
+    assert not subscribers.record_survey("s1", "newsletter", "EVENT#nope", "other", None)
+
+
+def test_permission_records_read_a_batch(newsletter):
+    subscribers.unsubscribe("s1", "promo", ONE_CLICK, NOW)
+    found, profiles = subscribers.permission_records("promo", ["s1", "s9"])
+    assert found["s1"].status == "unsubscribed" and "s9" not in found
+    assert profiles["s1"].email == "a@example.com"
+    assert consent.may_send(found["s1"].status, None, False, set(), "sms", NOW).reason == "unsubscribed"
