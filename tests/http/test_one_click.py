@@ -1,6 +1,6 @@
-import io
-
 """One-click unsubscribe through the HTTP layer (`chalice.test.Client`), as mailbox providers send it."""
+
+import io
 
 import pytest
 

@@ -1,7 +1,6 @@
 import pytest
 
 from chalicelib.forms import BadForm, parse_form
-
 from tests.forms import YAHOO_BOUNDARY, multipart
 
 
