@@ -151,9 +151,10 @@ def landing_page(request, raw_token: str):
 def _outcome(t, event, mailing_list) -> str:
     if event.action == "pause":
         return t("done.pause", list=mailing_list.name, until=event.until.strftime("%Y-%m-%d"))
-    if event.list_id == "*":
-        return t(f"done.{event.action}_all") if event.action != "resume" else t("done.resume", list=mailing_list.name)
-    return t(f"done.{event.action}", list=mailing_list.name)
+    if event.action == "resubscribe" and event.list_id == "*":
+        return t("done.resubscribe_all")
+    key = {"subscribe": "done.resubscribe"}.get(event.action, f"done.{event.action}")
+    return t(key, list=mailing_list.name)
 
 
 def _event_for_page(request, raw_token: str):
