@@ -141,6 +141,10 @@ def test_consent_export_is_json_lines_without_the_address(api):
     response = api.admin("GET", f"/v1/subscribers/{sid}/consent")
     assert response.headers["Content-Type"] == "application/x-ndjson"
     lines = [json.loads(line) for line in response.body.decode().splitlines()]
-    assert [line["action"] for line in lines] == ["subscribe", "unsubscribe"]
+    assert [(line["action"], line["list_id"]) for line in lines] == [
+        ("subscribe", "newsletter"),
+        ("subscribe", "promo"),
+        ("unsubscribe", "newsletter"),
+    ]
     assert all(line["subscriber_id"] == sid and "at" in line and "source" in line for line in lines)
     assert "alice" not in response.body.decode()
