@@ -47,3 +47,15 @@ def settings():
     from chalicelib.settings import get_settings
 
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory):
+    """The embedded DynamoDB server and `chalice local`, started once for the session."""
+    from tests.stack import LocalStack
+
+    stack = LocalStack(tmp_path_factory.mktemp("stack-logs"))
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()

@@ -1,0 +1,124 @@
+"""The real local stack for end-to-end tests: the embedded DynamoDB server (moto's server mode)
+and `chalice local`, each in its own process on a free port, seeded the way `scripts/run-local` seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {seconds} s")
+
+
+class LocalStack:
+    def __init__(self, log_dir: Path):
+        self.api_port, self.dynamodb_port = free_port(), free_port()
+        self.base_url = f"http://127.0.0.1:{self.api_port}"
+        self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
+        self.env = {
+            **os.environ,
+            "DYNAMODB_ENDPOINT": self.dynamodb_endpoint,
+            "PUBLIC_BASE_URL": self.base_url,
+            "PYTHONPATH": str(ROOT),
+        }
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+        self.demo: dict = {}
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "chalicelib.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def start(self) -> LocalStack:
+        dynamodb = self._spawn(
+            "dynamodb", sys.executable, "scripts/local_dynamodb.py", "--port", str(self.dynamodb_port)
+        )
+        wait_for(self.dynamodb_endpoint, dynamodb)
+        self.cli("create-tables")
+        self.demo = json.loads(self.cli("seed-demo"))
+        chalice = self._spawn(
+            "chalice",
+            str(BIN / "chalice"),
+            "local",
+            "--no-autoreload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.api_port),
+            "--stage",
+            "dev",
+        )
+        wait_for(self.base_url + "/u/x", chalice)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    # Shortcuts over the admin API (X-Api-Key for local use).
+    def admin(self, method: str, path: str, body=None) -> requests.Response:
+        return requests.request(
+            method, self.base_url + path, json=body, headers={"X-Api-Key": "dev-admin-key"}, timeout=30
+        )
+
+    def link(self, email: str, list_id: str = "newsletter") -> str:
+        response = self.admin("POST", "/v1/unsubscribe-headers", {"email": email, "list_id": list_id})
+        response.raise_for_status()
+        return response.json()["unsubscribe_url"]
+
+    def events(self, subscriber_id: str) -> list[dict]:
+        body = self.admin("GET", f"/v1/subscribers/{subscriber_id}/consent").text
+        return [json.loads(line) for line in body.splitlines()]
+
+    def allowed(self, email: str, list_id: str = "newsletter") -> dict:
+        response = self.admin(
+            "POST", "/v1/send-check", {"list_id": list_id, "channel": "email", "recipients": [{"email": email}]}
+        )
+        return response.json()["recipients"][0]
+
+
+def subscriber_of(url: str) -> str:
+    return url.rsplit("/u/", 1)[1].split(".")[1]
