@@ -1,17 +1,70 @@
 """The embedded DynamoDB-compatible server for local runs and tests: moto's server mode.
 
-moto's backend is not thread-safe, and its transactions are not atomic against concurrent
-requests; DynamoDB's are. Serialising requests behind one lock restores what DynamoDB promises
-(each request atomic and isolated), which the concurrency tests rely on.
+Two adjustments, neither of which changes what a client sees:
+- moto's backend is not thread-safe, and its transactions are not atomic against concurrent
+  requests; DynamoDB's are. Serialising requests behind one lock restores what DynamoDB promises
+  (each request atomic and isolated), which the concurrency tests rely on.
+- moto snapshots every table a transaction touches (a deep copy of the whole table) to roll
+  back on failure, which makes each transaction cost O(table size). Under the lock it is enough
+  to snapshot the items the transaction names, so that is what we do.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import threading
+import types
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+
+_original_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _key_of(table: Table, op: dict) -> tuple | None:
+    attrs = op.get("Item") or op.get("Key") or {}
+    if table.hash_key_attr not in attrs or (table.range_key_attr and table.range_key_attr not in attrs):
+        return None
+    hash_value = DynamoType(attrs[table.hash_key_attr])
+    range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    return hash_value, range_value
+
+
+def _restore(table: Table, hash_value, range_value, item) -> None:
+    if item is None:
+        table.delete_item(hash_value, range_value)
+    elif range_value is not None:
+        table.items[hash_value][range_value] = item
+    else:
+        table.items[hash_value] = item
+
+
+def transact_write_items_snapshotting_items(self, transact_items):
+    snapshots = []
+    for entry in transact_items:
+        op = next(iter(entry.values()))
+        table = self.tables.get(op.get("TableName"))
+        key = _key_of(table, op) if table is not None else None
+        if key is not None:
+            snapshots.append((table, *key, copy.deepcopy(table.get_item(*key))))
+    try:
+        return _original_transact_write_items(self, transact_items)
+    except Exception:
+        for table, hash_value, range_value, item in reversed(snapshots):
+            _restore(table, hash_value, range_value, item)
+        raise
+
+
+def _deepcopy_except_tables(value, memo=None):
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_except_tables)
+DynamoDBBackend.transact_write_items = transact_write_items_snapshotting_items
 
 
 class Serialised:
