@@ -1,4 +1,8 @@
-"""The authenticated machine API for senders and operators (`/v1/...`): thin handlers only."""
+"""The authenticated machine API for senders and operators (`/v1/...`): thin handlers only.
+
+The services behind them are imported on first use, keeping them off the cold start of the
+recipients' one-click path.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from functools import wraps
 from chalice import Response
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import senders, subscriber_admin
 from chalicelib.errors import BadRequest
 from chalicelib.observability import count, logger
 from chalicelib.storage import lists
@@ -56,6 +59,8 @@ def create_list(request):
 
 @authenticated
 def add_subscriber(request, list_id: str):
+    from chalicelib import subscriber_admin
+
     body = json_body(request)
     result = subscriber_admin.add_subscriber(list_id, body.get("email"), body.get("resubscribe") is True)
     return json_response(result, 201 if result["result"] in ("subscribed", "resubscribed") else 200)
@@ -70,11 +75,15 @@ def import_subscribers(request, list_id: str):
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise BadRequest("bad_csv", "the CSV must be UTF-8") from error
+    from chalicelib import subscriber_admin
+
     return json_response(subscriber_admin.import_csv(list_id, text))
 
 
 @authenticated
 def unsubscribe_headers(request):
+    from chalicelib import senders
+
     body = json_body(request)
     built = senders.headers_for(body, body.get("list_id"), body.get("campaign_id"))
     return json_response(built.as_dict())
@@ -82,6 +91,8 @@ def unsubscribe_headers(request):
 
 @authenticated
 def send_check(request):
+    from chalicelib import senders
+
     body = json_body(request)
     answers = senders.check_recipients(body.get("list_id"), body.get("channel", "email"), body.get("recipients"))
     return json_response({"list_id": body["list_id"], "channel": body.get("channel", "email"), "recipients": answers})
@@ -89,6 +100,8 @@ def send_check(request):
 
 @authenticated
 def export_consent(request, subscriber_id: str):
+    from chalicelib import subscriber_admin
+
     lines = subscriber_admin.export_consent(subscriber_id)
     return Response(
         body=lines, status_code=200, headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}

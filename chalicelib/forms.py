@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qs
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
@@ -38,6 +36,9 @@ def parse_form(content_type: str | None, body: bytes | None, limit: int = MAX_FO
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    from email.parser import BytesParser  # only multipart bodies need the MIME parser
+    from email.policy import HTTP
+
     boundary = _boundary(content_type)
     header = f'Content-Type: multipart/form-data; boundary="{boundary}"\r\n\r\n'.encode("latin-1")
     message = BytesParser(policy=HTTP).parsebytes(header + body)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.http.conftest import ADMIN
+from tests.api.conftest import ADMIN
 
 
 def test_every_admin_route_needs_the_api_key(api):

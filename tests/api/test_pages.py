@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.http.conftest import subscriber_of
+from tests.api.conftest import subscriber_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

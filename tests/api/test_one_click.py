@@ -4,8 +4,8 @@ import io
 
 import pytest
 
+from tests.api.conftest import subscriber_of
 from tests.forms import YAHOO_BOUNDARY, multipart
-from tests.http.conftest import subscriber_of
 
 GMAIL = {
     "Content-Type": "application/x-www-form-urlencoded",
