@@ -64,13 +64,17 @@ def get_settings() -> Settings:
     current = env.get("SIGNING_KEY_ID", "")
     if current not in keys:
         raise ConfigurationError("SIGNING_KEY_ID must name one of SIGNING_KEYS")
+    base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if env.get("OFFBOARD_STAGE", "dev") != "dev" and not base_url.startswith("https://"):
+        # RFC 8058: the one-click URI must be https, or providers will not offer one-click.
+        raise ConfigurationError("PUBLIC_BASE_URL must be an https URL outside the dev stage")
     return Settings(
         stage=env.get("OFFBOARD_STAGE", "dev"),
         region=region,
         dynamodb_endpoint=endpoint,
         lists_table=lists_table,
         subscribers_table=subscribers_table,
-        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_base_url=base_url,
         unsubscribe_mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
         signing_key_id=current,
         signing_keys=keys,

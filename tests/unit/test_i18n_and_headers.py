@@ -58,3 +58,19 @@ def test_a_mailto_may_follow_the_https_uri():
 
 def test_new_links_are_signed_with_the_current_key():
     assert "/u/k2." in build_headers(make_settings(), "sabc", "newsletter").url
+
+
+def test_outside_dev_the_unsubscribe_origin_must_be_https(monkeypatch):
+    from chalicelib.settings import ConfigurationError, get_settings
+
+    monkeypatch.setenv("OFFBOARD_STAGE", "prod")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://unsub.example.com")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match="https"):
+            get_settings()
+        monkeypatch.setenv("PUBLIC_BASE_URL", "https://unsub.example.com")
+        get_settings.cache_clear()
+        assert get_settings().public_base_url == "https://unsub.example.com"
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,33 @@
+"""The tables in infra/ have the key schemas the PynamoDB models use."""
+
+from pathlib import Path
+
+import yaml
+
+from chalicelib.storage.lists import MailingList
+from chalicelib.storage.subscribers import Profile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    pass
+
+
+CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def key_schema(model) -> list[tuple[str, str]]:
+    keys = [(name, "HASH") for name, a in model.get_attributes().items() if a.is_hash_key]
+    return keys + [(name, "RANGE") for name, a in model.get_attributes().items() if a.is_range_key]
+
+
+def test_table_keys_match_the_models_and_data_is_protected():
+    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    tables = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+    for resource, model in (("ListsTable", MailingList), ("SubscribersTable", Profile)):
+        properties = tables[resource]
+        assert [(k["AttributeName"], k["KeyType"]) for k in properties["KeySchema"]] == key_schema(model)
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert properties["DeletionProtectionEnabled"] is True
