@@ -23,6 +23,7 @@ class Settings:
     dynamodb_endpoint: str | None
     lists_table: str
     subscribers_table: str
+    offers_table: str
     public_base_url: str
     unsubscribe_mailto: str | None
     signing_key_id: str
@@ -59,7 +60,7 @@ def _secret(name: str) -> bytes:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     env = os.environ
-    endpoint, region, lists_table, subscribers_table = table_settings()
+    endpoint, region, lists_table, subscribers_table, offers_table = table_settings()
     keys = _decode_keys(env.get("SIGNING_KEYS", ""))
     current = env.get("SIGNING_KEY_ID", "")
     if current not in keys:
@@ -74,6 +75,7 @@ def get_settings() -> Settings:
         dynamodb_endpoint=endpoint,
         lists_table=lists_table,
         subscribers_table=subscribers_table,
+        offers_table=offers_table,
         public_base_url=base_url,
         unsubscribe_mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
         signing_key_id=current,
@@ -84,7 +86,7 @@ def get_settings() -> Settings:
     )
 
 
-def table_settings() -> tuple[str | None, str, str, str]:
+def table_settings() -> tuple[str | None, str, str, str, str]:
     """What the PynamoDB models need at import: endpoint, region and table names.
 
     Kept apart from `get_settings` so that importing a model never needs the secrets.
@@ -96,4 +98,5 @@ def table_settings() -> tuple[str | None, str, str, str]:
         env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         env.get("LISTS_TABLE", f"offboard-{stage}-lists"),
         env.get("SUBSCRIBERS_TABLE", f"offboard-{stage}-subscribers"),
+        env.get("OFFERS_TABLE", f"offboard-{stage}-offers"),
     )

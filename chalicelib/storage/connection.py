@@ -8,7 +8,7 @@ from pynamodb.connection import Connection
 
 from chalicelib.settings import table_settings
 
-ENDPOINT, REGION, LISTS_TABLE, SUBSCRIBERS_TABLE = table_settings()
+ENDPOINT, REGION, LISTS_TABLE, SUBSCRIBERS_TABLE, OFFERS_TABLE = table_settings()
 
 
 class TableMeta:

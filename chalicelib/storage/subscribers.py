@@ -26,6 +26,7 @@ from chalicelib import consent
 from chalicelib.identity import event_key
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
 from chalicelib.storage.lists import MailingList
+from chalicelib.storage.transactions import cancellation_reasons, update_position
 
 PROFILE = "PROFILE"
 MAX_LISTS_PER_CHANGE = 90  # a transaction holds at most 100 items
@@ -119,22 +120,8 @@ def _event(
     )
 
 
-def _reasons(error: TransactWriteError) -> list:
-    return error.cancellation_reasons if error.cause_response_code == "TransactionCanceledException" else []
-
-
 def _failed(reasons: list, index: int) -> bool:
     return len(reasons) > index and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
-
-
-def _update_index(transaction: TransactWrite, nth_update: int) -> int:
-    """PynamoDB sends condition checks, deletes, puts, then updates: where the nth update landed."""
-    return (
-        len(transaction._condition_check_items)
-        + len(transaction._delete_items)
-        + len(transaction._put_items)
-        + nth_update
-    )
 
 
 def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
@@ -162,11 +149,11 @@ def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: dateti
             )
             transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
     except TransactWriteError as error:
-        reasons = _reasons(error)
+        reasons = cancellation_reasons(error)
         if _failed(reasons, 0):
             raise UnknownList(list_id) from error
-        if _failed(reasons, _update_index(transaction, 0)):
-            old = reasons[_update_index(transaction, 0)].raw_item or {}
+        if _failed(reasons, update_position(transaction, 0)):
+            old = reasons[update_position(transaction, 0)].raw_item or {}
             return Change(False, (old.get("last_event") or {}).get("S"), consent.UNSUBSCRIBED)
         raise
     return Change(True, event.sk, consent.UNSUBSCRIBED)
@@ -189,9 +176,9 @@ def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, 
             )
             transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
     except TransactWriteError as error:
-        reasons = _reasons(error)
-        if _failed(reasons, _update_index(transaction, 0)):
-            old = reasons[_update_index(transaction, 0)].raw_item or {}
+        reasons = cancellation_reasons(error)
+        if _failed(reasons, update_position(transaction, 0)):
+            old = reasons[update_position(transaction, 0)].raw_item or {}
             status = (old.get("status") or {}).get("S")
             return Change(False, (old.get("last_event") or {}).get("S"), status)
         raise
@@ -225,7 +212,7 @@ def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attemp
             transaction._commit()
             return Change(True, event.sk, consent.UNSUBSCRIBED)
         except TransactWriteError as error:
-            if not any(r is not None and r.code == "ConditionalCheckFailed" for r in _reasons(error)):
+            if not any(r is not None and r.code == "ConditionalCheckFailed" for r in cancellation_reasons(error)):
                 raise
     raise ConcurrentChange(subscriber_id)
 
@@ -276,8 +263,8 @@ def undo(
             transaction._commit()
             return Change(True, event.sk, consent.ACTIVE)
         except TransactWriteError as error:
-            reasons = _reasons(error)
-            if covers_all and _failed(reasons, _update_index(transaction, len(to_restore))):
+            reasons = cancellation_reasons(error)
+            if covers_all and _failed(reasons, update_position(transaction, len(to_restore))):
                 return Change(False, None)  # this opt-out was already undone
             if not any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
                 raise
@@ -341,11 +328,11 @@ def subscribe(
             transaction.update(Profile(subscriber_id, PROFILE), actions=profile_actions)
             transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
     except TransactWriteError as error:
-        reasons = _reasons(error)
+        reasons = cancellation_reasons(error)
         if _failed(reasons, 0):
             raise UnknownList(list_id) from error
-        if _failed(reasons, _update_index(transaction, 0)):
-            status = ((reasons[_update_index(transaction, 0)].raw_item or {}).get("status") or {}).get("S")
+        if _failed(reasons, update_position(transaction, 0)):
+            status = ((reasons[update_position(transaction, 0)].raw_item or {}).get("status") or {}).get("S")
             return "already_subscribed" if status == consent.ACTIVE else "previously_unsubscribed"
         raise
     return "resubscribed" if resubscribe else "subscribed"

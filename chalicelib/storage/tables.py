@@ -4,9 +4,11 @@ come from `infra/`."""
 from __future__ import annotations
 
 from chalicelib.storage.lists import MailingList
+from chalicelib.storage.offers import Site
 from chalicelib.storage.subscribers import Profile
 
-TABLE_MODELS = (MailingList, Profile)  # Profile stands for the whole subscribers table
+# One model stands for each table; the offers table expires items through its `ttl` attribute.
+TABLE_MODELS = (MailingList, Profile, Site)
 
 
 def create_tables() -> list[str]:
@@ -14,5 +16,7 @@ def create_tables() -> list[str]:
     for model in TABLE_MODELS:
         if not model.exists():
             model.create_table(wait=True)
+            if "ttl" in model.get_attributes():
+                model.update_ttl(ignore_update_ttl_errors=False)
             created.append(model.Meta.table_name)
     return created

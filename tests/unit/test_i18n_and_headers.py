@@ -32,6 +32,7 @@ def make_settings(mailto=None) -> Settings:
         dynamodb_endpoint=None,
         lists_table="l",
         subscribers_table="s",
+        offers_table="o",
         public_base_url="https://unsub.example.com",
         unsubscribe_mailto=mailto,
         signing_key_id="k2",

@@ -1,0 +1,23 @@
+"""Coupon codes people can read aloud at a till: unguessable, with no look-alike characters."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+GROUPS, GROUP_LENGTH = 2, 5  # 31^10 ≈ 8e14 codes
+_CODE = re.compile(rf"^[{ALPHABET}]{{{GROUP_LENGTH}}}(-[{ALPHABET}]{{{GROUP_LENGTH}}}){{{GROUPS - 1}}}$")
+
+
+def new_code() -> str:
+    return "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(GROUPS))
+
+
+def normalize_code(typed: str) -> str | None:
+    """What a cashier or caller types: any case, spaces or no dash, O for 0 and I/L for 1 never occur."""
+    if not isinstance(typed, str) or len(typed) > 40:
+        return None
+    compact = re.sub(r"[\s-]", "", typed).upper()
+    code = "-".join(compact[i : i + GROUP_LENGTH] for i in range(0, len(compact), GROUP_LENGTH))
+    return code if _CODE.match(code) else None

@@ -1,0 +1,39 @@
+"""Reading why a DynamoDB transaction was cancelled, in the order PynamoDB sent its items."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+
+class TransactionConflict(Exception):
+    """Another transaction touched the same items at the same moment: retry."""
+
+
+def cancellation_reasons(error: TransactWriteError) -> list:
+    return error.cancellation_reasons if error.cause_response_code == "TransactionCanceledException" else []
+
+
+def failed_conditions(error: TransactWriteError) -> list[int]:
+    """Positions whose condition failed. Re-raises anything that is not a condition failure."""
+    reasons = cancellation_reasons(error)
+    if any(r is not None and r.code == "TransactionConflict" for r in reasons):
+        raise TransactionConflict() from error
+    failed = [i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"]
+    if not failed:
+        raise error
+    return failed
+
+
+def update_position(transaction: TransactWrite, nth_update: int) -> int:
+    """PynamoDB sends condition checks, deletes, puts, then updates: where the nth update landed."""
+    return (
+        len(transaction._condition_check_items)
+        + len(transaction._delete_items)
+        + len(transaction._put_items)
+        + nth_update
+    )
+
+
+def put_position(transaction: TransactWrite, nth_put: int) -> int:
+    return len(transaction._condition_check_items) + len(transaction._delete_items) + nth_put
