@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import admin_api, unsubscribe_flow
+from chalicelib import admin_api, offers_api, unsubscribe_flow
 from chalicelib.forms import FORM_CONTENT_TYPES
 from chalicelib.observability import flush, logger
 from chalicelib.web import bind_request, current_request
@@ -56,6 +56,42 @@ def undo(token):
     return unsubscribe_flow.submit_undo(current_request(), token)
 
 
+# Shops' pages: the exit-intent snippet and what it calls.
+@app.route("/offers/snippet.js", methods=["GET"])
+def offer_snippet():
+    return offers_api.snippet(current_request())
+
+
+@app.route("/offers/decide", methods=["POST"], content_types=offers_api.BROWSER_CONTENT_TYPES)
+def offer_decision():
+    return offers_api.decide(current_request())
+
+
+@app.route("/offers/events", methods=["POST"], content_types=offers_api.BROWSER_CONTENT_TYPES)
+def offer_event():
+    return offers_api.record_event(current_request())
+
+
+@app.route("/offers/email", methods=["POST"], content_types=offers_api.BROWSER_CONTENT_TYPES)
+def offer_email():
+    return offers_api.email_code(current_request())
+
+
+@app.route("/offers/conversions", methods=["POST"], content_types=offers_api.BROWSER_CONTENT_TYPES)
+def offer_conversion():
+    return offers_api.record_conversion(current_request())
+
+
+@app.route("/offers/{action}", methods=["OPTIONS"])
+def offer_preflight(action):
+    return offers_api.preflight(current_request())
+
+
+@app.route("/demo/shop", methods=["GET"])
+def demo_shop():
+    return offers_api.demo_shop(current_request())
+
+
 # Senders and operators (X-Api-Key locally; IAM in AWS).
 @app.route("/v1/unsubscribe-headers", methods=["POST"])
 def unsubscribe_headers():
@@ -85,3 +121,34 @@ def import_subscribers(list_id):
 @app.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"])
 def export_consent(subscriber_id):
     return admin_api.export_consent(current_request(), subscriber_id)
+
+
+@app.route("/v1/sites", methods=["POST"])
+def create_site():
+    return admin_api.create_site(current_request())
+
+
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"])
+def put_campaign(site_key, campaign_id):
+    return admin_api.put_campaign(current_request(), site_key, campaign_id)
+
+
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"])
+def campaign_kill_switch(site_key, campaign_id):
+    return admin_api.set_campaign_enabled(current_request(), site_key, campaign_id)
+
+
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"])
+def campaign_report(site_key, campaign_id):
+    return admin_api.campaign_report(current_request(), site_key, campaign_id)
+
+
+# Any channel (web checkout, a store's till, a call centre): validate, then redeem exactly once.
+@app.route("/v1/codes/{code}", methods=["GET"])
+def validate_code(code):
+    return admin_api.validate_code(current_request(), code)
+
+
+@app.route("/v1/codes/{code}/redemptions", methods=["POST"])
+def redeem_code(code):
+    return admin_api.redeem_code(current_request(), code)

@@ -106,3 +106,49 @@ def export_consent(request, subscriber_id: str):
     return Response(
         body=lines, status_code=200, headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
     )
+
+
+@authenticated
+def create_site(request):
+    from chalicelib import site_admin
+
+    body = json_body(request)
+    return json_response(site_admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins")), 201)
+
+
+@authenticated
+def put_campaign(request, site_key: str, campaign_id: str):
+    from chalicelib import site_admin
+
+    return json_response(site_admin.put_campaign(site_key, campaign_id, json_body(request)))
+
+
+@authenticated
+def set_campaign_enabled(request, site_key: str, campaign_id: str):
+    from chalicelib import site_admin
+
+    return json_response(site_admin.set_enabled(site_key, campaign_id, json_body(request).get("enabled")))
+
+
+@authenticated
+def campaign_report(request, site_key: str, campaign_id: str):
+    from chalicelib import site_admin
+
+    return json_response(site_admin.campaign_report(site_key, campaign_id))
+
+
+@authenticated
+def validate_code(request, code: str):
+    from chalicelib import offer_service
+
+    return json_response(offer_service.describe_code(code))
+
+
+@authenticated
+def redeem_code(request, code: str):
+    from chalicelib import offer_service
+
+    body = json_body(request)
+    status, answer = offer_service.redeem_code(code, body.get("order_ref"), body.get("channel"))
+    count("Redemptions", outcome=answer["outcome"])
+    return json_response(answer, status)

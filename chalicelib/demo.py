@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from chalicelib.errors import BadRequest
 from chalicelib.headers import build_headers
 from chalicelib.identity import subscriber_id_for
 from chalicelib.settings import get_settings
@@ -17,6 +18,32 @@ DEMO_LISTS = (
 DEMO_PEOPLE = ("alice@example.com", "bob@example.com", "chai@example.co.th")
 
 
+DEMO_CAMPAIGN = {
+    "campaign_id": "come-back-10",
+    "name": "10% to finish your order",
+    "priority": 10,
+    "targeting": {"paths": ["/demo/*"], "min_cart_value": 50, "currency": "USD"},
+    "offer": {"kind": "percent", "value": 10, "expires_minutes": 15},
+    "variants": [
+        {"variant_id": "a", "weight": 1, "texts": {"headline": "Wait, 10% off", "body": "Finish your order in the next 15 minutes.", "cta": "Copy code"}},
+        {"variant_id": "b", "weight": 1, "offer": {"kind": "free_shipping", "expires_minutes": 15}, "texts": {"headline": "Shipping is on us", "body": "Free shipping if you order in the next 15 minutes.", "cta": "Copy code"}},
+    ],
+    "holdout": 0.1,
+    "caps": {"cooldown_days": 1, "max_per_visitor": 3},
+    "budget": {"total_codes": 1000, "codes_per_day": 200},
+}
+
+
+def seed_demo_site() -> dict:
+    from chalicelib import site_admin
+
+    base_url = get_settings().public_base_url
+    with contextlib.suppress(BadRequest):
+        site_admin.create_site("demo-shop", "Demo shop", [base_url])
+    site_admin.put_campaign("demo-shop", DEMO_CAMPAIGN["campaign_id"], DEMO_CAMPAIGN)
+    return {"site_key": "demo-shop", "demo_shop_page": f"{base_url}/demo/shop"}
+
+
 def seed_demo() -> dict:
     for list_id, name, branding in DEMO_LISTS:
         with contextlib.suppress(lists.ListExists):
@@ -27,6 +54,7 @@ def seed_demo() -> dict:
     alice = subscriber_id_for(settings.subscriber_id_key, DEMO_PEOPLE[0])
     built = build_headers(settings, alice, "newsletter", "demo-campaign")
     return {
+        **seed_demo_site(),
         "lists": [list_id for list_id, _, _ in DEMO_LISTS],
         "subscribers": len(DEMO_PEOPLE),
         "open_in_a_browser": built.url,

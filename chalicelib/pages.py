@@ -37,3 +37,8 @@ def branding_of(mailing_list) -> dict:
 def render(template: str, language: str, mailing_list=None, **values) -> str:
     context = {"lang": language, "t": i18n.translator(language), **branding_of(mailing_list), **values}
     return _environment().get_template(template).render(**context)
+
+
+def render_plain(template: str, **values) -> str:
+    """A template outside the branded, translated pages (the demo shop)."""
+    return _environment().get_template(template).render(**values)
