@@ -82,11 +82,6 @@ def offer_conversion():
     return offers_api.record_conversion(current_request())
 
 
-@app.route("/offers/{action}", methods=["OPTIONS"])
-def offer_preflight(action):
-    return offers_api.preflight(current_request())
-
-
 @app.route("/demo/shop", methods=["GET"])
 def demo_shop():
     return offers_api.demo_shop(current_request())

@@ -113,7 +113,9 @@ def create_site(request):
     from chalicelib import site_admin
 
     body = json_body(request)
-    return json_response(site_admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins")), 201)
+    return json_response(
+        site_admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins")), 201
+    )
 
 
 @authenticated

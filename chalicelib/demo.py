@@ -25,8 +25,25 @@ DEMO_CAMPAIGN = {
     "targeting": {"paths": ["/demo/*"], "min_cart_value": 50, "currency": "USD"},
     "offer": {"kind": "percent", "value": 10, "expires_minutes": 15},
     "variants": [
-        {"variant_id": "a", "weight": 1, "texts": {"headline": "Wait, 10% off", "body": "Finish your order in the next 15 minutes.", "cta": "Copy code"}},
-        {"variant_id": "b", "weight": 1, "offer": {"kind": "free_shipping", "expires_minutes": 15}, "texts": {"headline": "Shipping is on us", "body": "Free shipping if you order in the next 15 minutes.", "cta": "Copy code"}},
+        {
+            "variant_id": "a",
+            "weight": 1,
+            "texts": {
+                "headline": "Wait, 10% off",
+                "body": "Finish your order in the next 15 minutes.",
+                "cta": "Copy code",
+            },
+        },
+        {
+            "variant_id": "b",
+            "weight": 1,
+            "offer": {"kind": "free_shipping", "expires_minutes": 15},
+            "texts": {
+                "headline": "Shipping is on us",
+                "body": "Free shipping if you order in the next 15 minutes.",
+                "cta": "Copy code",
+            },
+        },
     ],
     "holdout": 0.1,
     "caps": {"cooldown_days": 1, "max_per_visitor": 3},

@@ -42,5 +42,7 @@ def send_offer_email(address, coupon) -> None:
     ses_client().send_email(
         FromEmailAddress=sender,
         Destination={"ToAddresses": [address]},
-        Content={"Simple": {"Subject": {"Data": f"Your code: {describe_offer(coupon)}"}, "Body": {"Text": {"Data": text}}}},
+        Content={
+            "Simple": {"Subject": {"Data": f"Your code: {describe_offer(coupon)}"}, "Body": {"Text": {"Data": text}}}
+        },
     )

@@ -19,14 +19,15 @@ from chalicelib.settings import get_settings
 from chalicelib.storage import offers
 from chalicelib.web import client_ip, header, json_response, problem, raw_body
 
-# The snippet posts JSON as text/plain: a "simple" cross-origin request needs no preflight.
+# The snippet posts JSON as text/plain: a "simple" cross-origin request needs no preflight, so
+# there is no OPTIONS route. Servers may send application/json (no CORS involved).
 BROWSER_CONTENT_TYPES = ["text/plain", "application/json"]
 MAX_BROWSER_BODY = 8 * 1024
 SNIPPET = Path(__file__).parent / "static" / "snippet.js"
 
 
 def _origin(request) -> str | None:
-    return header(request, "origin")
+    return header(request, "origin") or None
 
 
 def _cors(origin: str | None) -> dict:
@@ -64,26 +65,14 @@ def browser_endpoint(handler):
     return wrapper
 
 
-def preflight(request):
-    origin = _origin(request)
-    return Response(
-        body="",
-        status_code=204,
-        headers={
-            **_cors(origin),
-            "Access-Control-Allow-Methods": "POST",
-            "Access-Control-Allow-Headers": "Content-Type",
-            "Access-Control-Max-Age": "600",
-        },
-    )
-
-
 @browser_endpoint
 def decide(request, data):
     from chalicelib.offer_decision import parse_visit
 
     visit = parse_visit(data, header(request, "user-agent"))
-    answer = offer_service.decide_offer(visit, _origin(request), hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    answer = offer_service.decide_offer(
+        visit, _origin(request), hash_ip(get_settings().ip_hash_key, client_ip(request))
+    )
     count("Decisions", outcome=answer.reason)
     if answer.coupon and answer.reason == "offer":
         logger.info("offer decided", extra={"campaign_id": answer.campaign_id, "variant_id": answer.variant_id})
@@ -109,7 +98,9 @@ def record_event(request, data):
     site, _ = offer_service.load_site(data.get("site_key") or "", None)
     offer_service.check_site(site, _origin(request))
     coupon = _coupon_for_site(data)
-    counted = offers.mark_coupon(coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, field, datetime.now(UTC))
+    counted = offers.mark_coupon(
+        coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, field, datetime.now(UTC)
+    )
     if counted:
         count("OfferEvents", event=data["event"])
     return 200, {"counted": counted}
@@ -144,7 +135,9 @@ def email_code(request, data):
     if coupon.redeemed_at is not None or coupon.expires_at <= datetime.now(UTC):
         raise BadRequest("code_not_valid", "this code is no longer valid", 409)
     send_offer_email(data.get("email"), coupon)
-    offers.mark_coupon(coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", datetime.now(UTC))
+    offers.mark_coupon(
+        coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", datetime.now(UTC)
+    )
     count("OfferEmails")
     return 202, {"sent": True}
 

@@ -16,7 +16,13 @@ from chalicelib.tokens import ID_PATTERN
 
 def _origin(value) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
-    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+    if (
+        not parts
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+    ):
         raise BadRequest("bad_origin", f"{value!r} is not an origin like https://shop.example.com")
     return f"{parts.scheme}://{parts.netloc}"
 

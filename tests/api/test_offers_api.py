@@ -1,0 +1,196 @@
+"""Offer endpoints through `chalice.test.Client`: the snippet's calls and the tills' calls."""
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib import site_cache
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+ORIGIN = "https://shop.example"
+BROWSER = {"Content-Type": "text/plain", "Origin": ORIGIN, "User-Agent": CHROME}
+CAMPAIGN = {
+    "offer": {"kind": "amount", "value": 5, "currency": "USD", "expires_minutes": 15},
+    "budget": {"total_codes": 50},
+    "targeting": {"paths": ["/*"], "min_cart_value": 20, "currency": "USD"},
+    "variants": [{"variant_id": "a", "texts": {"headline": "Take 5 off"}}],
+}
+
+
+@pytest.fixture
+def shop(api):
+    site_cache.forget()
+    assert (
+        api.admin("POST", "/v1/sites", {"site_key": "shop", "name": "Shop", "allowed_origins": [ORIGIN]}).status_code
+        == 201
+    )
+    assert api.admin("PUT", "/v1/sites/shop/campaigns/five-off", CAMPAIGN).status_code == 200
+    return api
+
+
+def decide(api, headers=None, **body):
+    payload = {
+        "site_key": "shop",
+        "visitor_id": "v1",
+        "session_id": "s1",
+        "page_url": f"{ORIGIN}/cart",
+        "cart_value": 42.5,
+        "currency": "USD",
+        **body,
+    }
+    return api.http.post("/offers/decide", headers={**BROWSER, **(headers or {})}, body=json.dumps(payload).encode())
+
+
+def test_a_decision_with_cors_for_the_allowed_origin(shop):
+    response = decide(shop)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN and response.headers["Vary"] == "Origin"
+    body = response.json_body
+    assert body["show"] and body["campaign_id"] == "five-off" and body["variant_id"] == "a"
+    assert body["offer"]["kind"] == "amount" and body["offer"]["value"] == 5 and body["offer"]["currency"] == "USD"
+    assert body["offer"]["texts"]["headline"] == "Take 5 off" and 899 <= body["offer"]["expires_in_seconds"] <= 900
+    assert decide(shop).json_body["offer"]["code"] == body["offer"]["code"]
+
+
+def test_application_json_from_a_server_works_too(shop):
+    response = decide(shop, {"Content-Type": "application/json", "Origin": ""})
+    assert response.status_code == 200 and response.json_body["show"]
+
+
+def test_a_foreign_origin_is_refused_without_cors_headers(shop):
+    response = decide(shop, {"Origin": "https://evil.example"})
+    assert response.status_code == 403 and response.json_body["error"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "body, status, error",
+    [
+        ({"site_key": "nope"}, 404, "unknown_site"),
+        ({"cart_value": 1e9}, 400, "bad_field"),
+        ({"cart_value": -5}, 400, "bad_field"),
+        ({"page_url": None}, 400, "missing_field"),
+        ({"device": "toaster"}, 400, "bad_field"),
+    ],
+)
+def test_bad_decision_requests_issue_nothing(shop, body, status, error):
+    response = decide(shop, **body)
+    assert (response.status_code, response.json_body["error"]) == (status, error)
+    report = shop.admin("GET", "/v1/sites/shop/campaigns/five-off/report").json_body
+    assert all(arm["issued"] == 0 for arm in report["arms"])
+
+
+def test_malformed_json_and_oversized_bodies(shop):
+    assert shop.http.post("/offers/decide", headers=BROWSER, body=b"{nope").status_code == 400
+    assert shop.http.post("/offers/decide", headers=BROWSER, body=b"[]").status_code == 400
+    assert shop.http.post("/offers/decide", headers=BROWSER, body=b'{"a":"' + b"x" * 9000 + b'"}').status_code == 413
+
+
+def test_bots_and_visitors_without_id_get_nothing_and_spend_nothing(shop):
+    assert decide(shop, {"User-Agent": "Mozilla/5.0 (X11) HeadlessChrome/130.0"}).json_body == {
+        "show": False,
+        "reason": "bot",
+    }
+    assert decide(shop, visitor_id=None).json_body == {"show": False, "reason": "bot"}
+    report = shop.admin("GET", "/v1/sites/shop/campaigns/five-off/report").json_body
+    assert report["arms"] == []
+
+
+def test_the_kill_switch_endpoint(shop):
+    assert shop.admin("PUT", "/v1/sites/shop/campaigns/five-off/enabled", {"enabled": False}).status_code == 200
+    assert decide(shop).json_body == {"show": False, "reason": "kill_switch"}
+    assert shop.admin("PUT", "/v1/sites/shop/campaigns/nope/enabled", {"enabled": False}).status_code == 404
+
+
+def test_campaign_validation_errors_are_400(shop):
+    response = shop.admin(
+        "PUT",
+        "/v1/sites/shop/campaigns/bad",
+        {"offer": {"kind": "percent", "value": 500}, "budget": {"total_codes": 1}},
+    )
+    assert response.status_code == 400 and "offer.value" in response.json_body["message"]
+    assert shop.admin("PUT", "/v1/sites/nope/campaigns/c", CAMPAIGN).status_code == 404
+    assert (
+        shop.admin("POST", "/v1/sites", {"site_key": "shop", "name": "Again", "allowed_origins": [ORIGIN]}).status_code
+        == 409
+    )
+    assert shop.admin("POST", "/v1/sites", {"name": "x", "allowed_origins": ["not a url"]}).status_code == 400
+
+
+def test_validate_and_redeem_on_every_channel(shop):
+    code = decide(shop).json_body["offer"]["code"]
+    valid = shop.admin("GET", f"/v1/codes/{code.lower()}")
+    assert valid.status_code == 200 and valid.json_body["valid"] and valid.json_body["value"] == 5
+    first = shop.admin("POST", f"/v1/codes/{code}/redemptions", {"order_ref": "till-7-0042", "channel": "store"})
+    assert first.status_code == 200 and first.json_body["outcome"] == "redeemed"
+    again = shop.admin("POST", f"/v1/codes/{code}/redemptions", {"order_ref": "till-7-0042", "channel": "store"})
+    assert again.status_code == 200 and again.json_body["outcome"] == "already_redeemed_same_order"
+    other = shop.admin("POST", f"/v1/codes/{code}/redemptions", {"order_ref": "web-991", "channel": "web"})
+    assert other.status_code == 409 and other.json_body["outcome"] == "already_redeemed"
+    assert shop.admin("GET", "/v1/codes/ABCDE-FGHJK").status_code == 404
+    assert shop.http.get(f"/v1/codes/{code}").status_code == 401
+
+
+def test_impression_and_claim_beacons(shop):
+    answer = decide(shop).json_body
+    beacon = {"site_key": "shop", "code": answer["offer"]["code"], "campaign_id": "five-off", "variant_id": "a"}
+    for event in ("impression", "impression", "claim"):
+        shop.http.post("/offers/events", headers=BROWSER, body=json.dumps({**beacon, "event": event}).encode())
+    arm = shop.admin("GET", "/v1/sites/shop/campaigns/five-off/report").json_body["arms"][0]
+    assert (arm["impressions"], arm["claims"]) == (1, 1)
+    bad = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps({**beacon, "event": "purchase"}).encode())
+    assert bad.status_code == 400
+
+
+def test_email_me_the_code_sends_through_ses_and_keeps_no_address(shop, settings):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
+    code = decide(shop).json_body["offer"]["code"]
+    response = shop.http.post(
+        "/offers/email",
+        headers=BROWSER,
+        body=json.dumps({"site_key": "shop", "code": code, "email": "Shopper@Example.com"}).encode(),
+    )
+    assert response.status_code == 202
+    [message] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert message.destinations["ToAddresses"] == ["shopper@example.com"] and code in message.body
+    coupon = shop.admin("GET", f"/v1/codes/{code}").json_body
+    assert "shopper" not in json.dumps(coupon)
+    bad = shop.http.post(
+        "/offers/email", headers=BROWSER, body=json.dumps({"site_key": "shop", "code": code, "email": "nope"}).encode()
+    )
+    assert bad.status_code == 400
+
+
+def test_email_me_respects_the_suppression_list(shop, settings):
+    from chalicelib.identity import subscriber_id_for
+    from chalicelib.storage.subscribers import PROFILE, Profile
+
+    Profile(
+        subscriber_id_for(settings.subscriber_id_key, "bounced@example.com"), PROFILE, suppressed_channels={"email"}
+    ).save()
+    code = decide(shop).json_body["offer"]["code"]
+    response = shop.http.post(
+        "/offers/email",
+        headers=BROWSER,
+        body=json.dumps({"site_key": "shop", "code": code, "email": "bounced@example.com"}).encode(),
+    )
+    assert response.status_code == 409 and response.json_body["error"] == "email_suppressed"
+
+
+def test_conversions_count_once_per_visitor_and_arm(shop):
+    decide(shop)
+    body = json.dumps({"site_key": "shop", "visitor_id": "v1"}).encode()
+    assert shop.http.post("/offers/conversions", headers=BROWSER, body=body).json_body == {"counted": 1}
+    assert shop.http.post("/offers/conversions", headers=BROWSER, body=body).json_body == {"counted": 0}
+    arm = shop.admin("GET", "/v1/sites/shop/campaigns/five-off/report").json_body["arms"][0]
+    assert arm["conversions"] == 1 and arm["conversion_rate"] == 1.0
+
+
+def test_the_snippet_is_served_as_javascript(api):
+    response = api.http.get("/offers/snippet.js")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/javascript")
+    assert b"/offers/decide" in response.body and b"beforeunload" not in response.body.replace(b"no beforeunload", b"")
