@@ -22,8 +22,8 @@ from chalicelib.storage import offers
 from chalicelib.storage.transactions import TransactionConflict
 
 ISSUES_PER_IP_PER_MINUTE = int(os.environ.get("OFFER_ISSUES_PER_IP_PER_MINUTE", "30"))
-_decisions_per_visitor = SlidingWindow(int(os.environ.get("OFFER_DECISIONS_PER_VISITOR_PER_MINUTE", "20")))
-_decisions_per_ip = SlidingWindow(int(os.environ.get("OFFER_DECISIONS_PER_IP_PER_MINUTE", "600")))
+decisions_per_visitor = SlidingWindow(int(os.environ.get("OFFER_DECISIONS_PER_VISITOR_PER_MINUTE", "20")))
+decisions_per_ip = SlidingWindow(int(os.environ.get("OFFER_DECISIONS_PER_IP_PER_MINUTE", "600")))
 ATTEMPTS = 5
 
 
@@ -104,8 +104,8 @@ def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: dat
     if offer_decision.is_bot(visit):
         return Answer(False, "bot")
     if not (
-        _decisions_per_visitor.allow(f"{visit.site_key}|{visit.visitor_id}")
-        and _decisions_per_ip.allow(f"{visit.site_key}|{ip_hash}")
+        decisions_per_visitor.allow(f"{visit.site_key}|{visit.visitor_id}")
+        and decisions_per_ip.allow(f"{visit.site_key}|{ip_hash}")
     ):
         return Answer(False, "rate_limited")
     for attempt in range(ATTEMPTS):

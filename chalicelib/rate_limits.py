@@ -29,3 +29,7 @@ class SlidingWindow:
             while len(self._hits) > self.max_keys:
                 self._hits.popitem(last=False)
             return allowed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()

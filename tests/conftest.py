@@ -32,6 +32,16 @@ from chalicelib.cli import load_stage_environment  # noqa: E402
 load_stage_environment("dev")
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_state():
+    """Per-container caches and windows would otherwise carry over from one test to the next."""
+    from chalicelib import offer_service, site_cache
+
+    site_cache.forget()
+    offer_service.decisions_per_visitor.clear()
+    offer_service.decisions_per_ip.clear()
+
+
 @pytest.fixture
 def aws():
     """A fresh in-memory AWS (moto) with offboard's tables."""

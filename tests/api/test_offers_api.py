@@ -5,8 +5,6 @@ import json
 import boto3
 import pytest
 
-from chalicelib import site_cache
-
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 ORIGIN = "https://shop.example"
 BROWSER = {"Content-Type": "text/plain", "Origin": ORIGIN, "User-Agent": CHROME}
@@ -20,7 +18,6 @@ CAMPAIGN = {
 
 @pytest.fixture
 def shop(api):
-    site_cache.forget()
     assert (
         api.admin("POST", "/v1/sites", {"site_key": "shop", "name": "Shop", "allowed_origins": [ORIGIN]}).status_code
         == 201

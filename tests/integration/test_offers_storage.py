@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import offer_service, site_admin, site_cache
+from chalicelib import offer_service, site_admin
 from chalicelib.errors import BadRequest
 from chalicelib.offer_decision import parse_visit
 from chalicelib.storage import offers
@@ -16,7 +16,6 @@ ORIGIN = "https://shop.example"
 
 @pytest.fixture
 def shop(aws):
-    site_cache.forget()
     site_admin.create_site("shop", "Shop", [ORIGIN])
     return "shop"
 
