@@ -1,0 +1,90 @@
+"""The snippet in Debian's chromium: the pointer leaves through the top, the dialog shows a real
+code from the API, and a second exit in the same page view does not call again."""
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+
+
+@pytest.fixture
+def shop(local_stack):
+    origin = local_stack.base_url
+    local_stack.admin(
+        "POST", "/v1/sites", {"site_key": "browser-shop", "name": "Browser shop", "allowed_origins": [origin]}
+    )
+    campaign = {
+        "offer": {"kind": "percent", "value": 12, "expires_minutes": 15},
+        "targeting": {"paths": ["/demo/*"], "min_cart_value": 50, "currency": "USD"},
+        "variants": [{"variant_id": "a", "texts": {"headline": "Wait, 12% off", "cta": "Copy code"}}],
+        "budget": {"total_codes": 100},
+    }
+    assert local_stack.admin("PUT", "/v1/sites/browser-shop/campaigns/twelve", campaign).status_code == 200
+    return local_stack
+
+
+@pytest.fixture
+def shopper(browser):
+    context = browser.new_context(user_agent=CHROME, viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def leave_through_the_top(page):
+    page.mouse.move(600, 400)
+    page.mouse.move(600, 10, steps=5)
+    page.mouse.move(600, -20, steps=2)
+
+
+def test_exit_intent_shows_a_real_code_once_per_page_view(shop, shopper, tmp_path):
+    decisions = []
+    shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
+    shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
+    shopper.wait_for_timeout(1300)  # the snippet's minimum time on page
+    leave_through_the_top(shopper)
+
+    dialog = shopper.get_by_role("dialog")
+    dialog.wait_for(timeout=10_000)
+    assert dialog.get_by_role("heading").inner_text() == "Wait, 12% off"
+    code = dialog.get_by_label("Your code").inner_text()
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}", code)
+    assert re.fullmatch(r"Expires in 1[45]:\d\d", dialog.get_by_role("timer").inner_text())
+    assert shop.admin("GET", f"/v1/codes/{code}").json()["valid"] is True
+    shopper.screenshot(path=str(tmp_path / "offer.png"))
+
+    shopper.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    leave_through_the_top(shopper)
+    shopper.wait_for_timeout(700)
+    assert len(decisions) == 1
+    assert shopper.get_by_role("dialog").count() == 0
+
+    report = shop.admin("GET", "/v1/sites/browser-shop/campaigns/twelve/report").json()
+    assert report["arms"][0]["impressions"] == 1
+
+
+def test_dont_show_again_is_respected_on_the_next_page_view(shop, shopper):
+    decisions = []
+    shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
+    shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
+    shopper.wait_for_timeout(1300)
+    leave_through_the_top(shopper)
+    shopper.get_by_role("button", name="Don’t show this again").click()
+    shopper.reload()
+    shopper.wait_for_timeout(1300)
+    leave_through_the_top(shopper)
+    shopper.wait_for_timeout(700)
+    assert len(decisions) == 1
+
+
+def test_no_exit_before_the_minimum_time_on_page(shop, shopper):
+    decisions = []
+    shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
+    shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=5")
+    leave_through_the_top(shopper)
+    shopper.wait_for_timeout(500)
+    assert decisions == []
