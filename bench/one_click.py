@@ -16,23 +16,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def start_dynamodb() -> tuple[subprocess.Popen, str]:
-    from tests.stack import free_port
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "local_dynamodb.py"), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "wait_for_port.py"), str(port)], check=True)
-    return process, f"http://127.0.0.1:{port}"
+from common import ROOT, Quiet, RoundTrips, api_event, start_dynamodb
 
 
 def cold_import_seconds(statement: str) -> float:
@@ -44,28 +29,11 @@ def cold_import_seconds(statement: str) -> float:
 
 
 def one_click_event(token: str) -> dict:
-    return {
-        "resource": "/u/{token}",
-        "path": f"/u/{token}",
-        "httpMethod": "POST",
-        "headers": {
-            "content-type": "application/x-www-form-urlencoded",
-            "user-agent": "Mozilla/5.0 (compatible; Google-Unsubscribe)",
-        },
-        "multiValueHeaders": {},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"token": token},
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/u/{token}",
-            "httpMethod": "POST",
-            "requestId": "bench",
-            "identity": {"sourceIp": "203.0.113.7"},
-        },
-        "body": "List-Unsubscribe=One-Click",
-        "isBase64Encoded": False,
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "user-agent": "Mozilla/5.0 (compatible; Google-Unsubscribe)",
     }
+    return api_event("POST", "/u/{token}", f"/u/{token}", "List-Unsubscribe=One-Click", headers, {"token": token})
 
 
 def main() -> None:
@@ -75,15 +43,6 @@ def main() -> None:
     args = parser.parse_args()
 
     process, endpoint = start_dynamodb()
-    os.environ.update(
-        DYNAMODB_ENDPOINT=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    from chalicelib.cli import load_stage_environment
-
-    load_stage_environment("dev")
     try:
         run(args, endpoint)
     finally:
@@ -91,20 +50,15 @@ def main() -> None:
 
 
 def run(args, endpoint: str) -> None:
-    import logging
-
     import boto3
-    import botocore.endpoint
 
     import app as offboard
     from chalicelib.headers import unsubscribe_url
     from chalicelib.identity import event_key
-    from chalicelib.observability import logger
     from chalicelib.settings import get_settings
     from chalicelib.storage import lists, subscribers
     from chalicelib.storage.tables import create_tables
 
-    logger.setLevel(logging.WARNING)  # keep the handler's INFO lines out of the figures
     create_tables()
     lists.create_list("bench", "Bench list")
     settings = get_settings()
@@ -118,15 +72,7 @@ def run(args, endpoint: str) -> None:
     handler_ids, bare_ids = people[:n], people[n:]
     tokens = [unsubscribe_url(settings, sid, "bench").rsplit("/u/", 1)[1] for sid in handler_ids]
 
-    sends = 0
-    original_send = botocore.endpoint.Endpoint._send
-
-    def counting_send(self, request):
-        nonlocal sends
-        sends += 1
-        return original_send(self, request)
-
-    botocore.endpoint.Endpoint._send = counting_send
+    trips = RoundTrips()
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
 
     def bare_write(sid: str) -> None:
@@ -173,27 +119,25 @@ def run(args, endpoint: str) -> None:
         )
 
     # Warm both paths (connections, first-use imports) before measuring.
-    offboard.app(one_click_event(tokens[0]), None)
+    with Quiet():
+        offboard.app(one_click_event(tokens[0]), None)
     bare_write(bare_ids[0])
 
     handler_times, bare_times, handler_sends = [], [], []
-    real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115  (EMF metric lines)
-    for token, sid in zip(tokens[1:], bare_ids[1:], strict=True):
-        before = sends
-        start = time.perf_counter()
-        response = offboard.app(one_click_event(token), None)
-        handler_times.append(time.perf_counter() - start)
-        handler_sends.append(sends - before)
-        assert response["statusCode"] == 200, response
-        start = time.perf_counter()
-        bare_write(sid)
-        bare_times.append(time.perf_counter() - start)
-
-    repeat_before = sends
-    offboard.app(one_click_event(tokens[1]), None)  # already unsubscribed: the idempotent path
-    repeat_sends = sends - repeat_before
-    sys.stdout.close()
-    sys.stdout = real_stdout
+    with Quiet():
+        for token, sid in zip(tokens[1:], bare_ids[1:], strict=True):
+            before = trips.count
+            start = time.perf_counter()
+            response = offboard.app(one_click_event(token), None)
+            handler_times.append(time.perf_counter() - start)
+            handler_sends.append(trips.count - before)
+            assert response["statusCode"] == 200, response
+            start = time.perf_counter()
+            bare_write(sid)
+            bare_times.append(time.perf_counter() - start)
+        repeat_before = trips.count
+        offboard.app(one_click_event(tokens[1]), None)  # already unsubscribed: the idempotent path
+        repeat_sends = trips.count - repeat_before
 
     app_imports, boto_imports = [], []
     for _ in range(args.imports):

@@ -91,6 +91,50 @@ def cmd_export(args) -> None:
     sys.stdout.write(export_consent(args.subscriber_id))
 
 
+def cmd_create_site(args) -> None:
+    from chalicelib.site_admin import create_site
+
+    _print(create_site(args.site_key, args.name, args.origins))
+
+
+def cmd_put_campaign(args) -> None:
+    from chalicelib.errors import BadRequest
+    from chalicelib.site_admin import put_campaign
+
+    try:
+        body = json.loads(Path(args.file).read_text())
+    except ValueError as error:
+        raise BadRequest("bad_campaign", f"{args.file} is not JSON: {error}") from error
+    _print(put_campaign(args.site_key, args.campaign_id, body))
+
+
+def cmd_kill(args) -> None:
+    from chalicelib.site_admin import set_enabled
+
+    _print(set_enabled(args.site_key, args.campaign_id, args.enable))
+
+
+def cmd_report(args) -> None:
+    from chalicelib.site_admin import campaign_report
+
+    _print(campaign_report(args.site_key, args.campaign_id))
+
+
+def cmd_validate(args) -> None:
+    from chalicelib.offer_service import describe_code
+
+    _print(describe_code(args.code))
+
+
+def cmd_redeem(args) -> None:
+    from chalicelib.offer_service import redeem_code
+
+    status, body = redeem_code(args.code, args.order_ref, args.channel)
+    _print(body)
+    if status >= 400:
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="offboard operator commands")
     parser.add_argument("--stage", default=os.environ.get("OFFBOARD_STAGE", "dev"))
@@ -132,6 +176,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("channel", choices=["email", "sms", "push"])
     p.add_argument("emails", nargs="+")
     p.set_defaults(run=cmd_check)
+
+    p = commands.add_parser("create-site", help="a site for exit-intent offers")
+    p.add_argument("site_key")
+    p.add_argument("name")
+    p.add_argument("origins", nargs="+", help="allowed origins, e.g. https://shop.example.com")
+    p.set_defaults(run=cmd_create_site)
+
+    p = commands.add_parser("put-campaign", help="create or replace a campaign from a JSON file")
+    p.add_argument("site_key")
+    p.add_argument("campaign_id")
+    p.add_argument("file")
+    p.set_defaults(run=cmd_put_campaign)
+
+    p = commands.add_parser("kill", help="the kill switch: stop a campaign (--enable to restart it)")
+    p.add_argument("site_key")
+    p.add_argument("campaign_id")
+    p.add_argument("--enable", action="store_true")
+    p.set_defaults(run=cmd_kill)
+
+    p = commands.add_parser("report", help="a campaign's performance per variant, and lift against the holdout")
+    p.add_argument("site_key")
+    p.add_argument("campaign_id")
+    p.set_defaults(run=cmd_report)
+
+    p = commands.add_parser("validate", help="is this code valid now, for what, until when")
+    p.add_argument("code")
+    p.set_defaults(run=cmd_validate)
+
+    p = commands.add_parser("redeem", help="redeem a code exactly once for an order")
+    p.add_argument("code")
+    p.add_argument("order_ref")
+    p.add_argument("--channel", default="store", choices=["web", "store", "phone", "app"])
+    p.set_defaults(run=cmd_redeem)
 
     p = commands.add_parser("export", help="a subscriber's consent trail as JSON lines")
     p.add_argument("subscriber_id")

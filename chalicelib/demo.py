@@ -52,7 +52,16 @@ DEMO_CAMPAIGN = {
 
 
 def seed_demo_site() -> dict:
+    import os
+
     from chalicelib import site_admin
+
+    if os.environ.get("SES_ENDPOINT") and os.environ.get("OFFER_EMAIL_FROM"):
+        # The local SES (moto) only sends from verified identities, as SES in its sandbox does.
+        from chalicelib.offer_email import ses_client
+
+        with contextlib.suppress(Exception):
+            ses_client().create_email_identity(EmailIdentity=os.environ["OFFER_EMAIL_FROM"])
 
     base_url = get_settings().public_base_url
     with contextlib.suppress(BadRequest):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import offer_decision, site_cache
 from chalicelib.campaigns import Campaign, Variant
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, ServiceUnavailable
 from chalicelib.offer_decision import CampaignState, Decision, Visit
 from chalicelib.rate_limits import SlidingWindow
 from chalicelib.storage import offers
@@ -79,6 +79,11 @@ def _offer_body(campaign: Campaign, variant: Variant, code: str, expires_at: dat
 
 def load_site(site_key: str, visitor_id: str | None):
     """The site (from the container cache when fresh) and the visitor's state: one round trip at most."""
+    from chalicelib.tokens import ID_PATTERN
+
+    for value, name in ((site_key, "site_key"), (visitor_id, "visitor_id")):
+        if value is not None and (not isinstance(value, str) or not ID_PATTERN.match(value)):
+            raise BadRequest("bad_field", f"{name} must be 1-64 letters, digits, '-' or '_'")
     hit, site = site_cache.cached(site_key)
     if visitor_id is None:
         if not hit:
@@ -120,7 +125,7 @@ def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: dat
             pass
         time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311  (jitter, not secrecy)
         visitor = offers.site_and_visitor(visit.site_key, visit.visitor_id, with_site=False)[1]
-    raise offers.IssueRefused("conflict")
+    raise ServiceUnavailable("the offer could not be settled after retries")
 
 
 def _new_visitor(visit: Visit, visitor, now: datetime):

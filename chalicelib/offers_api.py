@@ -1,5 +1,7 @@
-"""The browser-facing offer endpoints (called by the snippet from shops' pages) and the
-operators' and tills' endpoints for sites, campaigns and codes."""
+"""The browser-facing offer endpoints, called by the snippet from shops' pages.
+
+The offer services are imported on first use, so the unsubscribe routes that share this
+Lambda do not pay for them at cold start (and the other way round)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,10 @@ from pathlib import Path
 from chalice import Response
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import offer_service
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, ServiceUnavailable
 from chalicelib.identity import hash_ip
 from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
-from chalicelib.storage import offers
 from chalicelib.web import client_ip, header, json_response, problem, raw_body
 
 # The snippet posts JSON as text/plain: a "simple" cross-origin request needs no preflight, so
@@ -58,7 +58,7 @@ def browser_endpoint(handler):
             # CORS headers only for an origin the site allows, so other sites learn nothing.
             allowed = origin if error.code not in ("origin_not_allowed", "unknown_site") else None
             return problem(error.status, error.code, str(error), _cors(allowed))
-        except (PynamoDBException, offers.IssueRefused):
+        except (PynamoDBException, ServiceUnavailable):
             logger.exception("offer storage unavailable")
             return problem(503, "unavailable", "try again shortly", {"Retry-After": "2"})
 
@@ -67,6 +67,7 @@ def browser_endpoint(handler):
 
 @browser_endpoint
 def decide(request, data):
+    from chalicelib import offer_service
     from chalicelib.offer_decision import parse_visit
 
     visit = parse_visit(data, header(request, "user-agent"))
@@ -79,8 +80,9 @@ def decide(request, data):
     return 200, answer.as_dict()
 
 
-def _coupon_for_site(data) -> offers.Coupon:
+def _coupon_for_site(data):
     from chalicelib.coupon_codes import normalize_code
+    from chalicelib.storage import offers
 
     code = normalize_code(data.get("code"))
     coupon = offers.get_coupon(code) if code else None
@@ -92,6 +94,9 @@ def _coupon_for_site(data) -> offers.Coupon:
 @browser_endpoint
 def record_event(request, data):
     """`impression` when the dialog actually rendered; `claim` when the visitor copied or applied the code."""
+    from chalicelib import offer_service
+    from chalicelib.storage import offers
+
     field = {"impression": "impressed_at", "claim": "claimed_at"}.get(data.get("event"))
     if field is None:
         raise BadRequest("bad_event", "event must be impression or claim")
@@ -110,6 +115,9 @@ def record_event(request, data):
 def record_conversion(request, data):
     """The shop's order-complete page: counts a conversion for the arm (variant or holdout) the
     visitor was assigned, once per campaign, so lift against the holdout can be measured."""
+    from chalicelib import offer_service
+    from chalicelib.storage import offers
+
     visitor_id = data.get("visitor_id")
     if not isinstance(visitor_id, str) or not visitor_id:
         raise BadRequest("missing_field", "visitor_id is required")
@@ -127,7 +135,9 @@ def record_conversion(request, data):
 def email_code(request, data):
     """Send the code to an address the visitor types; the address is used for this one email
     and not stored. Addresses suppressed after bounces or complaints are not written to."""
+    from chalicelib import offer_service
     from chalicelib.offer_email import send_offer_email
+    from chalicelib.storage import offers
 
     site, _ = offer_service.load_site(data.get("site_key") or "", None)
     offer_service.check_site(site, _origin(request))

@@ -44,6 +44,7 @@ class LocalStack:
         self.env = {
             **os.environ,
             "DYNAMODB_ENDPOINT": self.dynamodb_endpoint,
+            "SES_ENDPOINT": self.dynamodb_endpoint,
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONPATH": str(ROOT),
         }

@@ -191,3 +191,11 @@ def test_the_snippet_is_served_as_javascript(api):
     response = api.http.get("/offers/snippet.js")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/javascript")
     assert b"/offers/decide" in response.body and b"beforeunload" not in response.body.replace(b"no beforeunload", b"")
+
+
+@pytest.mark.parametrize("path", ["/offers/events", "/offers/email", "/offers/conversions"])
+@pytest.mark.parametrize("site_key", ["", "x" * 5000, "../../etc", 42])
+def test_beacons_with_a_bad_site_key_are_4xx_not_5xx(shop, path, site_key):
+    body = {"site_key": site_key, "visitor_id": "v1", "code": "ABCDE-FGHJK", "event": "claim", "email": "a@b.co"}
+    response = shop.http.post(path, headers=BROWSER, body=json.dumps(body).encode())
+    assert 400 <= response.status_code < 500

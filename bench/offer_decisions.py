@@ -1,0 +1,194 @@
+"""Benchmark of exit-intent decisions, handled in process by the Lambda handler against the
+embedded DynamoDB server, side by side with the bare boto3 calls each needs.
+
+Prints decisions per second, DynamoDB round trips per decision (target <= 2), and the median
+decision time as a ratio to the bare boto3 calls (target <= 1.5x), for two paths: a new
+visitor who is issued a code (read + one transaction) and a returning visitor whose offer is
+still valid (one read, same code back).
+
+    .venv/bin/python bench/offer_decisions.py [--decisions 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from common import Quiet, RoundTrips, api_event, start_dynamodb
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+ORIGIN = "https://bench-shop.example"
+
+
+def decide_event(visitor: str, ip: str) -> dict:
+    body = json.dumps(
+        {
+            "site_key": "bench-shop",
+            "visitor_id": visitor,
+            "page_url": f"{ORIGIN}/cart",
+            "cart_value": 99,
+            "currency": "USD",
+        }
+    )
+    headers = {"content-type": "text/plain", "origin": ORIGIN, "user-agent": CHROME}
+    return api_event("POST", "/offers/decide", "/offers/decide", body, headers, ip=ip)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--decisions", type=int, default=300)
+    args = parser.parse_args()
+    process, endpoint = start_dynamodb()
+    try:
+        run(args.decisions, endpoint)
+    finally:
+        process.terminate()
+
+
+def run(n: int, endpoint: str) -> None:
+    import boto3
+
+    import app as offboard
+    from chalicelib import site_admin
+    from chalicelib.coupon_codes import new_code
+    from chalicelib.settings import get_settings
+    from chalicelib.storage.tables import create_tables
+
+    create_tables()
+    site_admin.create_site("bench-shop", "Bench shop", [ORIGIN])
+    site_admin.put_campaign(
+        "bench-shop",
+        "bench",
+        {
+            "offer": {"kind": "percent", "value": 10},
+            "budget": {"total_codes": 1_000_000, "codes_per_day": 1_000_000},
+            "targeting": {"paths": ["/*"]},
+        },
+    )
+    table = get_settings().offers_table
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    trips = RoundTrips()
+
+    def bare_issue(i: int) -> None:
+        """What issuing needs at the least: read the visitor, then one transaction."""
+        now = datetime.now(UTC)
+        visitor_pk = {"S": f"VISITOR#bench-shop#bare{i}"}
+        client.get_item(TableName=table, Key={"pk": visitor_pk, "sk": {"S": "STATE"}})
+        code = new_code()
+        campaign = {"S": "CAMPAIGN#bench-shop#bench"}
+        one = {":one": {"N": "1"}}
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            "pk": {"S": f"CODE#{code}"},
+                            "sk": {"S": "CODE"},
+                            "code": {"S": code},
+                            "site_key": {"S": "bench-shop"},
+                            "campaign_id": {"S": "bench"},
+                            "variant_id": {"S": "a"},
+                            "kind": {"S": "percent"},
+                            "value": {"N": "10"},
+                            "issued_at": {"S": now.isoformat()},
+                            "expires_at": {"S": (now + timedelta(minutes=15)).isoformat()},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            "pk": visitor_pk,
+                            "sk": {"S": "STATE"},
+                            "campaigns": {"S": json.dumps({"bench": {"code": code}})},
+                            "version": {"N": "1"},
+                        },
+                        "ConditionExpression": "attribute_not_exists(version)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": campaign, "sk": {"S": "TOTAL"}},
+                        "UpdateExpression": "ADD issued :one",
+                        "ConditionExpression": "attribute_not_exists(issued) OR issued < :max",
+                        "ExpressionAttributeValues": {**one, ":max": {"N": "1000000"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": campaign, "sk": {"S": f"DAY#{now:%Y-%m-%d}"}},
+                        "UpdateExpression": "ADD issued :one",
+                        "ConditionExpression": "attribute_not_exists(issued) OR issued < :max",
+                        "ExpressionAttributeValues": {**one, ":max": {"N": "1000000"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": campaign, "sk": {"S": "ARM#bare"}},
+                        "UpdateExpression": "ADD issued :one, visitors :one",
+                        "ExpressionAttributeValues": one,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": f"RATE#bench-shop#bare{i}"}, "sk": {"S": "RATE"}},
+                        "UpdateExpression": "ADD n :one",
+                        "ConditionExpression": "attribute_not_exists(n) OR n < :max",
+                        "ExpressionAttributeValues": {**one, ":max": {"N": "30"}},
+                    }
+                },
+            ]
+        )
+
+    def bare_repeat(i: int) -> None:
+        client.get_item(TableName=table, Key={"pk": {"S": f"VISITOR#bench-shop#bare{i}"}, "sk": {"S": "STATE"}})
+
+    with Quiet():
+        offboard.app(decide_event("warm", "198.51.100.1"), None)  # warm: site cache, connections
+        bare_issue(-1)
+        issue_times, bare_issue_times, issue_trips = [], [], []
+        for i in range(n):
+            before = trips.count
+            start = time.perf_counter()
+            response = offboard.app(decide_event(f"v{i}", f"198.51.{i // 250}.{i % 250}"), None)
+            issue_times.append(time.perf_counter() - start)
+            issue_trips.append(trips.count - before)
+            assert json.loads(response["body"])["show"], response
+            start = time.perf_counter()
+            bare_issue(i)
+            bare_issue_times.append(time.perf_counter() - start)
+        repeat_times, bare_repeat_times, repeat_trips = [], [], []
+        for i in range(n):
+            before = trips.count
+            start = time.perf_counter()
+            offboard.app(decide_event(f"v{i}", f"198.51.{i // 250}.{i % 250}"), None)
+            repeat_times.append(time.perf_counter() - start)
+            repeat_trips.append(trips.count - before)
+            start = time.perf_counter()
+            bare_repeat(i)
+            bare_repeat_times.append(time.perf_counter() - start)
+
+    def line(name, times, bare, round_trips):
+        median, bare_median = statistics.median(times), statistics.median(bare)
+        print(
+            f"{name:<34} {len(times) / sum(times):7.0f} decisions/s   round trips {statistics.mean(round_trips):.2f} (max {max(round_trips)})   "
+            f"median {median * 1000:.2f} ms vs bare boto3 {bare_median * 1000:.2f} ms = {median / bare_median:.2f}x"
+        )
+
+    print(f"decisions per path: {n}   targets: round trips <= 2, ratio <= 1.5x")
+    line("new visitor, code issued", issue_times, bare_issue_times, issue_trips)
+    line("returning visitor, same code", repeat_times, bare_repeat_times, repeat_trips)
+
+
+if __name__ == "__main__":
+    main()
