@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from chalicelib.storage.lists import MailingList
+from chalicelib.storage.offers import Site
 from chalicelib.storage.subscribers import Profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +26,15 @@ def key_schema(model) -> list[tuple[str, str]]:
 def test_table_keys_match_the_models_and_data_is_protected():
     template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
     tables = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
-    for resource, model in (("ListsTable", MailingList), ("SubscribersTable", Profile)):
+    for resource, model in (("ListsTable", MailingList), ("SubscribersTable", Profile), ("OffersTable", Site)):
         properties = tables[resource]
         assert [(k["AttributeName"], k["KeyType"]) for k in properties["KeySchema"]] == key_schema(model)
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
         assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert properties["DeletionProtectionEnabled"] is True
+
+
+def test_the_offers_table_expires_items_on_the_models_ttl_attribute():
+    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    ttl = template["Resources"]["OffersTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "ttl", "Enabled": True} and "ttl" in Site.get_attributes()
