@@ -1,8 +1,10 @@
 """offboard: every URL the service answers, and what answers it."""
 
-from chalice import Chalice
+import os
 
-from chalicelib import admin_api, offers_api, unsubscribe_flow
+from chalice import Chalice, Cron
+
+from chalicelib import admin_api, event_handlers, offers_api, unsubscribe_flow
 from chalicelib.forms import FORM_CONTENT_TYPES
 from chalicelib.observability import flush, logger
 from chalicelib.web import bind_request, current_request
@@ -54,6 +56,17 @@ def confirmation_page(token):
 @app.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)
 def undo(token):
     return unsubscribe_flow.submit_undo(current_request(), token)
+
+
+# The sunset job's re-permission email: GET shows the button, POST keeps the subscription.
+@app.route("/u/{token}/keep", methods=["GET"])
+def keep_page(token):
+    return unsubscribe_flow.keep_page(current_request(), token)
+
+
+@app.route("/u/{token}/keep", methods=["POST"], content_types=ONE_CLICK_TYPES)
+def keep_subscribed(token):
+    return unsubscribe_flow.submit_keep(current_request(), token)
 
 
 # Shops' pages: the exit-intent snippet and what it calls.
@@ -147,3 +160,45 @@ def validate_code(code):
 @app.route("/v1/codes/{code}/redemptions", methods=["POST"])
 def redeem_code(code):
     return admin_api.redeem_code(current_request(), code)
+
+
+# Engagement from senders other than SES: signed JSON.
+@app.route("/v1/engagement", methods=["POST"])
+def engagement_webhook():
+    return admin_api.engagement_webhook(current_request())
+
+
+@app.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"])
+def sunset_policy(list_id):
+    return admin_api.put_sunset_policy(current_request(), list_id)
+
+
+@app.route("/v1/sunset/runs", methods=["GET"])
+def sunset_runs():
+    return admin_api.sunset_runs(current_request())
+
+
+@app.route("/v1/sunset/runs/{run_id}", methods=["GET"])
+def sunset_run(run_id):
+    return admin_api.sunset_run(current_request(), run_id)
+
+
+# Events: SES event publishing (SNS or EventBridge), the daily sunset run and its queue.
+@app.on_sns_message(topic=os.environ.get("SES_EVENTS_TOPIC", "offboard-ses-events"))
+def ses_event_from_sns(event):
+    event_handlers.ses_record_from_sns(event)
+
+
+@app.on_cw_event({"source": ["aws.ses"]})
+def ses_event_from_eventbridge(event):
+    event_handlers.ses_record_from_eventbridge(event)
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"))
+def daily_sunset_run(event):
+    event_handlers.plan_sunset_run(event)
+
+
+@app.on_sqs_message(queue=os.environ.get("SUNSET_QUEUE_NAME", "offboard-sunset"), batch_size=1)
+def sunset_step(event):
+    event_handlers.sunset_worker(event)

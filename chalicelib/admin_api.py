@@ -154,3 +154,63 @@ def redeem_code(request, code: str):
     status, answer = offer_service.redeem_code(code, body.get("order_ref"), body.get("channel"))
     count("Redemptions", outcome=answer["outcome"])
     return json_response(answer, status)
+
+
+def engagement_webhook(request):
+    """Signed by HMAC (not the API key): other senders post engagement facts here."""
+    import os
+
+    from chalicelib import engagement
+    from chalicelib.web import header
+
+    secret = os.environ.get("WEBHOOK_SECRET", "")
+    body = raw_body(request)
+    try:
+        if len(secret) < 16:
+            raise BadRequest("webhook_disabled", "no webhook secret is configured", 503)
+        engagement.verify_webhook(
+            body, header(request, "x-offboard-timestamp"), header(request, "x-offboard-signature"), secret.encode()
+        )
+        data = json_body(request, limit=256 * 1024)
+        events = data.get("events")
+        if not isinstance(events, list) or not 1 <= len(events) <= engagement.MAX_WEBHOOK_EVENTS:
+            raise BadRequest("bad_batch", f"events must be a list of 1 to {engagement.MAX_WEBHOOK_EVENTS}")
+        outcomes = engagement.ingest(events, parse=engagement.parse_webhook_event)
+    except BadRequest as error:
+        count("RejectedInputs", kind=error.code)
+        return problem(error.status, error.code, str(error))
+    except PynamoDBException:
+        logger.exception("engagement storage unavailable")
+        return problem(503, "unavailable", "try again shortly; every event is safe to resend", {"Retry-After": "5"})
+    return json_response({"outcomes": dict(outcomes)}, 202)
+
+
+@authenticated
+def put_sunset_policy(request, list_id: str):
+    from chalicelib.storage import lists
+    from chalicelib.sunset_policy import parse_policy
+
+    policy = parse_policy(json_body(request))
+    if lists.get_list(list_id) is None:
+        raise BadRequest("unknown_list", "this list does not exist", 404)
+    lists.set_policy(list_id, policy)
+    return json_response({"list_id": list_id, "sunset": policy.as_dict()})
+
+
+@authenticated
+def sunset_runs(request):
+    from chalicelib import sunset_job
+    from chalicelib.storage import sunset_runs as runs
+
+    return json_response({"runs": [sunset_job.report(run) for run in runs.recent_runs()]})
+
+
+@authenticated
+def sunset_run(request, run_id: str):
+    from chalicelib import sunset_job
+    from chalicelib.storage import sunset_runs as runs
+
+    run = runs.get_run(run_id) if len(run_id) < 64 else None
+    if run is None:
+        raise BadRequest("unknown_run", "no such run", 404)
+    return json_response(sunset_job.report(run))

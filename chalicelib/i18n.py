@@ -48,6 +48,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.bad_form": "The form could not be read. Please try again.",
         "error.not_found": "We could not find what you asked for.",
         "error.unavailable": "We could not save your choice just now. Please try again in a minute.",
+        "keep.title": "Keep your subscription",
+        "keep.heading": "Do you still want {list}?",
+        "keep.lead": "One click and you stay on the list.",
+        "keep.submit": "Keep me subscribed",
+        "keep.done": "You are still subscribed to {list}. Thank you!",
+        "keep.unsubscribed": "You are not subscribed to {list}.",
     },
     "th": {
         "title.choose": "ยกเลิกการรับอีเมล",
@@ -91,6 +97,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.bad_form": "ไม่สามารถอ่านแบบฟอร์มได้ โปรดลองอีกครั้ง",
         "error.not_found": "ไม่พบสิ่งที่คุณต้องการ",
         "error.unavailable": "ไม่สามารถบันทึกตัวเลือกของคุณได้ในขณะนี้ โปรดลองอีกครั้งในอีกสักครู่",
+        "keep.title": "รับอีเมลต่อ",
+        "keep.heading": "คุณยังต้องการรับ {list} อยู่หรือไม่?",
+        "keep.lead": "คลิกเดียวเพื่อรับต่อ",
+        "keep.submit": "รับอีเมลต่อ",
+        "keep.done": "คุณยังคงรับ {list} อยู่ ขอบคุณ!",
+        "keep.unsubscribed": "คุณไม่ได้รับ {list} อยู่",
     },
 }
 

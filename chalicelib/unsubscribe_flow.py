@@ -264,3 +264,69 @@ def submit_undo(request, raw_token: str):
         return _page_error(request, 409, "done.undo_unavailable", lists.get_list(token.list_id))
     count("Resubscribes", source="page")
     return redirect(_url(raw_token, "/done", change.event_key))
+
+
+def keep_page(request, raw_token: str):
+    """The re-permission email's button lands here; a GET only shows the button (scanners)."""
+    from chalicelib.pages import render
+
+    token = _verify(raw_token)
+    if token is None:
+        return _page_error(request, 400, "error.bad_token")
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        return _page_error(request, 404, "error.unknown_list")
+    return html_response(
+        render(
+            "keep.html",
+            _language(request),
+            mailing_list,
+            list_name=mailing_list.name,
+            action=_url(raw_token, "/keep"),
+            outcome=None,
+        )
+    )
+
+
+def submit_keep(request, raw_token: str):
+    """Counts as engagement: the sunset clock restarts and a pending re-permission ends. Someone
+    the job already unsubscribed comes back, since they asked to stay; a person's own
+    unsubscribe is never overridden from here."""
+    from chalicelib.pages import render
+
+    token = _verify(raw_token)
+    if token is None:
+        return _page_error(request, 400, "error.bad_token")
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        return _page_error(request, 404, "error.unknown_list")
+    t = i18n.translator(_language(request))
+    now = _now()
+    kept = subscribers.record_engagement(token.subscriber_id, token.list_id, now)
+    if not kept:
+        subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
+        last = subscribers.get_event(token.subscriber_id, subscription.last_event or "") if subscription else None
+        if (
+            subscription
+            and subscription.status == consent.UNSUBSCRIBED
+            and last is not None
+            and last.source == "sunset"
+        ):
+            profile = subscribers.get_profile(token.subscriber_id)
+            subscribers.subscribe(
+                token.subscriber_id,
+                profile.email if profile else "",
+                token.list_id,
+                _context(request, token, "page"),
+                now,
+                resubscribe=True,
+            )
+            kept = True
+        elif subscription and subscription.status != consent.UNSUBSCRIBED:
+            kept = True  # already engaged at least as recently
+    if kept:
+        count("SunsetKeeps")
+    outcome = t("keep.done" if kept else "keep.unsubscribed", list=mailing_list.name)
+    return html_response(
+        render("keep.html", _language(request), mailing_list, list_name=mailing_list.name, action="", outcome=outcome)
+    )

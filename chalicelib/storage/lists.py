@@ -1,14 +1,18 @@
-"""The lists table: one item per mailing list, with its branding."""
+"""The lists table: one item per mailing list, with its branding and its sunset policy."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
-from pynamodb.attributes import MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.models import Model
 
 from chalicelib.storage.connection import LISTS_TABLE, TableMeta
+from chalicelib.sunset_policy import Policy, parse_policy
+
+POLICY_CACHE_SECONDS = 60.0
 
 
 class Branding(MapAttribute):
@@ -26,6 +30,7 @@ class MailingList(Model):
     description = UnicodeAttribute(null=True)
     branding = Branding(default=dict)
     created_at = UTCDateTimeAttribute()
+    sunset = JSONAttribute(null=True)  # the list's sunset policy; defaults when absent
 
 
 class ListExists(Exception):
@@ -54,3 +59,27 @@ def get_list(list_id: str) -> MailingList | None:
         return MailingList.get(list_id)
     except DoesNotExist:
         return None
+
+
+_policies: dict[str, tuple[float, Policy]] = {}
+
+
+def policy_of(list_id: str) -> Policy:
+    """The list's sunset policy, cached for a minute per container (lists change rarely)."""
+    loaded_at, policy = _policies.get(list_id, (None, None))
+    if loaded_at is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
+        item = get_list(list_id)
+        policy = parse_policy(item.sunset if item else None)
+        _policies[list_id] = (time.monotonic(), policy)
+    return policy
+
+
+def set_policy(list_id: str, policy: Policy) -> None:
+    MailingList(list_id).update(
+        actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists()
+    )
+    _policies.pop(list_id, None)
+
+
+def forget_policies() -> None:
+    _policies.clear()

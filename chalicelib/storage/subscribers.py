@@ -1,35 +1,42 @@
 """The subscribers table family: one partition per subscriber holding its profile, its
-subscriptions (`LIST#<list>`) and its append-only consent events (`EVENT#<time>#<random>`).
+subscriptions (`LIST#<list>`) and its append-only consent events (`EVENT#<time>#<random>`);
+plus sharded member counters per list (`MEMBERS#<list>`), and send de-duplication marks.
 
-Every change of consent is one DynamoDB transaction: the subscription's conditional update
-and the audit event are written together or not at all.
+Every change of consent is one DynamoDB transaction: the subscription's conditional update,
+the list's member counter and the audit event are written together or not at all. Active and
+paused subscriptions carry `sunset_due`, the key of the sparse index the sunset job reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import consent
 from chalicelib.identity import event_key
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
-from chalicelib.storage.lists import MailingList
+from chalicelib.storage.lists import MailingList, policy_of
 from chalicelib.storage.transactions import cancellation_reasons, update_position
+from chalicelib.sunset_policy import due_key, first_due, shard_of
 
 PROFILE = "PROFILE"
-MAX_LISTS_PER_CHANGE = 90  # a transaction holds at most 100 items
+MAX_LISTS_PER_CHANGE = 45  # a transaction holds at most 100 items: a subscription and a counter each
+SEND_MARK_RETENTION = timedelta(days=30)
 
 
 def list_key(list_id: str) -> str:
@@ -42,6 +49,18 @@ class _SubscriberPartition(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
+    ttl = TTLAttribute(null=True)
+
+
+class SunsetIndex(GlobalSecondaryIndex):
+    """Sparse: only subscriptions that are active, paused or pending carry `sunset_due`."""
+
+    class Meta:
+        index_name = "sunset-due"
+        projection = AllProjection()
+
+    sunset_due = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
 
 
 class Profile(_SubscriberPartition):
@@ -50,6 +69,7 @@ class Profile(_SubscriberPartition):
     opted_out_all = BooleanAttribute(null=True)
     suppressed_channels = UnicodeSetAttribute(null=True)
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
+    transient_bounces = NumberAttribute(null=True)
 
 
 class Subscription(_SubscriberPartition):
@@ -59,6 +79,24 @@ class Subscription(_SubscriberPartition):
     unsubscribed_at = UTCDateTimeAttribute(null=True)
     paused_until = UTCDateTimeAttribute(null=True)
     last_event = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)  # kept here too so the sunset job reads one item per subscriber
+    last_engaged_at = UTCDateTimeAttribute(null=True)
+    sends_since_engaged = NumberAttribute(null=True)
+    sunset_due = UnicodeAttribute(null=True)
+    sunset_state = UnicodeAttribute(null=True)  # "pending" once the re-permission email is due or sent
+    pending_since = UTCDateTimeAttribute(null=True)
+    reminder_sent_at = UTCDateTimeAttribute(null=True)
+    sunset_index = SunsetIndex()
+
+
+class ListMembers(_SubscriberPartition):
+    """Active and paused members of a list, counted in `SHARDS` items to spread the writes."""
+
+    members = NumberAttribute(null=True)
+
+
+class SendMark(_SubscriberPartition):
+    """One per message id: a Send or Delivery record counts once, however often it arrives."""
 
 
 class ConsentEvent(_SubscriberPartition):
@@ -124,39 +162,98 @@ def _failed(reasons: list, index: int) -> bool:
     return len(reasons) > index and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
 
 
-def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
-    """One round trip: list check, conditional status change and audit event in one transaction.
+def _members(list_id: str, subscriber_id: str) -> ListMembers:
+    return ListMembers(f"MEMBERS#{list_id}", f"SHARD#{shard_of(subscriber_id):02d}")
 
-    A subscription we never saw is created as unsubscribed, so the choice holds if the sender
-    imports the address later. Repeating it changes nothing and keeps the first `unsubscribed_at`.
+
+def _leave_sunset() -> list:
+    return [
+        Subscription.sunset_due.remove(),
+        Subscription.sunset_state.remove(),
+        Subscription.pending_since.remove(),
+        Subscription.reminder_sent_at.remove(),
+    ]
+
+
+def _restart_sunset(subscriber_id: str, list_id: str, since: datetime) -> list:
+    """A fresh start on the sunset clock: joining, coming back, or engaging at `since`."""
+    due = first_due(policy_of(list_id), since)
+    return [
+        Subscription.sunset_due.set(due_key(due, subscriber_id)),
+        Subscription.sends_since_engaged.set(0),
+        Subscription.sunset_state.remove(),
+        Subscription.pending_since.remove(),
+        Subscription.reminder_sent_at.remove(),
+    ]
+
+
+def members_of(list_id: str) -> int:
+    return sum(
+        int(c.members or 0) for c in ListMembers.query(f"MEMBERS#{list_id}", ListMembers.sk.startswith("SHARD#"))
+    )
+
+
+def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime, attempts: int = 3) -> Change:
+    """One round trip in the usual case: list check, conditional status change, member counter
+    and audit event in one transaction. Repeating it changes nothing and keeps the first
+    `unsubscribed_at`. A subscription we never saw is created as unsubscribed (a second round
+    trip), so the choice holds if the sender imports the address later.
     """
     event = _event(subscriber_id, "unsubscribe", list_id, ctx, now)
-    subscription = Subscription(subscriber_id, list_key(list_id))
+    for _ in range(attempts):
+        transaction = TransactWrite(connection=connection())
+        transaction.condition_check(MailingList, list_id, condition=MailingList.list_id.exists())
+        transaction.update(
+            Subscription(subscriber_id, list_key(list_id)),
+            actions=[
+                Subscription.status.set(consent.UNSUBSCRIBED),
+                Subscription.unsubscribed_at.set(now),
+                Subscription.paused_until.remove(),
+                Subscription.last_event.set(event.sk),
+                *_leave_sunset(),
+            ],
+            condition=Subscription.status.is_in(consent.ACTIVE, consent.PAUSED),
+            return_values="ALL_OLD",
+        )
+        transaction.update(_members(list_id, subscriber_id), actions=[ListMembers.members.add(-1)])
+        transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
+        try:
+            transaction._commit()
+            return Change(True, event.sk, consent.UNSUBSCRIBED)
+        except TransactWriteError as error:
+            reasons = cancellation_reasons(error)
+            if _failed(reasons, 0):
+                raise UnknownList(list_id) from error
+            if not _failed(reasons, update_position(transaction, 0)):
+                raise
+            old = reasons[update_position(transaction, 0)].raw_item
+            if old:
+                return Change(False, (old.get("last_event") or {}).get("S"), consent.UNSUBSCRIBED)
+        if _record_unknown_unsubscribe(subscriber_id, list_id, event, now):
+            return Change(True, event.sk, consent.UNSUBSCRIBED)
+    raise ConcurrentChange(subscriber_id)
+
+
+def _record_unknown_unsubscribe(subscriber_id: str, list_id: str, event: ConsentEvent, now: datetime) -> bool:
+    transaction = TransactWrite(connection=connection())
+    transaction.update(
+        Subscription(subscriber_id, list_key(list_id)),
+        actions=[
+            Subscription.list_id.set(list_id),
+            Subscription.status.set(consent.UNSUBSCRIBED),
+            Subscription.unsubscribed_at.set(now),
+            Subscription.last_event.set(event.sk),
+        ],
+        condition=Subscription.status.does_not_exist(),
+    )
+    transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
     try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.condition_check(MailingList, list_id, condition=MailingList.list_id.exists())
-            transaction.update(
-                subscription,
-                actions=[
-                    Subscription.list_id.set(list_id),
-                    Subscription.status.set(consent.UNSUBSCRIBED),
-                    Subscription.unsubscribed_at.set(now),
-                    Subscription.paused_until.remove(),
-                    Subscription.last_event.set(event.sk),
-                ],
-                condition=Subscription.status.does_not_exist() | (Subscription.status != consent.UNSUBSCRIBED),
-                return_values="ALL_OLD",
-            )
-            transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
+        transaction._commit()
     except TransactWriteError as error:
-        reasons = cancellation_reasons(error)
-        if _failed(reasons, 0):
-            raise UnknownList(list_id) from error
-        if _failed(reasons, update_position(transaction, 0)):
-            old = reasons[update_position(transaction, 0)].raw_item or {}
-            return Change(False, (old.get("last_event") or {}).get("S"), consent.UNSUBSCRIBED)
-        raise
-    return Change(True, event.sk, consent.UNSUBSCRIBED)
+        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
+            raise
+        return False  # created meanwhile: go round again
+    return True
 
 
 def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, now: datetime) -> Change:
@@ -203,9 +300,11 @@ def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attemp
                     Subscription.unsubscribed_at.set(now),
                     Subscription.paused_until.remove(),
                     Subscription.last_event.set(event.sk),
+                    *_leave_sunset(),
                 ],
                 condition=Subscription.status == s.status,
             )
+            transaction.update(_members(s.list_id, subscriber_id), actions=[ListMembers.members.add(-1)])
         transaction.update(Profile(subscriber_id, PROFILE), actions=[Profile.opted_out_all.set(True)])
         transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
         try:
@@ -240,6 +339,7 @@ def undo(
             subscriber_id, consent.UNDO_ACTION[original.action], original.list_id, ctx, now, lists=original.lists
         )
 
+        rejoins = original.action != "pause"  # a resume keeps the member count and the sunset clock
         transaction = TransactWrite(connection=connection())
         for s in to_restore:
             transaction.update(
@@ -249,9 +349,12 @@ def undo(
                     Subscription.unsubscribed_at.remove(),
                     Subscription.paused_until.remove(),
                     Subscription.last_event.set(event.sk),
+                    *(_restart_sunset(subscriber_id, s.list_id, now) if rejoins else []),
                 ],
                 condition=Subscription.last_event == undone_key,
             )
+            if rejoins:
+                transaction.update(_members(s.list_id, subscriber_id), actions=[ListMembers.members.add(1)])
         if covers_all:
             transaction.update(
                 Profile(subscriber_id, PROFILE),
@@ -264,7 +367,8 @@ def undo(
             return Change(True, event.sk, consent.ACTIVE)
         except TransactWriteError as error:
             reasons = cancellation_reasons(error)
-            if covers_all and _failed(reasons, update_position(transaction, len(to_restore))):
+            profile_position = update_position(transaction, len(to_restore) * (2 if rejoins else 1))
+            if covers_all and _failed(reasons, profile_position):
                 return Change(False, None)  # this opt-out was already undone
             if not any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
                 raise
@@ -305,7 +409,7 @@ def subscribe(
     event = _event(subscriber_id, action, list_id, ctx, now)
     condition = Subscription.status.does_not_exist()
     if resubscribe:
-        condition = condition | (Subscription.status != consent.ACTIVE)
+        condition = condition | (Subscription.status == consent.UNSUBSCRIBED)
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.condition_check(MailingList, list_id, condition=MailingList.list_id.exists())
@@ -318,10 +422,13 @@ def subscribe(
                     Subscription.unsubscribed_at.remove(),
                     Subscription.paused_until.remove(),
                     Subscription.last_event.set(event.sk),
+                    Subscription.email.set(email),
+                    *_restart_sunset(subscriber_id, list_id, now),
                 ],
                 condition=condition,
                 return_values="ALL_OLD",
             )
+            transaction.update(_members(list_id, subscriber_id), actions=[ListMembers.members.add(1)])
             profile_actions = [Profile.email.set(email), Profile.created_at.set(Profile.created_at | now)]
             if resubscribe:
                 profile_actions.append(Profile.opted_out_all.set(False))
@@ -333,7 +440,7 @@ def subscribe(
             raise UnknownList(list_id) from error
         if _failed(reasons, update_position(transaction, 0)):
             status = ((reasons[update_position(transaction, 0)].raw_item or {}).get("status") or {}).get("S")
-            return "already_subscribed" if status == consent.ACTIVE else "previously_unsubscribed"
+            return "previously_unsubscribed" if status == consent.UNSUBSCRIBED else "already_subscribed"
         raise
     return "resubscribed" if resubscribe else "subscribed"
 
@@ -374,3 +481,164 @@ def permission_records(list_id: str, subscriber_ids: list[str]) -> tuple[dict[st
     subscriptions = {s.pk: s for s in Subscription.batch_get([(sid, list_key(list_id)) for sid in subscriber_ids])}
     profiles = {p.pk: p for p in Profile.batch_get([(sid, PROFILE) for sid in subscriber_ids])}
     return subscriptions, profiles
+
+
+# Engagement (SES events, the generic webhook, "keep me subscribed").
+
+
+def record_engagement(subscriber_id: str, list_id: str, at: datetime) -> bool:
+    """Move `last_engaged_at` forward only (events arrive late and twice), restart the sunset
+    clock and end a pending re-permission. False when nothing moved."""
+    try:
+        Subscription(subscriber_id, list_key(list_id)).update(
+            actions=[Subscription.last_engaged_at.set(at), *_restart_sunset(subscriber_id, list_id, at)],
+            condition=Subscription.status.is_in(consent.ACTIVE, consent.PAUSED)
+            & (Subscription.last_engaged_at.does_not_exist() | (Subscription.last_engaged_at < at)),
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def count_send(subscriber_id: str, list_id: str, message_id: str, now: datetime) -> str:
+    """One more email received since the last engagement, once per message: counted,
+    duplicate or not_subscribed."""
+    transaction = TransactWrite(connection=connection())
+    transaction.save(
+        SendMark(f"MSG#{message_id}", "SENT", ttl=now + SEND_MARK_RETENTION), condition=SendMark.pk.does_not_exist()
+    )
+    transaction.update(
+        Subscription(subscriber_id, list_key(list_id)),
+        actions=[Subscription.sends_since_engaged.add(1)],
+        condition=Subscription.status.is_in(consent.ACTIVE, consent.PAUSED),
+    )
+    try:
+        transaction._commit()
+    except TransactWriteError as error:
+        reasons = cancellation_reasons(error)
+        if _failed(reasons, 0):
+            return "duplicate"
+        if _failed(reasons, update_position(transaction, 0)):
+            return "not_subscribed"
+        raise
+    return "counted"
+
+
+def suppress_channel(subscriber_id: str, channel: str, ctx: AuditContext, now: datetime) -> bool:
+    """A permanent bounce: stop sending on this channel, recorded once in the audit trail."""
+    event = _event(subscriber_id, f"suppress_{channel}", "*", ctx, now)
+    transaction = TransactWrite(connection=connection())
+    transaction.update(
+        Profile(subscriber_id, PROFILE),
+        actions=[Profile.suppressed_channels.add({channel})],
+        condition=Profile.suppressed_channels.does_not_exist() | ~Profile.suppressed_channels.contains(channel),
+    )
+    transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
+    try:
+        transaction._commit()
+    except TransactWriteError as error:
+        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
+            raise
+        return False
+    return True
+
+
+def count_transient_bounce(subscriber_id: str) -> None:
+    Profile(subscriber_id, PROFILE).update(actions=[Profile.transient_bounces.add(1)])
+
+
+# The sunset job's reads and conditional transitions.
+
+
+def due_page(due: str, last_key: dict | None, page_size: int = 200) -> tuple[list[Subscription], dict | None]:
+    """One page of the sparse index partition `due` (a date and a shard)."""
+    results = Subscription.sunset_index.query(due, limit=page_size, last_evaluated_key=last_key, page_size=page_size)
+    items = list(results)
+    return items, results.last_evaluated_key
+
+
+def _unchanged_since_read(candidate: Subscription):
+    """The job only acts on what it read: any engagement or choice since moves `sunset_due` or
+    the state, and the write fails."""
+    condition = Subscription.sunset_due == candidate.sunset_due
+    if candidate.sunset_state is None:
+        return condition & Subscription.sunset_state.does_not_exist()
+    return condition & (Subscription.sunset_state == candidate.sunset_state)
+
+
+def _conditional_update(subscription: Subscription, actions: list, condition) -> bool:
+    try:
+        Subscription(subscription.pk, subscription.sk).update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def reschedule(candidate: Subscription, when: datetime) -> bool:
+    return _conditional_update(
+        candidate, [Subscription.sunset_due.set(due_key(when, candidate.pk))], _unchanged_since_read(candidate)
+    )
+
+
+def mark_pending(candidate: Subscription, now: datetime) -> bool:
+    """Step 1, before the email goes out: a second run (or an overlapping one) finds it taken."""
+    actions = [Subscription.sunset_state.set("pending"), Subscription.pending_since.set(now)]
+    condition = _unchanged_since_read(candidate) & (Subscription.status == consent.ACTIVE)
+    if candidate.sunset_state == "pending":  # recovering a run that stopped before sending
+        actions = [Subscription.pending_since.set(now)]
+        condition = condition & Subscription.reminder_sent_at.does_not_exist()
+    return _conditional_update(candidate, actions, condition)
+
+
+def mark_reminded(candidate: Subscription, now: datetime, unsubscribe_on: datetime) -> bool:
+    return _conditional_update(
+        candidate,
+        [Subscription.reminder_sent_at.set(now), Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk))],
+        (Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
+    )
+
+
+def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
+    """The email could not be sent: back to active, to be tried again."""
+    return _conditional_update(
+        candidate,
+        [
+            Subscription.sunset_state.remove(),
+            Subscription.pending_since.remove(),
+            Subscription.sunset_due.set(due_key(retry_on, candidate.pk)),
+        ],
+        (Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
+    )
+
+
+def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
+    """Step 2: still no engagement after the grace period. Source "sunset" in the audit trail,
+    distinct from a person's own choice; a later subscribe brings them back."""
+    event = _event(candidate.pk, "unsubscribe", candidate.list_id, AuditContext("sunset"), now)
+    transaction = TransactWrite(connection=connection())
+    transaction.update(
+        Subscription(candidate.pk, candidate.sk),
+        actions=[
+            Subscription.status.set(consent.UNSUBSCRIBED),
+            Subscription.unsubscribed_at.set(now),
+            Subscription.last_event.set(event.sk),
+            *_leave_sunset(),
+        ],
+        condition=_unchanged_since_read(candidate)
+        & (Subscription.sunset_state == "pending")
+        & Subscription.reminder_sent_at.exists()
+        & (Subscription.status == consent.ACTIVE),
+    )
+    transaction.update(_members(candidate.list_id, candidate.pk), actions=[ListMembers.members.add(-1)])
+    transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
+    try:
+        transaction._commit()
+    except TransactWriteError as error:
+        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
+            raise
+        return False
+    return True

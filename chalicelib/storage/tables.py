@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from chalicelib.storage.lists import MailingList
 from chalicelib.storage.offers import Site
-from chalicelib.storage.subscribers import Profile
+from chalicelib.storage.subscribers import Subscription
 
-# One model stands for each table; the offers table expires items through its `ttl` attribute.
-TABLE_MODELS = (MailingList, Profile, Site)
+# One model stands for each table (Subscription: the subscribers table with its sunset index);
+# tables with a `ttl` attribute expire items through it.
+TABLE_MODELS = (MailingList, Subscription, Site)
 
 
 def create_tables() -> list[str]:
