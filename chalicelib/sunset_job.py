@@ -24,16 +24,20 @@ from chalicelib.storage.subscribers import Subscription
 CHUNK_SIZE = 300
 SAMPLE_SIZE = 20
 SAFETY_MARGIN_MS = 60_000
-MAX_CATCH_UP_DAYS = 400
+MAX_CATCH_UP_DAYS = 400  # a job that stopped running for a while catches up from its cursor
+FIRST_RUN_DAYS = 7  # due dates are set in the future; only a missed run leaves some behind
 
 Enqueue = Callable[[list[dict]], None]
 RemainingMs = Callable[[], int]
 
 
 def _days(cursor: str | None, today: datetime) -> list[str]:
-    start = today - timedelta(days=MAX_CATCH_UP_DAYS)
+    today = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=FIRST_RUN_DAYS)
     if cursor:
-        start = max(start, datetime.strptime(cursor, "%Y-%m-%d").replace(tzinfo=UTC))
+        start = max(
+            today - timedelta(days=MAX_CATCH_UP_DAYS), datetime.strptime(cursor, "%Y-%m-%d").replace(tzinfo=UTC)
+        )
     start = min(start, today)
     return [(start + timedelta(days=i)).strftime("%Y-%m-%d") for i in range((today - start).days + 1)]
 

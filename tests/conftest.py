@@ -36,8 +36,10 @@ load_stage_environment("dev")
 def fresh_process_state():
     """Per-container caches and windows would otherwise carry over from one test to the next."""
     from chalicelib import offer_service, site_cache
+    from chalicelib.storage import lists
 
     site_cache.forget()
+    lists.forget_policies()
     offer_service.decisions_per_visitor.clear()
     offer_service.decisions_per_ip.clear()
 

@@ -37,13 +37,16 @@ class ListExists(Exception):
     pass
 
 
-def create_list(list_id: str, name: str, description: str | None = None, branding: dict | None = None) -> MailingList:
+def create_list(
+    list_id: str, name: str, description: str | None = None, branding: dict | None = None, sunset: dict | None = None
+) -> MailingList:
     item = MailingList(
         list_id,
         name=name,
         description=description,
         branding=Branding(**(branding or {})),
         created_at=datetime.now(UTC),
+        sunset=parse_policy(sunset).as_dict() if sunset is not None else None,
     )
     try:
         item.save(condition=MailingList.list_id.does_not_exist())

@@ -1,0 +1,184 @@
+"""The sunset job's state machine on moto: remind, keep, unsubscribe; concurrent clicks,
+repeated and overlapping runs, the safety brake, dry runs, and a run resumed after a stop."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib import sunset_job
+from chalicelib.storage import lists, subscribers, sunset_runs
+from chalicelib.storage.subscribers import AuditContext
+from chalicelib.sunset_policy import parse_policy
+
+JOINED = datetime(2026, 1, 1, tzinfo=UTC)
+DAY_181 = JOINED + timedelta(days=181)
+
+
+class Outbox:
+    def __init__(self):
+        self.sent: list[dict] = []
+
+    def __call__(self, record):
+        self.sent.append(record)
+
+
+@pytest.fixture
+def outbox():
+    return Outbox()
+
+
+def people(n, list_id="newsletter", sends=10, prefix="s"):
+    ids = [f"{prefix}{list_id[:3]}{i:04d}" for i in range(n)]
+    for sid in ids:
+        subscribers.subscribe(sid, f"{sid}@example.com", list_id, AuditContext("import"), JOINED)
+        for m in range(sends):
+            subscribers.count_send(sid, list_id, f"{sid}-{m}", JOINED)
+    return ids
+
+
+@pytest.fixture
+def newsletter(aws):
+    lists.create_list("newsletter", "Newsletter", sunset={"max_share": 1.0})  # the brake has its own test
+    return "newsletter"
+
+
+def run(outbox, now, dry_run=False, remaining=lambda: 900_000):
+    queue: list[dict] = []
+    run_id = sunset_job.plan_run(queue.extend, now, dry_run)
+    steps = 0
+    while queue:
+        sunset_job.work(queue.pop(0), queue.extend, remaining, outbox, now)
+        steps += 1
+    return sunset_job.report(sunset_runs.get_run(run_id)), steps
+
+
+def state(sid, list_id="newsletter"):
+    s = subscribers.get_subscription(sid, list_id)
+    return s.status, s.sunset_state
+
+
+def test_inactive_subscribers_are_emailed_once_then_unsubscribed_after_the_grace_period(newsletter, outbox):
+    inactive = people(2)
+    report, _ = run(outbox, DAY_181)
+    assert report["status"] == "done" and report["outcomes"]["emailed"] == 2
+    assert sorted(r["sid"] for r in outbox.sent) == sorted(inactive)
+    assert all(r["email"] == f"{r['sid']}@example.com" for r in outbox.sent)
+    assert state(inactive[0]) == ("active", "pending")
+
+    again, _ = run(outbox, DAY_181 + timedelta(days=1))
+    assert len(outbox.sent) == 2 and again["outcomes"]["emailed"] == 0
+
+    final, _ = run(outbox, DAY_181 + timedelta(days=15))
+    assert final["outcomes"]["unsubscribed"] == 2 and len(outbox.sent) == 2
+    assert state(inactive[0]) == ("unsubscribed", None)
+    [event] = [e for e in subscribers.consent_events(inactive[0]) if e.action == "unsubscribe"]
+    assert event.source == "sunset"
+    assert subscribers.members_of("newsletter") == 0
+
+
+def test_active_and_young_subscribers_are_left_alone(newsletter, outbox):
+    engaged, young, few_sends = people(1, prefix="e"), [], people(1, sends=3, prefix="f")
+    subscribers.record_engagement(engaged[0], "newsletter", JOINED + timedelta(days=100))
+    subscribers.subscribe(
+        "syoung", "young@example.com", "newsletter", AuditContext("api"), JOINED + timedelta(days=100)
+    )
+    young.append("syoung")
+    report, _ = run(outbox, DAY_181)
+    assert outbox.sent == [] and report["outcomes"]["emailed"] == 0
+    assert report["outcomes"]["rescheduled"] == 1  # the one with too few sends is looked at again later
+    assert subscribers.get_subscription(few_sends[0], "newsletter").sunset_due > f"{DAY_181:%Y-%m-%d}"
+
+
+def test_a_click_during_the_grace_period_keeps_the_subscriber(newsletter, outbox):
+    [sid] = people(1)
+    run(outbox, DAY_181)
+    subscribers.record_engagement(sid, "newsletter", DAY_181 + timedelta(days=3))
+    report, _ = run(outbox, DAY_181 + timedelta(days=15))
+    assert state(sid) == ("active", None) and report["outcomes"]["unsubscribed"] == 0
+
+
+def test_a_click_between_the_scan_and_the_act_wins(newsletter, outbox):
+    [sid] = people(1)
+    queue: list[dict] = []
+    sunset_job.plan_run(queue.extend, DAY_181)
+    while queue and queue[0]["phase"] == "scan":
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
+    subscribers.record_engagement(sid, "newsletter", DAY_181)  # the click lands while the job runs
+    while queue:
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
+    assert outbox.sent == [] and state(sid) == ("active", None)
+
+
+def test_overlapping_runs_send_one_email(newsletter, outbox):
+    people(3)
+    first, second = [], []
+    sunset_job.plan_run(first.extend, DAY_181)
+    sunset_job.plan_run(second.extend, DAY_181)
+    while first or second:  # interleave the two runs message by message
+        for queue in (first, second):
+            if queue:
+                sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
+    assert len(outbox.sent) == 3
+
+
+def test_the_safety_brake_stops_a_run_that_would_move_too_much_of_a_list(aws, outbox):
+    lists.create_list("newsletter", "Newsletter")  # default brake: 5% of the list
+    inactive = people(3)
+    subscribers.subscribe("sfresh", "fresh@example.com", "newsletter", AuditContext("api"), DAY_181)
+    report, _ = run(outbox, DAY_181)
+    assert outbox.sent == [] and report["braked_lists"] == ["newsletter"] and report["outcomes"]["braked"] == 3
+    assert all(state(sid) == ("active", None) for sid in inactive)
+    lists.set_policy("newsletter", parse_policy({"max_share": 1.0}))
+    report, _ = run(outbox, DAY_181 + timedelta(days=1))  # the braked ones are still due: found again
+    assert report["outcomes"]["emailed"] == 3
+
+
+def test_a_dry_run_counts_and_samples_but_changes_and_sends_nothing(newsletter, outbox):
+    inactive = people(2)
+    report, _ = run(outbox, DAY_181, dry_run=True)
+    assert report["dry_run"] and report["per_list"] == {"newsletter": {"remind": 2, "unsubscribe": 0}}
+    assert sorted(s["subscriber_id"] for s in report["sample"]) == sorted(inactive)
+    assert outbox.sent == [] and all(state(sid) == ("active", None) for sid in inactive)
+
+
+def test_a_run_stopped_for_time_continues_where_it_stopped(newsletter, outbox, monkeypatch):
+    monkeypatch.setattr(sunset_job, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(subscribers, "due_page", _small_pages(subscribers.due_page))
+    people(7)
+    budget = iter([900_000, 900_000, 1_000] * 100)  # every third check says time is nearly up
+    report, steps = run(outbox, DAY_181, remaining=lambda: next(budget))
+    assert report["status"] == "done" and report["outcomes"]["emailed"] == 7 and len(outbox.sent) == 7
+    assert steps > 2 * 16  # continuation messages were sent and processed
+
+
+def _small_pages(real):
+    def page(due, last_key, page_size=200):
+        return real(due, last_key, page_size=1)
+
+    return page
+
+
+def test_a_failed_email_releases_the_subscriber_for_a_later_run(newsletter):
+    [sid] = people(1)
+
+    def broken(record):
+        raise ConnectionError("SES unavailable")
+
+    report, _ = run(broken, DAY_181)
+    assert report["outcomes"]["email_failed"] == 1 and state(sid) == ("active", None)
+    outbox = Outbox()
+    run(outbox, DAY_181 + timedelta(days=1))
+    assert len(outbox.sent) == 1
+
+
+def test_a_later_subscribe_reverses_a_sunset_unsubscribe(newsletter, outbox):
+    [sid] = people(1)
+    run(outbox, DAY_181)
+    run(outbox, DAY_181 + timedelta(days=15))
+    assert (
+        subscribers.subscribe(
+            sid, f"{sid}@example.com", "newsletter", AuditContext("api"), DAY_181 + timedelta(days=20), resubscribe=True
+        )
+        == "resubscribed"
+    )
+    assert state(sid) == ("active", None)
