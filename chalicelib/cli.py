@@ -31,8 +31,11 @@ def load_stage_environment(stage: str, config: Path = ROOT / ".chalice" / "confi
         os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
+OUT = sys.stdout  # results; logs and metric lines go to stderr
+
+
 def _print(value) -> None:
-    print(json.dumps(value, indent=2, default=str))
+    print(json.dumps(value, indent=2, default=str), file=OUT)
 
 
 def cmd_create_tables(args) -> None:
@@ -88,7 +91,7 @@ def cmd_check(args) -> None:
 def cmd_export(args) -> None:
     from chalicelib.subscriber_admin import export_consent
 
-    sys.stdout.write(export_consent(args.subscriber_id))
+    OUT.write(export_consent(args.subscriber_id))
 
 
 def cmd_create_site(args) -> None:
@@ -133,6 +136,47 @@ def cmd_redeem(args) -> None:
     _print(body)
     if status >= 400:
         raise SystemExit(1)
+
+
+def cmd_sunset_run(args) -> None:
+    """Runs the whole job here, the queue kept in memory; emails go through SES (SES_ENDPOINT
+    locally) unless --dry-run."""
+    from chalicelib import sunset_job
+    from chalicelib.storage import sunset_runs
+    from chalicelib.sunset_email import send_reminder
+
+    run_id = sunset_job.run_locally(args.dry_run, send_reminder)
+    _print(sunset_job.report(sunset_runs.get_run(run_id)))
+
+
+def cmd_sunset_runs(args) -> None:
+    from chalicelib import sunset_job
+    from chalicelib.storage import sunset_runs
+
+    if args.run_id:
+        run = sunset_runs.get_run(args.run_id)
+        _print(sunset_job.report(run) if run else {"error": "no such run"})
+    else:
+        _print([sunset_job.report(run) for run in sunset_runs.recent_runs()])
+
+
+def cmd_sunset_policy(args) -> None:
+    from chalicelib.storage import lists
+    from chalicelib.sunset_policy import parse_policy
+
+    values = {
+        k: v
+        for k, v in (
+            ("inactive_days", args.inactive_days),
+            ("min_sends", args.min_sends),
+            ("grace_days", args.grace_days),
+            ("max_share", args.max_share),
+        )
+        if v is not None
+    }
+    policy = parse_policy({**lists.policy_of(args.list_id).as_dict(), **values})
+    lists.set_policy(args.list_id, policy)
+    _print({"list_id": args.list_id, "sunset": policy.as_dict()})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="store", choices=["web", "store", "phone", "app"])
     p.set_defaults(run=cmd_redeem)
 
+    p = commands.add_parser("sunset-run", help="run the inactive-subscriber job now, in this process")
+    p.add_argument("--dry-run", action="store_true", help="count and sample; change and send nothing")
+    p.set_defaults(run=cmd_sunset_run)
+
+    p = commands.add_parser("sunset-runs", help="run reports (the latest, or one by id)")
+    p.add_argument("run_id", nargs="?")
+    p.set_defaults(run=cmd_sunset_runs)
+
+    p = commands.add_parser("sunset-policy", help="change a list's sunset policy")
+    p.add_argument("list_id")
+    p.add_argument("--inactive-days", type=int)
+    p.add_argument("--min-sends", type=int)
+    p.add_argument("--grace-days", type=int)
+    p.add_argument("--max-share", type=float)
+    p.set_defaults(run=cmd_sunset_policy)
+
     p = commands.add_parser("export", help="a subscriber's consent trail as JSON lines")
     p.add_argument("subscriber_id")
     p.set_defaults(run=cmd_export)
@@ -217,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global OUT
     args = build_parser().parse_args(argv)
+    OUT, sys.stdout = sys.stdout, sys.stderr
     load_stage_environment(args.stage)
     from chalicelib.errors import BadRequest
 

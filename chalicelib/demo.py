@@ -16,6 +16,9 @@ DEMO_LISTS = (
     ("product-updates", "Product updates", {"sender_name": "Offboard Demo", "accent_color": "#2e7d32"}),
 )
 DEMO_PEOPLE = ("alice@example.com", "bob@example.com", "chai@example.co.th")
+# Joined long ago, received plenty, never engaged: `cli sunset-run` emails them.
+DEMO_INACTIVE = tuple(f"quiet{i}@example.com" for i in range(1, 4))
+DEMO_ACTIVE_MEMBERS = 60  # enough members that the safety brake lets the demo run act
 
 
 DEMO_CAMPAIGN = {
@@ -76,6 +79,7 @@ def seed_demo() -> dict:
             lists.create_list(list_id, name, branding=branding)
         for email in DEMO_PEOPLE:
             add_subscriber(list_id, email)
+    seed_inactive_subscribers()
     settings = get_settings()
     alice = subscriber_id_for(settings.subscriber_id_key, DEMO_PEOPLE[0])
     built = build_headers(settings, alice, "newsletter", "demo-campaign")
@@ -87,3 +91,22 @@ def seed_demo() -> dict:
         "one_click_like_gmail": f"curl -i -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data 'List-Unsubscribe=One-Click' '{built.url}'",
         "headers": built.headers,
     }
+
+
+def seed_inactive_subscribers() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.storage import subscribers
+    from chalicelib.storage.subscribers import AuditContext
+
+    key = get_settings().subscriber_id_key
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=200)
+    for email in DEMO_INACTIVE:
+        sid = subscriber_id_for(key, email)
+        if subscribers.subscribe(sid, email, "newsletter", AuditContext("import"), long_ago) == "subscribed":
+            for n in range(12):
+                subscribers.count_send(sid, "newsletter", f"demo-{sid}-{n}", long_ago)
+    for i in range(DEMO_ACTIVE_MEMBERS):
+        email = f"reader{i}@example.com"
+        subscribers.subscribe(subscriber_id_for(key, email), email, "newsletter", AuditContext("import"), now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -176,8 +176,10 @@ def _leave_sunset() -> list:
 
 
 def _restart_sunset(subscriber_id: str, list_id: str, since: datetime) -> list:
-    """A fresh start on the sunset clock: joining, coming back, or engaging at `since`."""
-    due = first_due(policy_of(list_id), since)
+    """A fresh start on the sunset clock: joining, coming back, or engaging at `since`.
+    A due date is never in the past (late events, imported history): the job looks back only
+    over the days since its last complete run."""
+    due = max(first_due(policy_of(list_id), since), datetime.now(UTC))
     return [
         Subscription.sunset_due.set(due_key(due, subscriber_id)),
         Subscription.sends_since_engaged.set(0),

@@ -10,7 +10,7 @@ from chalicelib.storage import lists, subscribers, sunset_runs
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.sunset_policy import parse_policy
 
-JOINED = datetime(2026, 1, 1, tzinfo=UTC)
+JOINED = datetime(2027, 1, 1, tzinfo=UTC)  # after today: due dates are never set in the past
 DAY_181 = JOINED + timedelta(days=181)
 
 

@@ -43,3 +43,14 @@ def test_subscribers_from_the_cli(local_stack, tmp_path):
     assert [c["allowed"] for c in checked] == [True, False]
     sid = checked[0]["subscriber_id"]
     assert [json.loads(line)["action"] for line in local_stack.cli("export", sid).splitlines()] == ["subscribe"]
+
+
+def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
+    dry = json.loads(local_stack.cli("sunset-run", "--dry-run"))
+    assert dry["dry_run"] and dry["per_list"]["newsletter"]["remind"] == 3 and dry["outcomes"]["emailed"] == 0
+    real = json.loads(local_stack.cli("sunset-run"))
+    assert real["status"] == "done" and real["outcomes"]["emailed"] == 3 and real["braked_lists"] == []
+    again = json.loads(local_stack.cli("sunset-run"))
+    assert again["outcomes"]["emailed"] == 0
+    listed = json.loads(local_stack.cli("sunset-runs"))
+    assert [r["run_id"] for r in listed][:3] == [again["run_id"], real["run_id"], dry["run_id"]]
