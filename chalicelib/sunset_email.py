@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from email.message import EmailMessage
+from email.policy import SMTP
 from html import escape
 
 from chalicelib.headers import build_headers
@@ -19,7 +20,8 @@ def build_reminder(subscriber_id: str, address: str, list_id: str) -> EmailMessa
     name = mailing_list.name if mailing_list else list_id
     built = build_headers(settings, subscriber_id, list_id, "sunset")
     keep_url = built.url + "/keep"
-    message = EmailMessage()
+    # No folding or encoded-words: receivers must read the List-Unsubscribe URI as it is.
+    message = EmailMessage(policy=SMTP.clone(max_line_length=998))
     message["From"] = (
         os.environ.get("SUNSET_EMAIL_FROM") or os.environ.get("OFFER_EMAIL_FROM") or "no-reply@offboard.example"
     )

@@ -1,0 +1,153 @@
+"""Sunset and engagement through the service's own entry points: the keep-me-subscribed pages,
+the signed webhook, the SNS and EventBridge handlers, the admin reports, and the real email."""
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from email import message_from_string
+
+import boto3
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import sunset_job
+from chalicelib.identity import subscriber_id_for
+from chalicelib.storage import subscribers
+from chalicelib.storage.subscribers import AuditContext
+from tests.ses_fixtures import eventbridge_event, sns_message
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+SECRET = "webhook-secret-for-tests-only"
+
+
+@pytest.fixture
+def alice(api, settings):
+    return subscriber_id_for(settings.subscriber_id_key, "alice@example.com")
+
+
+def test_keep_page_get_changes_nothing_and_post_restarts_the_clock(api, alice):
+    path = api.link("alice@example.com")
+    before = subscribers.get_subscription(alice, "newsletter")
+    page = api.http.get(path + "/keep")
+    assert page.status_code == 200 and b"Keep me subscribed" in page.body
+    assert subscribers.get_subscription(alice, "newsletter").last_engaged_at is None
+    kept = api.http.post(path + "/keep", headers=FORM, body=b"")
+    assert kept.status_code == 200 and b"You are still subscribed to The Weekly" in kept.body
+    after = subscribers.get_subscription(alice, "newsletter")
+    assert after.last_engaged_at is not None and after.sunset_due >= before.sunset_due
+
+
+def test_keep_after_a_sunset_unsubscribe_brings_the_subscriber_back_but_never_after_their_own(api, alice):
+    path = api.link("alice@example.com")
+    sub = subscribers.get_subscription(alice, "newsletter")
+    sub.sunset_state, sub.reminder_sent_at = "pending", datetime.now(UTC) - timedelta(days=20)
+    sub.save()
+    assert subscribers.sunset_unsubscribe(subscribers.get_subscription(alice, "newsletter"), datetime.now(UTC))
+    assert api.http.post(path + "/keep", headers=FORM, body=b"").status_code == 200
+    assert api.allowed("alice@example.com")["allowed"] is True
+
+    bob = api.link("bob@example.com")
+    api.http.post(bob, headers=FORM, body=b"List-Unsubscribe=One-Click")
+    page = api.http.post(bob + "/keep", headers=FORM, body=b"")
+    assert b"You are not subscribed" in page.body and api.allowed("bob@example.com")["allowed"] is False
+
+
+def signed(body: bytes, secret: str = SECRET, at: int | None = None) -> dict:
+    at = int(time.time()) if at is None else at
+    signature = "sha256=" + hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-Offboard-Timestamp": str(at), "X-Offboard-Signature": signature}
+
+
+def test_the_webhook_takes_signed_facts_and_refuses_the_rest(api, alice, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    events = [
+        {"type": "click", "email": "alice@example.com", "list_id": "newsletter", "at": datetime.now(UTC).isoformat()},
+        {"type": "send", "subscriber_id": alice, "list_id": "promo", "at": "2026-11-22T10:00:00Z", "message_id": "m-1"},
+        {"type": "dance", "subscriber_id": alice},
+    ]
+    body = json.dumps({"events": events}).encode()
+    response = api.http.post("/v1/engagement", headers=signed(body), body=body)
+    assert response.status_code == 202 and response.json_body["outcomes"] == {
+        "engaged": 1,
+        "send_counted": 1,
+        "malformed": 1,
+    }
+    assert api.http.post("/v1/engagement", headers=signed(body), body=body).json_body["outcomes"]["send_duplicate"] == 1
+    for headers in (
+        signed(body, secret="x" * 30),
+        signed(body, at=int(time.time()) - 3600),
+        {"Content-Type": "application/json"},
+    ):
+        assert api.http.post("/v1/engagement", headers=headers, body=body).status_code == 401
+    empty = json.dumps({"events": []}).encode()
+    assert api.http.post("/v1/engagement", headers=signed(empty), body=empty).status_code == 400
+
+
+def test_ses_records_through_the_sns_and_eventbridge_handlers(api, alice, settings):
+    recipient = subscriber_id_for(settings.subscriber_id_key, "recipient@example.com")  # the fixtures' address
+    for list_id in ("newsletter", "promo"):
+        api.admin("POST", f"/v1/lists/{list_id}/subscribers", {"email": "recipient@example.com"})
+    with Client(app) as client:
+        client.lambda_.invoke(
+            "ses_event_from_sns", client.events.generate_sns_event(message=sns_message("click", alice))
+        )
+        assert subscribers.get_subscription(alice, "newsletter").last_engaged_at is not None
+        client.lambda_.invoke("ses_event_from_eventbridge", eventbridge_event("complaint", recipient))
+    assert api.allowed("recipient@example.com")["reason"] == "opted_out_all"
+    assert api.allowed("recipient@example.com", "promo")["allowed"] is False
+    assert api.allowed("alice@example.com")["allowed"] is True
+
+
+def test_a_malformed_sns_message_does_not_fail_the_invocation(api):
+    with Client(app) as client:
+        result = client.lambda_.invoke("ses_event_from_sns", client.events.generate_sns_event(message="{not json"))
+    assert result.payload is None
+
+
+def test_the_re_permission_email_carries_one_click_headers_and_a_keep_button(api, alice):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from chalicelib.sunset_email import send_reminder
+
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
+    send_reminder({"sid": alice, "list": "newsletter", "email": "alice@example.com"})
+    [sent] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    message = message_from_string(sent.raw_data)
+    assert message["Subject"] == "Do you still want The Weekly?" and message["To"] == "alice@example.com"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message["List-Unsubscribe"].strip("<>")
+    assert url.startswith("https://unsubscribe.example.test/u/k1.") and "alice" not in url
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert f'href="{url}/keep"' in html and "Keep me subscribed" in html
+
+
+def test_sunset_reports_and_policy_through_the_admin_api(api):
+    assert (
+        api.admin("PUT", "/v1/lists/newsletter/sunset-policy", {"inactive_days": 90, "grace_days": 7}).json_body[
+            "sunset"
+        ]["inactive_days"]
+        == 90
+    )
+    assert api.admin("PUT", "/v1/lists/newsletter/sunset-policy", {"inactive_days": 1}).status_code == 400
+    assert api.admin("PUT", "/v1/lists/nope/sunset-policy", {}).status_code == 404
+    run_id = sunset_job.run_locally(True, lambda record: None)
+    listed = api.admin("GET", "/v1/sunset/runs").json_body["runs"]
+    assert listed[0]["run_id"] == run_id and listed[0]["dry_run"] is True and listed[0]["status"] == "done"
+    assert api.admin("GET", f"/v1/sunset/runs/{run_id}").json_body["run_id"] == run_id
+    assert api.admin("GET", "/v1/sunset/runs/nope").status_code == 404
+    assert api.http.get("/v1/sunset/runs").status_code == 401
+
+
+def test_member_counts_survive_the_api_flows(api, alice):
+    assert subscribers.members_of("newsletter") == 2
+    path = api.link("alice@example.com")
+    api.http.post(path, headers=FORM, body=b"")
+    assert subscribers.members_of("newsletter") == 1
+    subscribers.subscribe(
+        alice, "alice@example.com", "newsletter", AuditContext("api"), datetime.now(UTC), resubscribe=True
+    )
+    assert subscribers.members_of("newsletter") == 2
