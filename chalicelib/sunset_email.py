@@ -16,7 +16,7 @@ from chalicelib.storage import lists
 
 def build_reminder(subscriber_id: str, address: str, list_id: str) -> EmailMessage:
     settings = get_settings()
-    mailing_list = lists.get_list(list_id)
+    mailing_list = lists.cached_list(list_id)
     name = mailing_list.name if mailing_list else list_id
     built = build_headers(settings, subscriber_id, list_id, "sunset")
     keep_url = built.url + "/keep"

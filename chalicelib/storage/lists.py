@@ -64,25 +64,28 @@ def get_list(list_id: str) -> MailingList | None:
         return None
 
 
-_policies: dict[str, tuple[float, Policy]] = {}
+_cached: dict[str, tuple[float, MailingList | None]] = {}
+
+
+def cached_list(list_id: str) -> MailingList | None:
+    """The list, cached for a minute per container: jobs and pages read it often, it changes rarely."""
+    loaded_at, item = _cached.get(list_id, (None, None))
+    if loaded_at is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
+        item = get_list(list_id)
+        _cached[list_id] = (time.monotonic(), item)
+    return item
 
 
 def policy_of(list_id: str) -> Policy:
-    """The list's sunset policy, cached for a minute per container (lists change rarely)."""
-    loaded_at, policy = _policies.get(list_id, (None, None))
-    if loaded_at is None or time.monotonic() - loaded_at > POLICY_CACHE_SECONDS:
-        item = get_list(list_id)
-        policy = parse_policy(item.sunset if item else None)
-        _policies[list_id] = (time.monotonic(), policy)
-    return policy
+    """The list's sunset policy (defaults when it has none)."""
+    item = cached_list(list_id)
+    return parse_policy(item.sunset if item else None)
 
 
 def set_policy(list_id: str, policy: Policy) -> None:
-    MailingList(list_id).update(
-        actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists()
-    )
-    _policies.pop(list_id, None)
+    MailingList(list_id).update(actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists())
+    _cached.pop(list_id, None)
 
 
 def forget_policies() -> None:
-    _policies.clear()
+    _cached.clear()
