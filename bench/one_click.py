@@ -104,15 +104,26 @@ def run(args, endpoint: str) -> None:
                     "Update": {
                         "TableName": settings.subscribers_table,
                         "Key": {"pk": {"S": sid}, "sk": {"S": "LIST#bench"}},
-                        "UpdateExpression": "SET #s = :u, unsubscribed_at = :t, list_id = :l REMOVE paused_until",
-                        "ConditionExpression": "attribute_not_exists(#s) OR #s <> :u",
+                        "UpdateExpression": "SET #s = :u, unsubscribed_at = :t, last_event = :e "
+                        "REMOVE paused_until, sunset_due, sunset_state, pending_since, reminder_sent_at",
+                        "ConditionExpression": "#s IN (:a, :p)",
                         "ExpressionAttributeNames": {"#s": "status"},
                         "ExpressionAttributeValues": {
                             ":u": {"S": "unsubscribed"},
                             ":t": {"S": stamp},
-                            ":l": {"S": "bench"},
+                            ":e": {"S": "EVENT#x"},
+                            ":a": {"S": "active"},
+                            ":p": {"S": "paused"},
                         },
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": settings.subscribers_table,
+                        "Key": {"pk": {"S": "MEMBERS#bench"}, "sk": {"S": "SHARD#00"}},
+                        "UpdateExpression": "ADD members :minus",
+                        "ExpressionAttributeValues": {":minus": {"N": "-1"}},
                     }
                 },
             ]

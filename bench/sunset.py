@@ -40,7 +40,9 @@ def build_list(n: int, inactive_share: float, endpoint: str) -> int:
     from chalicelib.settings import get_settings
     from chalicelib.sunset_policy import SHARDS, due_key, shard_of
 
-    table = boto3.resource("dynamodb", endpoint_url=endpoint, region_name="us-east-1").Table(get_settings().subscribers_table)
+    table = boto3.resource("dynamodb", endpoint_url=endpoint, region_name="us-east-1").Table(
+        get_settings().subscribers_table
+    )
     now = datetime.now(UTC)
     stamp = UTCDateTimeAttribute().serialize  # the format the models read
     joined = stamp(now - timedelta(days=400))
@@ -121,8 +123,12 @@ def run(n: int, inactive_share: float, endpoint: str) -> None:
     print(f"run {report['status']}: {report['outcomes']}")
     print(f"subscribers due:                      {due}")
     print(f"items read from the sunset index:     {index_reads}  ratio to due {index_reads / due:.3f}  target <= 1.1")
-    print(f"all items read (with run bookkeeping): {index_reads + bookkeeping}  ratio to due {(index_reads + bookkeeping) / due:.3f}")
-    print(f"subscribers processed per second:     {report['outcomes']['found'] / elapsed:.0f} ({elapsed:.1f} s for the run, SES sends included)")
+    print(
+        f"all items read (with run bookkeeping): {index_reads + bookkeeping}  ratio to due {(index_reads + bookkeeping) / due:.3f}"
+    )
+    print(
+        f"subscribers processed per second:     {report['outcomes']['found'] / elapsed:.0f} ({elapsed:.1f} s for the run, SES sends included)"
+    )
     print(f"DynamoDB calls by operation:          {dict(meter.calls)}")
 
 

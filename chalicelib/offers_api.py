@@ -5,7 +5,6 @@ Lambda do not pay for them at cold start (and the other way round)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
@@ -17,7 +16,7 @@ from chalicelib.errors import BadRequest, ServiceUnavailable
 from chalicelib.identity import hash_ip
 from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
-from chalicelib.web import client_ip, header, json_response, problem, raw_body
+from chalicelib.web import client_ip, header, json_body, json_response, problem
 
 # The snippet posts JSON as text/plain: a "simple" cross-origin request needs no preflight, so
 # there is no OPTIONS route. Servers may send application/json (no CORS involved).
@@ -42,15 +41,7 @@ def browser_endpoint(handler):
     def wrapper(request):
         origin = _origin(request)
         try:
-            body = raw_body(request)
-            if len(body) > MAX_BROWSER_BODY:
-                raise BadRequest("too_large", f"the body is larger than {MAX_BROWSER_BODY} bytes", 413)
-            try:
-                data = json.loads(body or b"null")
-            except (UnicodeDecodeError, ValueError) as error:
-                raise BadRequest("malformed_json", "the body is not valid JSON") from error
-            if not isinstance(data, dict):
-                raise BadRequest("malformed_json", "the body must be a JSON object")
+            data = json_body(request, MAX_BROWSER_BODY, tuple(BROWSER_CONTENT_TYPES))
             status, answer = handler(request, data)
             return json_response(answer, status, _cors(origin))
         except BadRequest as error:

@@ -59,6 +59,17 @@ def _page_error(request, status: int, message_key: str, mailing_list=None):
     )
 
 
+def _token_and_list(request, raw_token: str):
+    """The verified token and its list, or the error page to show instead."""
+    token = _verify(raw_token)
+    if token is None:
+        return None, None, _page_error(request, 400, "error.bad_token")
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        return None, None, _page_error(request, 404, "error.unknown_list")
+    return token, mailing_list, None
+
+
 def _url(raw_token: str, suffix: str = "", event: str | None = None, **extra: str) -> str:
     path = f"{get_settings().public_base_url}/u/{raw_token}{suffix}"
     query = ([f"event={quote(event, safe='')}"] if event else []) + [f"{k}={v}" for k, v in extra.items()]
@@ -129,12 +140,9 @@ def _apply_choice(request, raw_token: str, token: tokens.UnsubscribeToken | None
 def landing_page(request, raw_token: str):
     from chalicelib.pages import render
 
-    token = _verify(raw_token)
-    if token is None:
-        return _page_error(request, 400, "error.bad_token")
-    mailing_list = lists.get_list(token.list_id)
-    if mailing_list is None:
-        return _page_error(request, 404, "error.unknown_list")
+    token, mailing_list, error = _token_and_list(request, raw_token)
+    if error:
+        return error
     subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
     return html_response(
         render(
@@ -159,16 +167,13 @@ def _outcome(t, event, mailing_list) -> str:
 
 def _event_for_page(request, raw_token: str):
     """The token, list and event a follow-up page is about, or the error page to show instead."""
-    token = _verify(raw_token)
-    if token is None:
-        return None, _page_error(request, 400, "error.bad_token")
+    token, mailing_list, error = _token_and_list(request, raw_token)
+    if error:
+        return None, error
     key = (request.query_params or {}).get("event") or ""
     event = subscribers.get_event(token.subscriber_id, key) if len(key) < 80 else None
     if event is None or event.list_id not in (token.list_id, "*"):
         return None, _page_error(request, 404, "error.not_found")
-    mailing_list = lists.get_list(token.list_id)
-    if mailing_list is None:
-        return None, _page_error(request, 404, "error.unknown_list")
     return (token, event, mailing_list), None
 
 
@@ -270,12 +275,9 @@ def keep_page(request, raw_token: str):
     """The re-permission email's button lands here; a GET only shows the button (scanners)."""
     from chalicelib.pages import render
 
-    token = _verify(raw_token)
-    if token is None:
-        return _page_error(request, 400, "error.bad_token")
-    mailing_list = lists.get_list(token.list_id)
-    if mailing_list is None:
-        return _page_error(request, 404, "error.unknown_list")
+    token, mailing_list, error = _token_and_list(request, raw_token)
+    if error:
+        return error
     return html_response(
         render(
             "keep.html",
@@ -294,12 +296,9 @@ def submit_keep(request, raw_token: str):
     unsubscribe is never overridden from here."""
     from chalicelib.pages import render
 
-    token = _verify(raw_token)
-    if token is None:
-        return _page_error(request, 400, "error.bad_token")
-    mailing_list = lists.get_list(token.list_id)
-    if mailing_list is None:
-        return _page_error(request, 404, "error.unknown_list")
+    token, mailing_list, error = _token_and_list(request, raw_token)
+    if error:
+        return error
     t = i18n.translator(_language(request))
     now = _now()
     kept = subscribers.record_engagement(token.subscriber_id, token.list_id, now)

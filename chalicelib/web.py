@@ -67,11 +67,11 @@ def raw_body(request) -> bytes:
     return body if isinstance(body, bytes) else (body or "").encode()
 
 
-def json_body(request, limit: int = 64 * 1024) -> dict:
+def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("application/json",)) -> dict:
     """The request's JSON object; anything else is a BadRequest naming what to fix."""
     media_type = (header(request, "content-type") or "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise BadRequest("unsupported_media_type", "send application/json", 415)
+    if media_type not in media_types:
+        raise BadRequest("unsupported_media_type", f"send {' or '.join(media_types)}", 415)
     body = raw_body(request)
     if len(body) > limit:
         raise BadRequest("too_large", f"the body is larger than {limit} bytes", 413)

@@ -83,7 +83,9 @@ def policy_of(list_id: str) -> Policy:
 
 
 def set_policy(list_id: str, policy: Policy) -> None:
-    MailingList(list_id).update(actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists())
+    MailingList(list_id).update(
+        actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists()
+    )
     _cached.pop(list_id, None)
 
 

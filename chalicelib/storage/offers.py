@@ -25,7 +25,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.storage.connection import OFFERS_TABLE, TableMeta, connection
-from chalicelib.storage.transactions import failed_conditions
+from chalicelib.storage.transactions import commit_unless, failed_conditions
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
 VISITOR_RETENTION = timedelta(days=400)
@@ -214,12 +214,7 @@ def record_holdout(visitor: VisitorState, site_key: str, campaign_id: str) -> bo
     transaction = TransactWrite(connection=connection())
     transaction.save(visitor)
     transaction.update(Counter(campaign_key(site_key, campaign_id), "ARM#holdout"), actions=[Counter.visitors.add(1)])
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        failed_conditions(error)
-        return False
-    return True
+    return commit_unless(transaction)
 
 
 def get_coupon(code: str) -> Coupon | None:
@@ -245,12 +240,7 @@ def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, fie
         & attribute.does_not_exist(),
     )
     transaction.update(Counter(campaign_key(site_key, campaign_id), f"ARM#{variant_id}"), actions=[counter.add(1)])
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        failed_conditions(error)
-        return False
-    return True
+    return commit_unless(transaction)
 
 
 def redeem(code: str, order_ref: str, channel: str, now: datetime) -> tuple[str, Coupon | None]:
@@ -289,9 +279,4 @@ def count_conversion(visitor: VisitorState, site_key: str, campaign_id: str, arm
     transaction = TransactWrite(connection=connection())
     transaction.save(visitor)
     transaction.update(Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), actions=[Counter.conversions.add(1)])
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        failed_conditions(error)
-        return False
-    return True
+    return commit_unless(transaction)

@@ -31,7 +31,7 @@ from chalicelib import consent
 from chalicelib.identity import event_key
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
 from chalicelib.storage.lists import MailingList, policy_of
-from chalicelib.storage.transactions import cancellation_reasons, update_position
+from chalicelib.storage.transactions import cancellation_reasons, commit_unless, update_position
 from chalicelib.sunset_policy import due_key, first_due, shard_of
 
 PROFILE = "PROFILE"
@@ -249,13 +249,7 @@ def _record_unknown_unsubscribe(subscriber_id: str, list_id: str, event: Consent
         condition=Subscription.status.does_not_exist(),
     )
     transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
-            raise
-        return False  # created meanwhile: go round again
-    return True
+    return commit_unless(transaction, update_position(transaction, 0))  # False: created meanwhile, go round again
 
 
 def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, now: datetime) -> Change:
@@ -538,13 +532,7 @@ def suppress_channel(subscriber_id: str, channel: str, ctx: AuditContext, now: d
         condition=Profile.suppressed_channels.does_not_exist() | ~Profile.suppressed_channels.contains(channel),
     )
     transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
-            raise
-        return False
-    return True
+    return commit_unless(transaction, update_position(transaction, 0))
 
 
 def count_transient_bounce(subscriber_id: str) -> None:
@@ -637,10 +625,4 @@ def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
     )
     transaction.update(_members(candidate.list_id, candidate.pk), actions=[ListMembers.members.add(-1)])
     transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        if not _failed(cancellation_reasons(error), update_position(transaction, 0)):
-            raise
-        return False
-    return True
+    return commit_unless(transaction, update_position(transaction, 0))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 
-class TransactionConflict(Exception):
-    """Another transaction touched the same items at the same moment: retry."""
+class TransactionConflict(PynamoDBException):
+    """Another transaction touched the same items at the same moment: retry (or answer 503)."""
+
+    msg = "transaction conflict"
 
 
 def cancellation_reasons(error: TransactWriteError) -> list:
@@ -37,3 +39,16 @@ def update_position(transaction: TransactWrite, nth_update: int) -> int:
 
 def put_position(transaction: TransactWrite, nth_put: int) -> int:
     return len(transaction._condition_check_items) + len(transaction._delete_items) + nth_put
+
+
+def commit_unless(transaction: TransactWrite, position: int | None = None) -> bool:
+    """Commit; False when the condition at `position` (any condition, if None) failed.
+    Anything else is raised."""
+    try:
+        transaction._commit()
+    except TransactWriteError as error:
+        failed = failed_conditions(error)
+        if position is not None and position not in failed:
+            raise
+        return False
+    return True

@@ -6,7 +6,7 @@ import yaml
 
 from chalicelib.storage.lists import MailingList
 from chalicelib.storage.offers import Site
-from chalicelib.storage.subscribers import Profile
+from chalicelib.storage.subscribers import Profile, Subscription
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,18 @@ def test_table_keys_match_the_models_and_data_is_protected():
         assert properties["DeletionProtectionEnabled"] is True
 
 
-def test_the_offers_table_expires_items_on_the_models_ttl_attribute():
+def test_tables_expire_items_on_the_models_ttl_attribute():
     template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
-    ttl = template["Resources"]["OffersTable"]["Properties"]["TimeToLiveSpecification"]
-    assert ttl == {"AttributeName": "ttl", "Enabled": True} and "ttl" in Site.get_attributes()
+    for resource, model in (("OffersTable", Site), ("SubscribersTable", Subscription)):
+        ttl = template["Resources"][resource]["Properties"]["TimeToLiveSpecification"]
+        assert ttl == {"AttributeName": "ttl", "Enabled": True} and "ttl" in model.get_attributes()
+
+
+def test_the_sunset_index_matches_the_model():
+    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    [index] = template["Resources"]["SubscribersTable"]["Properties"]["GlobalSecondaryIndexes"]
+    model_index = Subscription.sunset_index
+    assert index["IndexName"] == model_index.Meta.index_name
+    expected = [(name, "HASH" if a.is_hash_key else "RANGE") for name, a in model_index.Meta.attributes.items()]
+    assert sorted((k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]) == sorted(expected)
+    assert index["Projection"] == {"ProjectionType": "ALL"}
