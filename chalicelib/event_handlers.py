@@ -1,15 +1,17 @@
 """What the service does on events that are not HTTP requests: SES records, the daily
-schedule and the sunset queue."""
+schedule and the sunset queue. Each imports what it needs when it runs, so HTTP requests
+(which share the package) do not pay for them at cold start."""
 
 from __future__ import annotations
 
 import json
 
-from chalicelib import engagement, sunset_job
 from chalicelib.observability import flush, logger
 
 
 def ses_record_from_sns(event) -> None:
+    from chalicelib import engagement
+
     try:
         engagement.ingest([event.message], parse=lambda m: engagement.parse_ses_record(engagement.parse_sns_message(m)))
     finally:
@@ -17,6 +19,8 @@ def ses_record_from_sns(event) -> None:
 
 
 def ses_record_from_eventbridge(event) -> None:
+    from chalicelib import engagement
+
     try:
         engagement.ingest([event.detail])
     finally:
@@ -24,6 +28,7 @@ def ses_record_from_eventbridge(event) -> None:
 
 
 def plan_sunset_run(event) -> None:
+    from chalicelib import sunset_job
     from chalicelib.sunset_queue import enqueue
 
     try:
@@ -33,6 +38,7 @@ def plan_sunset_run(event) -> None:
 
 
 def sunset_worker(event) -> None:
+    from chalicelib import sunset_job
     from chalicelib.sunset_email import send_reminder
     from chalicelib.sunset_queue import enqueue
 

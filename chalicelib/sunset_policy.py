@@ -6,13 +6,13 @@ only while it is active or pending, so the daily job reads about as many items a
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.errors import BadRequest
+from chalicelib.shards import SHARDS, shard_of
 
-SHARDS = 16
+__all__ = ["SHARDS", "shard_of"]
 RESCHEDULE_FEW_SENDS = timedelta(days=14)  # inactive but not yet sent enough: look again later
 
 
@@ -47,10 +47,6 @@ def parse_policy(data) -> Policy:
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
         raise BadRequest("bad_policy", "max_share must be a fraction above 0 and at most 1")
     return Policy(**merged)
-
-
-def shard_of(subscriber_id: str) -> int:
-    return zlib.crc32(subscriber_id.encode()) % SHARDS
 
 
 def due_key(when: datetime, subscriber_id: str) -> str:

@@ -10,7 +10,6 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.models import Model
 
 from chalicelib.storage.connection import LISTS_TABLE, TableMeta
-from chalicelib.sunset_policy import Policy, parse_policy
 
 POLICY_CACHE_SECONDS = 60.0
 
@@ -46,7 +45,7 @@ def create_list(
         description=description,
         branding=Branding(**(branding or {})),
         created_at=datetime.now(UTC),
-        sunset=parse_policy(sunset).as_dict() if sunset is not None else None,
+        sunset=_policy_dict(sunset),
     )
     try:
         item.save(condition=MailingList.list_id.does_not_exist())
@@ -76,13 +75,21 @@ def cached_list(list_id: str) -> MailingList | None:
     return item
 
 
-def policy_of(list_id: str) -> Policy:
+def _policy_dict(sunset: dict | None) -> dict | None:
+    from chalicelib.sunset_policy import parse_policy
+
+    return parse_policy(sunset).as_dict() if sunset is not None else None
+
+
+def policy_of(list_id: str):
     """The list's sunset policy (defaults when it has none)."""
+    from chalicelib.sunset_policy import parse_policy
+
     item = cached_list(list_id)
     return parse_policy(item.sunset if item else None)
 
 
-def set_policy(list_id: str, policy: Policy) -> None:
+def set_policy(list_id: str, policy) -> None:
     MailingList(list_id).update(
         actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists()
     )

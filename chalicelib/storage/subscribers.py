@@ -29,10 +29,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import consent
 from chalicelib.identity import event_key
+from chalicelib.shards import shard_of
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
 from chalicelib.storage.lists import MailingList, policy_of
 from chalicelib.storage.transactions import cancellation_reasons, commit_unless, update_position
-from chalicelib.sunset_policy import due_key, first_due, shard_of
 
 PROFILE = "PROFILE"
 MAX_LISTS_PER_CHANGE = 45  # a transaction holds at most 100 items: a subscription and a counter each
@@ -179,6 +179,8 @@ def _restart_sunset(subscriber_id: str, list_id: str, since: datetime) -> list:
     """A fresh start on the sunset clock: joining, coming back, or engaging at `since`.
     A due date is never in the past (late events, imported history): the job looks back only
     over the days since its last complete run."""
+    from chalicelib.sunset_policy import due_key, first_due  # not needed on the one-click path
+
     due = max(first_due(policy_of(list_id), since), datetime.now(UTC))
     return [
         Subscription.sunset_due.set(due_key(due, subscriber_id)),
@@ -569,6 +571,8 @@ def _conditional_update(subscription: Subscription, actions: list, condition) ->
 
 
 def reschedule(candidate: Subscription, when: datetime) -> bool:
+    from chalicelib.sunset_policy import due_key
+
     return _conditional_update(
         candidate, [Subscription.sunset_due.set(due_key(when, candidate.pk))], _unchanged_since_read(candidate)
     )
@@ -585,6 +589,8 @@ def mark_pending(candidate: Subscription, now: datetime) -> bool:
 
 
 def mark_reminded(candidate: Subscription, now: datetime, unsubscribe_on: datetime) -> bool:
+    from chalicelib.sunset_policy import due_key
+
     return _conditional_update(
         candidate,
         [Subscription.reminder_sent_at.set(now), Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk))],
@@ -594,6 +600,8 @@ def mark_reminded(candidate: Subscription, now: datetime, unsubscribe_on: dateti
 
 def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
     """The email could not be sent: back to active, to be tried again."""
+    from chalicelib.sunset_policy import due_key
+
     return _conditional_update(
         candidate,
         [
