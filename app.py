@@ -202,3 +202,8 @@ def daily_sunset_run(event):
 @app.on_sqs_message(queue=os.environ.get("SUNSET_QUEUE_NAME", "offboard-sunset"), batch_size=1)
 def sunset_step(event):
     event_handlers.sunset_worker(event)
+
+
+@app.on_sqs_message(queue=os.environ.get("UNSUBSCRIBE_QUEUE_NAME", "offboard-unsubscribes"), batch_size=1)
+def deferred_unsubscribe(event):
+    event_handlers.deferred_unsubscribe_worker(event)

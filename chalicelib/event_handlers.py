@@ -52,3 +52,14 @@ def sunset_worker(event) -> None:
             sunset_job.work(message, enqueue, event.context.get_remaining_time_in_millis, send_reminder)
     finally:
         flush()
+
+
+def deferred_unsubscribe_worker(event) -> None:
+    """Failures raise: SQS retries the message and, after its limit, keeps it in the DLQ."""
+    from chalicelib import deferred_unsubscribes
+
+    try:
+        for record in event:
+            deferred_unsubscribes.apply(json.loads(record.body))
+    finally:
+        flush()

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import consent, i18n, tokens
+from chalicelib import consent, deferred_unsubscribes, i18n, tokens
 from chalicelib.forms import BadForm, parse_form
 from chalicelib.headers import ONE_CLICK
 from chalicelib.identity import hash_ip
@@ -50,12 +50,13 @@ def _language(request) -> str:
     return i18n.negotiate(header(request, "accept-language"))
 
 
-def _page_error(request, status: int, message_key: str, mailing_list=None):
+def _page_error(request, status: int, message_key: str, mailing_list=None, status_class: str = "error"):
     from chalicelib.pages import render
 
     language = _language(request)
+    message = i18n.translator(language)(message_key)
     return html_response(
-        render("error.html", language, mailing_list, message=i18n.translator(language)(message_key)), status
+        render("error.html", language, mailing_list, message=message, status_class=status_class), status
     )
 
 
@@ -93,14 +94,15 @@ def post_unsubscribe(request, raw_token: str):
         return problem(400, "invalid_token", "the unsubscribe link is not valid")
     if form and form.get("List-Unsubscribe") != "One-Click":
         return problem(400, "bad_form", f"the body must be {ONE_CLICK} or empty")
+    ctx, now = _context(request, token, "one-click"), _now()
     try:
-        change = subscribers.unsubscribe(
-            token.subscriber_id, token.list_id, _context(request, token, "one-click"), _now()
-        )
+        change = subscribers.unsubscribe(token.subscriber_id, token.list_id, ctx, now)
     except subscribers.UnknownList:
         return problem(404, "unknown_list", "this list does not exist")
     except PynamoDBException:
-        logger.exception("one-click unsubscribe could not be stored")
+        logger.exception("one-click unsubscribe could not be stored; queueing it")
+        if deferred_unsubscribes.defer(token.subscriber_id, token.list_id, ctx, now):
+            return json_response({"status": "accepted"}, 202)
         return problem(503, "unavailable", "try again shortly", {"Retry-After": "5"})
     if change.applied:
         count("Unsubscribes", source="one-click")
@@ -128,6 +130,10 @@ def _apply_choice(request, raw_token: str, token: tokens.UnsubscribeToken | None
         return _page_error(request, 404, "error.unknown_list")
     except (PynamoDBException, subscribers.ConcurrentChange):
         logger.exception("unsubscribe choice could not be stored")
+        if choice in ("list", "all") and deferred_unsubscribes.defer(
+            token.subscriber_id, token.list_id, ctx, now, everything=choice == "all"
+        ):
+            return _page_error(request, 202, "done.deferred", status_class="notice")
         return _page_error(request, 503, "error.unavailable")
     if change.applied:
         count("Unsubscribes" if choice in ("list", "all") else "Pauses", source="page")

@@ -17,9 +17,19 @@ class TableMeta:
     host = ENDPOINT
     region = REGION
     billing_mode = "PAY_PER_REQUEST"
+    # Throttling and timeouts are retried with backoff (botocore's standard mode), within
+    # what an API Gateway request can wait for.
     max_retry_attempts = 3
+    connect_timeout_seconds = 1
+    read_timeout_seconds = 3
 
 
 @lru_cache(maxsize=1)
 def connection() -> Connection:
-    return Connection(region=REGION, host=ENDPOINT, max_retry_attempts=TableMeta.max_retry_attempts)
+    return Connection(
+        region=REGION,
+        host=ENDPOINT,
+        max_retry_attempts=TableMeta.max_retry_attempts,
+        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
+        read_timeout_seconds=TableMeta.read_timeout_seconds,
+    )

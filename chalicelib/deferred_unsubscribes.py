@@ -1,0 +1,54 @@
+"""An unsubscribe that cannot be stored right now is never lost: it is queued (SQS, with a
+dead-letter queue behind it) and applied later with the time it was asked for."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from chalicelib.observability import count, logger
+from chalicelib.storage.subscribers import AuditContext
+
+
+def defer(subscriber_id: str, list_id: str, ctx: AuditContext, at: datetime, everything: bool = False) -> bool:
+    """True when the request is safely queued."""
+    url = os.environ.get("UNSUBSCRIBE_QUEUE_URL")
+    if not url:
+        return False
+    from chalicelib.queues import send
+
+    message = {
+        "subscriber_id": subscriber_id,
+        "list_id": list_id,
+        "everything": everything,
+        "at": at.isoformat(),
+        "context": {
+            "source": ctx.source,
+            "ip_hash": ctx.ip_hash,
+            "user_agent": ctx.user_agent,
+            "key_id": ctx.key_id,
+            "campaign_id": ctx.campaign_id,
+        },
+    }
+    try:
+        send(url, [message])
+    except Exception:  # noqa: BLE001  (the caller answers 503 instead)
+        logger.exception("could not queue a deferred unsubscribe")
+        return False
+    count("DeferredUnsubscribes")
+    return True
+
+
+def apply(message: dict) -> None:
+    """Raises on failure, so the queue retries and, in the end, keeps it in the dead-letter queue."""
+    from chalicelib.storage import subscribers
+
+    ctx = AuditContext(**message["context"])
+    at = datetime.fromisoformat(message["at"])
+    try:
+        if message.get("everything"):
+            subscribers.unsubscribe_all(message["subscriber_id"], ctx, at)
+        else:
+            subscribers.unsubscribe(message["subscriber_id"], message["list_id"], ctx, at)
+    except subscribers.UnknownList:
+        logger.warning("deferred unsubscribe for a list that no longer exists", extra={"list_id": message["list_id"]})
