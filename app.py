@@ -131,6 +131,22 @@ def export_consent(subscriber_id):
     return admin_api.export_consent(current_request(), subscriber_id)
 
 
+# Privacy: find by address (in the body, never the URL), export everything, erase.
+@app.route("/v1/subscribers/find", methods=["POST"])
+def find_subscriber():
+    return admin_api.find_subscriber(current_request())
+
+
+@app.route("/v1/subscribers/{subscriber_id}", methods=["GET"])
+def export_subscriber(subscriber_id):
+    return admin_api.export_subscriber(current_request(), subscriber_id)
+
+
+@app.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"])
+def erase_subscriber(subscriber_id):
+    return admin_api.erase_subscriber(current_request(), subscriber_id)
+
+
 @app.route("/v1/sites", methods=["POST"])
 def create_site():
     return admin_api.create_site(current_request())

@@ -214,3 +214,26 @@ def sunset_run(request, run_id: str):
     if run is None:
         raise BadRequest("unknown_run", "no such run", 404)
     return json_response(sunset_job.report(run))
+
+
+@authenticated
+def find_subscriber(request):
+    from chalicelib import subscriber_admin
+
+    return json_response(subscriber_admin.find_subscriber(json_body(request).get("email")))
+
+
+@authenticated
+def export_subscriber(request, subscriber_id: str):
+    from chalicelib import subscriber_admin
+
+    return json_response(subscriber_admin.export_subscriber(subscriber_id))
+
+
+@authenticated
+def erase_subscriber(request, subscriber_id: str):
+    from chalicelib import subscriber_admin
+
+    result = subscriber_admin.erase_subscriber(subscriber_id)
+    count("Erasures")
+    return json_response(result)

@@ -179,6 +179,24 @@ def cmd_sunset_policy(args) -> None:
     _print({"list_id": args.list_id, "sunset": policy.as_dict()})
 
 
+def _subscriber_id(value: str) -> str:
+    from chalicelib.subscriber_admin import find_subscriber
+
+    return find_subscriber(value)["subscriber_id"] if "@" in value else value
+
+
+def cmd_export_all(args) -> None:
+    from chalicelib.subscriber_admin import export_subscriber
+
+    _print(export_subscriber(_subscriber_id(args.who)))
+
+
+def cmd_erase(args) -> None:
+    from chalicelib.subscriber_admin import erase_subscriber
+
+    _print(erase_subscriber(_subscriber_id(args.who)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="offboard operator commands")
     parser.add_argument("--stage", default=os.environ.get("OFFBOARD_STAGE", "dev"))
@@ -269,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grace-days", type=int)
     p.add_argument("--max-share", type=float)
     p.set_defaults(run=cmd_sunset_policy)
+
+    p = commands.add_parser("export-all", help="everything held about a subscriber (address or id)")
+    p.add_argument("who")
+    p.set_defaults(run=cmd_export_all)
+
+    p = commands.add_parser("erase", help="erase a subscriber, keeping only the hashed opt-out")
+    p.add_argument("who")
+    p.set_defaults(run=cmd_erase)
 
     p = commands.add_parser("export", help="a subscriber's consent trail as JSON lines")
     p.add_argument("subscriber_id")

@@ -69,3 +69,38 @@ def export_consent(subscriber_id: str) -> str:
             json.dumps(record, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), sort_keys=True)
         )
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def find_subscriber(email) -> dict:
+    """The opaque id for an address (taken in a body, never in a URL)."""
+    try:
+        return {"subscriber_id": subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")}
+    except InvalidEmail as error:
+        raise BadRequest("bad_email", "email is not a valid address") from error
+
+
+def _checked(subscriber_id: str) -> str:
+    if not isinstance(subscriber_id, str) or not tokens.ID_PATTERN.match(subscriber_id):
+        raise BadRequest("bad_subscriber", "subscriber_id is not valid")
+    return subscriber_id
+
+
+def _plain(item) -> dict:
+    return {k: (sorted(v) if isinstance(v, set) else v) for k, v in item.attribute_values.items() if k not in ("pk", "sk") and v is not None}
+
+
+def export_subscriber(subscriber_id: str) -> dict:
+    """Everything held about a subscriber (a data subject access request)."""
+    profile, subscriptions, events = subscribers.everything_about(_checked(subscriber_id))
+    if profile is None and not subscriptions and not events:
+        raise BadRequest("unknown_subscriber", "nothing is held about this subscriber", 404)
+    return {
+        "subscriber_id": subscriber_id,
+        "profile": _plain(profile) if profile else None,
+        "subscriptions": [_plain(s) for s in subscriptions],
+        "consent_events": [{**_plain(e), "event_id": e.sk.removeprefix("EVENT#")} for e in events],
+    }
+
+
+def erase_subscriber(subscriber_id: str) -> dict:
+    return subscribers.erase(_checked(subscriber_id), datetime.now(UTC))

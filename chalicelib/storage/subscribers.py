@@ -70,6 +70,7 @@ class Profile(_SubscriberPartition):
     suppressed_channels = UnicodeSetAttribute(null=True)
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
     transient_bounces = NumberAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # what is left after erasure: the opt-out itself
 
 
 class Subscription(_SubscriberPartition):
@@ -634,3 +635,39 @@ def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
     transaction.update(_members(candidate.list_id, candidate.pk), actions=[ListMembers.members.add(-1)])
     transaction.save(event, condition=ConsentEvent.sk.does_not_exist())
     return commit_unless(transaction, update_position(transaction, 0))
+
+
+# Privacy: everything held about a subscriber, and its erasure.
+
+
+def everything_about(subscriber_id: str) -> tuple[Profile | None, list[Subscription], list[ConsentEvent]]:
+    return get_profile(subscriber_id), subscriptions_of(subscriber_id), list(consent_events(subscriber_id))
+
+
+def erase(subscriber_id: str, now: datetime) -> dict:
+    """Forget the person, keep the choice: the address, engagement history and audit trail go;
+    what stays is the opaque id (an HMAC of the address) marked opted out of everything, with
+    each list unsubscribed, so a later import of the same address cannot bring them back.
+    Idempotent: running it again finishes an erasure that stopped half-way."""
+    if any(s.status != consent.UNSUBSCRIBED for s in subscriptions_of(subscriber_id)):
+        unsubscribe_all(subscriber_id, AuditContext("erasure"), now)  # also keeps member counts right
+    profile, subscriptions, events = everything_about(subscriber_id)
+    with Profile.batch_write() as batch:
+        batch.save(
+            Profile(
+                subscriber_id,
+                PROFILE,
+                opted_out_all=True,
+                suppressed_channels=(profile.suppressed_channels if profile else None) or None,
+                erased_at=now,
+            )
+        )
+    with Subscription.batch_write() as batch:
+        for s in subscriptions:
+            batch.save(
+                Subscription(subscriber_id, s.sk, list_id=s.list_id, status=consent.UNSUBSCRIBED, unsubscribed_at=s.unsubscribed_at or now)
+            )
+    with ConsentEvent.batch_write() as batch:
+        for event in events:
+            batch.delete(event)
+    return {"subscriber_id": subscriber_id, "lists_kept_as_unsubscribed": len(subscriptions), "events_deleted": len(events)}
