@@ -131,6 +131,11 @@ def export_consent(subscriber_id):
     return admin_api.export_consent(current_request(), subscriber_id)
 
 
+@app.route("/v1/reports/unsubscribe-reasons", methods=["GET"])
+def unsubscribe_reasons():
+    return admin_api.unsubscribe_reasons(current_request())
+
+
 # Privacy: find by address (in the body, never the URL), export everything, erase.
 @app.route("/v1/subscribers/find", methods=["POST"])
 def find_subscriber():

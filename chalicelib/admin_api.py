@@ -237,3 +237,11 @@ def erase_subscriber(request, subscriber_id: str):
     result = subscriber_admin.erase_subscriber(subscriber_id)
     count("Erasures")
     return json_response(result)
+
+
+@authenticated
+def unsubscribe_reasons(request):
+    from chalicelib import subscriber_admin
+
+    query = request.query_params or {}
+    return json_response(subscriber_admin.unsubscribe_reasons(query.get("list_id"), query.get("from"), query.get("to")))

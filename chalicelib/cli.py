@@ -197,6 +197,12 @@ def cmd_erase(args) -> None:
     _print(erase_subscriber(_subscriber_id(args.who)))
 
 
+def cmd_reasons(args) -> None:
+    from chalicelib.subscriber_admin import unsubscribe_reasons
+
+    _print(unsubscribe_reasons(args.list_id, args.first, args.last))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description="offboard operator commands")
     parser.add_argument("--stage", default=os.environ.get("OFFBOARD_STAGE", "dev"))
@@ -287,6 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grace-days", type=int)
     p.add_argument("--max-share", type=float)
     p.set_defaults(run=cmd_sunset_policy)
+
+    p = commands.add_parser("reasons", help="exit-survey reasons of a list by month (count and share)")
+    p.add_argument("list_id")
+    p.add_argument("--from", dest="first", help="first month, e.g. 2026-01")
+    p.add_argument("--to", dest="last", help="last month")
+    p.set_defaults(run=cmd_reasons)
 
     p = commands.add_parser("export-all", help="everything held about a subscriber (address or id)")
     p.add_argument("who")

@@ -74,7 +74,11 @@ def export_consent(subscriber_id: str) -> str:
 def find_subscriber(email) -> dict:
     """The opaque id for an address (taken in a body, never in a URL)."""
     try:
-        return {"subscriber_id": subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")}
+        return {
+            "subscriber_id": subscriber_id_for(
+                get_settings().subscriber_id_key, email if isinstance(email, str) else ""
+            )
+        }
     except InvalidEmail as error:
         raise BadRequest("bad_email", "email is not a valid address") from error
 
@@ -86,7 +90,11 @@ def _checked(subscriber_id: str) -> str:
 
 
 def _plain(item) -> dict:
-    return {k: (sorted(v) if isinstance(v, set) else v) for k, v in item.attribute_values.items() if k not in ("pk", "sk") and v is not None}
+    return {
+        k: (sorted(v) if isinstance(v, set) else v)
+        for k, v in item.attribute_values.items()
+        if k not in ("pk", "sk") and v is not None
+    }
 
 
 def export_subscriber(subscriber_id: str) -> dict:
@@ -104,3 +112,31 @@ def export_subscriber(subscriber_id: str) -> dict:
 
 def erase_subscriber(subscriber_id: str) -> dict:
     return subscribers.erase(_checked(subscriber_id), datetime.now(UTC))
+
+
+def unsubscribe_reasons(list_id: str, first_month: str | None, last_month: str | None) -> dict:
+    """Exit-survey reasons per month: count and share of the answers."""
+    import re
+
+    from chalicelib import consent
+
+    if not isinstance(list_id, str) or not tokens.ID_PATTERN.match(list_id):
+        raise BadRequest("bad_list", "list_id is not valid")
+    month = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+    first_month, last_month = first_month or "0000-01", last_month or "9999-12"
+    if not month.match(first_month) or not month.match(last_month):
+        raise BadRequest("bad_month", "months look like 2026-11")
+    months = []
+    for item in subscribers.reason_counts(list_id, first_month, last_month):
+        counts = {reason: int(getattr(item, reason) or 0) for reason in consent.SURVEY_REASONS}
+        answers = sum(counts.values())
+        months.append(
+            {
+                "month": item.sk,
+                "answers": answers,
+                "reasons": {
+                    r: {"count": n, "share": round(n / answers, 4) if answers else 0.0} for r, n in counts.items()
+                },
+            }
+        )
+    return {"list_id": list_id, "months": months}

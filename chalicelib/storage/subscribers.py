@@ -96,6 +96,18 @@ class ListMembers(_SubscriberPartition):
     members = NumberAttribute(null=True)
 
 
+class ReasonCounts(_SubscriberPartition):
+    """Exit-survey answers per list and month (`REASONS#<list>` / `YYYY-MM`)."""
+
+    too_many_emails = NumberAttribute(null=True)
+    not_relevant = NumberAttribute(null=True)
+    too_expensive = NumberAttribute(null=True)
+    switched_service = NumberAttribute(null=True)
+    missing_features = NumberAttribute(null=True)
+    technical_problems = NumberAttribute(null=True)
+    other = NumberAttribute(null=True)
+
+
 class SendMark(_SubscriberPartition):
     """One per message id: a Send or Delivery record counts once, however often it arrives."""
 
@@ -374,21 +386,29 @@ def undo(
     raise ConcurrentChange(subscriber_id)
 
 
-def record_survey(subscriber_id: str, list_id: str, key: str, reason: str, comment: str | None) -> bool:
-    """Attach the exit survey to the event it explains; answered once, never overwritten."""
-    try:
-        ConsentEvent(subscriber_id, key).update(
-            actions=[ConsentEvent.reason.set(reason), ConsentEvent.comment.set(comment)],
-            condition=ConsentEvent.sk.exists()
-            & ConsentEvent.list_id.is_in(list_id, "*")
-            & ConsentEvent.action.is_in(*consent.UNDO_ACTION)
-            & ConsentEvent.reason.does_not_exist(),
-        )
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+def record_survey(
+    subscriber_id: str, list_id: str, key: str, reason: str, comment: str | None, now: datetime | None = None
+) -> bool:
+    """Attach the exit survey to the event it explains (answered once, never overwritten) and
+    count the reason for the list's monthly report, in one transaction."""
+    now = now or datetime.now(UTC)
+    transaction = TransactWrite(connection=connection())
+    transaction.update(
+        ConsentEvent(subscriber_id, key),
+        actions=[ConsentEvent.reason.set(reason), ConsentEvent.comment.set(comment)],
+        condition=ConsentEvent.sk.exists()
+        & ConsentEvent.list_id.is_in(list_id, "*")
+        & ConsentEvent.action.is_in(*consent.UNDO_ACTION)
+        & ConsentEvent.reason.does_not_exist(),
+    )
+    transaction.update(
+        ReasonCounts(f"REASONS#{list_id}", f"{now:%Y-%m}"), actions=[getattr(ReasonCounts, reason).add(1)]
+    )
+    return commit_unless(transaction, update_position(transaction, 0))
+
+
+def reason_counts(list_id: str, first_month: str, last_month: str) -> list[ReasonCounts]:
+    return list(ReasonCounts.query(f"REASONS#{list_id}", ReasonCounts.sk.between(first_month, last_month)))
 
 
 def subscribe(
@@ -665,9 +685,19 @@ def erase(subscriber_id: str, now: datetime) -> dict:
     with Subscription.batch_write() as batch:
         for s in subscriptions:
             batch.save(
-                Subscription(subscriber_id, s.sk, list_id=s.list_id, status=consent.UNSUBSCRIBED, unsubscribed_at=s.unsubscribed_at or now)
+                Subscription(
+                    subscriber_id,
+                    s.sk,
+                    list_id=s.list_id,
+                    status=consent.UNSUBSCRIBED,
+                    unsubscribed_at=s.unsubscribed_at or now,
+                )
             )
     with ConsentEvent.batch_write() as batch:
         for event in events:
             batch.delete(event)
-    return {"subscriber_id": subscriber_id, "lists_kept_as_unsubscribed": len(subscriptions), "events_deleted": len(events)}
+    return {
+        "subscriber_id": subscriber_id,
+        "lists_kept_as_unsubscribed": len(subscriptions),
+        "events_deleted": len(events),
+    }
