@@ -38,22 +38,28 @@ def import_csv(list_id: str, text: str) -> dict:
     import csv  # operators' path only; kept off the cold start of every request
     import io
 
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise BadRequest("bad_csv", "the CSV needs a header row with an 'email' column")
-    column = next(f for f in reader.fieldnames if f.strip().lower() == "email")
-    outcomes: Counter = Counter()
-    rejected_rows: list[int] = []
-    for line, row in enumerate(reader, start=2):
-        if line - 1 > MAX_IMPORT_ROWS:
-            raise BadRequest("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time", 413)
-        try:
-            outcomes[add_subscriber(list_id, row.get(column), source="import")["result"]] += 1
-        except BadRequest as error:
-            if error.code == "unknown_list":
-                raise
-            outcomes["rejected"] += 1
-            rejected_rows.append(line)
+    if not isinstance(list_id, str) or not tokens.ID_PATTERN.match(list_id):
+        raise BadRequest("bad_list", "list_id is not valid")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        fieldnames = reader.fieldnames
+        if not fieldnames or "email" not in [f.strip().lower() for f in fieldnames]:
+            raise BadRequest("bad_csv", "the CSV needs a header row with an 'email' column")
+        column = next(f for f in fieldnames if f.strip().lower() == "email")
+        outcomes: Counter = Counter()
+        rejected_rows: list[int] = []
+        for line, row in enumerate(reader, start=2):
+            if line - 1 > MAX_IMPORT_ROWS:
+                raise BadRequest("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time", 413)
+            try:
+                outcomes[add_subscriber(list_id, row.get(column), source="import")["result"]] += 1
+            except BadRequest as error:
+                if error.code == "unknown_list":
+                    raise
+                outcomes["rejected"] += 1
+                rejected_rows.append(line)
+    except csv.Error as error:
+        raise BadRequest("bad_csv", f"the CSV could not be read: {error}") from error
     return {"counts": dict(outcomes), "rejected_rows": rejected_rows[:100]}
 
 
@@ -111,7 +117,9 @@ def export_subscriber(subscriber_id: str) -> dict:
 
 
 def erase_subscriber(subscriber_id: str) -> dict:
-    return subscribers.erase(_checked(subscriber_id), datetime.now(UTC))
+    if subscribers.get_profile(_checked(subscriber_id)) is None and not subscribers.subscriptions_of(subscriber_id):
+        raise BadRequest("unknown_subscriber", "nothing is held about this subscriber", 404)
+    return subscribers.erase(subscriber_id, datetime.now(UTC))
 
 
 def unsubscribe_reasons(list_id: str, first_month: str | None, last_month: str | None) -> dict:

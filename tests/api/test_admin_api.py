@@ -148,3 +148,18 @@ def test_consent_export_is_json_lines_without_the_address(api):
     ]
     assert all(line["subscriber_id"] == sid and "at" in line and "source" in line for line in lines)
     assert "alice" not in response.body.decode()
+
+
+@pytest.mark.parametrize("body", ["ä\x80ì\r*ï\x00,\n", "\x00\x00", ""])
+def test_unreadable_csv_is_a_400(api, body):
+    response = api.http.post(
+        "/v1/lists/newsletter/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=body.encode()
+    )
+    assert response.status_code == 400
+
+
+def test_an_import_to_a_bad_list_id_is_a_400(api):
+    response = api.http.post(
+        "/v1/lists/%0B/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=b"email\na@b.co\n"
+    )
+    assert response.status_code == 400
