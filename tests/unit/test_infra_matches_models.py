@@ -24,7 +24,7 @@ def key_schema(model) -> list[tuple[str, str]]:
 
 
 def test_table_keys_match_the_models_and_data_is_protected():
-    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    template = yaml.load((ROOT / "infra" / "resources.yaml").read_text(), Loader=CloudFormationLoader)
     tables = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
     for resource, model in (("ListsTable", MailingList), ("SubscribersTable", Profile), ("OffersTable", Site)):
         properties = tables[resource]
@@ -35,14 +35,14 @@ def test_table_keys_match_the_models_and_data_is_protected():
 
 
 def test_tables_expire_items_on_the_models_ttl_attribute():
-    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    template = yaml.load((ROOT / "infra" / "resources.yaml").read_text(), Loader=CloudFormationLoader)
     for resource, model in (("OffersTable", Site), ("SubscribersTable", Subscription)):
         ttl = template["Resources"][resource]["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": "ttl", "Enabled": True} and "ttl" in model.get_attributes()
 
 
 def test_the_sunset_index_matches_the_model():
-    template = yaml.load((ROOT / "infra" / "tables.yaml").read_text(), Loader=CloudFormationLoader)
+    template = yaml.load((ROOT / "infra" / "resources.yaml").read_text(), Loader=CloudFormationLoader)
     [index] = template["Resources"]["SubscribersTable"]["Properties"]["GlobalSecondaryIndexes"]
     model_index = Subscription.sunset_index
     assert index["IndexName"] == model_index.Meta.index_name
