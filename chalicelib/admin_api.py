@@ -158,12 +158,11 @@ def redeem_code(request, code: str):
 
 def engagement_webhook(request):
     """Signed by HMAC (not the API key): other senders post engagement facts here."""
-    import os
-
     from chalicelib import engagement
+    from chalicelib.settings import get_settings
     from chalicelib.web import header
 
-    secret = os.environ.get("WEBHOOK_SECRET", "")
+    secret = get_settings().webhook_secret or ""
     body = raw_body(request)
     try:
         if len(secret) < 16:

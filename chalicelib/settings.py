@@ -1,15 +1,18 @@
-"""Every environment variable offboard reads, in one place.
+"""Every setting offboard reads, in one place.
 
 Values are read when first asked for (not at import), because `chalice.test.Client`
-only sets the stage's environment variables while a request runs.
+only sets the stage's environment variables while a request runs. Secrets come from the
+environment, or, when `SECRETS_PARAMETER_PATH` is set (production), from SSM Parameter Store
+through powertools Parameters, cached for `SETTINGS_TTL_SECONDS` so a rotated key takes effect
+within minutes without a deploy.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 
 class ConfigurationError(RuntimeError):
@@ -31,6 +34,7 @@ class Settings:
     subscriber_id_key: bytes
     ip_hash_key: bytes
     admin_api_keys: tuple[str, ...]
+    webhook_secret: str | None
 
     @property
     def signing_key(self) -> bytes:
@@ -50,16 +54,51 @@ def _decode_keys(spec: str) -> dict[str, bytes]:
     return keys
 
 
-def _secret(name: str) -> bytes:
-    value = os.environ.get(name, "")
+SECRET_NAMES = (
+    "SIGNING_KEYS",
+    "SIGNING_KEY_ID",
+    "SUBSCRIBER_ID_KEY",
+    "IP_HASH_KEY",
+    "ADMIN_API_KEYS",
+    "WEBHOOK_SECRET",
+)
+SETTINGS_TTL_SECONDS = 300
+
+
+def _values() -> dict[str, str]:
+    values = dict(os.environ)
+    path = values.get("SECRETS_PARAMETER_PATH")
+    if path:
+        from aws_lambda_powertools.utilities import parameters  # production only: boto3 and SSM
+
+        fetched = parameters.get_parameters(path, decrypt=True, max_age=SETTINGS_TTL_SECONDS)
+        values.update({name.upper(): value for name, value in fetched.items() if name.upper() in SECRET_NAMES})
+    return values
+
+
+def _secret(env: dict, name: str) -> bytes:
+    value = env.get(name, "")
     if len(value) < 16:
         raise ConfigurationError(f"{name} must be set to a secret of at least 16 characters")
     return value.encode()
 
 
-@lru_cache(maxsize=1)
+_cached: tuple[float, Settings] | None = None
+
+
 def get_settings() -> Settings:
-    env = os.environ
+    global _cached
+    if _cached is None or time.monotonic() - _cached[0] > SETTINGS_TTL_SECONDS:
+        _cached = (time.monotonic(), _build(_values()))
+    return _cached[1]
+
+
+def forget_settings() -> None:
+    global _cached
+    _cached = None
+
+
+def _build(env: dict[str, str]) -> Settings:
     endpoint, region, lists_table, subscribers_table, offers_table = table_settings()
     keys = _decode_keys(env.get("SIGNING_KEYS", ""))
     current = env.get("SIGNING_KEY_ID", "")
@@ -80,9 +119,10 @@ def get_settings() -> Settings:
         unsubscribe_mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
         signing_key_id=current,
         signing_keys=keys,
-        subscriber_id_key=_secret("SUBSCRIBER_ID_KEY"),
-        ip_hash_key=_secret("IP_HASH_KEY"),
+        subscriber_id_key=_secret(env, "SUBSCRIBER_ID_KEY"),
+        ip_hash_key=_secret(env, "IP_HASH_KEY"),
         admin_api_keys=tuple(k for k in env.get("ADMIN_API_KEYS", "").split(",") if k),
+        webhook_secret=env.get("WEBHOOK_SECRET") or None,
     )
 
 

@@ -71,3 +71,13 @@ def local_stack(tmp_path_factory):
         yield stack.start()
     finally:
         stack.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Settings are cached for minutes in a container; tests that change the environment start clean."""
+    from chalicelib.settings import forget_settings
+
+    forget_settings()
+    yield
+    forget_settings()

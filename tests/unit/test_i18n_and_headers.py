@@ -40,6 +40,7 @@ def make_settings(mailto=None) -> Settings:
         subscriber_id_key=b"i" * 32,
         ip_hash_key=b"h" * 32,
         admin_api_keys=(),
+        webhook_secret=None,
     )
 
 
@@ -62,16 +63,16 @@ def test_new_links_are_signed_with_the_current_key():
 
 
 def test_outside_dev_the_unsubscribe_origin_must_be_https(monkeypatch):
-    from chalicelib.settings import ConfigurationError, get_settings
+    from chalicelib.settings import ConfigurationError, forget_settings, get_settings
 
     monkeypatch.setenv("OFFBOARD_STAGE", "prod")
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://unsub.example.com")
-    get_settings.cache_clear()
+    forget_settings()
     try:
         with pytest.raises(ConfigurationError, match="https"):
             get_settings()
         monkeypatch.setenv("PUBLIC_BASE_URL", "https://unsub.example.com")
-        get_settings.cache_clear()
+        forget_settings()
         assert get_settings().public_base_url == "https://unsub.example.com"
     finally:
-        get_settings.cache_clear()
+        forget_settings()
