@@ -1,12 +1,13 @@
 """offboard: every URL the service answers, and what answers it."""
 
 import os
+import uuid
 
 from chalice import Chalice, Cron
 
 from chalicelib import admin_api, event_handlers, offers_api, unsubscribe_flow
 from chalicelib.forms import FORM_CONTENT_TYPES
-from chalicelib.observability import flush, logger
+from chalicelib.observability import flush, logger, traced
 from chalicelib.web import bind_request, current_request
 
 app = Chalice(app_name="offboard")
@@ -20,9 +21,11 @@ ONE_CLICK_TYPES = [*FORM_CONTENT_TYPES, "application/json"]
 def observe(request, get_response):
     bind_request(request)
     logger.clear_state()
-    logger.set_correlation_id((request.context or {}).get("requestId"))
+    logger.set_correlation_id((request.context or {}).get("requestId") or uuid.uuid4().hex)
+    route = (request.context or {}).get("resourcePath", "unknown")
     try:
-        return get_response(request)
+        with traced(f"{request.method} {route}", route=route):
+            return get_response(request)
     finally:
         flush()
 
