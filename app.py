@@ -3,7 +3,9 @@
 import os
 import uuid
 
-from chalice import Chalice, Cron
+import warnings
+
+from chalice import Chalice, Cron, IAMAuthorizer
 
 from chalicelib import admin_api, event_handlers, offers_api, unsubscribe_flow
 from chalicelib.forms import FORM_CONTENT_TYPES
@@ -11,6 +13,11 @@ from chalicelib.observability import flush, logger, traced
 from chalicelib.web import bind_request, current_request
 
 app = Chalice(app_name="offboard")
+
+# The operators' and senders' API: IAM (SigV4) in AWS; locally chalice admits IAM routes and the
+# handlers require X-Api-Key instead.
+ADMIN = IAMAuthorizer()
+warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
 # A one-click POST may come with a form body, an empty body or no Content-Type at all
 # (which Chalice reads as JSON); the handler accepts only `List-Unsubscribe=One-Click` or nothing.
@@ -104,84 +111,84 @@ def demo_shop():
 
 
 # Senders and operators (X-Api-Key locally; IAM in AWS).
-@app.route("/v1/unsubscribe-headers", methods=["POST"])
+@app.route("/v1/unsubscribe-headers", methods=["POST"], authorizer=ADMIN)
 def unsubscribe_headers():
     return admin_api.unsubscribe_headers(current_request())
 
 
-@app.route("/v1/send-check", methods=["POST"])
+@app.route("/v1/send-check", methods=["POST"], authorizer=ADMIN)
 def send_check():
     return admin_api.send_check(current_request())
 
 
-@app.route("/v1/lists", methods=["POST"])
+@app.route("/v1/lists", methods=["POST"], authorizer=ADMIN)
 def create_list():
     return admin_api.create_list(current_request())
 
 
-@app.route("/v1/lists/{list_id}/subscribers", methods=["POST"])
+@app.route("/v1/lists/{list_id}/subscribers", methods=["POST"], authorizer=ADMIN)
 def add_subscriber(list_id):
     return admin_api.add_subscriber(current_request(), list_id)
 
 
-@app.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"])
+@app.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"], authorizer=ADMIN)
 def import_subscribers(list_id):
     return admin_api.import_subscribers(current_request(), list_id)
 
 
-@app.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"])
+@app.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"], authorizer=ADMIN)
 def export_consent(subscriber_id):
     return admin_api.export_consent(current_request(), subscriber_id)
 
 
-@app.route("/v1/reports/unsubscribe-reasons", methods=["GET"])
+@app.route("/v1/reports/unsubscribe-reasons", methods=["GET"], authorizer=ADMIN)
 def unsubscribe_reasons():
     return admin_api.unsubscribe_reasons(current_request())
 
 
 # Privacy: find by address (in the body, never the URL), export everything, erase.
-@app.route("/v1/subscribers/find", methods=["POST"])
+@app.route("/v1/subscribers/find", methods=["POST"], authorizer=ADMIN)
 def find_subscriber():
     return admin_api.find_subscriber(current_request())
 
 
-@app.route("/v1/subscribers/{subscriber_id}", methods=["GET"])
+@app.route("/v1/subscribers/{subscriber_id}", methods=["GET"], authorizer=ADMIN)
 def export_subscriber(subscriber_id):
     return admin_api.export_subscriber(current_request(), subscriber_id)
 
 
-@app.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"])
+@app.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"], authorizer=ADMIN)
 def erase_subscriber(subscriber_id):
     return admin_api.erase_subscriber(current_request(), subscriber_id)
 
 
-@app.route("/v1/sites", methods=["POST"])
+@app.route("/v1/sites", methods=["POST"], authorizer=ADMIN)
 def create_site():
     return admin_api.create_site(current_request())
 
 
-@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"])
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], authorizer=ADMIN)
 def put_campaign(site_key, campaign_id):
     return admin_api.put_campaign(current_request(), site_key, campaign_id)
 
 
-@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"])
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"], authorizer=ADMIN)
 def campaign_kill_switch(site_key, campaign_id):
     return admin_api.set_campaign_enabled(current_request(), site_key, campaign_id)
 
 
-@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"])
+@app.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], authorizer=ADMIN)
 def campaign_report(site_key, campaign_id):
     return admin_api.campaign_report(current_request(), site_key, campaign_id)
 
 
 # Any channel (web checkout, a store's till, a call centre): validate, then redeem exactly once.
-@app.route("/v1/codes/{code}", methods=["GET"])
+@app.route("/v1/codes/{code}", methods=["GET"], authorizer=ADMIN)
 def validate_code(code):
     return admin_api.validate_code(current_request(), code)
 
 
-@app.route("/v1/codes/{code}/redemptions", methods=["POST"])
+@app.route("/v1/codes/{code}/redemptions", methods=["POST"], authorizer=ADMIN)
 def redeem_code(code):
     return admin_api.redeem_code(current_request(), code)
 
@@ -192,17 +199,17 @@ def engagement_webhook():
     return admin_api.engagement_webhook(current_request())
 
 
-@app.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"])
+@app.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"], authorizer=ADMIN)
 def sunset_policy(list_id):
     return admin_api.put_sunset_policy(current_request(), list_id)
 
 
-@app.route("/v1/sunset/runs", methods=["GET"])
+@app.route("/v1/sunset/runs", methods=["GET"], authorizer=ADMIN)
 def sunset_runs():
     return admin_api.sunset_runs(current_request())
 
 
-@app.route("/v1/sunset/runs/{run_id}", methods=["GET"])
+@app.route("/v1/sunset/runs/{run_id}", methods=["GET"], authorizer=ADMIN)
 def sunset_run(run_id):
     return admin_api.sunset_run(current_request(), run_id)
 

@@ -143,3 +143,13 @@ def test_only_the_app_and_chalicelib_ship(package):
     assert "app.py" in names and "chalicelib/unsubscribe_flow.py" in names and "chalicelib/static/snippet.js" in names
     assert not any(n.startswith(("tests/", "bench/", "scripts/", "chalice/test.py")) for n in names)
     assert not any(n.startswith(("moto/", "pytest/", "playwright/")) for n in names)
+
+
+def test_the_admin_api_is_behind_iam_and_public_routes_are_not(template):
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "delete"):
+                continue
+            behind_iam = operation.get("security") == [{"sigv4": []}]
+            assert behind_iam == (path.startswith("/v1/") and path != "/v1/engagement"), (path, method)
