@@ -2,7 +2,6 @@
 
 import os
 import uuid
-
 import warnings
 
 from chalice import Chalice, Cron, IAMAuthorizer
