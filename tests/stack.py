@@ -47,7 +47,12 @@ class LocalStack:
             "SES_ENDPOINT": self.dynamodb_endpoint,
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONPATH": str(ROOT),
+            # The embedded server takes any credentials; never hand real ones to it.
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
         }
+        self.env.pop("AWS_SESSION_TOKEN", None)
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
         self.demo: dict = {}
