@@ -20,11 +20,11 @@ from chalicelib.web import is_admin, json_body, json_response, problem, raw_body
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
-def authenticated(handler):
+def answering(handler):
+    """Refusals the caller can fix become 4xx answers, storage trouble a 503."""
+
     @wraps(handler)
     def wrapper(request, *args):
-        if not is_admin(request):
-            return problem(401, "unauthorized", "send a valid X-Api-Key")
         try:
             return handler(request, *args)
         except BadRequest as error:
@@ -33,6 +33,18 @@ def authenticated(handler):
         except PynamoDBException:
             logger.exception("storage unavailable")
             return problem(503, "unavailable", "try again shortly", {"Retry-After": "5"})
+
+    return wrapper
+
+
+def authenticated(handler):
+    answered = answering(handler)
+
+    @wraps(handler)
+    def wrapper(request, *args):
+        if not is_admin(request):
+            return problem(401, "unauthorized", "send a valid X-Api-Key")
+        return answered(request, *args)
 
     return wrapper
 
@@ -156,31 +168,26 @@ def redeem_code(request, code: str):
     return json_response(answer, status)
 
 
+@answering
 def engagement_webhook(request):
-    """Signed by HMAC (not the API key): other senders post engagement facts here."""
+    """Signed by HMAC (not the API key): other senders post engagement facts here. Every fact
+    is idempotent, so a 503 can simply be resent."""
     from chalicelib import engagement
     from chalicelib.settings import get_settings
     from chalicelib.web import header
 
     secret = get_settings().webhook_secret or ""
+    if len(secret) < 16:
+        raise BadRequest("webhook_disabled", "no webhook secret is configured", 503)
     body = raw_body(request)
-    try:
-        if len(secret) < 16:
-            raise BadRequest("webhook_disabled", "no webhook secret is configured", 503)
-        engagement.verify_webhook(
-            body, header(request, "x-offboard-timestamp"), header(request, "x-offboard-signature"), secret.encode()
-        )
-        data = json_body(request, limit=256 * 1024)
-        events = data.get("events")
-        if not isinstance(events, list) or not 1 <= len(events) <= engagement.MAX_WEBHOOK_EVENTS:
-            raise BadRequest("bad_batch", f"events must be a list of 1 to {engagement.MAX_WEBHOOK_EVENTS}")
-        outcomes = engagement.ingest(events, parse=engagement.parse_webhook_event)
-    except BadRequest as error:
-        count("RejectedInputs", kind=error.code)
-        return problem(error.status, error.code, str(error))
-    except PynamoDBException:
-        logger.exception("engagement storage unavailable")
-        return problem(503, "unavailable", "try again shortly; every event is safe to resend", {"Retry-After": "5"})
+    engagement.verify_webhook(
+        body, header(request, "x-offboard-timestamp"), header(request, "x-offboard-signature"), secret.encode()
+    )
+    data = json_body(request, limit=256 * 1024)
+    events = data.get("events")
+    if not isinstance(events, list) or not 1 <= len(events) <= engagement.MAX_WEBHOOK_EVENTS:
+        raise BadRequest("bad_batch", f"events must be a list of 1 to {engagement.MAX_WEBHOOK_EVENTS}")
+    outcomes = engagement.ingest(events, parse=engagement.parse_webhook_event)
     return json_response({"outcomes": dict(outcomes)}, 202)
 
 
