@@ -11,6 +11,7 @@ from chalicelib import offer_report, site_cache
 from chalicelib.campaigns import parse_campaign
 from chalicelib.errors import BadRequest
 from chalicelib.storage import offers
+from chalicelib.storage.transactions import response_code
 from chalicelib.tokens import ID_PATTERN
 
 
@@ -53,7 +54,7 @@ def _save(site) -> None:
     try:
         offers.save_site(site)
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if response_code(error) == "ConditionalCheckFailedException":
             raise BadRequest("concurrent_edit", "the site changed while you edited it; try again", 409) from error
         raise
     site_cache.forget(site.site_key)

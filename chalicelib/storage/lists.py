@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.models import Model
 
 from chalicelib.storage.connection import LISTS_TABLE, TableMeta
+from chalicelib.storage.transactions import response_code
 
 POLICY_CACHE_SECONDS = 60.0
 
@@ -50,7 +51,7 @@ def create_list(
     try:
         item.save(condition=MailingList.list_id.does_not_exist())
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if response_code(error) == "ConditionalCheckFailedException":
             raise ListExists(list_id) from error
         raise
     return item

@@ -25,7 +25,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.storage.connection import OFFERS_TABLE, TableMeta, connection
-from chalicelib.storage.transactions import commit_unless, failed_conditions
+from chalicelib.storage.transactions import commit_unless, failed_conditions, response_code
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
 VISITOR_RETENTION = timedelta(days=400)
@@ -112,7 +112,7 @@ def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
     try:
         site.save(condition=Site.pk.does_not_exist())
     except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if response_code(error) == "ConditionalCheckFailedException":
             raise SiteExists(site_key) from error
         raise
     return site

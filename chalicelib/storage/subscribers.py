@@ -32,7 +32,7 @@ from chalicelib.identity import event_key
 from chalicelib.shards import shard_of
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
 from chalicelib.storage.lists import MailingList, policy_of
-from chalicelib.storage.transactions import cancellation_reasons, commit_unless, update_position
+from chalicelib.storage.transactions import cancellation_reasons, commit_unless, response_code, update_position
 
 PROFILE = "PROFILE"
 MAX_LISTS_PER_CHANGE = 45  # a transaction holds at most 100 items: a subscription and a counter each
@@ -515,7 +515,7 @@ def record_engagement(subscriber_id: str, list_id: str, at: datetime) -> bool:
             & (Subscription.last_engaged_at.does_not_exist() | (Subscription.last_engaged_at < at)),
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if response_code(error) == "ConditionalCheckFailedException":
             return False
         raise
     return True
@@ -585,7 +585,7 @@ def _conditional_update(subscription: Subscription, actions: list, condition) ->
     try:
         Subscription(subscription.pk, subscription.sk).update(actions=actions, condition=condition)
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if response_code(error) == "ConditionalCheckFailedException":
             return False
         raise
     return True

@@ -12,8 +12,15 @@ class TransactionConflict(PynamoDBException):
     msg = "transaction conflict"
 
 
+def response_code(error: PynamoDBException) -> str | None:
+    """The DynamoDB error code behind a PynamoDB error. (PynamoDB's own `cause_response_code`
+    raises AttributeError when the cause is a timeout, whose `response` is None.)"""
+    response = getattr(error.cause, "response", None) or {}
+    return (response.get("Error") or {}).get("Code")
+
+
 def cancellation_reasons(error: TransactWriteError) -> list:
-    return error.cancellation_reasons if error.cause_response_code == "TransactionCanceledException" else []
+    return error.cancellation_reasons if response_code(error) == "TransactionCanceledException" else []
 
 
 def failed_conditions(error: TransactWriteError) -> list[int]:

@@ -7,6 +7,7 @@ import boto3
 import botocore.retries.standard
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 from chalice.test import Client
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
@@ -22,7 +23,7 @@ class Throttle:
     (or always), where moto answers them (botocore's before-send): botocore's own retry logic
     then runs as it would against AWS."""
 
-    def __init__(self, monkeypatch, times=None):
+    def __init__(self, monkeypatch, times=None, timeout=False):
         self.left, self.seen = times, 0
         real_stub = BotocoreStubber.__call__
         throttle = self
@@ -34,6 +35,8 @@ class Throttle:
                 throttle.seen += 1
                 if throttle.left is not None:
                     throttle.left -= 1
+                if timeout:
+                    raise ReadTimeoutError(endpoint_url=request.url)
                 body = json.dumps(
                     {
                         "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
@@ -146,3 +149,13 @@ def test_a_throttled_redemption_is_503_and_the_code_stays_valid(api, monkeypatch
     )
     throttle.stop()
     assert api.admin("GET", f"/v1/codes/{code}").json_body["status"] == "valid"
+
+
+def test_timeouts_are_retried_too_and_then_the_unsubscribe_is_queued(api, monkeypatch, unsubscribe_queue):
+    path = api.link("alice@example.com")
+    flaky = Throttle(monkeypatch, times=2, timeout=True)
+    assert api.http.post(path, headers=GMAIL, body=b"List-Unsubscribe=One-Click").status_code == 200
+    assert flaky.seen == 2 and api.allowed("alice@example.com")["reason"] == "unsubscribed"
+    bob = api.link("bob@example.com")
+    Throttle(monkeypatch, timeout=True)
+    assert api.http.post(bob, headers=GMAIL, body=b"List-Unsubscribe=One-Click").status_code == 202
