@@ -1,12 +1,15 @@
 """The embedded DynamoDB-compatible server for local runs and tests: moto's server mode.
 
-Two adjustments, neither of which changes what a client sees:
+Three adjustments, none of which changes what a client sees:
 - moto's backend is not thread-safe, and its transactions are not atomic against concurrent
   requests; DynamoDB's are. Serialising requests behind one lock restores what DynamoDB promises
   (each request atomic and isolated), which the concurrency tests rely on.
 - moto snapshots every table a transaction touches (a deep copy of the whole table) to roll
   back on failure, which makes each transaction cost O(table size). Under the lock it is enough
   to snapshot the items the transaction names, so that is what we do.
+- moto answers every Query by walking the whole table. Here a Query looks only at the asked
+  partition: the table's own, or, for a secondary index, a partition map rebuilt only after
+  a write (the sunset job reads many index partitions between few writes).
 """
 
 from __future__ import annotations
@@ -65,6 +68,61 @@ def _deepcopy_except_tables(value, memo=None):
 
 dynamodb_models.copy = types.SimpleNamespace(deepcopy=_deepcopy_except_tables)
 DynamoDBBackend.transact_write_items = transact_write_items_snapshotting_items
+
+_writes = 0  # bumped by every write; index partition maps older than it are rebuilt
+_index_partitions: dict[tuple[int, str, str], tuple[int, dict]] = {}
+
+
+def _counting_writes(method):
+    def write(self, *args, **kwargs):
+        global _writes
+        _writes += 1
+        return method(self, *args, **kwargs)
+
+    return write
+
+
+for _name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items", "create_table", "delete_table"):
+    setattr(DynamoDBBackend, _name, _counting_writes(getattr(DynamoDBBackend, _name)))
+
+_original_query = Table.query
+
+
+def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list | None:
+    if index_name is None:
+        if hash_key is None:
+            return None
+        found = table.items.get(hash_key)
+        if found is None:
+            return []
+        return list(found.values()) if table.range_key_attr else [found]
+    if not hash_key_conditions or len(hash_key_conditions) != 1:
+        return None
+    attribute, value = hash_key_conditions[0]
+    cache_key = (id(table), index_name, attribute)
+    version, partitions = _index_partitions.get(cache_key, (-1, None))
+    if version != _writes:
+        partitions = {}
+        for item in table.all_items():
+            key = item.attrs.get(attribute)
+            if key is not None:
+                partitions.setdefault(key, []).append(item)
+        _index_partitions[cache_key] = (_writes, partitions)
+    return partitions.get(value, [])
+
+
+def query_one_partition(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name=None, *args, **kwargs):
+    candidates = _partition(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
+    if candidates is None:
+        return _original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name, *args, **kwargs)
+    self.all_items = lambda: candidates  # moto filters and sorts what this returns
+    try:
+        return _original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.query = query_one_partition
 
 
 class Serialised:

@@ -63,3 +63,60 @@ def test_a_committed_transaction_applies_every_item(dynamodb):
     )
     assert dynamodb.get_item(TableName="rollback-check", Key={"pk": {"S": "kept"}})["Item"]["n"] == {"N": "2"}
     assert dynamodb.scan(TableName="rollback-check")["Count"] == 2
+
+
+def test_queries_see_every_write_in_the_partition_they_ask_for(local_stack):
+    client = boto3.client("dynamodb", endpoint_url=local_stack.dynamodb_endpoint, region_name="us-east-1")
+    client.create_table(
+        TableName="query-check",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "due")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-due",
+                "KeySchema": [{"AttributeName": "due", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    try:
+        for pk, sk, due in (("a", "1", "d1"), ("a", "2", "d2"), ("b", "1", "d1")):
+            client.put_item(TableName="query-check", Item={"pk": {"S": pk}, "sk": {"S": sk}, "due": {"S": due}})
+
+        def by_due(due):
+            items = client.query(
+                TableName="query-check",
+                IndexName="by-due",
+                KeyConditionExpression="due = :d",
+                ExpressionAttributeValues={":d": {"S": due}},
+            )["Items"]
+            return sorted((i["pk"]["S"], i["sk"]["S"]) for i in items)
+
+        def partition(pk):
+            items = client.query(
+                TableName="query-check", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": pk}}
+            )["Items"]
+            return [i["sk"]["S"] for i in items]
+
+        assert by_due("d1") == [("a", "1"), ("b", "1")] and partition("a") == ["1", "2"]
+        client.update_item(
+            TableName="query-check",
+            Key={"pk": {"S": "b"}, "sk": {"S": "1"}},
+            UpdateExpression="SET due = :d",
+            ExpressionAttributeValues={":d": {"S": "d2"}},
+        )
+        assert by_due("d1") == [("a", "1")] and by_due("d2") == [("a", "2"), ("b", "1")]
+        client.update_item(
+            TableName="query-check", Key={"pk": {"S": "a"}, "sk": {"S": "2"}}, UpdateExpression="REMOVE due"
+        )
+        assert by_due("d2") == [("b", "1")] and partition("a") == ["1", "2"] and partition("zzz") == []
+        page = client.query(
+            TableName="query-check",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "a"}},
+            Limit=1,
+        )
+        assert page["Count"] == 1 and "LastEvaluatedKey" in page
+    finally:
+        client.delete_table(TableName="query-check")
