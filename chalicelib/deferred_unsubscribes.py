@@ -1,5 +1,5 @@
-"""An unsubscribe that cannot be stored right now is never lost: it is queued (SQS, with a
-dead-letter queue behind it) and applied later with the time it was asked for."""
+"""An unsubscribe (or pause) that cannot be stored right now is never lost: it is queued (SQS,
+with a dead-letter queue behind it) and applied later with the time it was asked for."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from chalicelib.observability import count, logger
 from chalicelib.storage.subscribers import AuditContext
 
 
-def defer(subscriber_id: str, list_id: str, ctx: AuditContext, at: datetime, everything: bool = False) -> bool:
+def defer(
+    subscriber_id: str,
+    list_id: str,
+    ctx: AuditContext,
+    at: datetime,
+    everything: bool = False,
+    pause_until: datetime | None = None,
+) -> bool:
     """True when the request is safely queued."""
     url = os.environ.get("UNSUBSCRIBE_QUEUE_URL")
     if not url:
@@ -21,6 +28,7 @@ def defer(subscriber_id: str, list_id: str, ctx: AuditContext, at: datetime, eve
         "subscriber_id": subscriber_id,
         "list_id": list_id,
         "everything": everything,
+        "pause_until": pause_until.isoformat() if pause_until else None,
         "at": at.isoformat(),
         "context": {
             "source": ctx.source,
@@ -48,6 +56,9 @@ def apply(message: dict) -> None:
     try:
         if message.get("everything"):
             subscribers.unsubscribe_all(message["subscriber_id"], ctx, at)
+        elif message.get("pause_until"):
+            until = datetime.fromisoformat(message["pause_until"])
+            subscribers.pause(message["subscriber_id"], message["list_id"], until, ctx, at)
         else:
             subscribers.unsubscribe(message["subscriber_id"], message["list_id"], ctx, at)
     except subscribers.UnknownList:

@@ -130,8 +130,9 @@ def _apply_choice(request, raw_token: str, token: tokens.UnsubscribeToken | None
         return _page_error(request, 404, "error.unknown_list")
     except (PynamoDBException, subscribers.ConcurrentChange):
         logger.exception("unsubscribe choice could not be stored")
-        if choice in ("list", "all") and deferred_unsubscribes.defer(
-            token.subscriber_id, token.list_id, ctx, now, everything=choice == "all"
+        until = consent.pause_end(choice, now) if choice in consent.PAUSE_DAYS else None
+        if deferred_unsubscribes.defer(
+            token.subscriber_id, token.list_id, ctx, now, everything=choice == "all", pause_until=until
         ):
             return _page_error(request, 202, "done.deferred", status_class="notice")
         return _page_error(request, 503, "error.unavailable")

@@ -82,7 +82,15 @@ def _counting_writes(method):
     return write
 
 
-for _name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items", "create_table", "delete_table"):
+for _name in (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "batch_write_item",
+    "transact_write_items",
+    "create_table",
+    "delete_table",
+):
     setattr(DynamoDBBackend, _name, _counting_writes(getattr(DynamoDBBackend, _name)))
 
 _original_query = Table.query
@@ -111,13 +119,49 @@ def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list 
     return partitions.get(value, [])
 
 
-def query_one_partition(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name=None, *args, **kwargs):
+def query_one_partition(
+    self,
+    hash_key,
+    range_comparison,
+    range_objs,
+    limit,
+    exclusive_start_key,
+    scan_index_forward,
+    projection_expressions,
+    index_name=None,
+    *args,
+    **kwargs,
+):
     candidates = _partition(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
     if candidates is None:
-        return _original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name, *args, **kwargs)
+        return _original_query(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            *args,
+            **kwargs,
+        )
     self.all_items = lambda: candidates  # moto filters and sorts what this returns
     try:
-        return _original_query(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward, projection_expressions, index_name, *args, **kwargs)
+        return _original_query(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            *args,
+            **kwargs,
+        )
     finally:
         del self.all_items
 

@@ -159,3 +159,17 @@ def test_timeouts_are_retried_too_and_then_the_unsubscribe_is_queued(api, monkey
     bob = api.link("bob@example.com")
     Throttle(monkeypatch, timeout=True)
     assert api.http.post(bob, headers=GMAIL, body=b"List-Unsubscribe=One-Click").status_code == 202
+
+
+def test_a_pause_that_cannot_be_stored_is_queued_and_applied_later(api, monkeypatch, unsubscribe_queue):
+    path = api.link("alice@example.com")
+    throttle = Throttle(monkeypatch)
+    assert api.http.post(path, headers=FORM, body=b"choice=pause30").status_code == 202
+    throttle.stop()
+    [message] = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=unsubscribe_queue)["Messages"]
+    with Client(app) as client:
+        client.lambda_.invoke(
+            "deferred_unsubscribe",
+            client.events.generate_sqs_event(queue_name="offboard-unsubscribes", message_bodies=[message["Body"]]),
+        )
+    assert api.allowed("alice@example.com")["reason"] == "paused"
