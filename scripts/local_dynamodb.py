@@ -119,51 +119,17 @@ def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list 
     return partitions.get(value, [])
 
 
-def query_one_partition(
-    self,
-    hash_key,
-    range_comparison,
-    range_objs,
-    limit,
-    exclusive_start_key,
-    scan_index_forward,
-    projection_expressions,
-    index_name=None,
-    *args,
-    **kwargs,
-):
+def query_one_partition(self, hash_key, *args, **kwargs):
+    # moto's Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    # scan_index_forward, projection_expressions, index_name, ...)
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
     candidates = _partition(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
-    if candidates is None:
-        return _original_query(
-            self,
-            hash_key,
-            range_comparison,
-            range_objs,
-            limit,
-            exclusive_start_key,
-            scan_index_forward,
-            projection_expressions,
-            index_name,
-            *args,
-            **kwargs,
-        )
-    self.all_items = lambda: candidates  # moto filters and sorts what this returns
+    if candidates is not None:
+        self.all_items = lambda: candidates  # moto filters and sorts what this returns
     try:
-        return _original_query(
-            self,
-            hash_key,
-            range_comparison,
-            range_objs,
-            limit,
-            exclusive_start_key,
-            scan_index_forward,
-            projection_expressions,
-            index_name,
-            *args,
-            **kwargs,
-        )
+        return _original_query(self, hash_key, *args, **kwargs)
     finally:
-        del self.all_items
+        self.__dict__.pop("all_items", None)
 
 
 Table.query = query_one_partition

@@ -55,6 +55,14 @@ class Throttle:
         self.left = 0
 
 
+def apply_queued(queue_url):
+    """What the deferred_unsubscribe function does when SQS delivers the queued message."""
+    [message] = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=queue_url)["Messages"]
+    with Client(app) as client:
+        event = client.events.generate_sqs_event(queue_name="offboard-unsubscribes", message_bodies=[message["Body"]])
+        client.lambda_.invoke("deferred_unsubscribe", event)
+
+
 @pytest.fixture
 def unsubscribe_queue(monkeypatch):
     url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="offboard-unsubscribes")["QueueUrl"]
@@ -79,12 +87,7 @@ def test_an_unsubscribe_that_cannot_be_stored_is_queued_and_applied_later(api, m
     throttle.stop()
     assert api.allowed("alice@example.com")["allowed"] is True  # not applied yet
 
-    [message] = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=unsubscribe_queue)["Messages"]
-    with Client(app) as client:
-        client.lambda_.invoke(
-            "deferred_unsubscribe",
-            client.events.generate_sqs_event(queue_name="offboard-unsubscribes", message_bodies=[message["Body"]]),
-        )
+    apply_queued(unsubscribe_queue)
     assert api.allowed("alice@example.com")["reason"] == "unsubscribed"
     [event] = unsubscribes(api, path)
     assert event["source"] == "one-click" and event["key_id"] == "k1"
@@ -166,10 +169,5 @@ def test_a_pause_that_cannot_be_stored_is_queued_and_applied_later(api, monkeypa
     throttle = Throttle(monkeypatch)
     assert api.http.post(path, headers=FORM, body=b"choice=pause30").status_code == 202
     throttle.stop()
-    [message] = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=unsubscribe_queue)["Messages"]
-    with Client(app) as client:
-        client.lambda_.invoke(
-            "deferred_unsubscribe",
-            client.events.generate_sqs_event(queue_name="offboard-unsubscribes", message_bodies=[message["Body"]]),
-        )
+    apply_queued(unsubscribe_queue)
     assert api.allowed("alice@example.com")["reason"] == "paused"
