@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 ACTIVE, UNSUBSCRIBED, PAUSED = "active", "unsubscribed", "paused"
 CHANNELS = ("email", "sms", "push")
-SOURCES = ("one-click", "page", "api", "import", "sunset", "complaint", "bounce")
+SOURCES = ("one-click", "page", "api", "import", "sunset", "complaint", "bounce", "erasure")
 
 # What a person can choose on the unsubscribe page; "all" must exist whenever per-list choices do.
 CHOICES = ("list", "all", "pause30", "pause90")
