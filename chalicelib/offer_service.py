@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib import offer_decision, site_cache
 from chalicelib.campaigns import Campaign, Variant
 from chalicelib.errors import BadRequest, ServiceUnavailable
+from chalicelib.observability import count
 from chalicelib.offer_decision import CampaignState, Decision, Visit
 from chalicelib.rate_limits import SlidingWindow
 from chalicelib.storage import offers
@@ -203,6 +204,7 @@ def _issue(campaign: Campaign, variant: Variant, visit: Visit, visitor, ip_hash:
         rate_limit=ISSUES_PER_IP_PER_MINUTE,
         now=now,
     )
+    count("CodesIssued", campaign_id=campaign.campaign_id)
     return Answer(
         True, "offer", campaign.campaign_id, variant.variant_id, _offer_body(campaign, variant, code, expires_at, now)
     )

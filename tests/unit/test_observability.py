@@ -46,3 +46,18 @@ def test_tracing_is_off_unless_switched_on(monkeypatch):
             pass
     finally:
         observability.tracer.cache_clear()
+
+
+def test_issuing_a_code_emits_a_codes_issued_metric(aws, capsys):
+    from chalicelib import offer_service, site_admin
+    from chalicelib.offer_decision import parse_visit
+
+    site_admin.create_site("shop", "Shop", ["https://shop.example"])
+    site_admin.put_campaign("shop", "c1", {"offer": {"kind": "percent", "value": 10}, "budget": {"total_codes": 5}})
+    capsys.readouterr()
+    visit = parse_visit(
+        {"site_key": "shop", "visitor_id": "v1", "page_url": "https://shop.example/"}, "Mozilla/5.0 (X11) Chrome/130"
+    )
+    assert offer_service.decide_offer(visit, "https://shop.example", "ip").show
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert any(m.get("CodesIssued") == [1.0] and m.get("campaign_id") == "c1" for m in metrics)
