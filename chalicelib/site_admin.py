@@ -5,13 +5,11 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import offer_report, site_cache
 from chalicelib.campaigns import parse_campaign
 from chalicelib.errors import BadRequest
 from chalicelib.storage import offers
-from chalicelib.storage.transactions import response_code
+from chalicelib.storage.transactions import written
 from chalicelib.tokens import ID_PATTERN
 
 
@@ -51,12 +49,8 @@ def _site(site_key: str):
 
 
 def _save(site) -> None:
-    try:
-        offers.save_site(site)
-    except PutError as error:
-        if response_code(error) == "ConditionalCheckFailedException":
-            raise BadRequest("concurrent_edit", "the site changed while you edited it; try again", 409) from error
-        raise
+    if not written(lambda: offers.save_site(site)):
+        raise BadRequest("concurrent_edit", "the site changed while you edited it; try again", 409)
     site_cache.forget(site.site_key)
 
 

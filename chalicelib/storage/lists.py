@@ -6,11 +6,11 @@ import time
 from datetime import UTC, datetime
 
 from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.storage.connection import LISTS_TABLE, TableMeta
-from chalicelib.storage.transactions import response_code
+from chalicelib.storage.transactions import written
 
 POLICY_CACHE_SECONDS = 60.0
 
@@ -48,12 +48,8 @@ def create_list(
         created_at=datetime.now(UTC),
         sunset=_policy_dict(sunset),
     )
-    try:
-        item.save(condition=MailingList.list_id.does_not_exist())
-    except PutError as error:
-        if response_code(error) == "ConditionalCheckFailedException":
-            raise ListExists(list_id) from error
-        raise
+    if not written(lambda: item.save(condition=MailingList.list_id.does_not_exist())):
+        raise ListExists(list_id)
     return item
 
 

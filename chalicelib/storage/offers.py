@@ -20,12 +20,12 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from chalicelib.storage.connection import OFFERS_TABLE, TableMeta, connection
-from chalicelib.storage.transactions import commit_unless, failed_conditions, response_code
+from chalicelib.storage.transactions import commit_unless, failed_conditions, written
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
 VISITOR_RETENTION = timedelta(days=400)
@@ -109,12 +109,8 @@ class SiteExists(Exception):
 
 def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
     site = Site(site_key_of(site_key), "CONFIG", name=name, allowed_origins=allowed_origins, enabled=True, campaigns={})
-    try:
-        site.save(condition=Site.pk.does_not_exist())
-    except PutError as error:
-        if response_code(error) == "ConditionalCheckFailedException":
-            raise SiteExists(site_key) from error
-        raise
+    if not written(lambda: site.save(condition=Site.pk.does_not_exist())):
+        raise SiteExists(site_key)
     return site
 
 

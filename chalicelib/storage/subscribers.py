@@ -22,7 +22,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -32,7 +32,7 @@ from chalicelib.identity import event_key
 from chalicelib.shards import shard_of
 from chalicelib.storage.connection import SUBSCRIBERS_TABLE, TableMeta, connection
 from chalicelib.storage.lists import MailingList, policy_of
-from chalicelib.storage.transactions import cancellation_reasons, commit_unless, response_code, update_position
+from chalicelib.storage.transactions import cancellation_reasons, commit_unless, update_position, written
 
 PROFILE = "PROFILE"
 MAX_LISTS_PER_CHANGE = 45  # a transaction holds at most 100 items: a subscription and a counter each
@@ -508,17 +508,13 @@ def permission_records(list_id: str, subscriber_ids: list[str]) -> tuple[dict[st
 def record_engagement(subscriber_id: str, list_id: str, at: datetime) -> bool:
     """Move `last_engaged_at` forward only (events arrive late and twice), restart the sunset
     clock and end a pending re-permission. False when nothing moved."""
-    try:
-        Subscription(subscriber_id, list_key(list_id)).update(
+    return written(
+        lambda: Subscription(subscriber_id, list_key(list_id)).update(
             actions=[Subscription.last_engaged_at.set(at), *_restart_sunset(subscriber_id, list_id, at)],
             condition=Subscription.status.is_in(consent.ACTIVE, consent.PAUSED)
             & (Subscription.last_engaged_at.does_not_exist() | (Subscription.last_engaged_at < at)),
         )
-    except UpdateError as error:
-        if response_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    )
 
 
 def count_send(subscriber_id: str, list_id: str, message_id: str, now: datetime) -> str:
@@ -582,13 +578,7 @@ def _unchanged_since_read(candidate: Subscription):
 
 
 def _conditional_update(subscription: Subscription, actions: list, condition) -> bool:
-    try:
-        Subscription(subscription.pk, subscription.sk).update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if response_code(error) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return written(lambda: Subscription(subscription.pk, subscription.sk).update(actions=actions, condition=condition))
 
 
 def reschedule(candidate: Subscription, when: datetime) -> bool:

@@ -1,8 +1,8 @@
-"""Reading why a DynamoDB transaction was cancelled, in the order PynamoDB sent its items."""
+"""Conditional writes: committing them, and reading why one (or a transaction) did not apply."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 
@@ -44,10 +44,6 @@ def update_position(transaction: TransactWrite, nth_update: int) -> int:
     )
 
 
-def put_position(transaction: TransactWrite, nth_put: int) -> int:
-    return len(transaction._condition_check_items) + len(transaction._delete_items) + nth_put
-
-
 def commit_unless(transaction: TransactWrite, position: int | None = None) -> bool:
     """Commit; False when the condition at `position` (any condition, if None) failed.
     Anything else is raised."""
@@ -58,4 +54,15 @@ def commit_unless(transaction: TransactWrite, position: int | None = None) -> bo
         if position is not None and position not in failed:
             raise
         return False
+    return True
+
+
+def written(write) -> bool:
+    """Run one conditional put or update; False when its condition failed, anything else raised."""
+    try:
+        write()
+    except (PutError, UpdateError) as error:
+        if response_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
     return True

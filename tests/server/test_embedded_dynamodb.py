@@ -5,6 +5,18 @@ import pytest
 
 pytestmark = pytest.mark.server
 
+SET_TWO_AND_ADD_NEW = [
+    {
+        "Update": {
+            "TableName": "rollback-check",
+            "Key": {"pk": {"S": "kept"}},
+            "UpdateExpression": "SET n = :two",
+            "ExpressionAttributeValues": {":two": {"N": "2"}},
+        }
+    },
+    {"Put": {"TableName": "rollback-check", "Item": {"pk": {"S": "new"}}}},
+]
+
 
 @pytest.fixture
 def dynamodb(local_stack):
@@ -24,15 +36,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb):
     with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
         dynamodb.transact_write_items(
             TransactItems=[
-                {
-                    "Update": {
-                        "TableName": "rollback-check",
-                        "Key": {"pk": {"S": "kept"}},
-                        "UpdateExpression": "SET n = :two",
-                        "ExpressionAttributeValues": {":two": {"N": "2"}},
-                    }
-                },
-                {"Put": {"TableName": "rollback-check", "Item": {"pk": {"S": "new"}}}},
+                *SET_TWO_AND_ADD_NEW,
                 {
                     "Put": {
                         "TableName": "rollback-check",
@@ -50,15 +54,7 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb):
 def test_a_committed_transaction_applies_every_item(dynamodb):
     dynamodb.transact_write_items(
         TransactItems=[
-            {
-                "Update": {
-                    "TableName": "rollback-check",
-                    "Key": {"pk": {"S": "kept"}},
-                    "UpdateExpression": "SET n = :two",
-                    "ExpressionAttributeValues": {":two": {"N": "2"}},
-                }
-            },
-            {"Put": {"TableName": "rollback-check", "Item": {"pk": {"S": "new"}}}},
+            *SET_TWO_AND_ADD_NEW,
         ]
     )
     assert dynamodb.get_item(TableName="rollback-check", Key={"pk": {"S": "kept"}})["Item"]["n"] == {"N": "2"}
