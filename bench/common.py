@@ -28,7 +28,7 @@ def start_dynamodb() -> tuple[subprocess.Popen, str]:
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    from chalicelib.cli import load_stage_environment
+    from tools.cli import load_stage_environment
 
     load_stage_environment("dev")
     return process, endpoint
@@ -86,7 +86,7 @@ class Quiet:
     def __enter__(self):
         import logging
 
-        from chalicelib.observability import logger
+        from chalicelib.core.observability import logger
 
         logger.setLevel(logging.WARNING)
         self.stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115

@@ -52,9 +52,9 @@ def run(n: int, endpoint: str) -> None:
     import boto3
 
     import app as offboard
-    from chalicelib import site_admin
-    from chalicelib.coupon_codes import new_code
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
+    from chalicelib.offers import admin as site_admin
+    from chalicelib.offers.codes import new_code
     from chalicelib.storage.tables import create_tables
 
     create_tables()

@@ -53,11 +53,11 @@ def run(args, endpoint: str) -> None:
     import boto3
 
     import app as offboard
-    from chalicelib.headers import unsubscribe_url
-    from chalicelib.identity import event_key
-    from chalicelib.settings import get_settings
+    from chalicelib.core.ids import event_key
+    from chalicelib.core.settings import get_settings
     from chalicelib.storage import lists, subscribers
     from chalicelib.storage.tables import create_tables
+    from chalicelib.unsubscribe.headers import unsubscribe_url
 
     create_tables()
     lists.create_list("bench", "Bench list")
@@ -68,7 +68,7 @@ def run(args, endpoint: str) -> None:
     now = datetime.now(UTC)
     people = [f"sbench{i:06d}" for i in range(2 * n)]
     for sid in people:
-        subscribers.subscribe(sid, f"{sid}@example.com", "bench", subscribers.AuditContext("api"), now)
+        subscribers.subscribe(sid, f"{sid}@example.com", "bench", subscribers.AuditContext("api"), now, sunset_due=now)
     handler_ids, bare_ids = people[:n], people[n:]
     tokens = [unsubscribe_url(settings, sid, "bench").rsplit("/u/", 1)[1] for sid in handler_ids]
 

@@ -37,8 +37,8 @@ def build_list(n: int, inactive_share: float, endpoint: str) -> int:
     import boto3
     from pynamodb.attributes import UTCDateTimeAttribute
 
-    from chalicelib.settings import get_settings
-    from chalicelib.sunset_policy import SHARDS, due_key, shard_of
+    from chalicelib.core.settings import get_settings
+    from chalicelib.sunset.policy import SHARDS, due_key, shard_of
 
     table = boto3.resource("dynamodb", endpoint_url=endpoint, region_name="us-east-1").Table(
         get_settings().subscribers_table
@@ -99,11 +99,11 @@ class ItemsRead:
 
 
 def run(n: int, inactive_share: float, endpoint: str) -> None:
-    from chalicelib import sunset_job
-    from chalicelib.offer_email import ses_client
+    from chalicelib.offers.email import ses_client
     from chalicelib.storage import lists, sunset_runs
     from chalicelib.storage.tables import create_tables
-    from chalicelib.sunset_email import send_reminder
+    from chalicelib.sunset import job as sunset_job
+    from chalicelib.sunset.email import send_reminder
 
     create_tables()
     # 5% of the list is inactive by construction: the brake (default 5%) is set just above it.

@@ -27,7 +27,7 @@ os.environ.update(
 import moto  # noqa: E402  (must precede any boto3 client)
 import pytest  # noqa: E402
 
-from chalicelib.cli import load_stage_environment  # noqa: E402
+from tools.cli import load_stage_environment  # noqa: E402
 
 load_stage_environment("dev")
 
@@ -35,13 +35,16 @@ load_stage_environment("dev")
 @pytest.fixture(autouse=True)
 def fresh_process_state():
     """Per-container caches and windows would otherwise carry over from one test to the next."""
-    from chalicelib import offer_service, site_cache
+    from chalicelib.core.aws import forget_clients
+    from chalicelib.offers import service as offer_service
+    from chalicelib.offers import site_cache
     from chalicelib.storage import lists
 
     site_cache.forget()
-    lists.forget_policies()
+    lists.forget_cached_lists()
     offer_service.decisions_per_visitor.clear()
     offer_service.decisions_per_ip.clear()
+    forget_clients()
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def aws():
 
 @pytest.fixture
 def settings():
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     return get_settings()
 
@@ -64,7 +67,7 @@ def settings():
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory):
     """The embedded DynamoDB server and `chalice local`, started once for the session."""
-    from tests.stack import LocalStack
+    from tests.helpers import LocalStack
 
     stack = LocalStack(tmp_path_factory.mktemp("stack-logs"))
     try:
@@ -76,7 +79,7 @@ def local_stack(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fresh_settings():
     """Settings are cached for minutes in a container; tests that change the environment start clean."""
-    from chalicelib.settings import forget_settings
+    from chalicelib.core.settings import forget_settings
 
     forget_settings()
     yield

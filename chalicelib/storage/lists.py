@@ -1,4 +1,5 @@
-"""The lists table: one item per mailing list, with its branding and its sunset policy."""
+"""The lists table: one item per mailing list, with its branding and its sunset policy (stored as
+the sunset job validated it; read back as a plain dict)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import time
 from datetime import UTC, datetime
 
 from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from chalicelib.storage.connection import LISTS_TABLE, TableMeta
-from chalicelib.storage.transactions import written
+from chalicelib.storage.connection import TABLES, TableMeta
+from chalicelib.storage.transactions import get_or_none, written
 
 POLICY_CACHE_SECONDS = 60.0
 
@@ -23,7 +23,7 @@ class Branding(MapAttribute):
 
 class MailingList(Model):
     class Meta(TableMeta):
-        table_name = LISTS_TABLE
+        table_name = TABLES.lists
 
     list_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
@@ -46,7 +46,7 @@ def create_list(
         description=description,
         branding=Branding(**(branding or {})),
         created_at=datetime.now(UTC),
-        sunset=_policy_dict(sunset),
+        sunset=sunset,
     )
     if not written(lambda: item.save(condition=MailingList.list_id.does_not_exist())):
         raise ListExists(list_id)
@@ -54,10 +54,7 @@ def create_list(
 
 
 def get_list(list_id: str) -> MailingList | None:
-    try:
-        return MailingList.get(list_id)
-    except DoesNotExist:
-        return None
+    return get_or_none(MailingList, list_id)
 
 
 _cached: dict[str, tuple[float, MailingList | None]] = {}
@@ -72,26 +69,22 @@ def cached_list(list_id: str) -> MailingList | None:
     return item
 
 
-def _policy_dict(sunset: dict | None) -> dict | None:
-    from chalicelib.sunset_policy import parse_policy
-
-    return parse_policy(sunset).as_dict() if sunset is not None else None
-
-
-def policy_of(list_id: str):
-    """The list's sunset policy (defaults when it has none)."""
-    from chalicelib.sunset_policy import parse_policy
-
+def sunset_policy_of(list_id: str) -> dict | None:
+    """The list's sunset policy as stored (None: the list has none, or does not exist)."""
     item = cached_list(list_id)
-    return parse_policy(item.sunset if item else None)
+    return item.sunset if item else None
 
 
-def set_policy(list_id: str, policy) -> None:
-    MailingList(list_id).update(
-        actions=[MailingList.sunset.set(policy.as_dict())], condition=MailingList.list_id.exists()
+def set_sunset_policy(list_id: str, policy: dict) -> bool:
+    """False when the list does not exist."""
+    changed = written(
+        lambda: MailingList(list_id).update(
+            actions=[MailingList.sunset.set(policy)], condition=MailingList.list_id.exists()
+        )
     )
     _cached.pop(list_id, None)
+    return changed
 
 
-def forget_policies() -> None:
+def forget_cached_lists() -> None:
     _cached.clear()

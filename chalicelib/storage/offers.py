@@ -7,6 +7,7 @@ visitor's state (optimistic version) and the per-IP rate counter commit together
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,12 +21,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
-from chalicelib.storage.connection import OFFERS_TABLE, TableMeta, connection
-from chalicelib.storage.transactions import commit_unless, failed_conditions, written
+from chalicelib.storage.connection import TABLES, TableMeta, connection
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, written
+from chalicelib.storage.visitor_state import CampaignVisit
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
 VISITOR_RETENTION = timedelta(days=400)
@@ -33,7 +35,7 @@ VISITOR_RETENTION = timedelta(days=400)
 
 class _OffersPartition(Model):
     class Meta(TableMeta):
-        table_name = OFFERS_TABLE
+        table_name = TABLES.offers
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -61,9 +63,30 @@ class Counter(_OffersPartition):
     conversions = NumberAttribute(null=True)
 
 
+class CampaignVisitsAttribute(JSONAttribute):
+    """campaign_id -> CampaignVisit, stored as compact JSON."""
+
+    def serialize(self, value):
+        return json.dumps({campaign_id: state.to_raw() for campaign_id, state in (value or {}).items()})
+
+    def deserialize(self, value):
+        return {campaign_id: CampaignVisit.from_raw(raw) for campaign_id, raw in json.loads(value).items()}
+
+
 class VisitorState(_OffersPartition):
-    campaigns = JSONAttribute(default=dict)  # campaign_id -> {offers, last, code, exp, variant, arm, converted}
+    campaigns = CampaignVisitsAttribute(default=dict)
     version = VersionAttribute()
+
+    def state_of(self, campaign_id: str) -> CampaignVisit:
+        return (self.campaigns or {}).get(campaign_id) or CampaignVisit()
+
+    def with_state(self, campaign_id: str, state: CampaignVisit) -> VisitorState:
+        self.campaigns = {**(self.campaigns or {}), campaign_id: state}
+        return self
+
+
+def new_visitor(site_key: str, visitor_id: str) -> VisitorState:
+    return VisitorState(visitor_key(site_key, visitor_id), "STATE", campaigns={})
 
 
 class Coupon(_OffersPartition):
@@ -115,10 +138,7 @@ def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
 
 
 def get_site(site_key: str) -> Site | None:
-    try:
-        return Site.get(site_key_of(site_key), "CONFIG")
-    except DoesNotExist:
-        return None
+    return get_or_none(Site, site_key_of(site_key), "CONFIG")
 
 
 def save_site(site: Site) -> None:
@@ -129,10 +149,7 @@ def save_site(site: Site) -> None:
 def site_and_visitor(site_key: str, visitor_id: str, with_site: bool) -> tuple[Site | None, VisitorState | None]:
     """One round trip: the visitor's state, and the site too when it is not cached."""
     if not with_site:
-        try:
-            return None, VisitorState.get(visitor_key(site_key, visitor_id), "STATE")
-        except DoesNotExist:
-            return None, None
+        return None, get_or_none(VisitorState, visitor_key(site_key, visitor_id), "STATE")
     with TransactGet(connection=connection()) as transaction:
         site_future = transaction.get(Site, site_key_of(site_key), "CONFIG")
         visitor_future = transaction.get(VisitorState, visitor_key(site_key, visitor_id), "STATE")
@@ -173,51 +190,45 @@ def issue(
     if budget.total <= 0 or (budget.per_day is not None and budget.per_day <= 0):
         raise IssueRefused("budget_spent")
     campaign = campaign_key(coupon.site_key, coupon.campaign_id)
-    transaction = TransactWrite(connection=connection())
-    transaction.save(coupon, condition=Coupon.pk.does_not_exist())
-    transaction.save(visitor)
+    transaction = Transaction().put("code", coupon, condition=Coupon.pk.does_not_exist()).put("visitor", visitor)
     transaction.update(
+        "total",
         Counter(campaign, "TOTAL"),
         actions=[Counter.issued.add(1)],
         condition=Counter.issued.does_not_exist() | (Counter.issued < budget.total),
     )
     if budget.per_day is not None:
         transaction.update(
+            "day",
             Counter(campaign, f"DAY#{now:%Y-%m-%d}"),
             actions=[Counter.issued.add(1), Counter.ttl.set(now + timedelta(days=7))],
             condition=Counter.issued.does_not_exist() | (Counter.issued < budget.per_day),
         )
     arm_actions = [Counter.issued.add(1)] + ([Counter.visitors.add(1)] if first_offer_to_visitor else [])
-    transaction.update(Counter(campaign, f"ARM#{coupon.variant_id}"), actions=arm_actions)
+    transaction.update("arm", Counter(campaign, f"ARM#{coupon.variant_id}"), arm_actions)
     transaction.update(
+        "rate",
         RateCounter(rate_key, "RATE"),
         actions=[RateCounter.n.add(1), RateCounter.ttl.set(now + timedelta(minutes=5))],
         condition=RateCounter.n.does_not_exist() | (RateCounter.n < rate_limit),
     )
     try:
-        transaction._commit()
-    except TransactWriteError as error:
-        # Positions: puts (code, visitor), then updates (total, [day], arm, rate).
-        names = ["code_taken", "visitor_changed", "budget_spent"]
-        names += ["budget_spent"] if budget.per_day is not None else []
-        names += ["arm", "rate_limited"]
-        failed = failed_conditions(error)
-        raise IssueRefused(names[failed[0]]) from error
+        transaction.commit()
+    except ConditionsFailed as failed:
+        reasons = {"code": "code_taken", "visitor": "visitor_changed", "total": "budget_spent"}
+        reasons.update(day="budget_spent", rate="rate_limited")
+        raise IssueRefused(next(reasons[name] for name in reasons if name in failed)) from failed
 
 
 def record_holdout(visitor: VisitorState, site_key: str, campaign_id: str) -> bool:
     """Count a holdout visitor once: the visitor's state and the counter change together."""
-    transaction = TransactWrite(connection=connection())
-    transaction.save(visitor)
-    transaction.update(Counter(campaign_key(site_key, campaign_id), "ARM#holdout"), actions=[Counter.visitors.add(1)])
-    return commit_unless(transaction)
+    transaction = Transaction().put("visitor", visitor)
+    transaction.update("arm", Counter(campaign_key(site_key, campaign_id), "ARM#holdout"), [Counter.visitors.add(1)])
+    return transaction.commit_unless()
 
 
 def get_coupon(code: str) -> Coupon | None:
-    try:
-        return Coupon.get(code_key(code), "CODE")
-    except DoesNotExist:
-        return None
+    return get_or_none(Coupon, code_key(code), "CODE")
 
 
 def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, field: str, now: datetime) -> bool:
@@ -225,8 +236,8 @@ def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, fie
     The conditions make a forged beacon (wrong site, campaign or variant) count nothing."""
     attribute = {"impressed_at": Coupon.impressed_at, "claimed_at": Coupon.claimed_at}[field]
     counter = {"impressed_at": Counter.impressions, "claimed_at": Counter.claims}[field]
-    transaction = TransactWrite(connection=connection())
-    transaction.update(
+    transaction = Transaction().update(
+        "coupon",
         Coupon(code_key(code), "CODE"),
         actions=[attribute.set(now)],
         condition=Coupon.pk.exists()
@@ -235,8 +246,8 @@ def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, fie
         & (Coupon.variant_id == variant_id)
         & attribute.does_not_exist(),
     )
-    transaction.update(Counter(campaign_key(site_key, campaign_id), f"ARM#{variant_id}"), actions=[counter.add(1)])
-    return commit_unless(transaction)
+    transaction.update("arm", Counter(campaign_key(site_key, campaign_id), f"ARM#{variant_id}"), [counter.add(1)])
+    return transaction.commit_unless()
 
 
 def redeem(code: str, order_ref: str, channel: str, now: datetime) -> tuple[str, Coupon | None]:
@@ -245,21 +256,20 @@ def redeem(code: str, order_ref: str, channel: str, now: datetime) -> tuple[str,
     coupon = get_coupon(code)
     if coupon is None:
         return "unknown", None
-    transaction = TransactWrite(connection=connection())
-    transaction.update(
+    transaction = Transaction().update(
+        "coupon",
         Coupon(code_key(code), "CODE"),
         actions=[Coupon.redeemed_at.set(now), Coupon.order_ref.set(order_ref), Coupon.channel.set(channel)],
         condition=Coupon.redeemed_at.does_not_exist() & (Coupon.expires_at > now),
-        return_values="ALL_OLD",
     )
     transaction.update(
+        "arm",
         Counter(campaign_key(coupon.site_key, coupon.campaign_id), f"ARM#{coupon.variant_id}"),
         actions=[Counter.redemptions.add(1)],
     )
     try:
-        transaction._commit()
-    except TransactWriteError as error:
-        failed_conditions(error)
+        transaction.commit()
+    except ConditionsFailed:
         current = get_coupon(code)
         if current.redeemed_at is not None:
             return ("already_redeemed_same_order" if current.order_ref == order_ref else "already_redeemed"), current
@@ -272,7 +282,6 @@ def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:
 
 
 def count_conversion(visitor: VisitorState, site_key: str, campaign_id: str, arm: str) -> bool:
-    transaction = TransactWrite(connection=connection())
-    transaction.save(visitor)
-    transaction.update(Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), actions=[Counter.conversions.add(1)])
-    return commit_unless(transaction)
+    transaction = Transaction().put("visitor", visitor)
+    transaction.update("arm", Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), [Counter.conversions.add(1)])
+    return transaction.commit_unless()

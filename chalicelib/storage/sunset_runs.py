@@ -14,9 +14,9 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.storage.subscribers import _SubscriberPartition
+from chalicelib.storage.subscribers.models import SubscriberPartition
+from chalicelib.storage.transactions import get_or_none
 
 RUNS = "SUNSET#RUNS"
 CURSOR = "SUNSET#CURSOR"
@@ -24,7 +24,7 @@ CHUNK_RETENTION = timedelta(days=2)
 OUTCOMES = ("found", "emailed", "unsubscribed", "rescheduled", "kept", "changed_since_read", "email_failed", "braked")
 
 
-class Run(_SubscriberPartition):
+class Run(SubscriberPartition):
     status = UnicodeAttribute()  # scanning | acting | done
     dry_run = UnicodeAttribute()  # "yes" | "no"
     days = JSONAttribute()
@@ -50,16 +50,16 @@ class Run(_SubscriberPartition):
         return self.sk
 
 
-class RunListCounts(_SubscriberPartition):
+class RunListCounts(SubscriberPartition):
     remind = NumberAttribute(null=True)
     unsubscribe = NumberAttribute(null=True)
 
 
-class CandidateChunk(_SubscriberPartition):
+class CandidateChunk(SubscriberPartition):
     candidates = JSONAttribute()
 
 
-class Cursor(_SubscriberPartition):
+class Cursor(SubscriberPartition):
     day = UnicodeAttribute()
 
 
@@ -76,10 +76,7 @@ def create_run(run_id: str, days: list[str], shards: int, dry_run: bool, now: da
 
 
 def get_run(run_id: str) -> Run | None:
-    try:
-        return Run.get(RUNS, run_id)
-    except DoesNotExist:
-        return None
+    return get_or_none(Run, RUNS, run_id)
 
 
 def recent_runs(limit: int = 20) -> list[Run]:
@@ -136,10 +133,8 @@ def add_left_day(run_id: str, day: str) -> None:
 
 
 def get_cursor() -> str | None:
-    try:
-        return Cursor.get(CURSOR, "DAY").day
-    except DoesNotExist:
-        return None
+    cursor = get_or_none(Cursor, CURSOR, "DAY")
+    return cursor.day if cursor else None
 
 
 def set_cursor(day: str) -> None:

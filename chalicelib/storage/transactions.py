@@ -1,15 +1,47 @@
-"""Conditional writes: committing them, and reading why one (or a transaction) did not apply."""
+"""Conditional writes: one transaction helper for all-or-nothing writes, one for single
+conditional writes, and reading why a condition did not hold.
+
+`Transaction` names each item as it is added; when DynamoDB cancels the transaction because
+conditions failed, `ConditionsFailed` says which names failed and what those items held
+(`ALL_OLD`), so callers never count positions in PynamoDB's request.
+"""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+from collections.abc import Callable
+
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.transactions import TransactWrite
+
+from chalicelib.storage.connection import connection
 
 
 class TransactionConflict(PynamoDBException):
     """Another transaction touched the same items at the same moment: retry (or answer 503)."""
 
     msg = "transaction conflict"
+
+
+class ConditionsFailed(Exception):
+    """The transaction was cancelled because these named conditions did not hold."""
+
+    def __init__(self, failed: dict[str, dict]):
+        super().__init__(", ".join(sorted(failed)))
+        self.failed = failed  # name -> the item as it was (raw DynamoDB JSON; {} when absent)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.failed
+
+    def old(self, name: str, attribute: str) -> str | None:
+        """A string attribute of the item named `name` as it was when its condition failed."""
+        return ((self.failed.get(name) or {}).get(attribute) or {}).get("S")
 
 
 def response_code(error: PynamoDBException) -> str | None:
@@ -19,50 +51,93 @@ def response_code(error: PynamoDBException) -> str | None:
     return (response.get("Error") or {}).get("Code")
 
 
-def cancellation_reasons(error: TransactWriteError) -> list:
-    return error.cancellation_reasons if response_code(error) == "TransactionCanceledException" else []
+# PynamoDB sends condition checks, then deletes, then puts, then updates, each in the order added.
+_ORDER = ("check", "delete", "put", "update")
 
 
-def failed_conditions(error: TransactWriteError) -> list[int]:
-    """Positions whose condition failed. Re-raises anything that is not a condition failure."""
-    reasons = cancellation_reasons(error)
-    if any(r is not None and r.code == "TransactionConflict" for r in reasons):
-        raise TransactionConflict() from error
-    failed = [i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"]
-    if not failed:
-        raise error
-    return failed
+class Transaction:
+    """Items written all or nothing. Each item has a name, for `ConditionsFailed`."""
+
+    def __init__(self):
+        self._items: list[tuple[str, str, Callable[[TransactWrite], None]]] = []
+
+    def check(self, name: str, model_cls, hash_key, range_key=None, *, condition) -> Transaction:
+        self._items.append(
+            ("check", name, lambda t: t.condition_check(model_cls, hash_key, range_key, condition=condition))
+        )
+        return self
+
+    def put(self, name: str, item, condition=None) -> Transaction:
+        self._items.append(("put", name, lambda t: t.save(item, condition=condition)))
+        return self
+
+    def update(self, name: str, item, actions: list, condition=None, keep_old: bool = False) -> Transaction:
+        return_values = "ALL_OLD" if keep_old else None
+        self._items.append(
+            (
+                "update",
+                name,
+                lambda t: t.update(item, actions=actions, condition=condition, return_values=return_values),
+            )
+        )
+        return self
+
+    def delete(self, name: str, item, condition=None) -> Transaction:
+        self._items.append(("delete", name, lambda t: t.delete(item, condition=condition)))
+        return self
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _names_in_request_order(self) -> list[str]:
+        return [name for kind in _ORDER for k, name, _ in self._items if k == kind]
+
+    def commit(self) -> None:
+        """Raises ConditionsFailed (conditions), TransactionConflict (a concurrent transaction),
+        or the storage error as it is."""
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                for _, _, add in self._items:
+                    add(transaction)
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons if response_code(error) == "TransactionCanceledException" else []
+            if any(r is not None and r.code == "TransactionConflict" for r in reasons):
+                raise TransactionConflict() from error
+            names = self._names_in_request_order()
+            failed = {
+                names[i]: (r.raw_item or {})
+                for i, r in enumerate(reasons)
+                if r is not None and r.code == "ConditionalCheckFailed" and i < len(names)
+            }
+            if not failed:
+                raise
+            raise ConditionsFailed(failed) from error
+
+    def commit_unless(self, name: str | None = None) -> bool:
+        """Commit; False when the condition of item `name` (any condition, if None) failed."""
+        try:
+            self.commit()
+        except ConditionsFailed as failed:
+            if name is not None and name not in failed:
+                raise
+            return False
+        return True
 
 
-def update_position(transaction: TransactWrite, nth_update: int) -> int:
-    """PynamoDB sends condition checks, deletes, puts, then updates: where the nth update landed."""
-    return (
-        len(transaction._condition_check_items)
-        + len(transaction._delete_items)
-        + len(transaction._put_items)
-        + nth_update
-    )
-
-
-def commit_unless(transaction: TransactWrite, position: int | None = None) -> bool:
-    """Commit; False when the condition at `position` (any condition, if None) failed.
-    Anything else is raised."""
-    try:
-        transaction._commit()
-    except TransactWriteError as error:
-        failed = failed_conditions(error)
-        if position is not None and position not in failed:
-            raise
-        return False
-    return True
-
-
-def written(write) -> bool:
-    """Run one conditional put or update; False when its condition failed, anything else raised."""
+def written(write: Callable[[], object]) -> bool:
+    """Run one conditional put, update or delete; False when its condition failed, anything else raised."""
     try:
         write()
-    except (PutError, UpdateError) as error:
+    except (PutError, UpdateError, DeleteError) as error:
         if response_code(error) == "ConditionalCheckFailedException":
             return False
         raise
     return True
+
+
+def get_or_none(model_cls, hash_key, range_key=None):
+    """The item, or None when it does not exist."""
+    try:
+        return model_cls.get(hash_key, range_key)
+    except DoesNotExist:
+        return None

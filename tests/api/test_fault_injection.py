@@ -12,6 +12,7 @@ from chalice.test import Client
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 from app import app
+from chalicelib.core.settings import forget_settings
 from tests.api.test_offers_api import BROWSER, CAMPAIGN, ORIGIN
 from tests.api.test_one_click import GMAIL, unsubscribes
 
@@ -67,6 +68,7 @@ def apply_queued(queue_url):
 def unsubscribe_queue(monkeypatch):
     url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="offboard-unsubscribes")["QueueUrl"]
     monkeypatch.setenv("UNSUBSCRIBE_QUEUE_URL", url)
+    forget_settings()
     return url
 
 
@@ -103,6 +105,7 @@ def test_the_page_queues_a_stop_everything_too(api, monkeypatch, unsubscribe_que
 def test_without_a_queue_a_machine_gets_a_clear_503(api, monkeypatch):
     path = api.link("alice@example.com")
     monkeypatch.delenv("UNSUBSCRIBE_QUEUE_URL", raising=False)
+    forget_settings()
     Throttle(monkeypatch)
     response = api.http.post(path, headers=GMAIL, body=b"List-Unsubscribe=One-Click")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"

@@ -163,7 +163,7 @@ def test_email_me_the_code_sends_through_ses_and_keeps_no_address(shop, settings
 
 
 def test_email_me_respects_the_suppression_list(shop, settings):
-    from chalicelib.identity import subscriber_id_for
+    from chalicelib.core.ids import subscriber_id_for
     from chalicelib.storage.subscribers import PROFILE, Profile
 
     Profile(

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from tests.api.conftest import subscriber_of
-from tests.forms import YAHOO_BOUNDARY, multipart
+from tests.helpers import YAHOO_BOUNDARY, multipart
 
 GMAIL = {
     "Content-Type": "application/x-www-form-urlencoded",
@@ -88,7 +88,7 @@ def test_a_bad_token_is_400_and_changes_nothing(api, mangle):
 
 
 def test_an_unknown_list_is_404_and_changes_nothing(api, settings):
-    from chalicelib import tokens
+    from chalicelib.unsubscribe import tokens
 
     path = api.link("alice@example.com")
     sid = subscriber_of(path)
@@ -117,7 +117,7 @@ def test_bad_bodies_get_a_clear_4xx_and_change_nothing(api, headers, body, statu
 
 
 def test_logs_carry_the_key_id_but_never_the_url_token_or_address(api, capsys, monkeypatch):
-    from chalicelib.observability import logger
+    from chalicelib.core.observability import logger
 
     log = io.StringIO()
     monkeypatch.setattr(logger.registered_handler, "stream", log)

@@ -13,11 +13,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import sunset_job
-from chalicelib.identity import subscriber_id_for
+from chalicelib.core.ids import subscriber_id_for
 from chalicelib.storage import subscribers
 from chalicelib.storage.subscribers import AuditContext
-from tests.ses_fixtures import eventbridge_event, sns_message
+from chalicelib.sunset import job as sunset_job
+from tests.helpers import eventbridge_event, join, sns_message
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 SECRET = "dev-only-webhook-secret-not-secret"  # the dev stage's, which chalice.test.Client sets per request
@@ -110,7 +110,7 @@ def test_the_re_permission_email_carries_one_click_headers_and_a_keep_button(api
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    from chalicelib.sunset_email import send_reminder
+    from chalicelib.sunset.email import send_reminder
 
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
     send_reminder({"sid": alice, "list": "newsletter", "email": "alice@example.com"})
@@ -146,7 +146,5 @@ def test_member_counts_survive_the_api_flows(api, alice):
     path = api.link("alice@example.com")
     api.http.post(path, headers=FORM, body=b"")
     assert subscribers.members_of("newsletter") == 1
-    subscribers.subscribe(
-        alice, "alice@example.com", "newsletter", AuditContext("api"), datetime.now(UTC), resubscribe=True
-    )
+    join(alice, "alice@example.com", "newsletter", AuditContext("api"), datetime.now(UTC), resubscribe=True)
     assert subscribers.members_of("newsletter") == 2

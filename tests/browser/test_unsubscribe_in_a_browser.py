@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.stack import subscriber_of
+from tests.helpers import subscriber_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

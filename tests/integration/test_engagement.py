@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import engagement, senders
-from chalicelib.identity import subscriber_id_for
+from chalicelib.core.ids import subscriber_id_for
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
-from tests.ses_fixtures import record, sns_message
+from chalicelib.sunset import engagement
+from chalicelib.unsubscribe import senders
+from tests.helpers import join, record, sns_message
 
 JOINED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def recipient(aws, settings):
     lists.create_list("promo", "Promo")
     sid = subscriber_id_for(settings.subscriber_id_key, "recipient@example.com")
     for list_id in ("newsletter", "promo"):
-        subscribers.subscribe(sid, "recipient@example.com", list_id, AuditContext("api"), JOINED)
+        join(sid, "recipient@example.com", list_id, AuditContext("api"), JOINED)
     return sid
 
 
@@ -117,11 +118,11 @@ def test_storage_failures_are_raised_after_the_whole_batch(recipient, monkeypatc
     calls = []
     real = subscribers.record_engagement
 
-    def flaky(sid, list_id, at):
+    def flaky(sid, list_id, at, due):
         calls.append(list_id)
         if list_id == "promo":
             raise RuntimeError("throttled")
-        return real(sid, list_id, at)
+        return real(sid, list_id, at, due)
 
     monkeypatch.setattr(subscribers, "record_engagement", flaky)
     promo = record("click", recipient)
@@ -136,7 +137,7 @@ def test_member_counters_follow_every_change(recipient):
     assert subscribers.members_of("newsletter") == 1
     ingest(record("complaint", recipient))
     assert subscribers.members_of("newsletter") == 0 and subscribers.members_of("promo") == 0
-    subscribers.subscribe(
+    join(
         recipient,
         "recipient@example.com",
         "newsletter",

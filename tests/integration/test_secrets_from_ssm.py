@@ -6,7 +6,8 @@ import base64
 import boto3
 import pytest
 
-from chalicelib import settings, tokens
+from chalicelib.core import settings
+from chalicelib.unsubscribe import tokens
 
 OLD, NEW = base64.b64encode(b"o" * 32).decode(), base64.b64encode(b"n" * 32).decode()
 

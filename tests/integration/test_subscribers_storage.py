@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import consent
+from chalicelib.core import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
+from tests.helpers import join
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 API = AuditContext("api")
@@ -17,8 +18,8 @@ ONE_CLICK = AuditContext("one-click", ip_hash="abc", user_agent="Google", key_id
 def newsletter(aws):
     lists.create_list("newsletter", "Newsletter")
     lists.create_list("promo", "Promotions")
-    subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW)
-    subscribers.subscribe("s1", "a@example.com", "promo", API, NOW)
+    join("s1", "a@example.com", "newsletter", API, NOW)
+    join("s1", "a@example.com", "promo", API, NOW)
     return "newsletter"
 
 
@@ -58,14 +59,14 @@ def test_an_unknown_list_changes_nothing(newsletter):
 
 def test_an_unsubscribe_for_an_unknown_subscriber_is_kept_so_a_later_import_cannot_add_them(newsletter):
     assert subscribers.unsubscribe("s2", "newsletter", ONE_CLICK, NOW).applied
-    assert subscribers.subscribe("s2", "b@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
+    assert join("s2", "b@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
     assert subscribers.get_subscription("s2", "newsletter").status == "unsubscribed"
 
 
 def test_an_import_never_resubscribes_but_an_explicit_resubscribe_does(newsletter):
     subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
-    assert subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
-    assert subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True) == "resubscribed"
+    assert join("s1", "a@example.com", "newsletter", API, NOW) == "previously_unsubscribed"
+    assert join("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True) == "resubscribed"
     assert subscribers.get_subscription("s1", "newsletter").status == "active"
     assert subscribers.get_subscription("s1", "newsletter").unsubscribed_at is None
 
@@ -80,24 +81,24 @@ def test_unsubscribe_all_leaves_every_list_in_one_event_and_undo_restores_them(n
     event = subscribers.get_event("s1", change.event_key)
     assert (event.action, event.list_id, sorted(event.lists)) == ("unsubscribe_all", "*", ["newsletter", "promo"])
 
-    undone = subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW)
+    undone = subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW, sunset_due=NOW)
     assert undone.applied
     assert {s.status for s in subscribers.subscriptions_of("s1")} == {"active"}
     assert subscribers.get_profile("s1").opted_out_all is False
-    assert not subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW).applied
+    assert not subscribers.undo("s1", "newsletter", change.event_key, AuditContext("page"), NOW, sunset_due=NOW).applied
 
 
 def test_undo_never_overrides_a_later_choice(newsletter):
     first = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
-    subscribers.subscribe("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True)
+    join("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True)
     subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
-    assert not subscribers.undo("s1", "newsletter", first.event_key, API, NOW).applied
+    assert not subscribers.undo("s1", "newsletter", first.event_key, API, NOW, sunset_due=NOW).applied
     assert subscribers.get_subscription("s1", "newsletter").status == "unsubscribed"
 
 
 def test_undo_is_scoped_to_the_tokens_list(newsletter):
     change = subscribers.unsubscribe("s1", "promo", ONE_CLICK, NOW)
-    assert not subscribers.undo("s1", "newsletter", change.event_key, API, NOW).applied
+    assert not subscribers.undo("s1", "newsletter", change.event_key, API, NOW, sunset_due=NOW).applied
     assert subscribers.get_subscription("s1", "promo").status == "unsubscribed"
 
 
@@ -107,7 +108,7 @@ def test_pause_and_resume(newsletter):
     stored = subscribers.get_subscription("s1", "newsletter")
     assert (stored.status, stored.paused_until) == ("paused", until)
     assert subscribers.get_event("s1", change.event_key).until == until
-    assert subscribers.undo("s1", "newsletter", change.event_key, API, NOW).applied
+    assert subscribers.undo("s1", "newsletter", change.event_key, API, NOW, sunset_due=NOW).applied
     assert subscribers.get_subscription("s1", "newsletter").status == "active"
     assert {("pause", "newsletter", "page"), ("resume", "newsletter", "api")} <= set(actions())
 
@@ -121,18 +122,18 @@ def test_pausing_an_unsubscribed_list_does_not_resubscribe_it(newsletter):
 
 def test_the_survey_is_stored_once_with_its_event(newsletter):
     change = subscribers.unsubscribe("s1", "newsletter", ONE_CLICK, NOW)
-    assert subscribers.record_survey("s1", "newsletter", change.event_key, "too_many_emails", "weekly is a lot")
-    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", "changed my mind")
+    assert subscribers.record_survey("s1", "newsletter", change.event_key, "too_many_emails", "weekly is a lot", NOW)
+    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", "changed my mind", NOW)
     event = subscribers.get_event("s1", change.event_key)
     assert (event.reason, event.comment) == ("too_many_emails", "weekly is a lot")
 
 
 def test_a_survey_cannot_be_attached_to_another_lists_event_or_a_subscribe(newsletter):
     change = subscribers.unsubscribe("s1", "promo", ONE_CLICK, NOW)
-    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", None)
+    assert not subscribers.record_survey("s1", "newsletter", change.event_key, "other", None, NOW)
     subscribe_event = next(e for e in subscribers.consent_events("s1") if e.action == "subscribe")
-    assert not subscribers.record_survey("s1", "newsletter", subscribe_event.sk, "other", None)
-    assert not subscribers.record_survey("s1", "newsletter", "EVENT#nope", "other", None)
+    assert not subscribers.record_survey("s1", "newsletter", subscribe_event.sk, "other", None, NOW)
+    assert not subscribers.record_survey("s1", "newsletter", "EVENT#nope", "other", None, NOW)
 
 
 def test_permission_records_read_a_batch(newsletter):

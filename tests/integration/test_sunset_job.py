@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import sunset_job
 from chalicelib.storage import lists, subscribers, sunset_runs
 from chalicelib.storage.subscribers import AuditContext
-from chalicelib.sunset_policy import parse_policy
+from chalicelib.sunset import job as sunset_job
+from chalicelib.sunset.policy import parse_policy
+from tests.helpers import engage, join
 
 JOINED = datetime(2027, 1, 1, tzinfo=UTC)  # after today: due dates are never set in the past
 DAY_181 = JOINED + timedelta(days=181)
@@ -30,7 +31,7 @@ def outbox():
 def people(n, list_id="newsletter", sends=10, prefix="s"):
     ids = [f"{prefix}{list_id[:3]}{i:04d}" for i in range(n)]
     for sid in ids:
-        subscribers.subscribe(sid, f"{sid}@example.com", list_id, AuditContext("import"), JOINED)
+        join(sid, f"{sid}@example.com", list_id, AuditContext("import"), JOINED)
         for m in range(sends):
             subscribers.count_send(sid, list_id, f"{sid}-{m}", JOINED)
     return ids
@@ -78,10 +79,8 @@ def test_inactive_subscribers_are_emailed_once_then_unsubscribed_after_the_grace
 
 def test_active_and_young_subscribers_are_left_alone(newsletter, outbox):
     engaged, young, few_sends = people(1, prefix="e"), [], people(1, sends=3, prefix="f")
-    subscribers.record_engagement(engaged[0], "newsletter", JOINED + timedelta(days=100))
-    subscribers.subscribe(
-        "syoung", "young@example.com", "newsletter", AuditContext("api"), JOINED + timedelta(days=100)
-    )
+    engage(engaged[0], "newsletter", JOINED + timedelta(days=100))
+    join("syoung", "young@example.com", "newsletter", AuditContext("api"), JOINED + timedelta(days=100))
     young.append("syoung")
     report, _ = run(outbox, DAY_181)
     assert outbox.sent == [] and report["outcomes"]["emailed"] == 0
@@ -92,7 +91,7 @@ def test_active_and_young_subscribers_are_left_alone(newsletter, outbox):
 def test_a_click_during_the_grace_period_keeps_the_subscriber(newsletter, outbox):
     [sid] = people(1)
     run(outbox, DAY_181)
-    subscribers.record_engagement(sid, "newsletter", DAY_181 + timedelta(days=3))
+    engage(sid, "newsletter", DAY_181 + timedelta(days=3))
     report, _ = run(outbox, DAY_181 + timedelta(days=15))
     assert state(sid) == ("active", None) and report["outcomes"]["unsubscribed"] == 0
 
@@ -103,7 +102,7 @@ def test_a_click_between_the_scan_and_the_act_wins(newsletter, outbox):
     sunset_job.plan_run(queue.extend, DAY_181)
     while queue and queue[0]["phase"] == "scan":
         sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
-    subscribers.record_engagement(sid, "newsletter", DAY_181)  # the click lands while the job runs
+    engage(sid, "newsletter", DAY_181)  # the click lands while the job runs
     while queue:
         sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
     assert outbox.sent == [] and state(sid) == ("active", None)
@@ -124,11 +123,11 @@ def test_overlapping_runs_send_one_email(newsletter, outbox):
 def test_the_safety_brake_stops_a_run_that_would_move_too_much_of_a_list(aws, outbox):
     lists.create_list("newsletter", "Newsletter")  # default brake: 5% of the list
     inactive = people(3)
-    subscribers.subscribe("sfresh", "fresh@example.com", "newsletter", AuditContext("api"), DAY_181)
+    join("sfresh", "fresh@example.com", "newsletter", AuditContext("api"), DAY_181)
     report, _ = run(outbox, DAY_181)
     assert outbox.sent == [] and report["braked_lists"] == ["newsletter"] and report["outcomes"]["braked"] == 3
     assert all(state(sid) == ("active", None) for sid in inactive)
-    lists.set_policy("newsletter", parse_policy({"max_share": 1.0}))
+    lists.set_sunset_policy("newsletter", parse_policy({"max_share": 1.0}).as_dict())
     report, _ = run(outbox, DAY_181 + timedelta(days=1))  # the braked ones are still due: found again
     assert report["outcomes"]["emailed"] == 3
 
@@ -152,8 +151,8 @@ def test_a_run_stopped_for_time_continues_where_it_stopped(newsletter, outbox, m
 
 
 def _small_pages(real):
-    def page(due, last_key, page_size=200):
-        return real(due, last_key, page_size=1)
+    def page(day, shard, last_key, page_size=200):
+        return real(day, shard, last_key, page_size=1)
 
     return page
 
@@ -176,7 +175,7 @@ def test_a_later_subscribe_reverses_a_sunset_unsubscribe(newsletter, outbox):
     run(outbox, DAY_181)
     run(outbox, DAY_181 + timedelta(days=15))
     assert (
-        subscribers.subscribe(
+        join(
             sid, f"{sid}@example.com", "newsletter", AuditContext("api"), DAY_181 + timedelta(days=20), resubscribe=True
         )
         == "resubscribed"

@@ -1,0 +1,281 @@
+"""HTTP for every route: the request of this thread, reading bodies, building responses,
+admin authentication, and ONE endpoint decorator that turns service errors into answers.
+
+The decorator has three variants, by who calls the route:
+- "json":    machines (senders, operators, webhooks): a JSON problem `{"error", "message"}`.
+- "browser": the exit-intent snippet on a shop's page: JSON with CORS for the calling origin.
+- "page":    people: a translated, branded HTML page.
+Anything unexpected is logged once and answered with a clean 500 of the route's kind, never a
+framework error or a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from collections.abc import Callable
+from functools import wraps
+
+from chalice import Response
+
+from chalicelib.core import errors
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+
+_bound = threading.local()
+
+
+def bind_request(request) -> None:
+    """Remember this thread's request. `app.current_request` is shared by all threads, which
+    `chalice local` runs concurrently; the request handed to middleware is this call's own."""
+    _bound.request = request
+
+
+def current_request():
+    return _bound.request
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+HTML_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action 'self'; frame-ancestors 'none'",
+}
+MAX_JSON_DEPTH = 32
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, default=str),
+        status_code=status,
+        headers={"Content-Type": "application/json", **NO_STORE, **(headers or {})},
+    )
+
+
+def problem(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    return json_response({"error": code, "message": message}, status, headers)
+
+
+def html_response(body: str, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+
+
+def redirect(location: str) -> Response:
+    return Response(body="", status_code=303, headers={"Location": location, **NO_STORE})
+
+
+def header(request, name: str) -> str | None:
+    return (request.headers or {}).get(name.lower()) or (request.headers or {}).get(name)
+
+
+def client_ip(request) -> str | None:
+    return ((request.context or {}).get("identity") or {}).get("sourceIp")
+
+
+def raw_body(request) -> bytes:
+    body = request.raw_body
+    return body if isinstance(body, bytes) else (body or "").encode()
+
+
+def media_type(request) -> str:
+    return (header(request, "content-type") or "").split(";")[0].strip().lower()
+
+
+def _depth(value, limit: int) -> int:
+    """How deeply lists and objects nest (stops counting past `limit`)."""
+    depth, level = 0, [value]
+    while level and depth <= limit:
+        depth += 1
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return depth
+
+
+def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("application/json",)) -> dict:
+    """The request's JSON object; anything else is an error naming what to fix."""
+    if media_type(request) not in media_types:
+        raise errors.UnsupportedMediaType("unsupported_media_type", f"send {' or '.join(media_types)}")
+    body = raw_body(request)
+    if len(body) > limit:
+        raise errors.TooLarge("too_large", f"the body is larger than {limit} bytes")
+    try:
+        value = json.loads(body or b"null")
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise errors.Invalid("malformed_json", "the body is not valid JSON") from error
+    if not isinstance(value, dict):
+        raise errors.Invalid("malformed_json", "the body must be a JSON object")
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise errors.Invalid("malformed_json", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def is_admin(request) -> bool:
+    """In AWS, API Gateway has verified the caller's IAM signature (the IAM authorizer) before the
+    request gets here. Locally, a key from ADMIN_API_KEYS in `X-Api-Key`, compared in constant time."""
+    identity = (request.context or {}).get("identity") or {}
+    if get_settings().stage != "dev" and identity.get("userArn"):
+        return True
+    offered = header(request, "x-api-key") or ""
+    return bool(offered) and any(
+        hmac.compare_digest(offered.encode(), key.encode()) for key in get_settings().admin_api_keys
+    )
+
+
+# Errors -> answers.
+
+STATUS = (
+    (errors.TooLarge, 413),
+    (errors.UnsupportedMediaType, 415),
+    (errors.Invalid, 400),
+    (errors.NotAuthenticated, 401),
+    (errors.Forbidden, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Unavailable, 503),
+)
+# A shop's page from an origin the site does not allow learns nothing from our answer.
+NO_CORS_CODES = ("origin_not_allowed", "unknown_site")
+
+
+def status_of(error: errors.ServiceError) -> int:
+    return next((status for kind, status in STATUS if isinstance(error, kind)), 400)
+
+
+def _retry_headers(error: Exception) -> dict:
+    seconds = getattr(error, "retry_after", 5)
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
+def cors(origin: str | None) -> dict:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+
+
+def language_of(request) -> str:
+    from chalicelib.core import i18n
+
+    return i18n.negotiate(header(request, "accept-language"))
+
+
+def error_page(
+    request, status: int, message_key: str, mailing_list=None, status_class: str = "error", headers=None
+) -> Response:
+    """A person-facing page saying what happened, in their language and the list's branding."""
+    from chalicelib.core import i18n
+    from chalicelib.core.pages import render
+
+    language = language_of(request)
+    message = i18n.translator(language)(message_key)
+    page = render("error.html", language, mailing_list, message=message, status_class=status_class)
+    return html_response(page, status, headers)
+
+
+def _page_key(error: errors.ServiceError) -> str:
+    from chalicelib.core import i18n
+
+    key = f"error.{error.code}"
+    if key in i18n.MESSAGES[i18n.DEFAULT]:
+        return key
+    if isinstance(error, errors.NotFound):
+        return "error.not_found"
+    if isinstance(error, errors.Unavailable):
+        return "error.unavailable"
+    return "error.bad_form"
+
+
+def _answer_error(kind: str, request, error: errors.ServiceError) -> Response:
+    status = status_of(error)
+    headers = _retry_headers(error) if status == 503 else {}
+    if status < 500:
+        count("RejectedInputs", kind=error.code)
+    if kind == "page":
+        return error_page(request, status, _page_key(error), getattr(error, "mailing_list", None), headers=headers)
+    if kind == "browser" and error.code not in NO_CORS_CODES and status < 500:
+        headers = {**headers, **cors(header(request, "origin"))}
+    return problem(status, error.code, error.message, headers)
+
+
+def _answer_unavailable(kind: str, request) -> Response:
+    headers = {"Retry-After": "2" if kind == "browser" else "5"}  # a visitor is leaving: retry soon or never
+    if kind == "page":
+        return error_page(request, 503, "error.unavailable", headers=headers)
+    return problem(503, "unavailable", "try again shortly", headers)
+
+
+def _answer_crash(kind: str, request) -> Response:
+    if kind == "page":
+        return error_page(request, 500, "error.internal")
+    return problem(500, "internal", "something went wrong on our side; it has been logged")
+
+
+def _as_response(kind: str, request, result) -> Response:
+    if isinstance(result, Response):
+        response = result
+    elif isinstance(result, tuple):
+        status, body = result
+        response = json_response(body, status)
+    else:
+        response = json_response(result)
+    if kind == "browser":
+        response.headers.update(cors(header(request, "origin")))
+    return response
+
+
+def _unavailable_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError
+    from pynamodb.exceptions import PynamoDBException
+
+    return PynamoDBException, BotoCoreError
+
+
+def endpoint(kind: str | Callable[[object], str] = "json", admin: bool = False):
+    """Wrap a route handler `handler(request, **url_params)`.
+
+    It returns a `Response`, a dict (200 JSON) or `(status, dict)`. `kind` may be a function of
+    the request, for a route that serves both machines and people. `admin=True` requires the
+    admin identity (IAM in AWS, an API key locally) before the handler runs.
+    """
+
+    def decorate(handler):
+        @wraps(handler)
+        def run(**params):
+            request = current_request()
+            answer_as = kind(request) if callable(kind) else kind
+            try:
+                if admin and not is_admin(request):
+                    raise errors.NotAuthenticated("unauthorized", "send a valid X-Api-Key")
+                return _as_response(answer_as, request, handler(request, **params))
+            except errors.ServiceError as error:
+                return _answer_error(answer_as, request, error)
+            except _unavailable_errors():
+                logger.exception("storage unavailable")
+                return _answer_unavailable(answer_as, request)
+            except Exception:
+                logger.exception("unexpected error")
+                count("UnexpectedErrors")
+                return _answer_crash(answer_as, request)
+
+        return run
+
+    return decorate
+
+
+def admin_authorizer():
+    """The operators' and senders' routes: IAM (SigV4) in AWS; locally `chalice local` admits IAM
+    routes and `endpoint(admin=True)` requires X-Api-Key instead."""
+    import warnings
+
+    from chalice import IAMAuthorizer
+
+    warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
+    return IAMAuthorizer()
+
+
+ADMIN = admin_authorizer()

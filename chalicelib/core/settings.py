@@ -1,0 +1,209 @@
+"""Every setting offboard reads, in one place: no other module reads the environment.
+
+Three groups, by when they are needed:
+- `table_settings()` and `event_sources()`: read at import, because PynamoDB binds endpoint and
+  table names when a model class is created and Chalice names queues and topics when a handler
+  is registered. They need no secret.
+- `get_settings()`: everything else, read when first asked for (not at import), because
+  `chalice.test.Client` only sets the stage's environment variables while a request runs.
+  Secrets come from the environment, or, when `SECRETS_PARAMETER_PATH` is set (production),
+  from SSM Parameter Store through powertools Parameters, cached for `SETTINGS_TTL_SECONDS` so
+  a rotated key takes effect within minutes without a deploy.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from dataclasses import dataclass
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Tables:
+    endpoint: str | None
+    region: str
+    lists: str
+    subscribers: str
+    offers: str
+
+
+@dataclass(frozen=True)
+class EventSources:
+    ses_events_topic: str
+    sunset_queue: str
+    unsubscribe_queue: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    dynamodb_endpoint: str | None
+    public_base_url: str
+    unsubscribe_mailto: str | None
+    signing_key_id: str
+    signing_keys: dict[str, bytes]
+    subscriber_id_key: bytes
+    ip_hash_key: bytes
+    admin_api_keys: tuple[str, ...]
+    webhook_secret: str | None
+    # Other AWS services: endpoints (local servers), queues, SES identities.
+    sqs_endpoint: str | None = None
+    ses_endpoint: str | None = None
+    unsubscribe_queue_url: str | None = None
+    sunset_queue_url: str | None = None
+    offer_email_from: str | None = None
+    sunset_email_from: str | None = None
+    ses_configuration_set: str | None = None
+    # Exit-intent limits (per container windows; the per-IP issue limit is enforced in storage).
+    offer_issues_per_ip_per_minute: int = 30
+    offer_decisions_per_visitor_per_minute: int = 20
+    offer_decisions_per_ip_per_minute: int = 600
+    demo_pages: bool = False
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.signing_keys[self.signing_key_id]
+
+
+def _decode_keys(spec: str) -> dict[str, bytes]:
+    """`kid:base64secret,kid2:base64secret` -> {kid: secret}."""
+    keys: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kid, _, secret = part.partition(":")
+        if not kid.isalnum() or not secret:
+            raise ConfigurationError("SIGNING_KEYS must look like 'kid:base64secret,...'")
+        keys[kid] = base64.b64decode(secret)
+        if len(keys[kid]) < 32:
+            raise ConfigurationError(f"signing key {kid!r} is shorter than 32 bytes")
+    return keys
+
+
+SECRET_NAMES = (
+    "SIGNING_KEYS",
+    "SIGNING_KEY_ID",
+    "SUBSCRIBER_ID_KEY",
+    "IP_HASH_KEY",
+    "ADMIN_API_KEYS",
+    "WEBHOOK_SECRET",
+)
+SETTINGS_TTL_SECONDS = 300
+
+
+def _values() -> dict[str, str]:
+    values = dict(os.environ)
+    path = values.get("SECRETS_PARAMETER_PATH")
+    if path:
+        from aws_lambda_powertools.utilities import parameters  # production only: boto3 and SSM
+
+        fetched = parameters.get_parameters(path, decrypt=True, max_age=SETTINGS_TTL_SECONDS)
+        values.update({name.upper(): value for name, value in fetched.items() if name.upper() in SECRET_NAMES})
+    return values
+
+
+def _secret(env: dict, name: str) -> bytes:
+    value = env.get(name, "")
+    if len(value) < 16:
+        raise ConfigurationError(f"{name} must be set to a secret of at least 16 characters")
+    return value.encode()
+
+
+def _positive(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{name} must be a whole number") from error
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be above 0")
+    return value
+
+
+_cached: tuple[float, Settings] | None = None
+
+
+def get_settings() -> Settings:
+    global _cached
+    if _cached is None or time.monotonic() - _cached[0] > SETTINGS_TTL_SECONDS:
+        _cached = (time.monotonic(), _build(_values()))
+    return _cached[1]
+
+
+def forget_settings() -> None:
+    global _cached
+    _cached = None
+
+
+def _build(env: dict[str, str]) -> Settings:
+    tables = table_settings()
+    keys = _decode_keys(env.get("SIGNING_KEYS", ""))
+    current = env.get("SIGNING_KEY_ID", "")
+    if current not in keys:
+        raise ConfigurationError("SIGNING_KEY_ID must name one of SIGNING_KEYS")
+    base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    if env.get("OFFBOARD_STAGE", "dev") != "dev" and not base_url.startswith("https://"):
+        # RFC 8058: the one-click URI must be https, or providers will not offer one-click.
+        raise ConfigurationError("PUBLIC_BASE_URL must be an https URL outside the dev stage")
+    return Settings(
+        stage=env.get("OFFBOARD_STAGE", "dev"),
+        region=tables.region,
+        dynamodb_endpoint=tables.endpoint,
+        public_base_url=base_url,
+        unsubscribe_mailto=env.get("UNSUBSCRIBE_MAILTO") or None,
+        signing_key_id=current,
+        signing_keys=keys,
+        subscriber_id_key=_secret(env, "SUBSCRIBER_ID_KEY"),
+        ip_hash_key=_secret(env, "IP_HASH_KEY"),
+        admin_api_keys=tuple(k for k in env.get("ADMIN_API_KEYS", "").split(",") if k),
+        webhook_secret=env.get("WEBHOOK_SECRET") or None,
+        sqs_endpoint=env.get("SQS_ENDPOINT") or None,
+        ses_endpoint=env.get("SES_ENDPOINT") or None,
+        unsubscribe_queue_url=env.get("UNSUBSCRIBE_QUEUE_URL") or None,
+        sunset_queue_url=env.get("SUNSET_QUEUE_URL") or None,
+        offer_email_from=env.get("OFFER_EMAIL_FROM") or None,
+        sunset_email_from=env.get("SUNSET_EMAIL_FROM") or env.get("OFFER_EMAIL_FROM") or "no-reply@offboard.example",
+        ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+        offer_issues_per_ip_per_minute=_positive(env, "OFFER_ISSUES_PER_IP_PER_MINUTE", 30),
+        offer_decisions_per_visitor_per_minute=_positive(env, "OFFER_DECISIONS_PER_VISITOR_PER_MINUTE", 20),
+        offer_decisions_per_ip_per_minute=_positive(env, "OFFER_DECISIONS_PER_IP_PER_MINUTE", 600),
+        demo_pages=env.get("DEMO_PAGES") == "1",
+    )
+
+
+def table_settings() -> Tables:
+    """What the PynamoDB models need at import: endpoint, region and table names.
+
+    Kept apart from `get_settings` so that importing a model never needs the secrets.
+    """
+    env = os.environ
+    stage = env.get("OFFBOARD_STAGE", "dev")
+    return Tables(
+        endpoint=env.get("DYNAMODB_ENDPOINT") or None,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        lists=env.get("LISTS_TABLE", f"offboard-{stage}-lists"),
+        subscribers=env.get("SUBSCRIBERS_TABLE", f"offboard-{stage}-subscribers"),
+        offers=env.get("OFFERS_TABLE", f"offboard-{stage}-offers"),
+    )
+
+
+def event_sources() -> EventSources:
+    """The topic and queues the event handlers subscribe to (names, fixed at deploy time)."""
+    env = os.environ
+    return EventSources(
+        ses_events_topic=env.get("SES_EVENTS_TOPIC", "offboard-ses-events"),
+        sunset_queue=env.get("SUNSET_QUEUE_NAME", "offboard-sunset"),
+        unsubscribe_queue=env.get("UNSUBSCRIBE_QUEUE_NAME", "offboard-unsubscribes"),
+    )
+
+
+def observability_settings() -> tuple[str, bool]:
+    """(metrics namespace, whether the X-Ray SDK tracer is on); read at import by observability."""
+    env = os.environ
+    return env.get("POWERTOOLS_METRICS_NAMESPACE", "Offboard"), env.get("OFFBOARD_TRACING") == "on"

@@ -1,0 +1,89 @@
+"""Operators' side of exit-intent offers: sites, campaigns, the kill switch, reports."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.ids import ID_PATTERN
+from chalicelib.offers import report, site_cache
+from chalicelib.offers.campaigns import parse_campaign
+from chalicelib.storage import offers
+from chalicelib.storage.transactions import written
+
+
+def _origin(value) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if (
+        not parts
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+    ):
+        raise Invalid("bad_origin", f"{value!r} is not an origin like https://shop.example.com")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def create_site(site_key, name, allowed_origins) -> dict:
+    site_key = site_key or f"site_{secrets.token_urlsafe(9)}"
+    if not isinstance(site_key, str) or not ID_PATTERN.match(site_key) or len(site_key) > 40:
+        raise Invalid("bad_site", "site_key must be 1-40 letters, digits, '-' or '_'")
+    if not isinstance(name, str) or not 0 < len(name) <= 200:
+        raise Invalid("bad_name", "name must be 1-200 characters")
+    if not isinstance(allowed_origins, list) or not 1 <= len(allowed_origins) <= 20:
+        raise Invalid("bad_origin", "allowed_origins must list 1 to 20 origins")
+    try:
+        offers.create_site(site_key, name, [_origin(o) for o in allowed_origins])
+    except offers.SiteExists as error:
+        raise Conflict("site_exists", "a site with this key exists") from error
+    return {"site_key": site_key, "name": name, "allowed_origins": [_origin(o) for o in allowed_origins]}
+
+
+def _site(site_key: str):
+    site = offers.get_site(site_key) if isinstance(site_key, str) and ID_PATTERN.match(site_key) else None
+    if site is None:
+        raise NotFound("unknown_site", "no such site")
+    return site
+
+
+def _save(site) -> None:
+    if not written(lambda: offers.save_site(site)):
+        raise Conflict("concurrent_edit", "the site changed while you edited it; try again")
+    site_cache.forget(site.site_key)
+
+
+def put_campaign(site_key: str, campaign_id: str, body: dict) -> dict:
+    if body.get("campaign_id", campaign_id) != campaign_id:
+        raise Invalid("bad_campaign", "campaign_id in the body differs from the URL")
+    campaign = parse_campaign({**body, "campaign_id": campaign_id})
+    site = _site(site_key)
+    if campaign_id not in site.campaigns and len(site.campaigns) >= 50:
+        raise Invalid("too_many_campaigns", "a site holds at most 50 campaigns")
+    site.campaigns = {**site.campaigns, campaign_id: campaign.raw}
+    _save(site)
+    return {"site_key": site_key, "campaign": campaign.raw}
+
+
+def set_enabled(site_key: str, campaign_id: str, enabled) -> dict:
+    """The kill switch: takes effect in every container within the site cache's TTL."""
+    if not isinstance(enabled, bool):
+        raise Invalid("bad_field", "enabled must be true or false")
+    site = _site(site_key)
+    if campaign_id not in site.campaigns:
+        raise NotFound("unknown_campaign", "no such campaign")
+    site.campaigns = {**site.campaigns, campaign_id: {**site.campaigns[campaign_id], "enabled": enabled}}
+    _save(site)
+    return {"site_key": site_key, "campaign_id": campaign_id, "enabled": enabled}
+
+
+def campaign_report(site_key: str, campaign_id: str) -> dict:
+    site = _site(site_key)
+    if campaign_id not in site.campaigns:
+        raise NotFound("unknown_campaign", "no such campaign")
+    arms = {}
+    for counter in offers.campaign_counters(site_key, campaign_id):
+        values = counter.attribute_values
+        arms[counter.sk.removeprefix("ARM#")] = {k: int(v) for k, v in values.items() if k not in ("pk", "sk", "ttl")}
+    return {"site_key": site_key, "campaign_id": campaign_id, **report.report(arms)}

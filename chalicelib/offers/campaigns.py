@@ -1,0 +1,219 @@
+"""Exit-intent campaigns: what an operator configures, validated into plain objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.core.errors import Invalid
+from chalicelib.core.ids import ID_PATTERN
+
+OFFER_KINDS = ("percent", "amount", "free_shipping")
+DEVICES = ("desktop", "mobile", "tablet")
+MAX_CART_VALUE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str
+    value: float
+    currency: str | None
+    expires_minutes: int
+
+
+@dataclass(frozen=True)
+class Variant:
+    variant_id: str
+    weight: float
+    offer: Offer
+    texts: dict
+
+
+@dataclass(frozen=True)
+class Targeting:
+    paths: tuple[str, ...] = ("/*",)
+    exclude_paths: tuple[str, ...] = ()
+    min_cart_value: float = 0
+    currency: str | None = None
+    devices: tuple[str, ...] = DEVICES
+    visitor: str = "any"  # any | new | returning
+    customers: str = "any"  # any | known | unknown
+    utm_sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    priority: int
+    enabled: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    targeting: Targeting
+    variants: tuple[Variant, ...]
+    holdout: float
+    cooldown_days: float
+    max_per_visitor: int
+    total_codes: int
+    codes_per_day: int | None
+    min_seconds_on_page: float = 0
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _fail(message: str) -> Invalid:
+    return Invalid("bad_campaign", message)
+
+
+def _number(value, name: str, low: float, high: float, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise _fail(f"{name} must be a number from {low} to {high}")
+    if integer and int(value) != value:
+        raise _fail(f"{name} must be a whole number")
+    return int(value) if integer else float(value)
+
+
+def _time(value, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise _fail(f"{name} must be an ISO 8601 time") from error
+    if parsed.tzinfo is None:
+        raise _fail(f"{name} needs a time zone")
+    return parsed
+
+
+def _strings(value, name: str, allowed: tuple[str, ...] | None = None, limit: int = 50) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list)
+        or len(value) > limit
+        or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value)
+    ):
+        raise _fail(f"{name} must be a list of at most {limit} short strings")
+    if allowed is not None and set(value) - set(allowed):
+        raise _fail(f"{name} may only hold {', '.join(allowed)}")
+    return tuple(value)
+
+
+def _currency(value, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
+        raise _fail(f"{name} must be a 3-letter currency code")
+    return value.upper()
+
+
+def parse_offer(data, name: str = "offer") -> Offer:
+    if not isinstance(data, dict):
+        raise _fail(f"{name} must be an object")
+    kind = data.get("kind")
+    if kind not in OFFER_KINDS:
+        raise _fail(f"{name}.kind must be one of {', '.join(OFFER_KINDS)}")
+    value = 0.0
+    if kind == "percent":
+        value = _number(data.get("value"), f"{name}.value", 1, 100)
+    elif kind == "amount":
+        value = _number(data.get("value"), f"{name}.value", 0.01, 10_000)
+    currency = _currency(data.get("currency"), f"{name}.currency")
+    if kind == "amount" and currency is None:
+        raise _fail(f"{name}.currency is needed for an amount off")
+    minutes = _number(data.get("expires_minutes", 15), f"{name}.expires_minutes", 1, 60 * 24 * 30, integer=True)
+    return Offer(kind, value, currency, int(minutes))
+
+
+def _texts(data, name: str) -> dict:
+    data = data or {}
+    if not isinstance(data, dict) or set(data) - {"headline", "body", "cta"}:
+        raise _fail(f"{name} takes headline, body and cta")
+    if not all(isinstance(v, str) and len(v) <= 300 for v in data.values()):
+        raise _fail(f"{name} values must be strings of at most 300 characters")
+    return {"headline": "Before you go", "body": "Here is something for your next order.", "cta": "Use my code", **data}
+
+
+def parse_campaign(data) -> Campaign:
+    if not isinstance(data, dict):
+        raise _fail("a campaign must be a JSON object")
+    campaign_id = data.get("campaign_id")
+    if not isinstance(campaign_id, str) or not ID_PATTERN.match(campaign_id) or len(campaign_id) > 40:
+        raise _fail("campaign_id must be 1-40 letters, digits, '-' or '_'")
+    name = data.get("name") or campaign_id
+    if not isinstance(name, str) or len(name) > 200:
+        raise _fail("name must be a string of at most 200 characters")
+    targeting_data = data.get("targeting") or {}
+    if not isinstance(targeting_data, dict):
+        raise _fail("targeting must be an object")
+    targeting = Targeting(
+        paths=_strings(targeting_data.get("paths", ["/*"]), "targeting.paths"),
+        exclude_paths=_strings(targeting_data.get("exclude_paths", []), "targeting.exclude_paths"),
+        min_cart_value=_number(targeting_data.get("min_cart_value", 0), "targeting.min_cart_value", 0, MAX_CART_VALUE),
+        currency=_currency(targeting_data.get("currency"), "targeting.currency"),
+        devices=_strings(targeting_data.get("devices", list(DEVICES)), "targeting.devices", DEVICES),
+        visitor=_choice(targeting_data.get("visitor", "any"), "targeting.visitor", ("any", "new", "returning")),
+        customers=_choice(targeting_data.get("customers", "any"), "targeting.customers", ("any", "known", "unknown")),
+        utm_sources=_strings(targeting_data.get("utm_sources", []), "targeting.utm_sources"),
+    )
+    base_offer = parse_offer(data.get("offer"))
+    variants_data = data.get("variants") or [{"variant_id": "a", "weight": 1}]
+    if not isinstance(variants_data, list) or not 1 <= len(variants_data) <= 10:
+        raise _fail("variants must be a list of 1 to 10 variants")
+    variants = []
+    for i, v in enumerate(variants_data):
+        if (
+            not isinstance(v, dict)
+            or not isinstance(v.get("variant_id"), str)
+            or not ID_PATTERN.match(v["variant_id"])
+            or len(v["variant_id"]) > 20
+        ):
+            raise _fail(f"variants[{i}].variant_id must be 1-20 letters, digits, '-' or '_'")
+        if v["variant_id"] == "holdout":
+            raise _fail("'holdout' is reserved")
+        offer = parse_offer(v["offer"], f"variants[{i}].offer") if "offer" in v else base_offer
+        variants.append(
+            Variant(
+                v["variant_id"],
+                _number(v.get("weight", 1), f"variants[{i}].weight", 0.001, 1000),
+                offer,
+                _texts(v.get("texts"), f"variants[{i}].texts"),
+            )
+        )
+    if len({v.variant_id for v in variants}) != len(variants):
+        raise _fail("variant ids must be unique")
+    caps = data.get("caps") or {}
+    budget = data.get("budget") or {}
+    if not isinstance(caps, dict) or not isinstance(budget, dict):
+        raise _fail("caps and budget must be objects")
+    if "total_codes" not in budget:
+        raise _fail("budget.total_codes is required: offers are never unbounded")
+    starts_at, ends_at = _time(data.get("starts_at"), "starts_at"), _time(data.get("ends_at"), "ends_at")
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise _fail("ends_at must be after starts_at")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail("enabled must be true or false")
+    per_day = budget.get("codes_per_day")
+    return Campaign(
+        campaign_id=campaign_id,
+        name=name,
+        priority=int(_number(data.get("priority", 0), "priority", -1000, 1000, integer=True)),
+        enabled=enabled,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        targeting=targeting,
+        variants=tuple(variants),
+        holdout=_number(data.get("holdout", 0), "holdout", 0, 0.9),
+        cooldown_days=_number(caps.get("cooldown_days", 1), "caps.cooldown_days", 0, 3650),
+        max_per_visitor=int(_number(caps.get("max_per_visitor", 3), "caps.max_per_visitor", 1, 1000, integer=True)),
+        total_codes=int(_number(budget["total_codes"], "budget.total_codes", 0, 100_000_000, integer=True)),
+        codes_per_day=None
+        if per_day is None
+        else int(_number(per_day, "budget.codes_per_day", 0, 10_000_000, integer=True)),
+        min_seconds_on_page=_number(data.get("min_seconds_on_page", 0), "min_seconds_on_page", 0, 3600),
+        raw=data,
+    )
+
+
+def _choice(value, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise _fail(f"{name} must be one of {', '.join(allowed)}")
+    return value

@@ -1,0 +1,198 @@
+"""Exit-intent offers: the snippet and the browser endpoints it calls from shops' pages, the
+operators' sites and campaigns, and code validation and redemption for any channel.
+
+The offer services are imported on first use, so the unsubscribe routes that share this
+Lambda do not pay for them at cold start (and the other way round)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.http import ADMIN, client_ip, endpoint, header, html_response, json_body
+from chalicelib.core.ids import hash_ip
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+
+bp = Blueprint(__name__)
+
+# The snippet posts JSON as text/plain: a "simple" cross-origin request needs no preflight, so
+# there is no OPTIONS route. Servers may send application/json (no CORS involved).
+BROWSER_CONTENT_TYPES = ["text/plain", "application/json"]
+MAX_BROWSER_BODY = 8 * 1024
+SNIPPET = Path(__file__).parent / "static" / "snippet.js"
+
+
+def _browser_body(request) -> dict:
+    return json_body(request, MAX_BROWSER_BODY, tuple(BROWSER_CONTENT_TYPES))
+
+
+def _origin(request) -> str | None:
+    return header(request, "origin") or None
+
+
+@bp.route("/offers/snippet.js", methods=["GET"])
+@endpoint()
+def offer_snippet(request):
+    return Response(
+        body=SNIPPET.read_text(),
+        status_code=200,
+        headers={"Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=300"},
+    )
+
+
+@bp.route("/offers/decide", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@endpoint("browser")
+def offer_decision(request):
+    from chalicelib.offers import service
+    from chalicelib.offers.decision import parse_visit
+
+    visit = parse_visit(_browser_body(request), header(request, "user-agent"))
+    ip_hash = hash_ip(get_settings().ip_hash_key, client_ip(request))
+    answer = service.decide_offer(visit, _origin(request), ip_hash)
+    count("Decisions", outcome=answer.reason)
+    if answer.coupon and answer.reason == "offer":
+        logger.info("offer decided", extra={"campaign_id": answer.campaign_id, "variant_id": answer.variant_id})
+    return answer.as_dict()
+
+
+@bp.route("/offers/events", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@endpoint("browser")
+def offer_event(request):
+    """`impression` when the dialog actually rendered; `claim` when the visitor copied or applied the code."""
+    from chalicelib.offers import service
+    from chalicelib.storage import offers
+
+    data = _browser_body(request)
+    event = data.get("event")
+    field = {"impression": "impressed_at", "claim": "claimed_at"}.get(event) if isinstance(event, str) else None
+    if field is None:
+        raise Invalid("bad_event", "event must be impression or claim")
+    site = service.site_for_page(data.get("site_key"), _origin(request))
+    coupon = service.coupon_for_site(data.get("code"), site.site_key)
+    counted = offers.mark_coupon(
+        coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, field, datetime.now(UTC)
+    )
+    if counted:
+        count("OfferEvents", event=event)
+    return {"counted": counted}
+
+
+@bp.route("/offers/conversions", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@endpoint("browser")
+def offer_conversion(request):
+    """The shop's order-complete page: counts a conversion for the arm (variant or holdout) the
+    visitor was assigned, once per campaign, so lift against the holdout can be measured."""
+    from chalicelib.offers import service
+
+    data = _browser_body(request)
+    if not isinstance(data.get("visitor_id"), str) or not data["visitor_id"]:
+        raise Invalid("missing_field", "visitor_id is required")
+    site = service.site_for_page(data.get("site_key"), _origin(request))
+    return {"counted": service.record_conversion(site, data["visitor_id"])}
+
+
+@bp.route("/offers/email", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@endpoint("browser")
+def offer_email(request):
+    """Send the code to an address the visitor types; the address is used for this one email
+    and not stored. Addresses suppressed after bounces or complaints are not written to."""
+    from chalicelib.offers import service
+    from chalicelib.offers.email import send_offer_email
+    from chalicelib.storage import offers
+
+    data = _browser_body(request)
+    site = service.site_for_page(data.get("site_key"), _origin(request))
+    coupon = service.coupon_for_site(data.get("code"), site.site_key)
+    if coupon.redeemed_at is not None or coupon.expires_at <= datetime.now(UTC):
+        raise Conflict("code_not_valid", "this code is no longer valid")
+    send_offer_email(data.get("email"), coupon)
+    offers.mark_coupon(
+        coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", datetime.now(UTC)
+    )
+    count("OfferEmails")
+    return 202, {"sent": True}
+
+
+@bp.route("/demo/shop", methods=["GET"])
+@endpoint("page")
+def demo_shop(request):
+    """A page that carries the snippet, for trying offers locally (DEMO_PAGES=1 only)."""
+    from chalicelib.core.pages import render_plain
+
+    settings = get_settings()
+    if not settings.demo_pages:
+        raise NotFound("not_found", "no such page")
+    query = request.query_params or {}
+    min_seconds = query.get("min_seconds", "")
+    page = render_plain(
+        "demo_shop.html",
+        base_url=settings.public_base_url,
+        site_key=query.get("site", "demo-shop"),
+        cart_value=120,
+        currency="USD",
+        min_seconds=min_seconds if min_seconds.isdigit() else "2",
+    )
+    csp = "default-src 'self'; style-src 'unsafe-inline'; connect-src 'self'"
+    return html_response(page, headers={"Content-Security-Policy": csp})
+
+
+# Operators: sites, campaigns, the kill switch, reports.
+
+
+@bp.route("/v1/sites", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def create_site(request):
+    from chalicelib.offers import admin
+
+    body = json_body(request)
+    return 201, admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins"))
+
+
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], authorizer=ADMIN)
+@endpoint(admin=True)
+def put_campaign(request, site_key, campaign_id):
+    from chalicelib.offers import admin
+
+    return admin.put_campaign(site_key, campaign_id, json_body(request))
+
+
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"], authorizer=ADMIN)
+@endpoint(admin=True)
+def campaign_kill_switch(request, site_key, campaign_id):
+    from chalicelib.offers import admin
+
+    return admin.set_enabled(site_key, campaign_id, json_body(request).get("enabled"))
+
+
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def campaign_report(request, site_key, campaign_id):
+    from chalicelib.offers import admin
+
+    return admin.campaign_report(site_key, campaign_id)
+
+
+# Any channel (web checkout, a store's till, a call centre): validate, then redeem exactly once.
+
+
+@bp.route("/v1/codes/{code}", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def validate_code(request, code):
+    from chalicelib.offers import service
+
+    return service.describe_code(code)
+
+
+@bp.route("/v1/codes/{code}/redemptions", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def redeem_code(request, code):
+    from chalicelib.offers import service
+
+    body = json_body(request)
+    outcome, answer = service.redeem_code(code, body.get("order_ref"), body.get("channel"))
+    count("Redemptions", outcome=outcome)
+    return service.REDEEM_STATUS[outcome], answer

@@ -1,0 +1,252 @@
+"""Deciding and issuing exit-intent offers, validating and redeeming their codes.
+
+A decision costs at most two DynamoDB round trips: one read (the visitor's state, with the
+site's configuration when the container has not cached it) and, only when something changes,
+one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.core.errors import Forbidden, Invalid, NotFound, Unavailable
+from chalicelib.core.ids import is_id
+from chalicelib.core.observability import count
+from chalicelib.core.settings import get_settings
+from chalicelib.offers import decision, site_cache
+from chalicelib.offers.campaigns import Campaign, Variant
+from chalicelib.offers.codes import new_code, normalize_code
+from chalicelib.offers.decision import Decision, Visit
+from chalicelib.offers.limits import SlidingWindow
+from chalicelib.offers.site_cache import CachedSite
+from chalicelib.storage import offers
+from chalicelib.storage.offers import VisitorState
+from chalicelib.storage.transactions import TransactionConflict
+from chalicelib.storage.visitor_state import CampaignVisit
+
+decisions_per_visitor = SlidingWindow()
+decisions_per_ip = SlidingWindow()
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    show: bool
+    reason: str
+    campaign_id: str | None = None
+    variant_id: str | None = None
+    coupon: dict | None = None
+
+    def as_dict(self) -> dict:
+        body = {"show": self.show, "reason": self.reason}
+        if self.campaign_id:
+            body["campaign_id"] = self.campaign_id
+        if self.variant_id:
+            body["variant_id"] = self.variant_id
+        if self.coupon:
+            body["offer"] = self.coupon
+        return body
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _offer_body(variant: Variant, code: str, expires_at: datetime, now: datetime) -> dict:
+    offer = variant.offer
+    return {
+        "code": code,
+        "kind": offer.kind,
+        "value": offer.value,
+        "currency": offer.currency,
+        "expires_at": iso(expires_at),
+        "expires_in_seconds": max(0, int((expires_at - now).total_seconds())),
+        "texts": variant.texts,
+    }
+
+
+def _checked_key(value, name: str) -> str:
+    if not is_id(value):
+        raise Invalid("bad_field", f"{name} must be 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def site_for_page(site_key, origin: str | None) -> CachedSite:
+    """The site a shop's page names, checked against the page's origin."""
+    site = site_cache.site(_checked_key(site_key, "site_key"))
+    check_site(site, origin)
+    return site
+
+
+def check_site(site: CachedSite | None, origin: str | None) -> None:
+    if site is None or not site.enabled:
+        raise NotFound("unknown_site", "this site key is unknown or disabled")
+    if origin is not None and origin not in site.allowed_origins:
+        raise Forbidden("origin_not_allowed", "this page's origin is not allowed for the site key")
+
+
+def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: datetime | None = None) -> Answer:
+    now = (now or datetime.now(UTC)).replace(microsecond=0)  # whole seconds, as stored and shown
+    settings = get_settings()
+    if visit.visitor_id is None:  # no visitor id: a bot, answered once the site is checked
+        site, visitor = site_cache.site(visit.site_key), None
+    else:
+        site, visitor = site_cache.site_and_visitor(visit.site_key, visit.visitor_id)
+    check_site(site, origin)
+    if decision.is_bot(visit):
+        return Answer(False, "bot")
+    if not (
+        decisions_per_visitor.allow(
+            f"{visit.site_key}|{visit.visitor_id}", limit=settings.offer_decisions_per_visitor_per_minute
+        )
+        and decisions_per_ip.allow(f"{visit.site_key}|{ip_hash}", limit=settings.offer_decisions_per_ip_per_minute)
+    ):
+        return Answer(False, "rate_limited")
+    for attempt in range(ATTEMPTS):
+        states = dict(visitor.campaigns or {}) if visitor else {}
+        decided = decision.decide(list(site.campaigns), visit, states, now)
+        try:
+            return _act(decided, visit, visitor, ip_hash, now)
+        except offers.IssueRefused as refused:
+            if refused.reason in ("budget_spent", "rate_limited"):
+                return Answer(False, refused.reason, decided.campaign.campaign_id)
+            # visitor_changed (a parallel request for the same visitor), code_taken, conflict: read again
+        except TransactionConflict:
+            pass
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311  (jitter, not secrecy)
+        visitor = offers.site_and_visitor(visit.site_key, visit.visitor_id, with_site=False)[1]
+    raise Unavailable("unavailable", "the offer could not be settled after retries", retry_after=2)
+
+
+def _visitor(visit: Visit, visitor: VisitorState | None, now: datetime) -> VisitorState:
+    visitor = visitor or offers.new_visitor(visit.site_key, visit.visitor_id)
+    visitor.ttl = now + offers.VISITOR_RETENTION
+    return visitor
+
+
+def _act(decided: Decision, visit: Visit, visitor: VisitorState | None, ip_hash: str | None, now: datetime) -> Answer:
+    if decided.reason == "holdout":
+        campaign_id = decided.campaign.campaign_id
+        state = visitor.state_of(campaign_id) if visitor else CampaignVisit()
+        if state.arm is None:
+            visitor = _visitor(visit, visitor, now).with_state(campaign_id, replace(state, arm="holdout"))
+            if not offers.record_holdout(visitor, visit.site_key, campaign_id):
+                raise offers.IssueRefused("visitor_changed")
+        return Answer(False, "holdout", campaign_id)
+    if not decided.show:
+        return Answer(False, decided.reason, decided.campaign.campaign_id if decided.campaign else None)
+    campaign, variant = decided.campaign, decided.variant
+    if decided.existing is not None:
+        existing = decided.existing
+        body = _offer_body(variant, existing.code, existing.expires_at, now)
+        return Answer(True, "offer", campaign.campaign_id, variant.variant_id, body)
+    return _issue(campaign, variant, visit, visitor, ip_hash, now)
+
+
+def _issue(
+    campaign: Campaign, variant: Variant, visit: Visit, visitor: VisitorState | None, ip_hash: str | None, now: datetime
+) -> Answer:
+    code = new_code()
+    expires_at = now + timedelta(minutes=variant.offer.expires_minutes)
+    state = visitor.state_of(campaign.campaign_id) if visitor else CampaignVisit()
+    issued = replace(
+        state,
+        offers=state.offers + 1,
+        last_offer_at=now,
+        code=code,
+        expires_at=expires_at,
+        variant_id=variant.variant_id,
+        arm=state.arm or variant.variant_id,
+    )
+    visitor = _visitor(visit, visitor, now).with_state(campaign.campaign_id, issued)
+    coupon = offers.Coupon(
+        offers.code_key(code),
+        "CODE",
+        code=code,
+        site_key=visit.site_key,
+        campaign_id=campaign.campaign_id,
+        variant_id=variant.variant_id,
+        kind=variant.offer.kind,
+        value=variant.offer.value,
+        currency=variant.offer.currency,
+        issued_at=now,
+        expires_at=expires_at,
+        ttl=expires_at + offers.CODE_RETENTION,
+    )
+    offers.issue(
+        coupon,
+        visitor,
+        offers.Budget(campaign.total_codes, campaign.codes_per_day),
+        first_offer_to_visitor=state.arm is None,
+        rate_key=f"RATE#{visit.site_key}#{ip_hash or 'unknown'}#{now:%Y%m%d%H%M}",
+        rate_limit=get_settings().offer_issues_per_ip_per_minute,
+        now=now,
+    )
+    count("CodesIssued", campaign_id=campaign.campaign_id)
+    return Answer(True, "offer", campaign.campaign_id, variant.variant_id, _offer_body(variant, code, expires_at, now))
+
+
+def coupon_for_site(code, site_key: str) -> offers.Coupon:
+    """A code as a shop's page names it; unknown and other sites' codes answer the same."""
+    normalized = normalize_code(code)
+    coupon = offers.get_coupon(normalized) if normalized else None
+    if coupon is None or coupon.site_key != site_key:
+        raise NotFound("unknown_code", "no such code for this site")
+    return coupon
+
+
+def record_conversion(site: CachedSite, visitor_id) -> int:
+    """Count a conversion for each arm (variant or holdout) the visitor was assigned, once per campaign."""
+    _, visitor = site_cache.site_and_visitor(site.site_key, _checked_key(visitor_id, "visitor_id"))
+    counted = 0
+    for campaign_id, state in dict((visitor.campaigns if visitor else None) or {}).items():
+        if state.arm and not state.converted:
+            visitor.with_state(campaign_id, replace(state, converted=True))
+            counted += offers.count_conversion(visitor, site.site_key, campaign_id, state.arm)
+    return counted
+
+
+def describe_code(code, now: datetime | None = None) -> dict:
+    """Validation for any channel: valid now or not, for what, until when. Changes nothing."""
+    normalized = normalize_code(code)
+    coupon = offers.get_coupon(normalized) if normalized else None
+    if coupon is None:
+        raise NotFound("unknown_code", "no such code")
+    now = now or datetime.now(UTC)
+    status = "redeemed" if coupon.redeemed_at else ("expired" if coupon.expires_at <= now else "valid")
+    return {
+        "code": coupon.code,
+        "status": status,
+        "valid": status == "valid",
+        "kind": coupon.kind,
+        "value": coupon.value,
+        "currency": coupon.currency,
+        "campaign_id": coupon.campaign_id,
+        "site_key": coupon.site_key,
+        "expires_at": iso(coupon.expires_at),
+        "redeemed_at": iso(coupon.redeemed_at) if coupon.redeemed_at else None,
+        "order_ref": coupon.order_ref,
+        "channel": coupon.channel,
+    }
+
+
+REDEEM_STATUS = {"redeemed": 200, "already_redeemed_same_order": 200, "already_redeemed": 409, "expired": 410}
+CHANNELS = ("web", "store", "phone", "app")
+
+
+def redeem_code(code, order_ref, channel, now: datetime | None = None) -> tuple[str, dict]:
+    """(outcome, the code as it now is): redeemed, already_redeemed_same_order, already_redeemed or expired."""
+    if not isinstance(order_ref, str) or not 0 < len(order_ref) <= 100:
+        raise Invalid("bad_order_ref", "order_ref is required (at most 100 characters)")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    normalized = normalize_code(code)
+    if normalized is None:
+        raise NotFound("unknown_code", "no such code")
+    outcome, _ = offers.redeem(normalized, order_ref, channel, now or datetime.now(UTC))
+    if outcome == "unknown":
+        raise NotFound("unknown_code", "no such code")
+    return outcome, {**describe_code(normalized, now), "outcome": outcome}

@@ -1,0 +1,49 @@
+"""Erasure: forget the person, keep the choice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.core import consent
+from chalicelib.storage.subscribers.changes import unsubscribe_all
+from chalicelib.storage.subscribers.models import PROFILE, AuditContext, ConsentEvent, Profile, Subscription
+from chalicelib.storage.subscribers.reads import everything_about, subscriptions_of
+
+
+def erase(subscriber_id: str, now: datetime) -> dict:
+    """The address, engagement history and audit trail go; what stays is the opaque id (an HMAC
+    of the address) marked opted out of everything, with each list unsubscribed, so a later
+    import of the same address cannot bring them back. Idempotent: running it again finishes an
+    erasure that stopped half-way."""
+    if any(s.status != consent.UNSUBSCRIBED for s in subscriptions_of(subscriber_id)):
+        unsubscribe_all(subscriber_id, AuditContext("erasure"), now)  # also keeps member counts right
+    profile, subscriptions, events = everything_about(subscriber_id)
+    with Profile.batch_write() as batch:
+        batch.save(
+            Profile(
+                subscriber_id,
+                PROFILE,
+                opted_out_all=True,
+                suppressed_channels=(profile.suppressed_channels if profile else None) or None,
+                erased_at=now,
+            )
+        )
+    with Subscription.batch_write() as batch:
+        for s in subscriptions:
+            batch.save(
+                Subscription(
+                    subscriber_id,
+                    s.sk,
+                    list_id=s.list_id,
+                    status=consent.UNSUBSCRIBED,
+                    unsubscribed_at=s.unsubscribed_at or now,
+                )
+            )
+    with ConsentEvent.batch_write() as batch:
+        for event in events:
+            batch.delete(event)
+    return {
+        "subscriber_id": subscriber_id,
+        "lists_kept_as_unsubscribed": len(subscriptions),
+        "events_deleted": len(events),
+    }

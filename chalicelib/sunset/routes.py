@@ -1,0 +1,190 @@
+"""Sunset: the re-permission email's "keep me subscribed" pages, engagement coming in (SES
+event publishing over SNS or EventBridge, and a signed webhook for other senders), the daily
+schedule and the job's queue, and the operators' policy and run reports.
+
+Event handlers import what they need when they run, so HTTP requests (which share the
+package) do not pay for them at cold start."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from chalice import Blueprint, Cron
+
+from chalicelib.core import consent
+from chalicelib.core.errors import Invalid, NotFound, Unavailable
+from chalicelib.core.forms import FORM_CONTENT_TYPES
+from chalicelib.core.http import ADMIN, endpoint, header, html_response, json_body, language_of, raw_body
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import event_sources, get_settings
+from chalicelib.storage import lists
+from chalicelib.unsubscribe.headers import page_url
+from chalicelib.unsubscribe.tokens import verify_link
+
+bp = Blueprint(__name__)
+SOURCES = event_sources()
+KEEP_TYPES = [*FORM_CONTENT_TYPES, "application/json"]  # a button POST, or a mail client's empty one
+
+
+def _token_and_list(raw_token: str):
+    token = verify_link(raw_token)
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        raise NotFound("unknown_list", "this list does not exist")
+    return token, mailing_list
+
+
+def _keep_page(request, mailing_list, action: str, outcome: str | None):
+    from chalicelib.core.pages import render
+
+    page = render(
+        "keep.html", language_of(request), mailing_list, list_name=mailing_list.name, action=action, outcome=outcome
+    )
+    return html_response(page)
+
+
+# The re-permission email's button lands here; a GET only shows the button (scanners follow links).
+@bp.route("/u/{token}/keep", methods=["GET"])
+@endpoint("page")
+def keep_page(request, token):
+    _, mailing_list = _token_and_list(token)
+    return _keep_page(request, mailing_list, page_url(get_settings(), token, "/keep"), None)
+
+
+@bp.route("/u/{token}/keep", methods=["POST"], content_types=KEEP_TYPES)
+@endpoint("page")
+def keep_subscribed(request, token):
+    """Counts as engagement: the sunset clock restarts and a pending re-permission ends. Someone
+    the job already unsubscribed comes back, since they asked to stay; a person's own
+    unsubscribe is never overridden from here."""
+    from chalicelib.core import i18n
+    from chalicelib.storage import subscribers
+    from chalicelib.storage.subscribers import AuditContext
+    from chalicelib.sunset.engagement import next_due
+
+    verified, mailing_list = _token_and_list(token)
+    sid, list_id, now = verified.subscriber_id, verified.list_id, datetime.now(UTC)
+    kept = subscribers.record_engagement(sid, list_id, now, next_due(list_id, now, now))
+    if not kept:
+        subscription = subscribers.get_subscription(sid, list_id)
+        last = subscribers.get_event(sid, subscription.last_event or "") if subscription else None
+        if (
+            subscription
+            and subscription.status == consent.UNSUBSCRIBED
+            and last is not None
+            and last.source == "sunset"
+        ):
+            profile = subscribers.get_profile(sid)
+            subscribers.subscribe(
+                sid,
+                profile.email if profile else "",
+                list_id,
+                AuditContext("page", key_id=verified.key_id, campaign_id=verified.campaign_id),
+                now,
+                sunset_due=next_due(list_id, now, now),
+                resubscribe=True,
+            )
+            kept = True
+        elif subscription and subscription.status != consent.UNSUBSCRIBED:
+            kept = True  # already engaged at least as recently
+    if kept:
+        count("SunsetKeeps")
+    t = i18n.translator(language_of(request))
+    return _keep_page(
+        request, mailing_list, "", t("keep.done" if kept else "keep.unsubscribed", list=mailing_list.name)
+    )
+
+
+# Engagement from senders other than SES: signed JSON.
+@bp.route("/v1/engagement", methods=["POST"])
+@endpoint()
+def engagement_webhook(request):
+    """Signed by HMAC (not the API key): other senders post engagement facts here. Every fact
+    is idempotent, so a 503 can simply be resent."""
+    from chalicelib.sunset import engagement
+
+    secret = get_settings().webhook_secret or ""
+    if len(secret) < 16:
+        raise Unavailable("webhook_disabled", "no webhook secret is configured", retry_after=None)
+    engagement.verify_webhook(
+        raw_body(request),
+        header(request, "x-offboard-timestamp"),
+        header(request, "x-offboard-signature"),
+        secret.encode(),
+    )
+    data = json_body(request, limit=256 * 1024)
+    events = data.get("events")
+    if not isinstance(events, list) or not 1 <= len(events) <= engagement.MAX_WEBHOOK_EVENTS:
+        raise Invalid("bad_batch", f"events must be a list of 1 to {engagement.MAX_WEBHOOK_EVENTS}")
+    outcomes = engagement.ingest(events, parse=engagement.parse_webhook_event)
+    return 202, {"outcomes": dict(outcomes)}
+
+
+# Operators: a list's policy, and the job's reports.
+@bp.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"], authorizer=ADMIN)
+@endpoint(admin=True)
+def sunset_policy(request, list_id):
+    from chalicelib.sunset.policy import parse_policy
+
+    policy = parse_policy(json_body(request))
+    if not lists.set_sunset_policy(list_id, policy.as_dict()):
+        raise NotFound("unknown_list", "this list does not exist")
+    return {"list_id": list_id, "sunset": policy.as_dict()}
+
+
+@bp.route("/v1/sunset/runs", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def sunset_runs(request):
+    from chalicelib.storage import sunset_runs as runs
+    from chalicelib.sunset import job
+
+    return {"runs": [job.report(run) for run in runs.recent_runs()]}
+
+
+@bp.route("/v1/sunset/runs/{run_id}", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def sunset_run(request, run_id):
+    from chalicelib.storage import sunset_runs as runs
+    from chalicelib.sunset import job
+
+    run = runs.get_run(run_id) if len(run_id) < 64 else None
+    if run is None:
+        raise NotFound("unknown_run", "no such run")
+    return job.report(run)
+
+
+# Events: SES event publishing (SNS or EventBridge), the daily run and its queue.
+@bp.on_sns_message(topic=SOURCES.ses_events_topic)
+def ses_event_from_sns(event):
+    from chalicelib.sunset import engagement
+
+    engagement.ingest([event.message], parse=lambda m: engagement.parse_ses_record(engagement.parse_sns_message(m)))
+
+
+@bp.on_cw_event({"source": ["aws.ses"]})
+def ses_event_from_eventbridge(event):
+    from chalicelib.sunset import engagement
+
+    engagement.ingest([event.detail])
+
+
+@bp.schedule(Cron(0, 3, "*", "*", "?", "*"))
+def daily_sunset_run(event):
+    from chalicelib.sunset import job
+
+    job.plan_run(job.enqueue)
+
+
+@bp.on_sqs_message(queue=SOURCES.sunset_queue, batch_size=1)
+def sunset_step(event):
+    from chalicelib.sunset import job
+    from chalicelib.sunset.email import send_reminder
+
+    for record in event:
+        try:
+            message = json.loads(record.body)
+        except ValueError:
+            logger.warning("unreadable sunset message dropped")
+            continue
+        job.work(message, job.enqueue, event.context.get_remaining_time_in_millis, send_reminder)

@@ -1,0 +1,256 @@
+"""The recipient's side: one-click POSTs from mailbox providers and the pages people see.
+
+GET never changes state (link scanners fetch every link); every change is a POST. Functions
+raise `core.errors` for what went wrong; the routes' endpoint decorator answers them as a JSON
+problem (mailbox providers) or a page (people).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.core import consent, i18n
+from chalicelib.core.errors import Invalid, NotFound, Unavailable
+from chalicelib.core.forms import parse_form
+from chalicelib.core.http import (
+    client_ip,
+    error_page,
+    header,
+    html_response,
+    json_response,
+    language_of,
+    raw_body,
+    redirect,
+)
+from chalicelib.core.ids import hash_ip
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+from chalicelib.storage import lists, subscribers
+from chalicelib.storage.subscribers import AuditContext
+from chalicelib.unsubscribe import deferred
+from chalicelib.unsubscribe.headers import ONE_CLICK, page_url
+from chalicelib.unsubscribe.tokens import UnsubscribeToken, verify_link
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _context(request, token: UnsubscribeToken, source: str) -> AuditContext:
+    return AuditContext(
+        source=source,
+        ip_hash=hash_ip(get_settings().ip_hash_key, client_ip(request)),
+        user_agent=header(request, "user-agent"),
+        key_id=token.key_id,
+        campaign_id=token.campaign_id,
+    )
+
+
+def _url(raw_token: str, suffix: str = "", event: str | None = None, **extra: str) -> str:
+    return page_url(get_settings(), raw_token, suffix, event, **extra)
+
+
+def _token_and_list(raw_token: str):
+    token = verify_link(raw_token)
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        raise NotFound("unknown_list", "this list does not exist")
+    return token, mailing_list
+
+
+def _form(request, limit: int | None = None) -> dict[str, str]:
+    body = raw_body(request)
+    if limit is None:
+        return parse_form(header(request, "content-type"), body)
+    return parse_form(header(request, "content-type"), body, limit=limit)
+
+
+def answers_people(request) -> str:
+    """The unsubscribe POST serves mailbox providers (JSON) and our own page's form (pages)."""
+    try:
+        return "page" if "choice" in _form(request) else "json"
+    except Invalid:
+        return "json"
+
+
+def post_unsubscribe(request, token: str):
+    """One route, two callers: a mailbox provider's one-click POST (`List-Unsubscribe=One-Click`
+    or an empty body; answered 200, never redirected) and our own page's form (`choice=...`)."""
+    raw_token = token
+    try:
+        form = _form(request)
+    except Invalid:
+        count("RejectedInputs", kind="form")
+        verify_link(raw_token)  # a bad link is named before a bad body
+        raise
+    if "choice" in form:
+        return _apply_choice(request, raw_token, form["choice"])
+    verified = verify_link(raw_token)
+    if form and form.get("List-Unsubscribe") != "One-Click":
+        raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty")
+    ctx, now = _context(request, verified, "one-click"), _now()
+    try:
+        change = subscribers.unsubscribe(verified.subscriber_id, verified.list_id, ctx, now)
+    except subscribers.UnknownList as error:
+        raise NotFound("unknown_list", "this list does not exist") from error
+    except PynamoDBException as error:
+        logger.exception("one-click unsubscribe could not be stored; queueing it")
+        if deferred.defer(verified.subscriber_id, verified.list_id, ctx, now):
+            return json_response({"status": "accepted"}, 202)
+        raise Unavailable("unavailable", "try again shortly") from error
+    if change.applied:
+        count("Unsubscribes", source="one-click")
+    logger.info("one-click unsubscribe", extra={"applied": change.applied})
+    return json_response({"status": consent.UNSUBSCRIBED})
+
+
+def _apply_choice(request, raw_token: str, choice: str):
+    token = verify_link(raw_token)
+    if choice not in consent.CHOICES:
+        raise Invalid("bad_choice", "choose one of the options")
+    ctx, now = _context(request, token, "page"), _now()
+    try:
+        if choice == "list":
+            change = subscribers.unsubscribe(token.subscriber_id, token.list_id, ctx, now)
+        elif choice == "all":
+            if lists.get_list(token.list_id) is None:
+                raise subscribers.UnknownList(token.list_id)
+            change = subscribers.unsubscribe_all(token.subscriber_id, ctx, now)
+        else:
+            until = consent.pause_end(choice, now)
+            change = subscribers.pause(token.subscriber_id, token.list_id, until, ctx, now)
+    except subscribers.UnknownList as error:
+        raise NotFound("unknown_list", "this list does not exist") from error
+    except (PynamoDBException, subscribers.ConcurrentChange) as error:
+        logger.exception("unsubscribe choice could not be stored")
+        until = consent.pause_end(choice, now) if choice in consent.PAUSE_DAYS else None
+        if deferred.defer(token.subscriber_id, token.list_id, ctx, now, everything=choice == "all", pause_until=until):
+            return error_page(request, 202, "done.deferred", status_class="notice")
+        raise Unavailable("unavailable", "try again shortly") from error
+    if change.applied:
+        count("Unsubscribes" if choice in ("list", "all") else "Pauses", source="page")
+    logger.info("unsubscribe choice", extra={"choice": choice, "applied": change.applied})
+    if change.event_key is None:
+        return redirect(_url(raw_token))
+    return redirect(_url(raw_token, "/survey", change.event_key))
+
+
+def landing_page(request, token: str):
+    from chalicelib.core.pages import render
+
+    verified, mailing_list = _token_and_list(token)
+    subscription = subscribers.get_subscription(verified.subscriber_id, verified.list_id)
+    return html_response(
+        render(
+            "choose.html",
+            language_of(request),
+            mailing_list,
+            list_name=mailing_list.name,
+            action=_url(token),
+            already=subscription is not None and subscription.status == consent.UNSUBSCRIBED,
+        )
+    )
+
+
+def _outcome(t, event, mailing_list) -> str:
+    if event.action == "pause":
+        return t("done.pause", list=mailing_list.name, until=event.until.strftime("%Y-%m-%d"))
+    if event.action == "resubscribe" and event.list_id == "*":
+        return t("done.resubscribe_all")
+    key = {"subscribe": "done.resubscribe"}.get(event.action, f"done.{event.action}")
+    return t(key, list=mailing_list.name)
+
+
+def _event_for_page(request, raw_token: str):
+    """The token, event and list a follow-up page is about."""
+    token, mailing_list = _token_and_list(raw_token)
+    key = (request.query_params or {}).get("event") or ""
+    event = subscribers.get_event(token.subscriber_id, key) if len(key) < 80 else None
+    if event is None or event.list_id not in (token.list_id, "*"):
+        raise NotFound("not_found", "no such change for this link")
+    return token, event, mailing_list
+
+
+def survey_page(request, token: str):
+    from chalicelib.core.pages import render
+
+    _, event, mailing_list = _event_for_page(request, token)
+    language = language_of(request)
+    if event.action not in consent.UNDO_ACTION or event.reason:
+        return redirect(_url(token, "/done", event.sk))
+    return html_response(
+        render(
+            "survey.html",
+            language,
+            mailing_list,
+            outcome=_outcome(i18n.translator(language), event, mailing_list),
+            action=_url(token, "/survey"),
+            skip=_url(token, "/done", event.sk),
+            event=event.sk,
+            reasons=consent.SURVEY_REASONS,
+            comment_limit=consent.SURVEY_COMMENT_LIMIT,
+        )
+    )
+
+
+def submit_survey(request, token: str):
+    verified = verify_link(token)
+    form = _form(request, limit=16 * 1024)
+    key = form.get("event", "")
+    if not form.get("reason") and not (form.get("comment") or "").strip():
+        return redirect(_url(token, "/done", key))  # nothing chosen: the survey is optional
+    try:
+        reason, comment = consent.clean_survey(form.get("reason"), form.get("comment"))
+    except consent.InvalidSurvey as error:
+        raise Invalid("bad_survey", str(error)) from error
+    stored = subscribers.record_survey(verified.subscriber_id, verified.list_id, key, reason, comment, _now())
+    if stored:
+        count("SurveyAnswers", reason=reason)
+    return redirect(_url(token, "/done", key, thanks="1"))
+
+
+def done_page(request, token: str):
+    from chalicelib.core.pages import render
+
+    _, event, mailing_list = _event_for_page(request, token)
+    language = language_of(request)
+    t = i18n.translator(language)
+    undo_label = None
+    if event.action in consent.UNDO_ACTION:
+        undo_label = t("undo.pause") if event.action == "pause" else t("undo.unsubscribe")
+    return html_response(
+        render(
+            "done.html",
+            language,
+            mailing_list,
+            outcome=_outcome(t, event, mailing_list),
+            thanks=(request.query_params or {}).get("thanks") == "1",
+            undo_label=undo_label,
+            undo_action=_url(token, "/undo"),
+            event=event.sk,
+        )
+    )
+
+
+def submit_undo(request, token: str):
+    verified = verify_link(token)
+    form = _form(request)
+    now = _now()
+    try:
+        change = subscribers.undo(
+            verified.subscriber_id,
+            verified.list_id,
+            form.get("event", ""),
+            _context(request, verified, "page"),
+            now,
+            sunset_due=now,  # the sunset job reviews a returning member on its next run
+        )
+    except (PynamoDBException, subscribers.ConcurrentChange) as error:
+        logger.exception("undo could not be stored")
+        raise Unavailable("unavailable", "try again shortly") from error
+    if not change.applied:
+        return error_page(request, 409, "done.undo_unavailable", lists.get_list(verified.list_id))
+    count("Resubscribes", source="page")
+    return redirect(_url(token, "/done", change.event_key))

@@ -1,0 +1,156 @@
+"""Unsubscribe: the recipients' links and pages, the senders' and operators' API, and the
+queue of unsubscribes that could not be stored at once."""
+
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.errors import Invalid, TooLarge
+from chalicelib.core.forms import FORM_CONTENT_TYPES
+from chalicelib.core.http import ADMIN, endpoint, json_body, raw_body
+from chalicelib.core.observability import count
+from chalicelib.unsubscribe import flow
+
+bp = Blueprint(__name__)
+
+# A one-click POST may come with a form body, an empty body or no Content-Type at all
+# (which Chalice reads as JSON); the handler accepts only `List-Unsubscribe=One-Click` or nothing.
+ONE_CLICK_TYPES = [*FORM_CONTENT_TYPES, "application/json"]
+MAX_CSV_BYTES = 2 * 1024 * 1024
+
+# Recipients: the link in List-Unsubscribe and in the message body. GET never changes anything.
+bp.route("/u/{token}", methods=["GET"])(endpoint("page")(flow.landing_page))
+bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)(
+    endpoint(flow.answers_people)(flow.post_unsubscribe)
+)
+bp.route("/u/{token}/survey", methods=["GET"])(endpoint("page")(flow.survey_page))
+bp.route("/u/{token}/survey", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_survey))
+bp.route("/u/{token}/done", methods=["GET"])(endpoint("page")(flow.done_page))
+bp.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_undo))
+
+
+# Senders: the headers for a message, and who may be sent to (X-Api-Key locally; IAM in AWS).
+
+
+@bp.route("/v1/unsubscribe-headers", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def unsubscribe_headers(request):
+    from chalicelib.unsubscribe import senders
+
+    body = json_body(request)
+    return senders.headers_for(body, body.get("list_id"), body.get("campaign_id")).as_dict()
+
+
+@bp.route("/v1/send-check", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def send_check(request):
+    from chalicelib.unsubscribe import senders
+
+    body = json_body(request)
+    channel = body.get("channel", "email")
+    answers = senders.check_recipients(body.get("list_id"), channel, body.get("recipients"))
+    return {"list_id": body["list_id"], "channel": channel, "recipients": answers}
+
+
+# Operators: lists, subscribers, the consent trail, privacy requests, the exit-survey report.
+
+
+@bp.route("/v1/lists", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def create_list(request):
+    from chalicelib.unsubscribe import admin
+
+    body = json_body(request)
+    created = admin.create_list(body.get("list_id"), body.get("name"), body.get("description"), body.get("branding"))
+    return 201, created
+
+
+@bp.route("/v1/lists/{list_id}/subscribers", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def add_subscriber(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    body = json_body(request)
+    result = admin.add_subscriber(list_id, body.get("email"), body.get("resubscribe") is True)
+    return (201 if result["result"] in ("subscribed", "resubscribed") else 200), result
+
+
+@bp.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"], authorizer=ADMIN)
+@endpoint(admin=True)
+def import_subscribers(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    body = raw_body(request)
+    if len(body) > MAX_CSV_BYTES:
+        raise TooLarge("too_large", f"send at most {MAX_CSV_BYTES} bytes of CSV")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Invalid("bad_csv", "the CSV must be UTF-8") from error
+    return admin.import_csv(list_id, text)
+
+
+@bp.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def export_consent(request, subscriber_id):
+    from chalicelib.unsubscribe import admin
+
+    lines = admin.export_consent(subscriber_id)
+    return Response(
+        lines, status_code=200, headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
+    )
+
+
+@bp.route("/v1/reports/unsubscribe-reasons", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def unsubscribe_reasons(request):
+    from chalicelib.unsubscribe import admin
+
+    query = request.query_params or {}
+    return admin.unsubscribe_reasons(query.get("list_id"), query.get("from"), query.get("to"))
+
+
+# Privacy: find by address (in the body, never the URL), export everything, erase.
+
+
+@bp.route("/v1/subscribers/find", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def find_subscriber(request):
+    from chalicelib.unsubscribe import admin
+
+    return admin.find_subscriber(json_body(request).get("email"))
+
+
+@bp.route("/v1/subscribers/{subscriber_id}", methods=["GET"], authorizer=ADMIN)
+@endpoint(admin=True)
+def export_subscriber(request, subscriber_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.export_subscriber(subscriber_id)
+
+
+@bp.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"], authorizer=ADMIN)
+@endpoint(admin=True)
+def erase_subscriber(request, subscriber_id):
+    from chalicelib.unsubscribe import admin
+
+    result = admin.erase_subscriber(subscriber_id)
+    count("Erasures")
+    return result
+
+
+def _queue_names():
+    from chalicelib.core.settings import event_sources
+
+    return event_sources()
+
+
+@bp.on_sqs_message(queue=_queue_names().unsubscribe_queue, batch_size=1)
+def deferred_unsubscribe(event):
+    """Failures raise: SQS retries the message and, after its limit, keeps it in the DLQ."""
+    from chalicelib.unsubscribe import deferred
+
+    for record in event:
+        deferred.apply(json.loads(record.body))

@@ -1,0 +1,202 @@
+"""Helpers shared by every test layer: request bodies as mailbox providers build them, SES
+records as AWS publishes them, and the real local stack (the embedded DynamoDB server and
+`chalice local` in their own processes, seeded the way `scripts/run-local` seeds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+# Request bodies as mailbox providers build them.
+
+YAHOO_BOUNDARY = "----=_Part_12345_67890.1700000000000"
+
+
+def multipart(fields: dict, boundary: str = YAHOO_BOUNDARY) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+# SES event-publishing records as SES sends them (moto emits none of Open/Click: these are
+# written from the documented shapes), with the subscriber id filled in.
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ses"
+RECORD_TYPES = (
+    "send",
+    "delivery",
+    "open_human",
+    "open_apple_mpp",
+    "click",
+    "click_scanner",
+    "bounce_permanent",
+    "bounce_transient",
+    "complaint",
+    "reject",
+    "rendering_failure",
+    "delivery_delay",
+    "subscription",
+)
+
+
+def record(name: str, subscriber_id: str, **mail_overrides) -> dict:
+    data = json.loads((FIXTURES / f"{name}.json").read_text().replace("{{SUBSCRIBER_ID}}", subscriber_id))
+    data["mail"].update(mail_overrides)
+    return data
+
+
+def sns_message(name: str, subscriber_id: str) -> str:
+    """The SNS notification's `Message`: the record as a JSON string."""
+    return json.dumps(record(name, subscriber_id))
+
+
+def eventbridge_event(name: str, subscriber_id: str) -> dict:
+    envelope = json.loads((FIXTURES / "eventbridge_envelope.json").read_text())
+    envelope["detail"] = record(name, subscriber_id)
+    return envelope
+
+
+# The real local stack for end-to-end tests.
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {seconds} s")
+
+
+class LocalStack:
+    def __init__(self, log_dir: Path):
+        self.api_port, self.dynamodb_port = free_port(), free_port()
+        self.base_url = f"http://127.0.0.1:{self.api_port}"
+        self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
+        self.env = {
+            **os.environ,
+            "DYNAMODB_ENDPOINT": self.dynamodb_endpoint,
+            "SES_ENDPOINT": self.dynamodb_endpoint,
+            "PUBLIC_BASE_URL": self.base_url,
+            "PYTHONPATH": str(ROOT),
+            # The embedded server takes any credentials; never hand real ones to it.
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        self.env.pop("AWS_SESSION_TOKEN", None)
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen] = []
+        self.demo: dict = {}
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "tools.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def start(self) -> LocalStack:
+        dynamodb = self._spawn(
+            "dynamodb", sys.executable, "scripts/local_dynamodb.py", "--port", str(self.dynamodb_port)
+        )
+        wait_for(self.dynamodb_endpoint, dynamodb)
+        self.cli("create-tables")
+        self.demo = json.loads(self.cli("seed-demo"))
+        chalice = self._spawn(
+            "chalice",
+            str(BIN / "chalice"),
+            "local",
+            "--no-autoreload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.api_port),
+            "--stage",
+            "dev",
+        )
+        wait_for(self.base_url + "/u/x", chalice)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    # Shortcuts over the admin API (X-Api-Key for local use).
+    def admin(self, method: str, path: str, body=None) -> requests.Response:
+        return requests.request(
+            method, self.base_url + path, json=body, headers={"X-Api-Key": "dev-admin-key"}, timeout=30
+        )
+
+    def link(self, email: str, list_id: str = "newsletter") -> str:
+        response = self.admin("POST", "/v1/unsubscribe-headers", {"email": email, "list_id": list_id})
+        response.raise_for_status()
+        return response.json()["unsubscribe_url"]
+
+    def events(self, subscriber_id: str) -> list[dict]:
+        body = self.admin("GET", f"/v1/subscribers/{subscriber_id}/consent").text
+        return [json.loads(line) for line in body.splitlines()]
+
+    def allowed(self, email: str, list_id: str = "newsletter") -> dict:
+        response = self.admin(
+            "POST", "/v1/send-check", {"list_id": list_id, "channel": "email", "recipients": [{"email": email}]}
+        )
+        return response.json()["recipients"][0]
+
+
+def subscriber_of(url: str) -> str:
+    return url.rsplit("/u/", 1)[1].split(".")[1]
+
+
+# Storage calls with the sunset due date the services would compute (the list's policy).
+
+
+def join(subscriber_id, email, list_id, ctx, now, resubscribe=False) -> str:
+    from chalicelib.storage import subscribers
+    from chalicelib.sunset.engagement import next_due
+
+    due = next_due(list_id, now)
+    return subscribers.subscribe(subscriber_id, email, list_id, ctx, now, sunset_due=due, resubscribe=resubscribe)
+
+
+def engage(subscriber_id, list_id, at) -> bool:
+    from chalicelib.storage import subscribers
+    from chalicelib.sunset.engagement import next_due
+
+    return subscribers.record_engagement(subscriber_id, list_id, at, next_due(list_id, at))

@@ -1,0 +1,182 @@
+"""Exit-intent decision rules, without storage."""
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.core.errors import Invalid
+from chalicelib.offers.campaigns import parse_campaign
+from chalicelib.offers.decision import decide, parse_visit
+from chalicelib.storage.visitor_state import CampaignVisit as CampaignState
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
+
+
+def campaign(**overrides):
+    data = {
+        "campaign_id": "c1",
+        "offer": {"kind": "percent", "value": 10},
+        "budget": {"total_codes": 100},
+        "targeting": {"paths": ["/shop/*", "/cart"], "min_cart_value": 50, "currency": "USD"},
+        **overrides,
+    }
+    return parse_campaign(data)
+
+
+def visit(**overrides):
+    body = {
+        "site_key": "s",
+        "visitor_id": "v1",
+        "page_url": "https://shop.example/cart",
+        "cart_value": 80,
+        "currency": "USD",
+        **overrides,
+    }
+    return parse_visit(body, overrides.pop("ua", CHROME))
+
+
+def test_a_matching_visitor_gets_an_offer():
+    decision = decide([campaign()], visit(), {}, NOW)
+    assert (
+        decision.show
+        and decision.issue
+        and decision.campaign.campaign_id == "c1"
+        and decision.variant.variant_id == "a"
+    )
+
+
+@pytest.mark.parametrize(
+    "visit_overrides, reason",
+    [
+        ({"page_url": "https://shop.example/about"}, "no_campaign"),
+        ({"cart_value": 10}, "no_campaign"),
+        ({"currency": "EUR"}, "no_campaign"),
+        ({"device": "mobile"}, "no_campaign"),
+        ({"page_url": "https://shop.example/u/k1.x.y..z"}, "excluded_page"),
+        ({"page_url": "https://shop.example/shop/checkout/complete"}, "excluded_page"),
+    ],
+)
+def test_targeting_and_excluded_pages(visit_overrides, reason):
+    c = campaign(
+        targeting={
+            "paths": ["/shop/*", "/cart", "/u/*"],
+            "min_cart_value": 50,
+            "currency": "USD",
+            "devices": ["desktop"],
+        }
+    )
+    assert decide([c], visit(**visit_overrides), {}, NOW).reason == reason
+
+
+def test_kill_switch_and_schedule_come_first():
+    assert decide([campaign(enabled=False)], visit(), {}, NOW).reason == "kill_switch"
+    later = (NOW + timedelta(days=1)).isoformat()
+    assert decide([campaign(starts_at=later)], visit(), {}, NOW).reason == "outside_schedule"
+    assert decide([campaign(ends_at=NOW.isoformat())], visit(), {}, NOW).reason == "outside_schedule"
+
+
+def test_too_early_on_the_page():
+    assert decide([campaign(min_seconds_on_page=5)], visit(seconds_on_page=2), {}, NOW).reason == "too_early"
+    assert decide([campaign(min_seconds_on_page=5)], visit(seconds_on_page=6), {}, NOW).show
+
+
+@pytest.mark.parametrize("ua", ["Mozilla/5.0 HeadlessChrome/130.0", "Googlebot/2.1", "python-requests/2.32", ""])
+def test_bots_are_not_shown_anything(ua):
+    assert (
+        decide(
+            [campaign()],
+            parse_visit(
+                {"site_key": "s", "visitor_id": "v", "page_url": "/cart", "cart_value": 80, "currency": "USD"}, ua
+            ),
+            {},
+            NOW,
+        ).reason
+        == "bot"
+    )
+
+
+def test_no_visitor_id_is_treated_as_a_bot():
+    assert decide([campaign()], visit(visitor_id=None), {}, NOW).reason == "bot"
+
+
+def test_a_still_valid_offer_is_given_back_unchanged():
+    state = CampaignState(
+        offers=1, last_offer_at=NOW, code="ABCDE-FGHJK", expires_at=NOW + timedelta(minutes=5), variant_id="a", arm="a"
+    )
+    decision = decide([campaign()], visit(), {"c1": state}, NOW)
+    assert decision.show and not decision.issue and decision.existing.code == "ABCDE-FGHJK"
+
+
+def test_frequency_caps():
+    c = campaign(caps={"cooldown_days": 7, "max_per_visitor": 2})
+    expired_recently = CampaignState(
+        offers=1, last_offer_at=NOW - timedelta(days=2), code="X", expires_at=NOW - timedelta(days=1)
+    )
+    assert decide([c], visit(), {"c1": expired_recently}, NOW).reason == "capped"
+    after_cooldown = CampaignState(
+        offers=1, last_offer_at=NOW - timedelta(days=8), code="X", expires_at=NOW - timedelta(days=8)
+    )
+    assert decide([c], visit(), {"c1": after_cooldown}, NOW).issue
+    used_up = CampaignState(offers=2, last_offer_at=NOW - timedelta(days=30))
+    assert decide([c], visit(), {"c1": used_up}, NOW).reason == "capped"
+
+
+def test_priority_picks_the_campaign_and_a_capped_one_falls_through():
+    high, low = campaign(campaign_id="high", priority=10), campaign(campaign_id="low", priority=1)
+    assert decide([low, high], visit(), {}, NOW).campaign.campaign_id == "high"
+    capped = {"high": CampaignState(offers=99)}
+    assert decide([low, high], visit(), capped, NOW).campaign.campaign_id == "low"
+
+
+def test_holdout_and_variants_are_sticky_and_weighted():
+    c = campaign(holdout=0.2, variants=[{"variant_id": "a", "weight": 3}, {"variant_id": "b", "weight": 1}])
+    outcomes = Counter()
+    for i in range(4000):
+        d = decide([c], visit(visitor_id=f"visitor{i}"), {}, NOW)
+        outcomes["holdout" if d.reason == "holdout" else d.variant.variant_id] += 1
+        assert decide([c], visit(visitor_id=f"visitor{i}"), {}, NOW).reason == d.reason  # sticky
+    assert 700 < outcomes["holdout"] < 900
+    assert 2.5 < outcomes["a"] / outcomes["b"] < 3.5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"visitor_id": "v", "page_url": "/"},
+        {"site_key": "s", "visitor_id": "v"},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "cart_value": -1},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "cart_value": 1e12},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "cart_value": "80"},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "device": "fridge"},
+        {"site_key": "s", "visitor_id": "v w", "page_url": "/"},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "currency": "EURO"},
+        {"site_key": "s", "visitor_id": "v", "page_url": "/", "known_customer": "yes"},
+    ],
+)
+def test_bad_visits_are_rejected(body):
+    with pytest.raises(Invalid):
+        parse_visit(body, CHROME)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"offer": {"kind": "percent", "value": 150}},
+        {"offer": {"kind": "amount", "value": 5}},
+        {"offer": {"kind": "bogof"}},
+        {"budget": {}},
+        {"holdout": 0.95},
+        {"variants": [{"variant_id": "holdout"}]},
+        {"variants": [{"variant_id": "a"}, {"variant_id": "a"}]},
+        {"starts_at": "2026-12-01T00:00:00Z", "ends_at": "2026-11-01T00:00:00Z"},
+        {"starts_at": "2026-12-01T00:00:00"},
+        {"targeting": {"devices": ["watch"]}},
+        {"caps": {"max_per_visitor": 0}},
+        {"campaign_id": "has space"},
+    ],
+)
+def test_bad_campaigns_are_rejected(overrides):
+    with pytest.raises(Invalid):
+        campaign(**overrides)

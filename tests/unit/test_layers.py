@@ -1,0 +1,116 @@
+"""Dependencies point down only: app -> jobs (unsubscribe, offers, sunset) -> storage -> core.
+The one link between jobs: sunset uses unsubscribe's tokens and headers for its re-permission
+email. Nothing that ships imports the test client, the local server, the CLI or the tests."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JOBS = ("unsubscribe", "offers", "sunset")
+ALLOWED_BETWEEN_JOBS = {("sunset", "chalicelib.unsubscribe.tokens"), ("sunset", "chalicelib.unsubscribe.headers")}
+NOT_FOR_RUN_TIME = ("chalice.test", "chalice.local")
+NOT_SHIPPED = ("tools", "tests", "moto", "pytest")
+
+
+def layer(module: str) -> tuple[int, str]:
+    """(rank, package) of a first-party module: core 0, storage 1, a job 2, the app 3."""
+    parts = module.split(".")
+    if parts[0] == "app":
+        return 3, "app"
+    if parts[0] != "chalicelib" or len(parts) < 2:
+        raise ValueError(module)
+    if parts[1] == "core":
+        return 0, "core"
+    if parts[1] == "storage":
+        return 1, "storage"
+    if parts[1] in JOBS:
+        return 2, parts[1]
+    raise ValueError(f"{module} is in no layer")
+
+
+def imports_of(source: str) -> list[str]:
+    """Every module imported anywhere in the source, at the top or inside a function."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found += [f"{node.module}.{alias.name}" for alias in node.names if node.module == "chalicelib"]
+    return found
+
+
+def violations(module: str, source: str) -> list[str]:
+    rank, package = layer(module)
+    wrong = []
+    for target in imports_of(source):
+        if target.startswith(NOT_FOR_RUN_TIME) or target.split(".")[0] in NOT_SHIPPED:
+            wrong.append(f"{module} imports {target}, which does not ship or is not for run time")
+            continue
+        if not target.startswith("chalicelib.") and target != "app":
+            continue
+        target_rank, target_package = layer(target)
+        if target_package == package:
+            continue
+        if target_rank < rank and not (rank == 2 and target_rank == 2):
+            continue
+        if (package, ".".join(target.split(".")[:3])) in ALLOWED_BETWEEN_JOBS:
+            continue
+        wrong.append(f"{module} ({package}) imports {target} ({target_package})")
+    return wrong
+
+
+def shipped_modules():
+    yield "app", (ROOT / "app.py").read_text()
+    for path in sorted((ROOT / "chalicelib").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        if module == "chalicelib":
+            continue
+        yield module, path.read_text()
+
+
+def test_every_import_points_down():
+    wrong = [v for module, source in shipped_modules() for v in violations(module, source)]
+    assert wrong == []
+
+
+def test_the_tree_has_the_three_jobs_and_the_kernel():
+    packages = {path.name for path in (ROOT / "chalicelib").iterdir() if (path / "__init__.py").exists()}
+    assert packages == {"core", "storage", *JOBS}
+    for job in JOBS:
+        assert (ROOT / "chalicelib" / job / "routes.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("chalicelib.core.http", "from chalicelib.storage import lists"),
+        ("chalicelib.core.pages", "def f():\n    from chalicelib.unsubscribe import flow"),
+        ("chalicelib.storage.lists", "from chalicelib.sunset.policy import parse_policy"),
+        ("chalicelib.unsubscribe.flow", "from chalicelib.sunset import engagement"),
+        ("chalicelib.offers.service", "import chalicelib.unsubscribe.tokens"),
+        ("chalicelib.sunset.job", "from chalicelib.offers import service"),
+        ("chalicelib.sunset.job", "from chalicelib.unsubscribe import flow"),
+        ("chalicelib.storage.offers", "import app"),
+        ("chalicelib.unsubscribe.routes", "from chalice.test import Client"),
+        ("chalicelib.offers.routes", "from tools.cli import emit"),
+    ],
+)
+def test_the_check_catches_an_import_against_the_direction(module, source):
+    assert violations(module, source)
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("chalicelib.sunset.email", "from chalicelib.unsubscribe.headers import build_headers"),
+        ("chalicelib.sunset.routes", "from chalicelib.unsubscribe.tokens import verify_link"),
+        ("chalicelib.offers.email", "from chalicelib.storage import subscribers"),
+        ("app", "from chalicelib.offers.routes import bp"),
+        ("chalicelib.core.http", "from chalice import Response"),
+    ],
+)
+def test_the_check_allows_what_the_layers_allow(module, source):
+    assert violations(module, source) == []
