@@ -45,6 +45,8 @@ HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https:; form-action 'self'; frame-ancestors 'none'",
 }
 MAX_JSON_DEPTH = 32
+# Routes that read no body (GET, DELETE) take any Content-Type a client sends with them.
+ANY_CONTENT = ["*/*"]
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:

@@ -12,7 +12,7 @@ from pathlib import Path
 from chalice import Blueprint, Response
 
 from chalicelib.core.errors import Conflict, Invalid, NotFound
-from chalicelib.core.http import ADMIN, client_ip, endpoint, header, html_response, json_body
+from chalicelib.core.http import ADMIN, ANY_CONTENT, client_ip, endpoint, header, html_response, json_body
 from chalicelib.core.ids import hash_ip
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
@@ -34,7 +34,7 @@ def _origin(request) -> str | None:
     return header(request, "origin") or None
 
 
-@bp.route("/offers/snippet.js", methods=["GET"])
+@bp.route("/offers/snippet.js", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint()
 def offer_snippet(request):
     return Response(
@@ -117,7 +117,7 @@ def offer_email(request):
     return 202, {"sent": True}
 
 
-@bp.route("/demo/shop", methods=["GET"])
+@bp.route("/demo/shop", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint("page")
 def demo_shop(request):
     """A page that carries the snippet, for trying offers locally (DEMO_PAGES=1 only)."""
@@ -168,7 +168,7 @@ def campaign_kill_switch(request, site_key, campaign_id):
     return admin.set_enabled(site_key, campaign_id, json_body(request).get("enabled"))
 
 
-@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def campaign_report(request, site_key, campaign_id):
     from chalicelib.offers import admin
@@ -179,7 +179,7 @@ def campaign_report(request, site_key, campaign_id):
 # Any channel (web checkout, a store's till, a call centre): validate, then redeem exactly once.
 
 
-@bp.route("/v1/codes/{code}", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/codes/{code}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def validate_code(request, code):
     from chalicelib.offers import service

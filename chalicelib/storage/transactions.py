@@ -92,11 +92,12 @@ class Transaction:
     def _names_in_request_order(self) -> list[str]:
         return [name for kind in _ORDER for k, name, _ in self._items if k == kind]
 
-    def commit(self) -> None:
+    def commit(self, request_token: str | None = None) -> None:
         """Raises ConditionsFailed (conditions), TransactionConflict (a concurrent transaction),
-        or the storage error as it is."""
+        or the storage error as it is. With `request_token` (up to 36 characters), DynamoDB treats
+        a retry of a commit that already landed (a timed-out attempt) as success for 10 minutes."""
         try:
-            with TransactWrite(connection=connection()) as transaction:
+            with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
                 for _, _, add in self._items:
                     add(transaction)
         except TransactWriteError as error:

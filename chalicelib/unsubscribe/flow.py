@@ -7,15 +7,17 @@ problem (mailbox providers) or a page (people).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.core import consent, i18n
-from chalicelib.core.errors import Invalid, NotFound, Unavailable
-from chalicelib.core.forms import parse_form
+from chalicelib.core.errors import Invalid, NotFound, TooLarge, Unavailable
+from chalicelib.core.forms import FORM_CONTENT_TYPES, FORM_URLENCODED, MAX_FORM_BYTES, parse_form
 from chalicelib.core.http import (
     client_ip,
+    media_type,
     error_page,
     header,
     html_response,
@@ -67,10 +69,30 @@ def _form(request, limit: int | None = None) -> dict[str, str]:
     return parse_form(header(request, "content-type"), body, limit=limit)
 
 
+def _one_click_form(request) -> dict[str, str]:
+    """Be liberal in what this route accepts: mailbox providers send the RFC 8058 body as a
+    form, but some clients send it with no Content-Type, as text/plain, or as JSON."""
+    if media_type(request) in FORM_CONTENT_TYPES:
+        return _form(request)
+    body = raw_body(request)
+    if len(body) > MAX_FORM_BYTES:
+        raise TooLarge("bad_form", "the form is too large")
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty") from error
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty")
+        return value
+    return parse_form(FORM_URLENCODED, text.encode())
+
+
 def answers_people(request) -> str:
     """The unsubscribe POST serves mailbox providers (JSON) and our own page's form (pages)."""
     try:
-        return "page" if "choice" in _form(request) else "json"
+        return "page" if "choice" in _one_click_form(request) else "json"
     except Invalid:
         return "json"
 
@@ -80,7 +102,7 @@ def post_unsubscribe(request, token: str):
     or an empty body; answered 200, never redirected) and our own page's form (`choice=...`)."""
     raw_token = token
     try:
-        form = _form(request)
+        form = _one_click_form(request)
     except Invalid:
         count("RejectedInputs", kind="form")
         verify_link(raw_token)  # a bad link is named before a bad body
@@ -189,16 +211,25 @@ def survey_page(request, token: str):
             action=_url(token, "/survey"),
             skip=_url(token, "/done", event.sk),
             event=event.sk,
+            title_key="title.survey_pause" if event.action == "pause" else "title.survey",
+            legend_key="survey.legend_pause" if event.action == "pause" else "survey.legend",
             reasons=consent.SURVEY_REASONS,
             comment_limit=consent.SURVEY_COMMENT_LIMIT,
         )
     )
 
 
+# The comment's own limit in characters, each up to 4 bytes in UTF-8 and 3 characters each
+# percent-encoded: the body limit follows from it (plus the other fields).
+SURVEY_BODY_LIMIT = consent.SURVEY_COMMENT_LIMIT * 12 + 4096
+
+
 def submit_survey(request, token: str):
     verified = verify_link(token)
-    form = _form(request, limit=16 * 1024)
+    form = _form(request, limit=SURVEY_BODY_LIMIT)
     key = form.get("event", "")
+    if not key.startswith("EVENT#") or len(key) >= 80:
+        raise NotFound("not_found", "the survey names no change of this link")
     if not form.get("reason") and not (form.get("comment") or "").strip():
         return redirect(_url(token, "/done", key))  # nothing chosen: the survey is optional
     try:
@@ -206,8 +237,12 @@ def submit_survey(request, token: str):
     except consent.InvalidSurvey as error:
         raise Invalid("bad_survey", str(error)) from error
     stored = subscribers.record_survey(verified.subscriber_id, verified.list_id, key, reason, comment, _now())
-    if stored:
-        count("SurveyAnswers", reason=reason)
+    if not stored:
+        event = subscribers.get_event(verified.subscriber_id, key)
+        if event is None or event.list_id not in (verified.list_id, "*"):
+            raise NotFound("not_found", "the survey names no change of this link")
+        return redirect(_url(token, "/done", key))  # answered before (a double submit): kept as it was
+    count("SurveyAnswers", reason=reason)
     return redirect(_url(token, "/done", key, thanks="1"))
 
 

@@ -9,25 +9,26 @@ from chalice import Blueprint, Response
 
 from chalicelib.core.errors import Invalid, TooLarge
 from chalicelib.core.forms import FORM_CONTENT_TYPES
-from chalicelib.core.http import ADMIN, endpoint, json_body, raw_body
+from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, raw_body
 from chalicelib.core.observability import count
 from chalicelib.unsubscribe import flow
 
 bp = Blueprint(__name__)
 
-# A one-click POST may come with a form body, an empty body or no Content-Type at all
-# (which Chalice reads as JSON); the handler accepts only `List-Unsubscribe=One-Click` or nothing.
-ONE_CLICK_TYPES = [*FORM_CONTENT_TYPES, "application/json"]
+# A one-click POST may come with a form body, an empty body, no Content-Type at all, text/plain
+# or JSON: every media type reaches the handler, which accepts `List-Unsubscribe=One-Click` or
+# nothing, and our own page's `choice=...`.
+ONE_CLICK_TYPES = ANY_CONTENT
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 # Recipients: the link in List-Unsubscribe and in the message body. GET never changes anything.
-bp.route("/u/{token}", methods=["GET"])(endpoint("page")(flow.landing_page))
+bp.route("/u/{token}", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.landing_page))
 bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)(
     endpoint(flow.answers_people)(flow.post_unsubscribe)
 )
-bp.route("/u/{token}/survey", methods=["GET"])(endpoint("page")(flow.survey_page))
+bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.survey_page))
 bp.route("/u/{token}/survey", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_survey))
-bp.route("/u/{token}/done", methods=["GET"])(endpoint("page")(flow.done_page))
+bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.done_page))
 bp.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_undo))
 
 
@@ -92,7 +93,7 @@ def import_subscribers(request, list_id):
     return admin.import_csv(list_id, text)
 
 
-@bp.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def export_consent(request, subscriber_id):
     from chalicelib.unsubscribe import admin
@@ -103,7 +104,7 @@ def export_consent(request, subscriber_id):
     )
 
 
-@bp.route("/v1/reports/unsubscribe-reasons", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/reports/unsubscribe-reasons", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def unsubscribe_reasons(request):
     from chalicelib.unsubscribe import admin
@@ -123,7 +124,7 @@ def find_subscriber(request):
     return admin.find_subscriber(json_body(request).get("email"))
 
 
-@bp.route("/v1/subscribers/{subscriber_id}", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/subscribers/{subscriber_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def export_subscriber(request, subscriber_id):
     from chalicelib.unsubscribe import admin
@@ -131,7 +132,7 @@ def export_subscriber(request, subscriber_id):
     return admin.export_subscriber(subscriber_id)
 
 
-@bp.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"], authorizer=ADMIN)
+@bp.route("/v1/subscribers/{subscriber_id}", methods=["DELETE"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def erase_subscriber(request, subscriber_id):
     from chalicelib.unsubscribe import admin

@@ -174,3 +174,43 @@ def test_a_pause_that_cannot_be_stored_is_queued_and_applied_later(api, monkeypa
     throttle.stop()
     apply_queued(unsubscribe_queue)
     assert api.allowed("alice@example.com")["reason"] == "paused"
+
+
+class AnswerLost:
+    """DynamoDB applies the first TransactWriteItems, then the answer is lost (a read timeout):
+    botocore retries the same request, as it does against AWS."""
+
+    def __init__(self, monkeypatch):
+        self.lost = 0
+        real_stub = BotocoreStubber.__call__
+        lose = self
+
+        def stub(stubber, event_name, request, **kwargs):
+            response = real_stub(stubber, event_name, request, **kwargs)
+            target = request.headers.get("X-Amz-Target", b"")
+            target = target.decode() if isinstance(target, bytes) else target
+            if target.endswith("TransactWriteItems") and lose.lost == 0:
+                lose.lost += 1
+                raise ReadTimeoutError(endpoint_url=request.url)
+            return response
+
+        monkeypatch.setattr(BotocoreStubber, "__call__", stub)
+        monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.001)
+
+
+@pytest.mark.parametrize("choice", ["pause30", "list", "all"])
+def test_a_change_whose_answer_was_lost_is_done_once_not_refused(api, monkeypatch, choice):
+    path = api.link("alice@example.com")
+    lost = AnswerLost(monkeypatch)
+    page = api.http.post(path, headers=FORM, body=f"choice={choice}".encode())
+    assert lost.lost == 1
+    assert page.status_code == 303 and "/survey?event=EVENT" in page.headers["Location"]
+    sid = path.split("/")[2].split(".")[1]
+    changes = [e for e in api.events(sid) if e["action"] in ("pause", "unsubscribe", "unsubscribe_all")]
+    assert len(changes) == 1
+
+
+def test_an_admin_subscribe_whose_answer_was_lost_answers_subscribed(api, monkeypatch):
+    AnswerLost(monkeypatch)
+    response = api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": "carol@example.com"})
+    assert response.status_code == 201 and response.json_body["result"] == "subscribed"

@@ -133,3 +133,40 @@ def test_a_follow_up_page_for_another_subscribers_event_is_404(api):
     event = survey.split("event=")[1]
     assert api.http.get(f"{bob}/done?event={event}").status_code == 404
     assert api.http.get(f"{bob}/survey?event=garbage").status_code == 404
+
+
+def test_the_survey_after_a_pause_says_paused_in_both_languages(api):
+    path = api.link("alice@example.com")
+    survey = choose(api, path, "pause30")
+    english = api.http.get(survey).body.decode()
+    thai = api.http.get(survey, headers={"Accept-Language": "th"}).body.decode()
+    assert "Your pause is set" in english and "unsubscribed" not in english.lower()
+    assert "หยุดชั่วคราวเรียบร้อยแล้ว" in thai and "ยกเลิกการรับอีเมลแล้ว" not in thai
+
+
+def test_a_survey_answer_without_an_event_is_a_friendly_404_not_a_500(api):
+    path = api.link("alice@example.com")
+    for body in (b"reason=other", b"reason=other&event=", b"reason=other&event=EVENT%23nope", b"event=x&comment=hi"):
+        response = api.http.post(path + "/survey", headers=FORM, body=body)
+        assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html"), body
+
+
+def test_a_long_thai_comment_within_the_forms_maxlength_is_stored(api):
+    from urllib.parse import quote
+
+    path = api.link("alice@example.com")
+    event = hidden_event(api.http.get(choose(api, path, "list")).body)
+    comment = "ก" * 2000  # the textarea's maxlength, 3 bytes each in UTF-8, 9 percent-encoded
+    body = f"event={quote(event)}&reason=other&comment={quote(comment)}".encode()
+    answer = api.http.post(path + "/survey", headers=FORM, body=body)
+    assert answer.status_code == 303, answer.body[:300]
+    [stored] = [e for e in api.events(subscriber_of(path)) if e["action"] == "unsubscribe"]
+    assert stored["comment"] == comment
+
+
+def test_stop_everything_twice_shows_the_same_truthful_confirmation(api):
+    path = api.link("alice@example.com")
+    first, second = choose(api, path, "all"), choose(api, path, "all")
+    assert first == second
+    events = [e for e in api.events(subscriber_of(path)) if e["action"] == "unsubscribe_all"]
+    assert len(events) == 1

@@ -142,3 +142,50 @@ def test_permission_records_read_a_batch(newsletter):
     assert found["s1"].status == "unsubscribed" and "s9" not in found
     assert profiles["s1"].email == "a@example.com"
     assert consent.may_send(found["s1"].status, None, False, set(), "sms", NOW).reason == "unsubscribed"
+
+
+def test_stop_everything_twice_records_one_event_and_names_it_again(newsletter):
+    first = subscribers.unsubscribe_all("s1", AuditContext("page"), NOW)
+    again = subscribers.unsubscribe_all("s1", AuditContext("page"), NOW + timedelta(seconds=1))
+    assert first.applied and not again.applied and again.event_key == first.event_key
+    assert [a for a, _, _ in actions()].count("unsubscribe_all") == 1
+    undone = subscribers.undo("s1", "newsletter", again.event_key, AuditContext("page"), NOW, sunset_due=NOW)
+    assert undone.applied
+    assert {s.status for s in subscribers.subscriptions_of("s1")} == {"active"}
+    assert not subscribers.get_profile("s1").opted_out_all
+
+
+def test_undoing_stop_everything_when_no_list_can_come_back_is_refused(newsletter):
+    stopped = subscribers.unsubscribe_all("s1", AuditContext("page"), NOW)
+    join("s1", "a@example.com", "newsletter", API, NOW, resubscribe=True)  # a later choice on each list
+    join("s1", "a@example.com", "promo", API, NOW, resubscribe=True)
+    subscribers.unsubscribe("s1", "promo", API, NOW)
+    assert not subscribers.undo("s1", "newsletter", stopped.event_key, API, NOW, sunset_due=NOW).applied
+    assert [a for a, _, _ in actions()].count("resubscribe") == 2  # the two explicit ones, no false undo
+
+
+def test_stop_everything_covers_more_lists_than_one_transaction_holds(aws):
+    many = [f"list{i:03d}" for i in range(2 * subscribers.LISTS_PER_TRANSACTION + 7)]
+    for list_id in many:
+        lists.create_list(list_id, list_id)
+        join("s1", "a@example.com", list_id, API, NOW)
+    change = subscribers.unsubscribe_all("s1", AuditContext("page"), NOW)
+    assert change.applied
+    assert {s.status for s in subscribers.subscriptions_of("s1")} == {"unsubscribed"}
+    assert all(s.sunset_due is None for s in subscribers.subscriptions_of("s1"))
+    assert all(subscribers.members_of(list_id) == 0 for list_id in many)
+    [event] = [e for e in subscribers.consent_events("s1") if e.action == "unsubscribe_all"]
+    assert sorted(event.lists) == many and subscribers.get_profile("s1").opted_out_all
+    undone = subscribers.undo("s1", many[0], change.event_key, AuditContext("page"), NOW, sunset_due=NOW)
+    assert undone.applied and {s.status for s in subscribers.subscriptions_of("s1")} == {"active"}
+    assert all(subscribers.members_of(list_id) == 1 for list_id in many)
+
+
+def test_the_same_pause_twice_is_one_pause_and_a_longer_one_extends_it(newsletter):
+    until = NOW + timedelta(days=30)
+    first = subscribers.pause("s1", "newsletter", until, AuditContext("page"), NOW)
+    again = subscribers.pause("s1", "newsletter", until, AuditContext("page"), NOW + timedelta(seconds=2))
+    assert first.applied and not again.applied and again.event_key == first.event_key
+    longer = subscribers.pause("s1", "newsletter", NOW + timedelta(days=90), AuditContext("page"), NOW)
+    assert longer.applied
+    assert [a for a, _, _ in actions()].count("pause") == 2

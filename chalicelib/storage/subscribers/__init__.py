@@ -3,7 +3,7 @@
 Callers use the names re-exported here."""
 
 from chalicelib.storage.subscribers.changes import (
-    MAX_LISTS_PER_CHANGE,
+    LISTS_PER_TRANSACTION,
     Change,
     ConcurrentChange,
     UnknownList,
@@ -48,7 +48,7 @@ from chalicelib.storage.subscribers.sunset import (
 )
 
 __all__ = [
-    "MAX_LISTS_PER_CHANGE",
+    "LISTS_PER_TRANSACTION",
     "PROFILE",
     "AuditContext",
     "Change",

@@ -67,6 +67,7 @@ class Profile(SubscriberPartition):
     email = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     opted_out_all = BooleanAttribute(null=True)
+    opted_out_event = UnicodeAttribute(null=True)  # the event that opted out of everything
     suppressed_channels = UnicodeSetAttribute(null=True)
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
     transient_bounces = NumberAttribute(null=True)
@@ -154,6 +155,13 @@ def new_event(
         key_id=ctx.key_id,
         campaign_id=ctx.campaign_id or None,
     )
+
+
+def request_token(event: ConsentEvent) -> str:
+    """The transaction's idempotency token: a retried commit of the same change is one change."""
+    import hashlib
+
+    return hashlib.sha256(f"{event.pk}|{event.sk}".encode()).hexdigest()[:32]
 
 
 def members_counter(list_id: str, subscriber_id: str) -> ListMembers:
