@@ -15,7 +15,7 @@ from chalice import Blueprint, Cron
 from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
 from chalicelib.core.forms import FORM_CONTENT_TYPES
-from chalicelib.core.http import ADMIN, endpoint, header, html_response, json_body, language_of, raw_body
+from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, language_of, raw_body
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
 from chalicelib.storage import lists
@@ -45,7 +45,7 @@ def _keep_page(request, mailing_list, action: str, outcome: str | None):
 
 
 # The re-permission email's button lands here; a GET only shows the button (scanners follow links).
-@bp.route("/u/{token}/keep", methods=["GET"])
+@bp.route("/u/{token}/keep", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_page(request, token):
     _, mailing_list = _token_and_list(token)
@@ -133,7 +133,7 @@ def sunset_policy(request, list_id):
     return {"list_id": list_id, "sunset": policy.as_dict()}
 
 
-@bp.route("/v1/sunset/runs", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/sunset/runs", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def sunset_runs(request):
     from chalicelib.storage import sunset_runs as runs
@@ -142,7 +142,7 @@ def sunset_runs(request):
     return {"runs": [job.report(run) for run in runs.recent_runs()]}
 
 
-@bp.route("/v1/sunset/runs/{run_id}", methods=["GET"], authorizer=ADMIN)
+@bp.route("/v1/sunset/runs/{run_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def sunset_run(request, run_id):
     from chalicelib.storage import sunset_runs as runs
