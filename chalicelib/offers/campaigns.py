@@ -7,6 +7,7 @@ from datetime import datetime
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import ID_PATTERN
+from chalicelib.offers.currencies import is_currency
 
 OFFER_KINDS = ("percent", "amount", "free_shipping")
 DEVICES = ("desktop", "mobile", "tablet")
@@ -99,14 +100,58 @@ def _strings(value, name: str, allowed: tuple[str, ...] | None = None, limit: in
 def _currency(value, name: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
-        raise _fail(f"{name} must be a 3-letter currency code")
+    if not is_currency(value):
+        raise _fail(f"{name} must be an ISO 4217 currency code such as USD, EUR or THB")
     return value.upper()
+
+
+FIELDS = {
+    "campaign": {
+        "campaign_id",
+        "name",
+        "priority",
+        "enabled",
+        "starts_at",
+        "ends_at",
+        "targeting",
+        "offer",
+        "variants",
+        "holdout",
+        "caps",
+        "budget",
+        "min_seconds_on_page",
+    },
+    "targeting": {
+        "paths",
+        "exclude_paths",
+        "min_cart_value",
+        "currency",
+        "devices",
+        "visitor",
+        "customers",
+        "utm_sources",
+    },
+    "offer": {"kind", "value", "currency", "expires_minutes"},
+    "variant": {"variant_id", "weight", "offer", "texts"},
+    "caps": {"cooldown_days", "max_per_visitor"},
+    "budget": {"total_codes", "codes_per_day"},
+}
+
+
+def _known_fields(data: dict, kind: str, name: str) -> None:
+    """A typo (`cooldon_days`) must not silently leave a default in place."""
+    unknown = sorted(set(data) - FIELDS[kind])
+    if unknown:
+        where = f"{name}." if name else ""
+        raise _fail(
+            f"unknown field {where}{unknown[0]}; {name or 'a campaign'} takes {', '.join(sorted(FIELDS[kind]))}"
+        )
 
 
 def parse_offer(data, name: str = "offer") -> Offer:
     if not isinstance(data, dict):
         raise _fail(f"{name} must be an object")
+    _known_fields(data, "offer", name)
     kind = data.get("kind")
     if kind not in OFFER_KINDS:
         raise _fail(f"{name}.kind must be one of {', '.join(OFFER_KINDS)}")
@@ -134,6 +179,7 @@ def _texts(data, name: str) -> dict:
 def parse_campaign(data) -> Campaign:
     if not isinstance(data, dict):
         raise _fail("a campaign must be a JSON object")
+    _known_fields(data, "campaign", "")
     campaign_id = data.get("campaign_id")
     if not isinstance(campaign_id, str) or not ID_PATTERN.match(campaign_id) or len(campaign_id) > 40:
         raise _fail("campaign_id must be 1-40 letters, digits, '-' or '_'")
@@ -143,6 +189,7 @@ def parse_campaign(data) -> Campaign:
     targeting_data = data.get("targeting") or {}
     if not isinstance(targeting_data, dict):
         raise _fail("targeting must be an object")
+    _known_fields(targeting_data, "targeting", "targeting")
     targeting = Targeting(
         paths=_strings(targeting_data.get("paths", ["/*"]), "targeting.paths"),
         exclude_paths=_strings(targeting_data.get("exclude_paths", []), "targeting.exclude_paths"),
@@ -166,6 +213,7 @@ def parse_campaign(data) -> Campaign:
             or len(v["variant_id"]) > 20
         ):
             raise _fail(f"variants[{i}].variant_id must be 1-20 letters, digits, '-' or '_'")
+        _known_fields(v, "variant", f"variants[{i}]")
         if v["variant_id"] == "holdout":
             raise _fail("'holdout' is reserved")
         offer = parse_offer(v["offer"], f"variants[{i}].offer") if "offer" in v else base_offer
@@ -183,6 +231,8 @@ def parse_campaign(data) -> Campaign:
     budget = data.get("budget") or {}
     if not isinstance(caps, dict) or not isinstance(budget, dict):
         raise _fail("caps and budget must be objects")
+    _known_fields(caps, "caps", "caps")
+    _known_fields(budget, "budget", "budget")
     if "total_codes" not in budget:
         raise _fail("budget.total_codes is required: offers are never unbounded")
     starts_at, ends_at = _time(data.get("starts_at"), "starts_at"), _time(data.get("ends_at"), "ends_at")

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.offers.campaigns import DEVICES, MAX_CART_VALUE, Campaign, Variant
+from chalicelib.offers.currencies import is_currency
 from chalicelib.storage.visitor_state import CampaignVisit
 
 _BOT = re.compile(
@@ -83,8 +84,8 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
     if isinstance(cart, bool) or not isinstance(cart, int | float) or not 0 <= cart <= MAX_CART_VALUE:
         raise Invalid("bad_field", f"cart_value must be a number from 0 to {MAX_CART_VALUE}")
     currency = _text(body.get("currency"), "currency", 3)
-    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
-        raise Invalid("bad_field", "currency must be a 3-letter code")
+    if currency is not None and not is_currency(currency):
+        raise Invalid("bad_field", "currency must be an ISO 4217 code such as USD, EUR or THB")
     device = body.get("device", "desktop")
     if device not in DEVICES:
         raise Invalid("bad_field", f"device must be one of {', '.join(DEVICES)}")

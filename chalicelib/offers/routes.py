@@ -168,7 +168,9 @@ def campaign_kill_switch(request, site_key, campaign_id):
     return admin.set_enabled(site_key, campaign_id, json_body(request).get("enabled"))
 
 
-@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route(
+    "/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN
+)
 @endpoint(admin=True)
 def campaign_report(request, site_key, campaign_id):
     from chalicelib.offers import admin

@@ -249,4 +249,9 @@ def redeem_code(code, order_ref, channel, now: datetime | None = None) -> tuple[
     outcome, _ = offers.redeem(normalized, order_ref, channel, now or datetime.now(UTC))
     if outcome == "unknown":
         raise NotFound("unknown_code", "no such code")
-    return outcome, {**describe_code(normalized, now), "outcome": outcome}
+    body = {**describe_code(normalized, now), "outcome": outcome}
+    if outcome == "already_redeemed":
+        # Another order has it: this till learns that, not which order, channel or time.
+        for private in ("order_ref", "channel", "redeemed_at"):
+            body.pop(private)
+    return outcome, body

@@ -199,3 +199,10 @@ def test_beacons_with_a_bad_site_key_are_4xx_not_5xx(shop, path, site_key):
     body = {"site_key": site_key, "visitor_id": "v1", "code": "ABCDE-FGHJK", "event": "claim", "email": "a@b.co"}
     response = shop.http.post(path, headers=BROWSER, body=json.dumps(body).encode())
     assert 400 <= response.status_code < 500
+
+
+def test_validating_a_code_with_a_content_type_header_is_not_refused(api):
+    response = api.http.get(
+        "/v1/codes/ABCDE-FGHJK", headers={"X-Api-Key": "dev-admin-key", "Content-Type": "text/plain"}
+    )
+    assert response.status_code == 404 and response.json_body["error"] == "unknown_code"

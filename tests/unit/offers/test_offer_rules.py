@@ -180,3 +180,35 @@ def test_bad_visits_are_rejected(body):
 def test_bad_campaigns_are_rejected(overrides):
     with pytest.raises(Invalid):
         campaign(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"caps": {"cooldon_days": 3}}, "caps.cooldon_days"),
+        ({"budgte": {"total_codes": 3}}, "budgte"),
+        ({"targeting": {"path": ["/x"]}}, "targeting.path"),
+        ({"offer": {"kind": "percent", "value": 10, "expiry": 5}}, "offer.expiry"),
+        ({"variants": [{"variant_id": "a", "wieght": 2}]}, "variants[0].wieght"),
+    ],
+)
+def test_unknown_campaign_fields_are_refused_by_name(change, named):
+    base = {"campaign_id": "c1", "offer": {"kind": "percent", "value": 10}, "budget": {"total_codes": 5}}
+    with pytest.raises(Invalid) as error:
+        parse_campaign({**base, **change})
+    assert f"unknown field {named}" in str(error.value)
+
+
+@pytest.mark.parametrize("currency", ["ABC", "ZZZ", "ÄÖÜ", "usd1", "XAU"])
+def test_only_iso_4217_currencies_pass(currency):
+    base = {
+        "campaign_id": "c1",
+        "offer": {"kind": "amount", "value": 5, "currency": currency},
+        "budget": {"total_codes": 5},
+    }
+    with pytest.raises(Invalid):
+        parse_campaign(base)
+    assert (
+        parse_campaign({**base, "offer": {"kind": "amount", "value": 5, "currency": "thb"}}).variants[0].offer.currency
+        == "THB"
+    )
