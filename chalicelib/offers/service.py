@@ -239,8 +239,8 @@ CHANNELS = ("web", "store", "phone", "app")
 
 def redeem_code(code, order_ref, channel, now: datetime | None = None) -> tuple[str, dict]:
     """(outcome, the code as it now is): redeemed, already_redeemed_same_order, already_redeemed or expired."""
-    if not isinstance(order_ref, str) or not 0 < len(order_ref) <= 100:
-        raise Invalid("bad_order_ref", "order_ref is required (at most 100 characters)")
+    if not isinstance(order_ref, str) or not 0 < len(order_ref) <= 100 or not order_ref.isprintable():
+        raise Invalid("bad_order_ref", "order_ref is required: at most 100 printable characters")
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
     normalized = normalize_code(code)
