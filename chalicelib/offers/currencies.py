@@ -1,8 +1,7 @@
 """ISO 4217 currency codes in use (the alphabetic codes of the standard's current list, without
 the fund, metal and testing codes X**, which no shop prices an order in)."""
 
-ISO_4217 = frozenset(
-    """
+_CODES = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
     BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
     GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
@@ -10,8 +9,8 @@ ISO_4217 = frozenset(
     MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
     SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
     UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
-    """.split()
-)
+"""
+ISO_4217 = frozenset(_CODES.split())
 
 
 def is_currency(value) -> bool:
