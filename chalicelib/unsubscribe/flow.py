@@ -269,6 +269,19 @@ def done_page(request, token: str):
     )
 
 
+def _undone_by(token: UnsubscribeToken, undone_key: str) -> str | None:
+    """The event that already undid `undone_key` on this link's list, if that is the list's
+    latest change (a repeated undo), else None."""
+    original = subscribers.get_event(token.subscriber_id, undone_key)
+    subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
+    if original is None or subscription is None or not subscription.last_event:
+        return None
+    latest = subscribers.get_event(token.subscriber_id, subscription.last_event)
+    if latest is None or latest.action != consent.UNDO_ACTION.get(original.action) or latest.at < original.at:
+        return None
+    return latest.sk
+
+
 def submit_undo(request, token: str):
     verified = verify_link(token)
     form = _form(request)
@@ -286,6 +299,9 @@ def submit_undo(request, token: str):
         logger.exception("undo could not be stored")
         raise Unavailable("unavailable", "try again shortly") from error
     if not change.applied:
+        already = _undone_by(verified, form.get("event", ""))
+        if already is not None:
+            return redirect(_url(token, "/done", already))  # a double click: show what the first one did
         return error_page(request, 409, "done.undo_unavailable", lists.get_list(verified.list_id))
     count("Resubscribes", source="page")
     return redirect(_url(token, "/done", change.event_key))
