@@ -17,12 +17,12 @@ from chalicelib.core.errors import Invalid, NotFound, TooLarge, Unavailable
 from chalicelib.core.forms import FORM_CONTENT_TYPES, FORM_URLENCODED, MAX_FORM_BYTES, parse_form
 from chalicelib.core.http import (
     client_ip,
-    media_type,
     error_page,
     header,
     html_response,
     json_response,
     language_of,
+    media_type,
     raw_body,
     redirect,
 )

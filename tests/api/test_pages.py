@@ -83,6 +83,9 @@ def test_undo_resubscribes_and_is_recorded(api):
     assert undo.status_code == 303
     assert b"You are subscribed to The Weekly again" in api.http.get(follow(undo.headers["Location"])).body
     assert api.allowed("alice@example.com")["allowed"] is True
+    again = api.http.post(path + "/undo", headers=FORM, body=f"event={event}".encode())
+    assert again.status_code == 303 and again.headers["Location"] == undo.headers["Location"]  # what the first did
+    choose(api, path, "pause30")  # a later choice: undoing the old unsubscribe is no longer possible
     assert api.http.post(path + "/undo", headers=FORM, body=f"event={event}".encode()).status_code == 409
     actions = [e["action"] for e in api.events(subscriber_of(path))]
     assert actions.count("unsubscribe") == 1 and actions.count("resubscribe") == 1
