@@ -7,7 +7,17 @@ from datetime import datetime, timedelta
 
 ACTIVE, UNSUBSCRIBED, PAUSED = "active", "unsubscribed", "paused"
 CHANNELS = ("email", "sms", "push")
-SOURCES = ("one-click", "page", "api", "import", "sunset", "complaint", "bounce", "erasure")
+SOURCES = (
+    "one-click",
+    "page",
+    "api",
+    "import",
+    "sunset",
+    "complaint",
+    "bounce",
+    "erasure",
+    "ses-subscription",  # SES subscription management (its own unsubscribe header or page), a Subscription event
+)
 
 # What a person can choose on the unsubscribe page; "all" must exist whenever per-list choices do.
 CHOICES = ("list", "all", "pause30", "pause90")

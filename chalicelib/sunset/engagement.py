@@ -2,8 +2,9 @@
 generic webhook, and what each does to a subscription.
 
 Records arrive at least once and out of order: sends count once per message id, engagement only
-moves `last_engaged_at` forward, complaints and bounces are conditional. A malformed record is
-counted and logged (never its addresses) and the rest of the batch goes on.
+moves `last_engaged_at` forward, complaints and bounces are conditional. Every field read is
+type-checked: a record with a wrongly typed or out-of-range field is malformed, counted and logged
+(never its addresses), and the rest of the batch goes on; only storage failures propagate.
 """
 
 from __future__ import annotations
@@ -11,24 +12,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.errors import Invalid, NotAuthenticated
-from chalicelib.core.ids import ID_PATTERN, InvalidEmail, subscriber_id_for
+from chalicelib.core.ids import ID_PATTERN, InvalidEmail, addresses_in, parse_address, subscriber_id_for
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
 
 SUBSCRIBER_TAG, LIST_TAG = "offboard-subscriber", "offboard-list"
 SCANNER_WINDOW = timedelta(seconds=30)  # link scanners click within seconds of delivery
-# Apple Mail Privacy Protection fetches images with exactly this user agent; opens by proxies
-# that prefetch every message say nothing about a person.
-_MACHINE_OPEN = re.compile(r"^(Mozilla/5\.0)?$")
 WEBHOOK_TOLERANCE_SECONDS = 300
 MAX_WEBHOOK_EVENTS = 100
+MAX_MESSAGE_ID = 200  # the send de-duplication mark is keyed by it
+MAX_USER_AGENT = 2048
+# Timestamps outside these bounds are malformed: far-future engagement would hold the sunset clock
+# forever (and overflow date arithmetic), and nothing we sent predates 2000.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+
+# Machine opens say nothing about a person, so they never count as engagement:
+# - Apple Mail Privacy Protection pre-fetches every message's images with exactly `Mozilla/5.0`;
+# - an open with no user agent at all cannot be told apart from a machine's;
+# - image proxies fetch on the reader's behalf and often ahead of any reading: Gmail
+#   (`... (via ggpht.com GoogleImageProxy)`) and Yahoo (`YahooMailProxy; https://help.yahoo.com/...`).
+APPLE_MPP_USER_AGENT = "Mozilla/5.0"
+IMAGE_PROXY_MARKERS = ("googleimageproxy", "ggpht.com", "yahoomailproxy")
+NOT_A_COMPLAINT = "not-spam"  # RFC 5965 / IANA MARF feedback type: the reporter says it is not spam
 
 
 @dataclass(frozen=True)
@@ -42,84 +54,189 @@ class Fact:
 
 
 class BadRecord(ValueError):
-    pass
+    """A record this service cannot read; the message never holds the record's values."""
 
 
-def _time(value) -> datetime:
+def is_machine_open(user_agent) -> bool:
+    agent = user_agent.strip() if isinstance(user_agent, str) else ""
+    if agent in ("", APPLE_MPP_USER_AGENT):
+        return True
+    lowered = agent.lower()
+    return any(marker in lowered for marker in IMAGE_PROXY_MARKERS)
+
+
+# Typed reads: None stands for "absent"; any other wrong type makes the record malformed.
+
+
+def _obj(value, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRecord(f"{what} is not an object")
+    return value
+
+
+def _items(value, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRecord(f"{what} is not a list")
+    return value
+
+
+def _text(value, what: str, limit: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or (limit is not None and len(value) > limit):
+        raise BadRecord(f"{what} is not a string{f' of at most {limit} characters' if limit else ''}")
+    return value
+
+
+def _time(value, what: str = "timestamp") -> datetime:
+    if not isinstance(value, str) or not 0 < len(value) <= 40:
+        raise BadRecord(f"{what} is not an ISO 8601 timestamp")
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as error:
-        raise BadRecord("bad timestamp") from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
+        raise BadRecord(f"{what} is not an ISO 8601 timestamp") from error
+    if not EARLIEST <= parsed <= datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise BadRecord(f"{what} is out of range")
+    return parsed
+
+
+def _when(part: dict, mail: dict, what: str) -> datetime:
+    """The event's own timestamp, else the message's."""
+    value = part.get("timestamp")
+    return _time(mail.get("timestamp") if value is None else value, f"{what}.timestamp")
 
 
 def _tag(tags: dict, name: str) -> str | None:
-    values = tags.get(name) if isinstance(tags, dict) else None
-    value = values[0] if isinstance(values, list) and values else values
-    return value if isinstance(value, str) and ID_PATTERN.match(value) else None
+    """SES tags are `{name: [value]}`; a value that is not one of our ids is no tag of ours."""
+    values = tags.get(name)
+    if values is None:
+        return None
+    if isinstance(values, list):
+        values = values[0] if values else None
+    if values is None:
+        return None
+    if not isinstance(values, str):
+        raise BadRecord(f"the {name} tag is not a string")
+    return values if ID_PATTERN.fullmatch(values) else None
 
 
-def _by_address(address) -> str | None:
+def _by_address(address: str) -> str | None:
+    """The subscriber an address names, display name or not (`John <x@example.com>`)."""
     try:
-        return subscriber_id_for(get_settings().subscriber_id_key, address)
-    except (InvalidEmail, TypeError):
+        return subscriber_id_for(get_settings().subscriber_id_key, parse_address(address))
+    except InvalidEmail:
         return None
 
 
+def _recipients(entries, what: str) -> list[str]:
+    """`bouncedRecipients` / `complainedRecipients`: [{emailAddress}] -> subscriber ids."""
+    people = []
+    for entry in _items(entries, what):
+        if not isinstance(entry, dict):
+            raise BadRecord(f"{what} holds something other than an object")
+        address = _text(entry.get("emailAddress"), f"{what}.emailAddress")
+        person = _by_address(address) if address is not None else None
+        if person:
+            people.append(person)
+    return list(dict.fromkeys(people))
+
+
+def _addressed_to(mail: dict) -> list[str]:
+    """The distinct addresses a message went to: `destination`, else the `To` header."""
+    for field, values in (
+        ("mail.destination", mail.get("destination")),
+        ("mail.commonHeaders.to", _obj(mail.get("commonHeaders"), "mail.commonHeaders").get("to")),
+    ):
+        found: list[str] = []
+        for value in _items(values, field):
+            found += addresses_in(_text(value, field))
+        if found:
+            return list(dict.fromkeys(found))
+    return []
+
+
 def parse_ses_record(record) -> list[Fact]:
-    """One SES event-publishing record (the SNS message, or EventBridge's `detail`)."""
-    if not isinstance(record, dict) or not isinstance(record.get("mail"), dict):
+    """One SES record: event publishing (`eventType`; the SNS message, or EventBridge's `detail`)
+    or an identity's feedback notification (`notificationType`). Raises only BadRecord."""
+    if not isinstance(record, dict):
         raise BadRecord("not an SES event record")
-    kind, mail = record.get("eventType") or record.get("notificationType"), record["mail"]
-    tags = mail.get("tags") or {}
+    kind = record.get("eventType")
+    if kind is None:
+        kind = record.get("notificationType")
+    if kind == "AmazonSnsSubscriptionSucceeded":  # SES's test message when a topic is set up
+        return [Fact("ignored", why="setup_notification")]
+    if not isinstance(kind, str) or not isinstance(record.get("mail"), dict):
+        raise BadRecord("not an SES event record")
+    mail = record["mail"]
+    tags = _obj(mail.get("tags"), "mail.tags")
     subscriber, list_id = _tag(tags, SUBSCRIBER_TAG), _tag(tags, LIST_TAG)
-    message_id = mail.get("messageId")
     if kind in ("Send", "Delivery"):
-        if not (subscriber and list_id and isinstance(message_id, str)):
+        if not (subscriber and list_id):
             return [Fact("ignored", why="untagged")]
-        return [Fact("sent", subscriber, list_id, _time(mail.get("timestamp")), message_id)]
+        message_id = _text(mail.get("messageId"), "mail.messageId", MAX_MESSAGE_ID)
+        if not message_id:
+            raise BadRecord("a tagged send has no mail.messageId")
+        return [Fact("sent", subscriber, list_id, _time(mail.get("timestamp"), "mail.timestamp"), message_id)]
     if kind == "Open":
-        opened = record.get("open") or {}
-        if _MACHINE_OPEN.match(str(opened.get("userAgent") or "")):
+        opened = _obj(record.get("open"), "open")
+        agent = _text(opened.get("userAgent"), "open.userAgent")
+        at = _time(opened.get("timestamp"), "open.timestamp")
+        if is_machine_open(agent):
             return [Fact("ignored", why="machine_open")]
         if not (subscriber and list_id):
             return [Fact("ignored", why="untagged")]
-        return [Fact("engaged", subscriber, list_id, _time(opened.get("timestamp")))]
+        return [Fact("engaged", subscriber, list_id, at)]
     if kind == "Click":
-        clicked = record.get("click") or {}
-        at = _time(clicked.get("timestamp"))
-        if at - _time(mail.get("timestamp")) < SCANNER_WINDOW:
+        clicked = _obj(record.get("click"), "click")
+        at = _time(clicked.get("timestamp"), "click.timestamp")
+        if at - _time(mail.get("timestamp"), "mail.timestamp") < SCANNER_WINDOW:
             return [Fact("ignored", why="scanner_click")]
         if not (subscriber and list_id):
             return [Fact("ignored", why="untagged")]
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "Complaint":
-        complaint = record.get("complaint") or {}
-        at = _time(complaint.get("timestamp") or mail.get("timestamp"))
-        people = [
-            _by_address(r.get("emailAddress"))
-            for r in complaint.get("complainedRecipients") or []
-            if isinstance(r, dict)
-        ]
-        people = [p for p in people if p] or ([subscriber] if subscriber else [])
+        complaint = _obj(record.get("complaint"), "complaint")
+        at = _when(complaint, mail, "complaint")
+        people = _recipients(complaint.get("complainedRecipients"), "complaint.complainedRecipients")
+        # Most feedback loops send no type at all (AWS): an absent type is a complaint.
+        feedback = _text(complaint.get("complaintFeedbackType"), "complaint.complaintFeedbackType", 64)
+        if feedback is not None and feedback.strip().lower() == NOT_A_COMPLAINT:
+            return [Fact("ignored", why="not_spam")]
+        people = people or ([subscriber] if subscriber else [])
         return [Fact("complaint", p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
     if kind == "Bounce":
-        bounce = record.get("bounce") or {}
-        at = _time(bounce.get("timestamp") or mail.get("timestamp"))
-        people = [
-            _by_address(r.get("emailAddress")) for r in bounce.get("bouncedRecipients") or [] if isinstance(r, dict)
-        ]
-        people = [p for p in people if p] or ([subscriber] if subscriber else [])
-        kind_of = "hard_bounce" if bounce.get("bounceType") == "Permanent" else "soft_bounce"
+        bounce = _obj(record.get("bounce"), "bounce")
+        at = _when(bounce, mail, "bounce")
+        people = _recipients(bounce.get("bouncedRecipients"), "bounce.bouncedRecipients")
+        people = people or ([subscriber] if subscriber else [])
+        permanent = _text(bounce.get("bounceType"), "bounce.bounceType", 64) == "Permanent"
+        kind_of = "hard_bounce" if permanent else "soft_bounce"
         return [Fact(kind_of, p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
     if kind == "Subscription":
-        preferences = (record.get("subscription") or {}).get("newTopicPreferences") or {}
-        if preferences.get("unsubscribeAll") and subscriber:
-            return [Fact("unsubscribe_all", subscriber, list_id, _time(mail.get("timestamp")))]
-        return [Fact("ignored", why="subscription_change")]
+        subscription = _obj(record.get("subscription"), "subscription")
+        preferences = _obj(subscription.get("newTopicPreferences"), "subscription.newTopicPreferences")
+        leaving = preferences.get("unsubscribeAll")
+        if leaving is not None and not isinstance(leaving, bool):
+            raise BadRecord("subscription.newTopicPreferences.unsubscribeAll is not a boolean")
+        at = _when(subscription, mail, "subscription")
+        if not leaving:
+            return [Fact("ignored", why="subscription_change")]
+        if subscriber:
+            return [Fact("unsubscribe_all", subscriber, list_id, at)]
+        # Untagged (SES's own list management needs no tags of ours): the one address it went to.
+        addressed = _addressed_to(mail)
+        if len(addressed) > 1:
+            return [Fact("ignored", why="ambiguous_recipient")]
+        people = [p for p in map(_by_address, addressed) if p]
+        return [Fact("unsubscribe_all", p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
     if kind in ("Reject", "Rendering Failure", "DeliveryDelay"):
-        return [Fact("ignored", why=str(kind).lower().replace(" ", "_"))]
-    raise BadRecord(f"unknown event type {kind!r}")
+        return [Fact("ignored", why=kind.lower().replace(" ", "_"))]
+    raise BadRecord("unknown event type")
 
 
 def next_due(list_id: str, engaged_at: datetime, now: datetime | None = None) -> datetime:
@@ -145,7 +262,7 @@ def apply(fact: Fact, now: datetime) -> str:
         )
         return "engaged" if moved else "engaged_stale"
     if fact.kind in ("complaint", "unsubscribe_all"):
-        source = "complaint" if fact.kind == "complaint" else "one-click"
+        source = "complaint" if fact.kind == "complaint" else "ses-subscription"
         if all(s.status == "unsubscribed" for s in subscribers.subscriptions_of(fact.subscriber_id)):
             return f"{fact.kind}_already"
         subscribers.unsubscribe_all(fact.subscriber_id, AuditContext(source), now)
@@ -162,8 +279,10 @@ def apply(fact: Fact, now: datetime) -> str:
 
 
 def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -> Counter:
-    """Every record is tried; a storage failure is re-raised after the others are done, so the
-    delivery is retried as a whole (each fact is idempotent)."""
+    """Every record is tried. A record that cannot be read is "malformed": counted, logged and
+    skipped, since retrying the same record would fail the same way (AWS would redeliver the
+    poison record, and the records after it would wait). Only a storage failure is re-raised,
+    after the others are done, so the delivery is retried as a whole (each fact is idempotent)."""
     now = now or datetime.now(UTC)
     outcomes: Counter = Counter()
     failure: Exception | None = None
@@ -174,6 +293,10 @@ def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -
             outcomes["malformed"] += 1
             logger.warning("malformed engagement record", extra={"why": str(error)})
             continue
+        except Exception:  # noqa: BLE001  (a parser bug: the record, not storage, is at fault)
+            outcomes["malformed"] += 1
+            logger.exception("unreadable engagement record")
+            continue
         for fact in facts:
             try:
                 outcomes[apply(fact, now)] += 1
@@ -181,8 +304,9 @@ def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -
                 outcomes["failed"] += 1
                 failure = error
                 logger.exception("engagement fact could not be stored", extra={"kind": fact.kind})
-    for outcome in outcomes:
-        count("EngagementRecords", outcome=outcome)
+    for outcome, times in outcomes.items():
+        for _ in range(times):  # `count` adds one per call
+            count("EngagementRecords", outcome=outcome)
     logger.info("engagement batch", extra={"outcomes": dict(outcomes)})
     if failure is not None:
         raise failure
@@ -192,8 +316,13 @@ def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -
 def parse_sns_message(message: str) -> dict:
     try:
         return json.loads(message)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise BadRecord("the SNS message is not JSON") from error
+
+
+def parse_sns_record(message) -> list[Fact]:
+    """The SNS notification's `Message`: an SES record as a JSON string."""
+    return parse_ses_record(parse_sns_message(message))
 
 
 # The generic webhook: other senders report the same facts, signed.
@@ -215,34 +344,50 @@ def verify_webhook(
         raise NotAuthenticated("bad_signature", "the signature does not match the body")
 
 
+WEBHOOK_TYPES = ("send", "open", "click", "complaint", "bounce")
+
+
 def parse_webhook_event(event) -> list[Fact]:
-    """{"type": send|open|click|complaint|bounce, "subscriber_id" or "email", "list_id", "at",
-    "message_id" (send), "bounce_type" (bounce: permanent|transient)}."""
+    """{"type": send|open|click|complaint|bounce, "subscriber_id" or "email" (a display name is
+    fine), "list_id", "at", "message_id" (send), "bounce_type" (bounce: permanent|transient),
+    "user_agent" and "machine" (open)}. Raises only BadRecord.
+
+    An open counts as engagement only when it is a person's: `machine: false` (the sender
+    vouches for it), or no `machine` flag and a user agent that is not a machine's. An open with
+    neither is treated like SES's opens without a user agent: a machine's."""
     if not isinstance(event, dict):
         raise BadRecord("each event must be an object")
+    kind = event.get("type")
+    if not isinstance(kind, str) or kind not in WEBHOOK_TYPES:
+        raise BadRecord("type must be send, open, click, complaint or bounce")
     subscriber = event.get("subscriber_id")
     if subscriber is None:
-        subscriber = _by_address(event.get("email"))
-    if not isinstance(subscriber, str) or not ID_PATTERN.match(subscriber):
+        email = _text(event.get("email"), "email")
+        subscriber = _by_address(email) if email is not None else None
+    if not isinstance(subscriber, str) or not ID_PATTERN.fullmatch(subscriber):
         raise BadRecord("give a subscriber_id or a valid email")
     list_id = event.get("list_id")
-    if list_id is not None and (not isinstance(list_id, str) or not ID_PATTERN.match(list_id)):
+    if list_id is not None and (not isinstance(list_id, str) or not ID_PATTERN.fullmatch(list_id)):
         raise BadRecord("list_id is not valid")
-    at = _time(event.get("at"))
-    kind = event.get("type")
+    at = _time(event.get("at"), "at")
     if kind in ("open", "click", "send") and list_id is None:
         raise BadRecord(f"a {kind} needs a list_id")
     if kind == "send":
-        message_id = event.get("message_id")
-        if not isinstance(message_id, str) or not 0 < len(message_id) <= 200:
+        message_id = _text(event.get("message_id"), "message_id", MAX_MESSAGE_ID)
+        if not message_id:
             raise BadRecord("a send needs a message_id")
         return [Fact("sent", subscriber, list_id, at, message_id)]
-    if kind in ("open", "click"):
+    if kind == "open":
+        agent = _text(event.get("user_agent"), "user_agent", MAX_USER_AGENT)
+        machine = event.get("machine")
+        if machine is not None and not isinstance(machine, bool):
+            raise BadRecord("machine is not a boolean")
+        if machine if machine is not None else is_machine_open(agent):
+            return [Fact("ignored", why="machine_open")]
+        return [Fact("engaged", subscriber, list_id, at)]
+    if kind == "click":
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "complaint":
         return [Fact("complaint", subscriber, list_id, at)]
-    if kind == "bounce":
-        return [
-            Fact("hard_bounce" if event.get("bounce_type") == "permanent" else "soft_bounce", subscriber, list_id, at)
-        ]
-    raise BadRecord("type must be send, open, click, complaint or bounce")
+    bounce_type = _text(event.get("bounce_type"), "bounce_type", 64)
+    return [Fact("hard_bounce" if bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]

@@ -159,7 +159,8 @@ def sunset_run(request, run_id):
 def ses_event_from_sns(event):
     from chalicelib.sunset import engagement
 
-    engagement.ingest([event.message], parse=lambda m: engagement.parse_ses_record(engagement.parse_sns_message(m)))
+    # Never raises for a bad record (AWS would redeliver it): only a storage failure is retried.
+    engagement.ingest([event.message], parse=engagement.parse_sns_record)
 
 
 @bp.on_cw_event({"source": ["aws.ses"]})
