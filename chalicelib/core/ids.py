@@ -12,7 +12,7 @@ import secrets
 import zlib
 from datetime import datetime
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # \Z: no trailing newline
 SHARDS = 16
 
 _EMAIL = re.compile(

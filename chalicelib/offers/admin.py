@@ -10,7 +10,6 @@ from chalicelib.core.ids import ID_PATTERN
 from chalicelib.offers import report, site_cache
 from chalicelib.offers.campaigns import parse_campaign
 from chalicelib.storage import offers
-from chalicelib.storage.transactions import written
 
 
 def _origin(value) -> str:
@@ -49,7 +48,7 @@ def _site(site_key: str):
 
 
 def _save(site) -> None:
-    if not written(lambda: offers.save_site(site)):
+    if not offers.save_site(site):
         raise Conflict("concurrent_edit", "the site changed while you edited it; try again")
     site_cache.forget(site.site_key)
 

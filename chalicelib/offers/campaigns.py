@@ -42,6 +42,48 @@ class Targeting:
     utm_sources: tuple[str, ...] = ()
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The campaign's time zone (its days: the daily budget resets at its midnight) and optional
+    recurring windows: days of the week and hours [start, end) in that zone."""
+
+    time_zone: str = "UTC"
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    hours: tuple[int, int] = (0, 24)
+
+    def zone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.time_zone)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone())
+
+    def day(self, moment: datetime) -> str:
+        """The campaign's calendar day of `moment` (its daily budgets count per this day)."""
+        return f"{self.local(moment):%Y-%m-%d}"
+
+    def open_at(self, moment: datetime) -> bool:
+        local = self.local(moment)
+        return local.weekday() in self.days and self.hours[0] <= local.hour < self.hours[1]
+
+
+@dataclass(frozen=True)
+class RedemptionRules:
+    """Checked at the till, whatever channel redeems the code."""
+
+    min_order_value: float = 0
+    currency: str | None = None
+    first_time_only: bool = False
+    channels: tuple[str, ...] = ("web", "store", "phone", "app")
+    store_ids: tuple[str, ...] = ()  # empty: any store
+    per_customer: int | None = None  # codes of this campaign one customer may redeem
+    rollback_hours: float = 72  # an order cancelled or refunded within this returns the code
+
+
 @dataclass(frozen=True)
 class Campaign:
     campaign_id: str
@@ -58,7 +100,28 @@ class Campaign:
     total_codes: int
     codes_per_day: int | None
     min_seconds_on_page: float = 0
+    fallback_texts: dict | None = None  # a no-discount message shown when the budget is spent
+    dismiss_cooldown_days: tuple[float, ...] = (1, 7, 30)  # after the 1st, 2nd, 3rd+ dismissal
+    total_value: float | None = None  # discount value issued, in `budget_currency`
+    value_per_day: float | None = None
+    budget_currency: str | None = None
+    schedule: Schedule = field(default_factory=lambda: Schedule())
+    redemption: RedemptionRules = field(default_factory=lambda: RedemptionRules())
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def estimated_value(self, offer: Offer, cart_value: float, currency: str | None) -> float | None:
+        """The discount a code issued now is worth, in the budget's currency; None when it cannot
+        be known (a percent offer on a cart in another currency): such a code is not issued
+        under a value budget."""
+        if offer.kind == "percent":
+            return round(cart_value * offer.value / 100, 2) if currency == self.budget_currency else None
+        if offer.kind == "amount":
+            return offer.value if offer.currency == self.budget_currency else None
+        return 0.0
+
+    @property
+    def has_value_budget(self) -> bool:
+        return self.total_value is not None or self.value_per_day is not None
 
 
 def _fail(message: str) -> Invalid:
@@ -106,35 +169,18 @@ def _currency(value, name: str) -> str | None:
 
 
 FIELDS = {
-    "campaign": {
-        "campaign_id",
-        "name",
-        "priority",
-        "enabled",
-        "starts_at",
-        "ends_at",
-        "targeting",
-        "offer",
-        "variants",
-        "holdout",
-        "caps",
-        "budget",
-        "min_seconds_on_page",
-    },
-    "targeting": {
-        "paths",
-        "exclude_paths",
-        "min_cart_value",
-        "currency",
-        "devices",
-        "visitor",
-        "customers",
-        "utm_sources",
-    },
+    "campaign": {"campaign_id", "name", "priority", "enabled", "starts_at", "ends_at", "targeting", "offer"}
+    | {"variants", "holdout", "caps", "budget", "min_seconds_on_page", "fallback", "schedule", "redemption"},
+    "targeting": {"paths", "exclude_paths", "min_cart_value", "currency", "devices", "visitor", "customers"}
+    | {"utm_sources"},
     "offer": {"kind", "value", "currency", "expires_minutes"},
     "variant": {"variant_id", "weight", "offer", "texts"},
-    "caps": {"cooldown_days", "max_per_visitor"},
-    "budget": {"total_codes", "codes_per_day"},
+    "caps": {"cooldown_days", "max_per_visitor", "dismiss_cooldown_days"},
+    "budget": {"total_codes", "codes_per_day", "total_value", "value_per_day", "currency"},
+    "fallback": {"texts"},
+    "schedule": {"time_zone", "days", "hours"},
+    "redemption": {"min_order_value", "currency", "first_time_only", "channels", "store_ids", "per_customer"}
+    | {"rollback_hours"},
 }
 
 
@@ -242,6 +288,7 @@ def parse_campaign(data) -> Campaign:
     if not isinstance(enabled, bool):
         raise _fail("enabled must be true or false")
     per_day = budget.get("codes_per_day")
+    value_caps = _value_caps(budget)
     return Campaign(
         campaign_id=campaign_id,
         name=name,
@@ -259,8 +306,105 @@ def parse_campaign(data) -> Campaign:
         if per_day is None
         else int(_number(per_day, "budget.codes_per_day", 0, 10_000_000, integer=True)),
         min_seconds_on_page=_number(data.get("min_seconds_on_page", 0), "min_seconds_on_page", 0, 3600),
+        fallback_texts=_fallback(data.get("fallback")),
+        dismiss_cooldown_days=_dismiss_schedule(caps.get("dismiss_cooldown_days")),
+        total_value=value_caps[0],
+        value_per_day=value_caps[1],
+        budget_currency=value_caps[2],
+        schedule=_schedule(data.get("schedule")),
+        redemption=_redemption(data.get("redemption")),
         raw=data,
     )
+
+
+CHANNELS = ("web", "store", "phone", "app")
+
+
+def _schedule(data) -> Schedule:
+    if data is None:
+        return Schedule()
+    if not isinstance(data, dict):
+        raise _fail("schedule must be an object")
+    _known_fields(data, "schedule", "schedule")
+    zone = data.get("time_zone", "UTC")
+    if not isinstance(zone, str) or not 0 < len(zone) <= 64:
+        raise _fail("schedule.time_zone must be an IANA time zone such as Europe/Berlin")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(zone)
+    except (ValueError, OSError, LookupError) as error:
+        raise _fail(f"schedule.time_zone {zone!r} is not a known IANA time zone") from error
+    days = data.get("days", list(DAYS))
+    if not isinstance(days, list) or not days or not all(isinstance(d, str) and d in DAYS for d in days):
+        raise _fail(f"schedule.days must be a non-empty list of {', '.join(DAYS)}")
+    hours = data.get("hours", [0, 24])
+    if (
+        not isinstance(hours, list)
+        or len(hours) != 2
+        or not all(isinstance(h, int) and not isinstance(h, bool) for h in hours)
+        or not 0 <= hours[0] < hours[1] <= 24
+    ):
+        raise _fail("schedule.hours must be [start, end] whole hours with 0 <= start < end <= 24")
+    return Schedule(zone, tuple(sorted({DAYS.index(d) for d in days})), (hours[0], hours[1]))
+
+
+def _redemption(data) -> RedemptionRules:
+    if data is None:
+        return RedemptionRules()
+    if not isinstance(data, dict):
+        raise _fail("redemption must be an object")
+    _known_fields(data, "redemption", "redemption")
+    minimum = _number(data.get("min_order_value", 0), "redemption.min_order_value", 0, MAX_CART_VALUE)
+    currency = _currency(data.get("currency"), "redemption.currency")
+    if minimum and currency is None:
+        raise _fail("redemption.currency is needed with a minimum order value")
+    first_time = data.get("first_time_only", False)
+    if not isinstance(first_time, bool):
+        raise _fail("redemption.first_time_only must be true or false")
+    channels = _strings(data.get("channels", list(CHANNELS)), "redemption.channels", CHANNELS)
+    if not channels:
+        raise _fail("redemption.channels must name at least one channel")
+    stores = _strings(data.get("store_ids", []), "redemption.store_ids", limit=500)
+    per_customer = data.get("per_customer")
+    if per_customer is not None:
+        per_customer = int(_number(per_customer, "redemption.per_customer", 1, 1000, integer=True))
+    hours = _number(data.get("rollback_hours", 72), "redemption.rollback_hours", 0, 24 * 90)
+    return RedemptionRules(minimum, currency, first_time, channels, stores, per_customer, hours)
+
+
+def _dismiss_schedule(value) -> tuple[float, ...]:
+    if value is None:
+        return (1, 7, 30)
+    if not isinstance(value, list) or not 1 <= len(value) <= 10:
+        raise _fail("caps.dismiss_cooldown_days must list 1 to 10 numbers of days")
+    days = tuple(_number(v, "caps.dismiss_cooldown_days[]", 0, 3650) for v in value)
+    if list(days) != sorted(days):
+        raise _fail("caps.dismiss_cooldown_days must not shrink: each dismissal waits at least as long")
+    return days
+
+
+def _value_caps(budget: dict) -> tuple[float | None, float | None, str | None]:
+    total, per_day = budget.get("total_value"), budget.get("value_per_day")
+    total = None if total is None else _number(total, "budget.total_value", 0, 1e9)
+    per_day = None if per_day is None else _number(per_day, "budget.value_per_day", 0, 1e9)
+    currency = _currency(budget.get("currency"), "budget.currency")
+    if (total is not None or per_day is not None) and currency is None:
+        raise _fail("budget.currency is needed with total_value or value_per_day")
+    return total, per_day, currency
+
+
+def _fallback(data) -> dict | None:
+    """`{"texts": {"headline", "body", "cta"}}`: e.g. "Free returns on every order", no code."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise _fail("fallback must be an object")
+    _known_fields(data, "fallback", "fallback")
+    texts = data.get("texts")
+    if not isinstance(texts, dict) or not texts.get("headline"):
+        raise _fail("fallback.texts needs at least a headline")
+    return _texts(texts, "fallback.texts")
 
 
 def _choice(value, name: str, allowed: tuple[str, ...]) -> str:

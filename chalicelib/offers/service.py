@@ -39,6 +39,7 @@ class Answer:
     campaign_id: str | None = None
     variant_id: str | None = None
     coupon: dict | None = None
+    message: dict | None = None  # a no-discount fallback: texts, no code
 
     def as_dict(self) -> dict:
         body = {"show": self.show, "reason": self.reason}
@@ -48,6 +49,8 @@ class Answer:
             body["variant_id"] = self.variant_id
         if self.coupon:
             body["offer"] = self.coupon
+        if self.message:
+            body["message"] = {"texts": self.message}
         return body
 
 
@@ -105,18 +108,30 @@ def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: dat
         and decisions_per_ip.allow(f"{visit.site_key}|{ip_hash}", limit=settings.offer_decisions_per_ip_per_minute)
     ):
         return Answer(False, "rate_limited")
-    for attempt in range(ATTEMPTS):
+    campaigns, spent_ids = list(site.campaigns), []
+    for attempt in range(ATTEMPTS + len(campaigns)):
         states = dict(visitor.campaigns or {}) if visitor else {}
-        decided = decision.decide(list(site.campaigns), visit, states, now)
+        decided = decision.decide(campaigns, visit, states, now)
+        if spent_ids and not decided.show and decided.reason != "holdout":
+            return Answer(False, "budget_spent", spent_ids[0])
         try:
             return _act(decided, visit, visitor, ip_hash, now)
         except offers.IssueRefused as refused:
-            if refused.reason in ("budget_spent", "rate_limited"):
+            if refused.reason == "rate_limited":
                 return Answer(False, refused.reason, decided.campaign.campaign_id)
+            if refused.reason == "budget_spent":
+                spent = decided.campaign
+                count("BudgetSpent", campaign_id=spent.campaign_id)
+                if spent.fallback_texts:
+                    return Answer(True, "fallback", spent.campaign_id, message=spent.fallback_texts)
+                # A spent campaign must not silence the site: the next eligible one is asked.
+                campaigns = [c for c in campaigns if c.campaign_id != spent.campaign_id]
+                spent_ids.append(spent.campaign_id)
+                continue
             # visitor_changed (a parallel request for the same visitor), code_taken, conflict: read again
         except TransactionConflict:
             pass
-        time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311  (jitter, not secrecy)
+        time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 4)))  # noqa: S311  (jitter, not secrecy)
         visitor = offers.site_and_visitor(visit.site_key, visit.visitor_id, with_site=False)[1]
     raise Unavailable("unavailable", "the offer could not be settled after retries", retry_after=2)
 

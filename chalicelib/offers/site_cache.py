@@ -1,7 +1,11 @@
 """Sites and their campaigns, read through a per-container cache: the decision path needs them
-on every request, and they change rarely. Operators' changes (the kill switch included) apply
-within `TTL_SECONDS`. A miss costs no extra round trip on the decision path: the site is read
-in the same transactional read as the visitor's state."""
+on every request, and they change rarely.
+
+On the decision path every read of the visitor's state also reads the site's version item (one
+transactional read): a container whose cached version is older reloads the site, so an
+operator's change (the kill switch) applies to the very next decision in every container, at
+no extra round trip while nothing changes. A miss reads the site with the visitor. Other
+paths (events, emails, conversions) trust the cache for `TTL_SECONDS`."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class CachedSite:
     enabled: bool
     allowed_origins: tuple[str, ...]
     campaigns: tuple[Campaign, ...]
+    version: int = 0
 
 
 _sites: dict[str, tuple[float, CachedSite | None]] = {}  # unknown keys are cached too
@@ -34,6 +39,7 @@ def _from_item(site) -> CachedSite:
         enabled=site.enabled,
         allowed_origins=tuple(site.allowed_origins or ()),
         campaigns=tuple(parse_campaign(raw) for raw in (site.campaigns or {}).values()),
+        version=int(site.version or 0),
     )
 
 
@@ -57,10 +63,16 @@ def site(site_key: str) -> CachedSite | None:
 
 
 def site_and_visitor(site_key: str, visitor_id: str) -> tuple[CachedSite | None, VisitorState | None]:
-    """One round trip: the visitor's state, and the site too when the cache has not got it."""
-    hit, entry = _cached(site_key)
-    item, visitor = offers.site_and_visitor(site_key, visitor_id, with_site=not hit)
-    return (entry if hit else _remember(site_key, item)), visitor
+    """One round trip while the site is unchanged: the visitor's state with the site's version
+    (or with the site itself when this container has none cached)."""
+    loaded_at, entry = _sites.get(site_key, (None, None))
+    if entry is None:
+        item, visitor = offers.site_and_visitor(site_key, visitor_id, with_site=True)
+        return _remember(site_key, item), visitor
+    visitor, version = offers.visitor_and_site_version(site_key, visitor_id)
+    if version != entry.version:
+        entry = _remember(site_key, offers.get_site(site_key))  # changed since cached: reload
+    return entry, visitor
 
 
 def forget(site_key: str | None = None) -> None:

@@ -110,6 +110,14 @@ class RateCounter(_OffersPartition):
     n = NumberAttribute(default=0)
 
 
+class SiteVersion(_OffersPartition):
+    """The site's configuration version, written with every change of it: the decision path
+    reads this small item with the visitor's state, so a change (the kill switch) reaches
+    every container on its next decision."""
+
+    n = NumberAttribute()
+
+
 def site_key_of(site_key: str) -> str:
     return f"SITE#{site_key}"
 
@@ -132,7 +140,7 @@ class SiteExists(Exception):
 
 def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
     site = Site(site_key_of(site_key), "CONFIG", name=name, allowed_origins=allowed_origins, enabled=True, campaigns={})
-    if not written(lambda: site.save(condition=Site.pk.does_not_exist())):
+    if not save_site(site, condition=Site.pk.does_not_exist()):
         raise SiteExists(site_key)
     return site
 
@@ -141,9 +149,11 @@ def get_site(site_key: str) -> Site | None:
     return get_or_none(Site, site_key_of(site_key), "CONFIG")
 
 
-def save_site(site: Site) -> None:
-    """Conditional on the version read: two operators editing at once cannot lose an edit."""
-    site.save()
+def save_site(site: Site, condition=None) -> bool:
+    """Conditional on the version read (two operators editing at once cannot lose an edit), with
+    the version item in the same transaction. False when the site changed since it was read."""
+    version = SiteVersion(site.pk, "VERSION", n=(site.version or 0) + 1)
+    return Transaction().put("site", site, condition=condition).put("version", version).commit_unless("site")
 
 
 def site_and_visitor(site_key: str, visitor_id: str, with_site: bool) -> tuple[Site | None, VisitorState | None]:
@@ -154,6 +164,15 @@ def site_and_visitor(site_key: str, visitor_id: str, with_site: bool) -> tuple[S
         site_future = transaction.get(Site, site_key_of(site_key), "CONFIG")
         visitor_future = transaction.get(VisitorState, visitor_key(site_key, visitor_id), "STATE")
     return _result(site_future), _result(visitor_future)
+
+
+def visitor_and_site_version(site_key: str, visitor_id: str) -> tuple[VisitorState | None, int | None]:
+    """One round trip: the visitor's state and the site's configuration version."""
+    with TransactGet(connection=connection()) as transaction:
+        visitor_future = transaction.get(VisitorState, visitor_key(site_key, visitor_id), "STATE")
+        version_future = transaction.get(SiteVersion, site_key_of(site_key), "VERSION")
+    version = _result(version_future)
+    return _result(visitor_future), (int(version.n) if version else None)
 
 
 def _result(future):

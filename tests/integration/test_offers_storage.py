@@ -144,3 +144,43 @@ def test_impressions_and_claims_count_once_and_forged_beacons_count_nothing(shop
     assert not offers.mark_coupon("other", code, "c1", "a", "claimed_at", NOW)
     arm = next(a for a in site_admin.campaign_report("shop", "c1")["arms"] if a["arm"] == "a")
     assert (arm["impressions"], arm["claims"], arm["issued"], arm["visitors"]) == (1, 0, 1, 1)
+
+
+def test_a_spent_campaign_falls_through_to_the_next_eligible_one(shop):
+    put("top", priority=10, budget={"total_codes": 1})
+    put("next", priority=1, budget={"total_codes": 5})
+    assert ask(visitor="v1").campaign_id == "top"
+    second = ask(visitor="v2")
+    assert (second.show, second.reason, second.campaign_id) == (True, "offer", "next")
+    put("daily", priority=20, budget={"total_codes": 100, "codes_per_day": 0})
+    assert ask(visitor="v3").campaign_id == "next"  # a spent daily cap above stops nothing below
+
+
+def test_when_every_campaign_is_spent_the_answer_says_so(shop):
+    put("only", budget={"total_codes": 1})
+    ask(visitor="v1")
+    assert (ask(visitor="v2").reason, ask(visitor="v3").show) == ("budget_spent", False)
+
+
+def test_a_campaign_with_a_fallback_shows_it_when_spent_without_a_code(shop):
+    put("top", priority=10, budget={"total_codes": 1}, fallback={"texts": {"headline": "Free returns, always"}})
+    put("next", priority=1)
+    ask(visitor="v1")
+    answer = ask(visitor="v2")
+    assert (answer.show, answer.reason, answer.coupon) == (True, "fallback", None)
+    assert answer.as_dict()["message"]["texts"]["headline"] == "Free returns, always"
+    assert offers.get_coupon("X") is None
+
+
+def test_the_kill_switch_reaches_a_container_with_a_stale_cache_on_its_next_decision(shop):
+    from chalicelib.offers import site_cache
+
+    put()
+    assert ask(visitor="v1").show  # this container caches the site
+    stale = dict(site_cache._sites)
+    site_admin.set_enabled("shop", "c1", False)
+    site_cache._sites.update(stale)  # another container still holds the old configuration
+    assert ask(visitor="v2").reason == "kill_switch"
+    site_admin.set_enabled("shop", "c1", True)
+    site_cache._sites.update(stale)
+    assert ask(visitor="v3").show
