@@ -29,7 +29,7 @@ _BOT = re.compile(
 ALWAYS_EXCLUDED = ("/u/*", "*/checkout/complete*", "*/order-confirmation*", "*/thank-you*")
 
 # When nothing is shown, the reason of the furthest step any campaign reached.
-_REASON_RANK = ("no_campaign", "kill_switch", "outside_schedule", "excluded_page", "too_early", "capped")
+_REASON_RANK = ("no_campaign", "kill_switch", "outside_schedule", "excluded_page", "too_early", "capped", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Visit:
     returning: bool
     seconds_on_page: float
     user_agent: str
+    customer_id: str | None = None  # the shop's id of a signed-in customer (hashed before any use)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,15 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
         returning=body.get("returning", False),
         seconds_on_page=float(seconds),
         user_agent=(user_agent or "")[:512],
+        customer_id=_customer_id(body.get("customer_id")),
     )
+
+
+def _customer_id(value) -> str | None:
+    value = _text(value, "customer_id", 128)
+    if value is not None and not value.isprintable():
+        raise Invalid("bad_field", "customer_id must be printable text")
+    return value
 
 
 def is_bot(visit: Visit) -> bool:
@@ -158,6 +167,8 @@ def _suppressed(campaign: Campaign, visit: Visit, state: CampaignVisit, now: dat
         return "kill_switch"
     if (campaign.starts_at and now < campaign.starts_at) or (campaign.ends_at and now >= campaign.ends_at):
         return "outside_schedule"
+    if not campaign.schedule.open_at(now):
+        return "outside_schedule"
     if _matches(ALWAYS_EXCLUDED + campaign.targeting.exclude_paths, visit.path):
         return "excluded_page"
     if visit.seconds_on_page < campaign.min_seconds_on_page:
@@ -166,11 +177,27 @@ def _suppressed(campaign: Campaign, visit: Visit, state: CampaignVisit, now: dat
         return "no_campaign"
     if state.offer_valid_at(now):
         return None
+    if dismissed_until(campaign, state) and now < dismissed_until(campaign, state):
+        return "dismissed"
     if state.offers >= campaign.max_per_visitor:
         return "capped"
     if state.last_offer_at and now < state.last_offer_at + timedelta(days=campaign.cooldown_days):
         return "capped"
     return None
+
+
+NEVER = timedelta(days=365)
+
+
+def dismissed_until(campaign: Campaign, state: CampaignVisit) -> datetime | None:
+    """A dismissal waits the campaign's cooldown for that many dismissals (growing: e.g. 1, 7,
+    30 days, the last repeating); "don't show again" waits a year."""
+    if state.dismissed_at is None:
+        return None
+    if state.never:
+        return state.dismissed_at + NEVER
+    schedule = campaign.dismiss_cooldown_days
+    return state.dismissed_at + timedelta(days=schedule[min(state.dismissals, len(schedule)) - 1])
 
 
 def decide(campaigns: list[Campaign], visit: Visit, states: dict[str, CampaignVisit], now: datetime) -> Decision:

@@ -62,15 +62,19 @@ def offer_decision(request):
 @bp.route("/offers/events", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
 @endpoint("browser")
 def offer_event(request):
-    """`impression` when the dialog actually rendered; `claim` when the visitor copied or applied the code."""
+    """`impression` when the dialog was actually seen; `claim` when the visitor copied or applied
+    the code; `dismiss` when they closed it (close, Esc, or "never": don't show again)."""
     from chalicelib.offers import service
     from chalicelib.storage import offers
 
     data = _browser_body(request)
     event = data.get("event")
+    if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
+        site = service.site_for_page(data.get("site_key"), _origin(request))
+        return {"counted": service.record_dismissal(site, data)}
     field = {"impression": "impressed_at", "claim": "claimed_at"}.get(event) if isinstance(event, str) else None
     if field is None:
-        raise Invalid("bad_event", "event must be impression or claim")
+        raise Invalid("bad_event", "event must be impression, claim or dismiss")
     site = service.site_for_page(data.get("site_key"), _origin(request))
     coupon = service.coupon_for_site(data.get("code"), site.site_key)
     counted = offers.mark_coupon(

@@ -91,9 +91,23 @@ def check_site(site: CachedSite | None, origin: str | None) -> None:
         raise Forbidden("origin_not_allowed", "this page's origin is not allowed for the site key")
 
 
+def state_id(site_key: str, visitor_id: str | None, customer_id: str | None) -> str | None:
+    """Whose offer state this is: a signed-in customer's (the same on every device; the shop's id
+    hashed, never stored in clear), else the browser's visitor id."""
+    if not customer_id:
+        return visitor_id
+    import hashlib
+    import hmac
+
+    digest = hmac.new(get_settings().ip_hash_key, f"{site_key}|{customer_id}".encode(), hashlib.sha256).hexdigest()
+    return f"c-{digest[:40]}"
+
+
 def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: datetime | None = None) -> Answer:
     now = (now or datetime.now(UTC)).replace(microsecond=0)  # whole seconds, as stored and shown
     settings = get_settings()
+    if visit.visitor_id is not None and visit.customer_id:
+        visit = replace(visit, visitor_id=state_id(visit.site_key, visit.visitor_id, visit.customer_id))
     if visit.visitor_id is None:  # no visitor id: a bot, answered once the site is checked
         site, visitor = site_cache.site(visit.site_key), None
     else:
@@ -164,6 +178,9 @@ def _act(decided: Decision, visit: Visit, visitor: VisitorState | None, ip_hash:
 def _issue(
     campaign: Campaign, variant: Variant, visit: Visit, visitor: VisitorState | None, ip_hash: str | None, now: datetime
 ) -> Answer:
+    value = campaign.estimated_value(variant.offer, visit.cart_value, visit.currency)
+    if campaign.has_value_budget and value is None:
+        raise offers.IssueRefused("budget_spent")  # its value cannot be counted against the cap
     code = new_code()
     expires_at = now + timedelta(minutes=variant.offer.expires_minutes)
     state = visitor.state_of(campaign.campaign_id) if visitor else CampaignVisit()
@@ -191,10 +208,18 @@ def _issue(
         expires_at=expires_at,
         ttl=expires_at + offers.CODE_RETENTION,
     )
+    budget = offers.Budget(
+        campaign.total_codes,
+        campaign.codes_per_day,
+        day=campaign.schedule.day(now),
+        value=value or 0.0,
+        total_value=campaign.total_value,
+        value_per_day=campaign.value_per_day,
+    )
     offers.issue(
         coupon,
         visitor,
-        offers.Budget(campaign.total_codes, campaign.codes_per_day),
+        budget,
         first_offer_to_visitor=state.arm is None,
         rate_key=f"RATE#{visit.site_key}#{ip_hash or 'unknown'}#{now:%Y%m%d%H%M}",
         rate_limit=get_settings().offer_issues_per_ip_per_minute,
@@ -202,6 +227,47 @@ def _issue(
     )
     count("CodesIssued", campaign_id=campaign.campaign_id)
     return Answer(True, "offer", campaign.campaign_id, variant.variant_id, _offer_body(variant, code, expires_at, now))
+
+
+DISMISSALS = ("close", "esc", "never")
+DISMISS_DEBOUNCE = timedelta(seconds=2)  # Esc and a close click of the same dialog are one dismissal
+
+
+def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) -> bool:
+    """The visitor closed the dialog: the campaign waits longer after each dismissal."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    how, campaign_id = data.get("how"), data.get("campaign_id")
+    if not isinstance(how, str) or how not in DISMISSALS:
+        raise Invalid("bad_field", f"how must be one of {', '.join(DISMISSALS)}")
+    if not is_id(campaign_id) or campaign_id not in {c.campaign_id for c in site.campaigns}:
+        raise NotFound("unknown_campaign", "no such campaign for this site")
+    customer = data.get("customer_id")
+    if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
+        raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
+    who = state_id(site.site_key, _checked_key(data.get("visitor_id"), "visitor_id"), customer)
+    for _ in range(ATTEMPTS):
+        _, visitor = site_cache.site_and_visitor(site.site_key, who)
+        visitor = _visitor_for(site.site_key, who, visitor, now)
+        state = visitor.state_of(campaign_id)
+        if (
+            state.dismissed_at
+            and now - state.dismissed_at < DISMISS_DEBOUNCE
+            and not (how == "never" and not state.never)
+        ):
+            return False
+        dismissed = replace(
+            state, dismissals=state.dismissals + 1, dismissed_at=now, never=state.never or how == "never"
+        )
+        if offers.record_dismissal(visitor.with_state(campaign_id, dismissed), site.site_key, campaign_id, state.arm):
+            count("OfferDismissals", how=how)
+            return True
+    raise Unavailable("unavailable", "the dismissal could not be stored after retries", retry_after=2)
+
+
+def _visitor_for(site_key: str, who: str, visitor: VisitorState | None, now: datetime) -> VisitorState:
+    visitor = visitor or offers.new_visitor(site_key, who)
+    visitor.ttl = now + offers.VISITOR_RETENTION
+    return visitor
 
 
 def coupon_for_site(code, site_key: str) -> offers.Coupon:

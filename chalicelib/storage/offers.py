@@ -26,7 +26,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
 from chalicelib.storage.connection import TABLES, TableMeta, connection
-from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, written
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none
 from chalicelib.storage.visitor_state import CampaignVisit
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
@@ -56,6 +56,10 @@ class Site(_OffersPartition):
 
 class Counter(_OffersPartition):
     issued = NumberAttribute(null=True)
+    value_issued = NumberAttribute(null=True)
+    dismissals = NumberAttribute(null=True)
+    rollbacks = NumberAttribute(null=True)
+    value_redeemed = NumberAttribute(null=True)
     visitors = NumberAttribute(null=True)
     impressions = NumberAttribute(null=True)
     claims = NumberAttribute(null=True)
@@ -184,8 +188,15 @@ def _result(future):
 
 @dataclass(frozen=True)
 class Budget:
+    """What one code may take: counts, and (when the campaign caps value) its discount value.
+    `day` is the campaign's calendar day (in its time zone) that daily caps count against."""
+
     total: int
     per_day: int | None
+    day: str = ""
+    value: float = 0.0
+    total_value: float | None = None
+    value_per_day: float | None = None
 
 
 class IssueRefused(Exception):
@@ -205,25 +216,41 @@ def issue(
     rate_limit: int,
     now: datetime,
 ) -> None:
-    """Reserve the budget and write the code and the visitor's state, all or nothing."""
+    """Reserve the budget and write the code and the visitor's state, all or nothing. Value caps
+    are conditions too: `value_issued` never passes the cap, however many issue at once."""
     if budget.total <= 0 or (budget.per_day is not None and budget.per_day <= 0):
         raise IssueRefused("budget_spent")
+    for cap in (budget.total_value, budget.value_per_day):
+        if cap is not None and budget.value > cap:
+            raise IssueRefused("budget_spent")
     campaign = campaign_key(coupon.site_key, coupon.campaign_id)
     transaction = Transaction().put("code", coupon, condition=Coupon.pk.does_not_exist()).put("visitor", visitor)
-    transaction.update(
-        "total",
-        Counter(campaign, "TOTAL"),
-        actions=[Counter.issued.add(1)],
-        condition=Counter.issued.does_not_exist() | (Counter.issued < budget.total),
+    total_actions, total_condition = (
+        [Counter.issued.add(1)],
+        Counter.issued.does_not_exist() | (Counter.issued < budget.total),
     )
-    if budget.per_day is not None:
-        transaction.update(
-            "day",
-            Counter(campaign, f"DAY#{now:%Y-%m-%d}"),
-            actions=[Counter.issued.add(1), Counter.ttl.set(now + timedelta(days=7))],
-            condition=Counter.issued.does_not_exist() | (Counter.issued < budget.per_day),
+    if budget.total_value is not None:
+        total_actions.append(Counter.value_issued.add(budget.value))
+        total_condition &= Counter.value_issued.does_not_exist() | (
+            Counter.value_issued <= budget.total_value - budget.value
         )
+    transaction.update("total", Counter(campaign, "TOTAL"), actions=total_actions, condition=total_condition)
+    if budget.per_day is not None or budget.value_per_day is not None:
+        day_actions = [Counter.issued.add(1), Counter.ttl.set(now + timedelta(days=7))]
+        day_condition = None
+        if budget.per_day is not None:
+            day_condition = Counter.issued.does_not_exist() | (Counter.issued < budget.per_day)
+        if budget.value_per_day is not None:
+            day_actions.append(Counter.value_issued.add(budget.value))
+            value_ok = Counter.value_issued.does_not_exist() | (
+                Counter.value_issued <= budget.value_per_day - budget.value
+            )
+            day_condition = value_ok if day_condition is None else day_condition & value_ok
+        day = budget.day or f"{now:%Y-%m-%d}"
+        transaction.update("day", Counter(campaign, f"DAY#{day}"), actions=day_actions, condition=day_condition)
     arm_actions = [Counter.issued.add(1)] + ([Counter.visitors.add(1)] if first_offer_to_visitor else [])
+    if budget.value:
+        arm_actions.append(Counter.value_issued.add(budget.value))
     transaction.update("arm", Counter(campaign, f"ARM#{coupon.variant_id}"), arm_actions)
     transaction.update(
         "rate",
@@ -237,6 +264,16 @@ def issue(
         reasons = {"code": "code_taken", "visitor": "visitor_changed", "total": "budget_spent"}
         reasons.update(day="budget_spent", rate="rate_limited")
         raise IssueRefused(next(reasons[name] for name in reasons if name in failed)) from failed
+
+
+def record_dismissal(visitor: VisitorState, site_key: str, campaign_id: str, arm: str | None) -> bool:
+    """The visitor's dismissal state (optimistic version) and the arm's dismissal count together."""
+    transaction = Transaction().put("visitor", visitor)
+    if arm:
+        transaction.update(
+            "arm", Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), [Counter.dismissals.add(1)]
+        )
+    return transaction.commit_unless("visitor")
 
 
 def record_holdout(visitor: VisitorState, site_key: str, campaign_id: str) -> bool:

@@ -1,7 +1,7 @@
 """What we remember about one visitor for one exit-intent campaign, typed.
 
 Stored inside the visitor's item as compact JSON (`offers`, `last`, `code`, `exp`, `variant`,
-`arm`, `converted`; times as Unix seconds), read back as `CampaignVisit`. Free of PynamoDB, so
+`arm`, `converted`, `dismissed`, `dismissed_at`, `never`; times as Unix seconds), read back as `CampaignVisit`. Free of PynamoDB, so
 the offer rules use it without storage.
 """
 
@@ -28,6 +28,9 @@ class CampaignVisit:
     variant_id: str | None = None
     arm: str | None = None  # the variant or "holdout" the visitor was assigned
     converted: bool = False
+    dismissals: int = 0  # how often the dialog was closed without taking the offer
+    dismissed_at: datetime | None = None
+    never: bool = False  # "don't show again"
 
     def offer_valid_at(self, now: datetime) -> bool:
         return bool(self.code and self.expires_at and self.expires_at > now)
@@ -42,6 +45,9 @@ class CampaignVisit:
             variant_id=raw.get("variant"),
             arm=raw.get("arm"),
             converted=bool(raw.get("converted")),
+            dismissals=int(raw.get("dismissed") or 0),
+            dismissed_at=_time(raw.get("dismissed_at")),
+            never=bool(raw.get("never")),
         )
 
     def to_raw(self) -> dict:
@@ -53,5 +59,8 @@ class CampaignVisit:
             "variant": self.variant_id,
             "arm": self.arm,
             "converted": self.converted or None,
+            "dismissed": self.dismissals or None,
+            "dismissed_at": _seconds(self.dismissed_at),
+            "never": self.never or None,
         }
         return {k: v for k, v in raw.items() if v is not None}

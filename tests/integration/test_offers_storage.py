@@ -184,3 +184,76 @@ def test_the_kill_switch_reaches_a_container_with_a_stale_cache_on_its_next_deci
     site_admin.set_enabled("shop", "c1", True)
     site_cache._sites.update(stale)
     assert ask(visitor="v3").show
+
+
+def dismiss(how="close", visitor="v1", now=NOW, campaign="c1", **extra):
+    site = offer_service.site_for_page("shop", ORIGIN)
+    body = {"site_key": "shop", "visitor_id": visitor, "campaign_id": campaign, "how": how, **extra}
+    return offer_service.record_dismissal(site, body, now)
+
+
+def test_each_dismissal_makes_the_campaign_wait_longer(shop):
+    put(caps={"cooldown_days": 0, "max_per_visitor": 100, "dismiss_cooldown_days": [1, 7, 30]})
+    assert ask().show
+    assert dismiss(now=NOW)
+    assert ask(now=NOW + timedelta(hours=23)).reason == "dismissed"
+    assert ask(now=NOW + timedelta(days=1, minutes=1)).show
+    assert dismiss(now=NOW + timedelta(days=1, minutes=2))
+    assert ask(now=NOW + timedelta(days=7)).reason == "dismissed"
+    assert ask(now=NOW + timedelta(days=8, minutes=3)).show
+    assert dismiss(how="esc", now=NOW + timedelta(days=9))
+    assert ask(now=NOW + timedelta(days=38)).reason == "dismissed"  # the third waits 30 days
+    assert ask(now=NOW + timedelta(days=39, minutes=1)).show
+
+
+def test_dont_show_again_waits_a_year_and_a_double_dismissal_counts_once(shop):
+    put(caps={"cooldown_days": 0, "max_per_visitor": 100})
+    ask()
+    assert dismiss(how="esc") and not dismiss(how="close", now=NOW + timedelta(seconds=1))
+    assert offers.site_and_visitor("shop", "v1", False)[1].state_of("c1").dismissals == 1
+    assert dismiss(how="never", now=NOW + timedelta(seconds=1))
+    assert ask(now=NOW + timedelta(days=300)).reason == "dismissed"
+
+
+def test_a_known_customer_is_the_same_on_every_device(shop):
+    put(caps={"cooldown_days": 0, "max_per_visitor": 100})
+    phone = ask(visitor="phone", customer_id="cust-42")
+    assert phone.show
+    assert dismiss(visitor="phone", customer_id="cust-42")
+    assert ask(visitor="laptop", customer_id="cust-42", now=NOW + timedelta(hours=1)).reason == "dismissed"
+    assert ask(visitor="laptop", now=NOW + timedelta(hours=1)).show  # signed out: the laptop's own state
+    stored = offers.site_and_visitor("shop", offer_service.state_id("shop", "x", "cust-42"), False)[1]
+    assert stored is not None and "cust-42" not in stored.pk
+
+
+def test_a_recurring_window_in_the_campaigns_time_zone(shop):
+    # 12:00 UTC on a Monday is 21:00 in Tokyo: outside 9-18, inside in Berlin (13:00).
+    monday_noon = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    put("tokyo", schedule={"time_zone": "Asia/Tokyo", "days": ["mon", "tue"], "hours": [9, 18]})
+    assert ask(now=monday_noon).reason == "outside_schedule"
+    put("tokyo", schedule={"time_zone": "Europe/Berlin", "days": ["mon"], "hours": [9, 18]})
+    assert ask(now=monday_noon).show
+    assert ask(visitor="v2", now=monday_noon + timedelta(days=1)).reason == "outside_schedule"
+
+
+def test_the_daily_budget_resets_at_the_campaigns_midnight(shop):
+    put(budget={"total_codes": 100, "codes_per_day": 1}, schedule={"time_zone": "America/New_York"})
+    late_evening_ny = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 22:00 on the 23rd in New York
+    assert ask(visitor="v1", now=late_evening_ny).show
+    assert ask(visitor="v2", now=late_evening_ny + timedelta(hours=1)).reason == "budget_spent"  # still the 23rd there
+    assert ask(visitor="v3", now=late_evening_ny + timedelta(hours=2, minutes=1)).show  # the 24th began
+
+
+def test_value_budgets_cap_the_discount_value_issued(shop):
+    put(
+        offer={"kind": "percent", "value": 10},
+        budget={"total_codes": 100, "total_value": 25, "currency": "USD"},
+        caps={"cooldown_days": 0, "max_per_visitor": 5},
+    )
+    assert ask(visitor="v1", cart_value=100, currency="USD").show  # 10.00
+    assert ask(visitor="v2", cart_value=100, currency="USD").show  # 20.00
+    assert ask(visitor="v3", cart_value=100, currency="USD").reason == "budget_spent"  # 30 > 25
+    assert ask(visitor="v4", cart_value=40, currency="USD").show  # 24.00
+    assert ask(visitor="v5", cart_value=100, currency="EUR").reason == "budget_spent"  # cannot be counted
+    total = offers.Counter.get(offers.campaign_key("shop", "c1"), "TOTAL")
+    assert float(total.value_issued) == 24.0 and int(total.issued) == 3
