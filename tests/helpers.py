@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -91,17 +93,23 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
 
 
 class LocalStack:
+    """What `scripts/run-local` starts, each in its own process on free ports: the embedded
+    DynamoDB server, the embedded SQS and SES server (with the queues and their dead-letter
+    queues), `chalice local`, and the queue worker (`tools.cli work-queues`)."""
+
     def __init__(self, log_dir: Path):
-        self.api_port, self.dynamodb_port = free_port(), free_port()
+        self.api_port, self.dynamodb_port, self.sqs_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
+        self.sqs_endpoint = f"http://127.0.0.1:{self.sqs_port}"
         self.env = {
             **os.environ,
             "DYNAMODB_ENDPOINT": self.dynamodb_endpoint,
-            "SES_ENDPOINT": self.dynamodb_endpoint,
+            "SQS_ENDPOINT": self.sqs_endpoint,
+            "SES_ENDPOINT": self.sqs_endpoint,
             "PUBLIC_BASE_URL": self.base_url,
             "PYTHONPATH": str(ROOT),
-            # The embedded server takes any credentials; never hand real ones to it.
+            # The embedded servers take any credentials; never hand real ones to them.
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": "us-east-1",
@@ -109,6 +117,8 @@ class LocalStack:
         self.env.pop("AWS_SESSION_TOKEN", None)
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
+        self.dynamodb: subprocess.Popen | None = None
+        self.queues: dict[str, str] = {}  # UNSUBSCRIBE_QUEUE_URL, SUNSET_QUEUE_URL and their *_DEAD_LETTER_QUEUE_URL
         self.demo: dict = {}
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
@@ -128,10 +138,22 @@ class LocalStack:
         ).stdout
 
     def start(self) -> LocalStack:
-        dynamodb = self._spawn(
+        self.dynamodb = self._spawn(
             "dynamodb", sys.executable, "scripts/local_dynamodb.py", "--port", str(self.dynamodb_port)
         )
-        wait_for(self.dynamodb_endpoint, dynamodb)
+        sqs = self._spawn("sqs", sys.executable, "scripts/local_sqs.py", "--port", str(self.sqs_port))
+        wait_for(self.dynamodb_endpoint, self.dynamodb)
+        wait_for(self.sqs_endpoint, sqs)
+        created = subprocess.run(
+            [sys.executable, "scripts/local_sqs.py", "create-queues", "--endpoint", self.sqs_endpoint],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        self.queues = json.loads(created.stdout)
+        self.env.update(self.queues)
         self.cli("create-tables")
         self.demo = json.loads(self.cli("seed-demo"))
         chalice = self._spawn(
@@ -146,10 +168,29 @@ class LocalStack:
             "--stage",
             "dev",
         )
+        self._spawn("worker", sys.executable, "-m", "tools.cli", "work-queues", "--wait", "2", "--retry-after", "2")
         wait_for(self.base_url + "/u/x", chalice)
         return self
 
+    # The embedded DynamoDB server stalls for real: the process is stopped (SIGSTOP), so
+    # connections are accepted by the kernel and never answered, until it continues (SIGCONT).
+    def pause_dynamodb(self) -> None:
+        os.kill(self.dynamodb.pid, signal.SIGSTOP)
+
+    def resume_dynamodb(self) -> None:
+        os.kill(self.dynamodb.pid, signal.SIGCONT)
+
+    @contextmanager
+    def dynamodb_stalled(self):
+        self.pause_dynamodb()
+        try:
+            yield
+        finally:
+            self.resume_dynamodb()
+
     def stop(self) -> None:
+        if self.dynamodb is not None and self.dynamodb.poll() is None:
+            self.resume_dynamodb()  # a stopped process would not act on SIGTERM
         for process in self.processes:
             process.terminate()
         for process in self.processes:

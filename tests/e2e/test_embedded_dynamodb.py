@@ -1,7 +1,13 @@
-"""The embedded server keeps DynamoDB's transaction promise: all or nothing."""
+"""The embedded server keeps DynamoDB's transaction promise (all or nothing), its queries see
+every write, and it refuses to start on a moto that changed what its patches rely on."""
+
+import subprocess
+import sys
 
 import boto3
 import pytest
+
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.server
 
@@ -116,3 +122,47 @@ def test_queries_see_every_write_in_the_partition_they_ask_for(local_stack):
         assert page["Count"] == 1 and "LastEvaluatedKey" in page
     finally:
         client.delete_table(TableName="query-check")
+
+
+# The server patches moto internals; a moto upgrade that changes what they rely on must stop it
+# with a clear message instead of letting it answer wrongly.
+
+LOCAL_DYNAMODB = "scripts/local_dynamodb.py"
+
+
+def run_server_check(prelude: str = "") -> subprocess.CompletedProcess:
+    code = f"{prelude}\nimport runpy, sys\nsys.argv = [{LOCAL_DYNAMODB!r}, '--check']\n"
+    code += f"runpy.run_path({LOCAL_DYNAMODB!r}, run_name='__main__')\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_moto_still_has_what_the_embedded_servers_patches_rely_on():
+    checked = run_server_check()
+    assert checked.returncode == 0, checked.stderr
+    assert "everything the embedded server's patches rely on is there" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            "from moto.dynamodb.models import Table\n"
+            "def query(self, hash_key, range_comparison, *args, **kwargs): pass\n"
+            "Table.query = query",
+            "Table.query has no parameter `index_name`",
+        ),
+        (
+            "from moto.dynamodb.models import Table\ndef get_item(self, key): pass\nTable.get_item = get_item",
+            "Table.get_item(self, hash_key, range_key, ...) changed its parameters",
+        ),
+        (
+            "import moto.dynamodb.models as m, types\nm.copy = types.SimpleNamespace()",
+            "moto.dynamodb.models no longer imports the `copy` module as `copy`",
+        ),
+    ],
+)
+def test_a_moto_change_the_patches_rely_on_stops_the_server_with_a_clear_message(change, message):
+    checked = run_server_check(change)
+    assert checked.returncode == 1
+    assert message in checked.stderr and "adapt or drop that patch" in checked.stderr
+    assert "Traceback" not in checked.stderr

@@ -1,0 +1,147 @@
+"""`scripts/run-local` against a DynamoDB endpoint of your own (DynamoDB Local, real DynamoDB):
+it starts no embedded DynamoDB server, creates the tables there, and still starts the SQS
+server and the queue worker. A separate embedded server on a free port stands in for
+DynamoDB Local (which cannot be downloaded here)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from tests.helpers import ROOT, free_port, subscriber_of, wait_for
+
+pytestmark = pytest.mark.server
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """{pid: command line} of every process under `pid`."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                try:
+                    found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    continue
+                frontier.append(child)
+    return found
+
+
+@pytest.fixture
+def own_dynamodb(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "own-dynamodb.log", "wb")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(
+        [sys.executable, "scripts/local_dynamodb.py", "--port", str(port)], cwd=ROOT, stdout=log, stderr=log
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(endpoint, server)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_queues_and_worker(
+    own_dynamodb, tmp_path
+):
+    port, sqs_port, unused_dynamodb_port = free_port(), free_port(), free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name not in ("PUBLIC_BASE_URL", "SES_ENDPOINT")
+    }
+    env.update(
+        DYNAMODB_ENDPOINT=own_dynamodb,
+        PORT=str(port),
+        SQS_PORT=str(sqs_port),
+        DYNAMODB_PORT=str(unused_dynamodb_port),
+        LOG_DIR=str(tmp_path / "logs"),
+    )
+    output = open(tmp_path / "run-local.out", "w+")  # noqa: SIM115 (closed below)
+    run_local = subprocess.Popen(
+        ["scripts/run-local"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base_url + "/u/x", run_local, seconds=90)
+        commands = " | ".join(descendants(run_local.pid).values())
+        assert "local_dynamodb.py" not in commands, commands
+        assert "local_sqs.py" in commands and "work-queues" in commands and "chalice local" in commands, commands
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{unused_dynamodb_port}", timeout=1)
+        output.seek(0)
+        assert f"DynamoDB: {own_dynamodb} (no embedded DynamoDB server started)" in output.read()
+
+        # The tables were created on the endpoint given, and the API uses it.
+        dynamodb = boto3.client("dynamodb", endpoint_url=own_dynamodb, region_name="us-east-1")
+        assert {"offboard-dev-lists", "offboard-dev-subscribers", "offboard-dev-offers"} <= set(
+            dynamodb.list_tables()["TableNames"]
+        )
+        admin = {"X-Api-Key": "dev-admin-key"}
+        requests.post(
+            base_url + "/v1/lists/newsletter/subscribers", json={"email": "run-local@example.com"}, headers=admin
+        ).raise_for_status()
+        link = requests.post(
+            base_url + "/v1/unsubscribe-headers",
+            json={"email": "run-local@example.com", "list_id": "newsletter"},
+            headers=admin,
+        ).json()["unsubscribe_url"]
+
+        # The worker applies what is queued on run-local's SQS server.
+        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{sqs_port}", region_name="us-east-1")
+        queue = sqs.get_queue_url(QueueName="offboard-unsubscribes")["QueueUrl"]
+        asked_at = "2026-03-04T05:06:07+00:00"
+        context = {"source": "one-click", "ip_hash": None, "user_agent": None, "key_id": "k1", "campaign_id": None}
+        sqs.send_message(
+            QueueUrl=queue,
+            MessageBody=json.dumps(
+                {
+                    "subscriber_id": subscriber_of(link),
+                    "list_id": "newsletter",
+                    "everything": False,
+                    "pause_until": None,
+                    "at": asked_at,
+                    "context": context,
+                }
+            ),
+        )
+        consent = base_url + f"/v1/subscribers/{subscriber_of(link)}/consent"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            events = [json.loads(line) for line in requests.get(consent, headers=admin, timeout=10).text.splitlines()]
+            applied = [e for e in events if e["action"] == "unsubscribe"]
+            if applied:
+                break
+            time.sleep(0.5)
+        assert [e["at"] for e in applied] == [asked_at]
+    finally:
+        os.killpg(run_local.pid, signal.SIGTERM)
+        try:
+            run_local.wait(timeout=15)
+        finally:
+            time.sleep(1)
+            with contextlib.suppress(ProcessLookupError):  # anything left of the group
+                os.killpg(run_local.pid, signal.SIGKILL)
+            output.close()
