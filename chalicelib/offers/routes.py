@@ -199,6 +199,24 @@ def redeem_code(request, code):
     from chalicelib.offers import service
 
     body = json_body(request)
-    outcome, answer = service.redeem_code(code, body.get("order_ref"), body.get("channel"))
+    outcome, answer = service.redeem_code(
+        code,
+        body.get("order_ref"),
+        body.get("channel"),
+        order_value=body.get("order_value"),
+        currency=body.get("currency"),
+        store_id=body.get("store_id"),
+        customer_id=body.get("customer_id"),
+        first_order=body.get("first_order"),
+    )
     count("Redemptions", outcome=outcome)
     return service.REDEEM_STATUS[outcome], answer
+
+
+@bp.route("/v1/codes/{code}/rollbacks", methods=["POST"], authorizer=ADMIN)
+@endpoint(admin=True)
+def roll_back_code(request, code):
+    """The order was cancelled or refunded: the redemption is undone, once, within the window."""
+    from chalicelib.offers import service
+
+    return service.roll_back_code(code, json_body(request).get("order_ref"))

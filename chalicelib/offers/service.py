@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.core.errors import Forbidden, Invalid, NotFound, Unavailable
+from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from chalicelib.core.ids import is_id
 from chalicelib.core.observability import count
 from chalicelib.core.settings import get_settings
@@ -296,7 +296,10 @@ def describe_code(code, now: datetime | None = None) -> dict:
     coupon = offers.get_coupon(normalized) if normalized else None
     if coupon is None:
         raise NotFound("unknown_code", "no such code")
-    now = now or datetime.now(UTC)
+    return _describe(coupon, now or datetime.now(UTC))
+
+
+def _describe(coupon: offers.Coupon, now: datetime) -> dict:
     status = "redeemed" if coupon.redeemed_at else ("expired" if coupon.expires_at <= now else "valid")
     return {
         "code": coupon.code,
@@ -311,28 +314,119 @@ def describe_code(code, now: datetime | None = None) -> dict:
         "redeemed_at": iso(coupon.redeemed_at) if coupon.redeemed_at else None,
         "order_ref": coupon.order_ref,
         "channel": coupon.channel,
+        "store_id": coupon.store_id,
+        "rollbacks": len(coupon.rollbacks or []),
     }
 
 
-REDEEM_STATUS = {"redeemed": 200, "already_redeemed_same_order": 200, "already_redeemed": 409, "expired": 410}
+REDEEM_STATUS = {
+    "redeemed": 200,
+    "already_redeemed_same_order": 200,
+    "already_redeemed": 409,
+    "customer_limit": 409,
+    "expired": 410,
+}
 CHANNELS = ("web", "store", "phone", "app")
 
 
-def redeem_code(code, order_ref, channel, now: datetime | None = None) -> tuple[str, dict]:
-    """(outcome, the code as it now is): redeemed, already_redeemed_same_order, already_redeemed or expired."""
-    if not isinstance(order_ref, str) or not 0 < len(order_ref) <= 100 or not order_ref.isprintable():
-        raise Invalid("bad_order_ref", "order_ref is required: at most 100 printable characters")
+def _short_text(value, name: str, limit: int = 100, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
+        raise Invalid(f"bad_{name}", f"{name} must be 1-{limit} printable characters")
+    return value
+
+
+def _rules_of(coupon: offers.Coupon):
+    from chalicelib.offers.campaigns import RedemptionRules
+
+    site = site_cache.site(coupon.site_key)
+    campaign = next((c for c in (site.campaigns if site else ()) if c.campaign_id == coupon.campaign_id), None)
+    return campaign.redemption if campaign else RedemptionRules()
+
+
+def redeem_code(
+    code,
+    order_ref,
+    channel,
+    now: datetime | None = None,
+    order_value=None,
+    currency=None,
+    store_id=None,
+    customer_id=None,
+    first_order=None,
+) -> tuple[str, dict]:
+    """(outcome, the code as it now is). The campaign's redemption rules are checked here, at the
+    till, whatever the browser showed: channel, store, minimum order, first order, and a limit
+    per customer (the shop's customer id, hashed, never stored in clear)."""
+    now = now or datetime.now(UTC)
+    order_ref = _short_text(order_ref, "order_ref", required=True)
     if not isinstance(channel, str) or channel not in CHANNELS:
         raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    store_id = _short_text(store_id, "store_id", 64)
+    customer_id = _short_text(customer_id, "customer_id", 128)
+    if order_value is not None and (
+        isinstance(order_value, bool) or not isinstance(order_value, int | float) or not 0 <= order_value <= 1e7
+    ):
+        raise Invalid("bad_order_value", "order_value must be a number from 0 to 10,000,000")
+    if currency is not None and not isinstance(currency, str):
+        raise Invalid("bad_currency", "currency must be an ISO 4217 code")
+    if first_order is not None and not isinstance(first_order, bool):
+        raise Invalid("bad_first_order", "first_order must be true or false")
     normalized = normalize_code(code)
-    if normalized is None:
+    coupon = offers.get_coupon(normalized) if normalized else None
+    if coupon is None:
         raise NotFound("unknown_code", "no such code")
-    outcome, _ = offers.redeem(normalized, order_ref, channel, now or datetime.now(UTC))
-    if outcome == "unknown":
-        raise NotFound("unknown_code", "no such code")
-    body = {**describe_code(normalized, now), "outcome": outcome}
+    rules = _rules_of(coupon)
+    if channel not in rules.channels:
+        raise Conflict("channel_not_allowed", f"this code is valid only for {', '.join(rules.channels)}")
+    if rules.store_ids and channel == "store" and store_id not in rules.store_ids:
+        raise Conflict("store_not_allowed", "this code is not valid in this store")
+    if rules.min_order_value:
+        if order_value is None or (currency or "").upper() != rules.currency:
+            raise Invalid("order_value_needed", f"send order_value and currency ({rules.currency}) for this code")
+        if order_value < rules.min_order_value:
+            raise Conflict(
+                "order_too_small", f"this code needs an order of at least {rules.min_order_value:g} {rules.currency}"
+            )
+    if rules.first_time_only and first_order is not True:
+        raise Conflict("first_order_only", "this code is for a customer's first order (send first_order: true)")
+    if rules.per_customer and not customer_id:
+        raise Invalid("customer_id_needed", "this code is limited per customer: send customer_id")
+    customer = state_id(coupon.site_key, None, customer_id) if customer_id else None
+    redemption = offers.Redemption(order_ref, channel, order_value, store_id, customer, rules.per_customer)
+    outcome, current = offers.redeem(coupon, redemption, now)
     if outcome == "already_redeemed":
-        # Another order has it: this till learns that, not which order, channel or time.
-        for private in ("order_ref", "channel", "redeemed_at"):
-            body.pop(private)
-    return outcome, body
+        return outcome, _private(current, now, outcome)
+    return outcome, {**_describe(current, now), "outcome": outcome}
+
+
+def _private(coupon: offers.Coupon, now: datetime, outcome: str) -> dict:
+    """Another order has it: this till learns that, not which order, channel, store or time."""
+    body = {**_describe(coupon, now), "outcome": outcome}
+    for private in ("order_ref", "channel", "redeemed_at", "store_id"):
+        body.pop(private, None)
+    return body
+
+
+def roll_back_code(code, order_ref, now: datetime | None = None) -> dict:
+    """The order was cancelled or refunded within the campaign's window: the code can be used
+    again and the counts return, once, with the rollback kept on the code for audit."""
+    now = now or datetime.now(UTC)
+    order_ref = _short_text(order_ref, "order_ref", required=True)
+    normalized = normalize_code(code)
+    coupon = offers.get_coupon(normalized) if normalized else None
+    if coupon is None:
+        raise NotFound("unknown_code", "no such code")
+    if coupon.redeemed_at is None or coupon.order_ref != order_ref:
+        raise Conflict("not_redeemed_by_this_order", "this code is not redeemed by this order")
+    rules = _rules_of(coupon)
+    if now > coupon.redeemed_at + timedelta(hours=rules.rollback_hours):
+        raise Conflict(
+            "rollback_window_passed", f"a redemption can be rolled back within {rules.rollback_hours:g} hours"
+        )
+    if not offers.roll_back(coupon, rules.per_customer, now):
+        raise Conflict("not_redeemed_by_this_order", "this redemption was rolled back already")
+    count("Rollbacks", campaign_id=coupon.campaign_id)
+    fresh = offers.get_coupon(normalized)
+    return {**_describe(fresh, now), "outcome": "rolled_back"}

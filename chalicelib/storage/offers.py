@@ -108,6 +108,10 @@ class Coupon(_OffersPartition):
     channel = UnicodeAttribute(null=True)
     impressed_at = UTCDateTimeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute(null=True)
+    store_id = UnicodeAttribute(null=True)
+    customer = UnicodeAttribute(null=True)  # hashed customer id of the redemption
+    order_value = NumberAttribute(null=True)
+    rollbacks = JSONAttribute(null=True)  # audit: [{order_ref, redeemed_at, rolled_back_at}]
 
 
 class RateCounter(_OffersPartition):
@@ -306,31 +310,120 @@ def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, fie
     return transaction.commit_unless()
 
 
-def redeem(code: str, order_ref: str, channel: str, now: datetime) -> tuple[str, Coupon | None]:
-    """Exactly once. Returns (outcome, coupon): redeemed, already_redeemed_same_order,
-    already_redeemed, expired or unknown."""
-    coupon = get_coupon(code)
-    if coupon is None:
-        return "unknown", None
+@dataclass(frozen=True)
+class Redemption:
+    order_ref: str
+    channel: str
+    order_value: float | None = None
+    store_id: str | None = None
+    customer: str | None = None  # hashed
+    per_customer: int | None = None  # the campaign's limit of redemptions per customer
+
+
+def _customer_counter(coupon: Coupon, customer: str) -> RateCounter:
+    return RateCounter(f"CUSTOMER#{coupon.site_key}#{coupon.campaign_id}#{customer}", "REDEEMED")
+
+
+def redeem(coupon: Coupon, redemption: Redemption, now: datetime) -> tuple[str, Coupon]:
+    """Exactly once, for a coupon the caller has read. Returns (outcome, the coupon as it now is):
+    redeemed, already_redeemed_same_order, already_redeemed, expired or customer_limit."""
+    actions = [
+        Coupon.redeemed_at.set(now),
+        Coupon.order_ref.set(redemption.order_ref),
+        Coupon.channel.set(redemption.channel),
+    ]
+    for attribute, value in (
+        (Coupon.order_value, redemption.order_value),
+        (Coupon.store_id, redemption.store_id),
+        (Coupon.customer, redemption.customer),
+    ):
+        if value is not None:
+            actions.append(attribute.set(value))
     transaction = Transaction().update(
         "coupon",
-        Coupon(code_key(code), "CODE"),
-        actions=[Coupon.redeemed_at.set(now), Coupon.order_ref.set(order_ref), Coupon.channel.set(channel)],
+        Coupon(code_key(coupon.code), "CODE"),
+        actions=actions,
         condition=Coupon.redeemed_at.does_not_exist() & (Coupon.expires_at > now),
+        keep_old=True,
     )
     transaction.update(
         "arm",
         Counter(campaign_key(coupon.site_key, coupon.campaign_id), f"ARM#{coupon.variant_id}"),
-        actions=[Counter.redemptions.add(1)],
+        actions=[Counter.redemptions.add(1), Counter.value_redeemed.add(_value(coupon, redemption))],
     )
+    if redemption.customer and redemption.per_customer:
+        transaction.update(
+            "customer",
+            _customer_counter(coupon, redemption.customer),
+            actions=[RateCounter.n.add(1)],
+            condition=RateCounter.n.does_not_exist() | (RateCounter.n < redemption.per_customer),
+        )
     try:
         transaction.commit()
-    except ConditionsFailed:
-        current = get_coupon(code)
-        if current.redeemed_at is not None:
-            return ("already_redeemed_same_order" if current.order_ref == order_ref else "already_redeemed"), current
-        return "expired", current
-    return "redeemed", get_coupon(code)
+    except ConditionsFailed as failed:
+        if "coupon" in failed:
+            redeemed_by = failed.old("coupon", "order_ref")
+            if failed.old("coupon", "redeemed_at") is not None:
+                outcome = "already_redeemed_same_order" if redeemed_by == redemption.order_ref else "already_redeemed"
+                return outcome, get_coupon(coupon.code)
+            return "expired", coupon
+        return "customer_limit", coupon
+    coupon.redeemed_at, coupon.order_ref, coupon.channel = now, redemption.order_ref, redemption.channel
+    coupon.order_value, coupon.store_id, coupon.customer = (
+        redemption.order_value,
+        redemption.store_id,
+        redemption.customer,
+    )
+    return "redeemed", coupon
+
+
+def _value(coupon: Coupon, redemption: Redemption) -> float:
+    """The discount the redemption gave: exact for an amount, computed for a percent with an order value."""
+    if coupon.kind == "amount":
+        return float(coupon.value)
+    if coupon.kind == "percent" and redemption.order_value is not None:
+        return round(redemption.order_value * float(coupon.value) / 100, 2)
+    return 0.0
+
+
+def roll_back(coupon: Coupon, per_customer: int | None, now: datetime) -> bool:
+    """Undo a redemption (the order was cancelled or refunded): the code is redeemable again and
+    the counts return. Exactly once: conditional on the redemption the caller read."""
+    redemption = Redemption(coupon.order_ref, coupon.channel, coupon.order_value, coupon.store_id, coupon.customer)
+    audit = [
+        *(coupon.rollbacks or []),
+        {
+            "order_ref": coupon.order_ref,
+            "redeemed_at": coupon.redeemed_at.isoformat(),
+            "rolled_back_at": now.isoformat(),
+        },
+    ]
+    transaction = Transaction().update(
+        "coupon",
+        Coupon(code_key(coupon.code), "CODE"),
+        actions=[
+            Coupon.redeemed_at.remove(),
+            Coupon.order_ref.remove(),
+            Coupon.channel.remove(),
+            Coupon.order_value.remove(),
+            Coupon.store_id.remove(),
+            Coupon.customer.remove(),
+            Coupon.rollbacks.set(audit),
+        ],
+        condition=(Coupon.redeemed_at == coupon.redeemed_at) & (Coupon.order_ref == coupon.order_ref),
+    )
+    transaction.update(
+        "arm",
+        Counter(campaign_key(coupon.site_key, coupon.campaign_id), f"ARM#{coupon.variant_id}"),
+        actions=[
+            Counter.redemptions.add(-1),
+            Counter.rollbacks.add(1),
+            Counter.value_redeemed.add(-_value(coupon, redemption)),
+        ],
+    )
+    if coupon.customer and per_customer:
+        transaction.update("customer", _customer_counter(coupon, coupon.customer), [RateCounter.n.add(-1)])
+    return transaction.commit_unless("coupon")
 
 
 def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:

@@ -188,7 +188,20 @@ def routes(code: str) -> dict[tuple[str, str], Route]:
             "PUT", "/v1/sites/shop/campaigns/five-off/enabled", {"enabled": True}
         ),
         ("POST", "/v1/codes/{code}/redemptions"): Route(
-            "POST", f"/v1/codes/{code}/redemptions", {"order_ref": "order-{n}", "channel": "store"}
+            "POST",
+            f"/v1/codes/{code}/redemptions",
+            {
+                "order_ref": "order-{n}",
+                "channel": "store",
+                "order_value": 50,
+                "currency": "USD",
+                "store_id": "s1",
+                "customer_id": "cust",
+                "first_order": True,
+            },
+        ),
+        ("POST", "/v1/codes/{code}/rollbacks"): Route(
+            "POST", f"/v1/codes/{code}/rollbacks", {"order_ref": "order-{n}"}
         ),
     }
 

@@ -257,3 +257,73 @@ def test_value_budgets_cap_the_discount_value_issued(shop):
     assert ask(visitor="v5", cart_value=100, currency="EUR").reason == "budget_spent"  # cannot be counted
     total = offers.Counter.get(offers.campaign_key("shop", "c1"), "TOTAL")
     assert float(total.value_issued) == 24.0 and int(total.issued) == 3
+
+
+def issued_code(**campaign):
+    put(**campaign)
+    return ask(cart_value=80, currency="USD").coupon["code"]
+
+
+def test_redemption_rules_are_enforced_at_the_till(shop):
+    from chalicelib.core.errors import Conflict
+
+    code = issued_code(
+        redemption={
+            "min_order_value": 50,
+            "currency": "USD",
+            "channels": ["store", "web"],
+            "store_ids": ["berlin-1"],
+            "first_time_only": True,
+        }
+    )
+    refusals = [
+        ({"channel": "phone"}, "channel_not_allowed"),
+        ({"channel": "store", "store_id": "paris-2"}, "store_not_allowed"),
+        ({"order_value": 49.99, "currency": "USD"}, "order_too_small"),
+        ({"order_value": 80, "currency": "USD", "first_order": False}, "first_order_only"),
+    ]
+    for extra, why in refusals:
+        body = {"channel": "web", "order_value": 80, "currency": "USD", "first_order": True, **extra}
+        channel = body.pop("channel")
+        with pytest.raises(Conflict) as refused:
+            offer_service.redeem_code(code, "o1", channel, NOW, **body)
+        assert refused.value.code == why
+    with pytest.raises(Invalid):
+        offer_service.redeem_code(code, "o1", "web", NOW, order_value=80, currency="EUR", first_order=True)
+    outcome, body = offer_service.redeem_code(
+        code, "o1", "store", NOW, order_value=80, currency="USD", store_id="berlin-1", first_order=True
+    )
+    assert outcome == "redeemed" and body["store_id"] == "berlin-1"
+
+
+def test_a_per_customer_limit_holds_across_codes_and_never_stores_the_id(shop):
+    put(redemption={"per_customer": 1}, caps={"cooldown_days": 0, "max_per_visitor": 5})
+    first = ask(visitor="v1").coupon["code"]
+    second = ask(visitor="v2").coupon["code"]
+    assert offer_service.redeem_code(first, "o1", "web", NOW, customer_id="cust-7")[0] == "redeemed"
+    assert offer_service.redeem_code(second, "o2", "web", NOW, customer_id="cust-7")[0] == "customer_limit"
+    assert offer_service.redeem_code(second, "o3", "web", NOW, customer_id="cust-8")[0] == "redeemed"
+    assert "cust-7" not in str(offers.get_coupon(first).attribute_values)
+
+
+def test_a_rollback_within_the_window_makes_the_code_redeemable_again_once(shop):
+    from chalicelib.core.errors import Conflict
+
+    code = issued_code(
+        redemption={"per_customer": 1, "rollback_hours": 24},
+        offer={"kind": "percent", "value": 10, "expires_minutes": 60 * 24 * 2},
+    )
+    assert offer_service.redeem_code(code, "o1", "web", NOW, customer_id="c1")[0] == "redeemed"
+    with pytest.raises(Conflict):
+        offer_service.roll_back_code(code, "another-order", NOW)
+    rolled = offer_service.roll_back_code(code, "o1", NOW + timedelta(hours=2))
+    assert rolled["status"] == "valid" and rolled["rollbacks"] == 1
+    with pytest.raises(Conflict):
+        offer_service.roll_back_code(code, "o1", NOW + timedelta(hours=2))  # exactly once
+    assert offer_service.redeem_code(code, "o2", "web", NOW + timedelta(hours=3), customer_id="c1")[0] == "redeemed"
+    with pytest.raises(Conflict) as late:
+        offer_service.roll_back_code(code, "o2", NOW + timedelta(hours=28))
+    assert late.value.code == "rollback_window_passed"
+    [arm] = offers.campaign_counters("shop", "c1")
+    assert (int(arm.redemptions), int(arm.rollbacks)) == (1, 1)
+    assert offers.get_coupon(code).rollbacks[0]["order_ref"] == "o1"

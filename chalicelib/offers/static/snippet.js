@@ -2,7 +2,10 @@
  *   <script src="https://OFFBOARD/offers/snippet.js" data-site-key="SITE_KEY" async></script>
  * Optional: data-cart-value, data-currency, data-min-seconds (default 4), data-sensitivity (px, default 20),
  * window.offboardCustomer = true for signed-in customers; call window.offboard.converted() on order-complete pages.
- * It never blocks leaving: no beforeunload prompts, no history tricks. No dependencies, no cookies. */
+ * It never blocks leaving: no beforeunload prompts, no history tricks. No dependencies, no cookies.
+ * Content-Security-Policy: it needs only `script-src` and `connect-src` for the OFFBOARD origin. Its styles
+ * are a constructable stylesheet adopted by its shadow root (not governed by `style-src`); it writes no
+ * <style> element, no style attribute and no HTML strings (Trusted Types friendly). */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -16,6 +19,41 @@
   var store = safeStorage("localStorage"), session = safeStorage("sessionStorage");
   var dismissedKey = "offboard:dismissed:" + siteKey;
   var asked = false;
+  var SEEN_RATIO = 0.5; // at least half the dialog in the viewport
+  var GIVE_UP_MS = 3000; // a dialog the page keeps hidden this long (while the tab is visible) is removed
+
+  // Without constructable stylesheets and shadow DOM the dialog could not be styled under a strict
+  // CSP: ask for nothing then, so no code is issued that nobody would see (Chrome 73, Firefox 101, Safari 16.4).
+  var canShow = typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype &&
+    typeof ShadowRoot === "function" && "adoptedStyleSheets" in ShadowRoot.prototype &&
+    typeof Element.prototype.attachShadow === "function" && typeof IntersectionObserver === "function";
+
+  // :host declarations are !important so that a theme's rules for every div (padding, margins, transforms,
+  // filters) neither move the page nor trap the overlay; display, visibility and opacity are left to the
+  // page: when it hides the element, that is respected, and no impression is counted.
+  var CSS =
+    ':host{position:fixed!important;top:0!important;left:0!important;width:0!important;height:0!important;' +
+    'margin:0!important;padding:0!important;border:0!important;overflow:visible!important;z-index:2147483647!important;' +
+    'transform:none!important;filter:none!important;backdrop-filter:none!important;perspective:none!important;' +
+    'contain:none!important;will-change:auto!important;clip-path:none!important;mask:none!important}' +
+    '.backdrop{all:initial;visibility:inherit;position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;' +
+    'justify-content:center;z-index:2147483647;font:16px/1.45 system-ui,sans-serif;color:#1d1d1f;text-align:left}' +
+    '.backdrop.waiting{pointer-events:none}' +
+    '.dialog{background:#fff;color:#1d1d1f;max-width:24rem;width:calc(100% - 2rem);max-height:calc(100% - 2rem);overflow:auto;' +
+    'box-sizing:border-box;border-radius:12px;padding:1.25rem 1.25rem 1rem;position:relative;box-shadow:0 10px 30px rgba(0,0,0,.25)}' +
+    '@media (max-width:600px){.backdrop{align-items:flex-end}.dialog{width:100%;max-width:none;max-height:100%;border-radius:12px 12px 0 0}}' +
+    'h2{margin:0 2rem .4rem 0;font-size:1.25rem;font-weight:700}p{margin:0 0 .6rem}.value{font-size:1.6rem;font-weight:700;margin:.2rem 0}' +
+    '.code{font:600 1.3rem ui-monospace,monospace;letter-spacing:.08em;border:2px dashed #888;border-radius:8px;padding:.4rem .6rem;text-align:center;margin:.6rem 0}' +
+    'button,input{font:inherit;box-sizing:border-box}button{min-height:44px;border-radius:8px;cursor:pointer;padding:.5rem .9rem}' +
+    '.primary{background:#1f5fbf;color:#fff;border:0;width:100%;font-weight:600}.link{display:block;background:none;border:0;color:#1f5fbf;text-decoration:underline;padding:.4rem 0}' +
+    '.close{position:absolute;top:.5rem;right:.5rem;background:none;border:0;font-size:1.5rem;line-height:1;min-width:44px;color:inherit}' +
+    '.row{display:flex;gap:.5rem;margin-top:.5rem}.row input{flex:1;min-width:0;padding:.5rem;border:1px solid #aaa;border-radius:8px}' +
+    '[hidden]{display:none}.small{font-size:.85rem;color:#555}:focus-visible{outline:3px solid #0a84ff;outline-offset:2px}';
+  var sheet = null;
+  function styles() {
+    if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
+    return sheet;
+  }
 
   function safeStorage(name) {
     try { var s = window[name]; s.setItem("offboard:probe", "1"); s.removeItem("offboard:probe"); return s; }
@@ -41,9 +79,12 @@
     return fetch(api + path, { method: "POST", mode: "cors", credentials: "omit", keepalive: !!keepalive,
       headers: { "Content-Type": "text/plain" }, body: JSON.stringify(body) });
   }
+  function beacon(body) { // the answer does not matter to the visitor: never an error
+    try { post("/offers/events", body, true).catch(function () {}); } catch (e) { /* ignored */ }
+  }
 
   function onExitIntent() {
-    if (asked || store.getItem(dismissedKey)) return;
+    if (!canShow || asked || store.getItem(dismissedKey)) return;
     if ((Date.now() - started) / 1000 < minSeconds) return;
     asked = true; // once per page view, whatever the answer
     var cart = window.offboardCart || {};
@@ -90,86 +131,132 @@
     return "Free shipping";
   }
 
+  // Elements built one by one (no HTML strings): Trusted Types and CSP have nothing to refuse.
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    for (var name in attrs) if (Object.prototype.hasOwnProperty.call(attrs, name)) node.setAttribute(name, attrs[name]);
+    (kids || []).forEach(function (kid) { node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid); });
+    return node;
+  }
+
+  // Seen: our stylesheet applies, and neither the dialog nor anything around it (across the shadow
+  // boundary, up to <html>) is display:none, visibility:hidden or (nearly) transparent.
+  function looksVisible(backdrop, dialog) {
+    if (!dialog.isConnected || getComputedStyle(backdrop).position !== "fixed") return false;
+    if (dialog.checkVisibility && !dialog.checkVisibility({ opacityProperty: true, visibilityProperty: true, checkOpacity: true, checkVisibilityCSS: true })) return false;
+    var opacity = 1;
+    for (var node = dialog; node && node.nodeType === 1;) {
+      var style = getComputedStyle(node);
+      if (style.display === "none" || style.visibility !== "visible" || style.contentVisibility === "hidden") return false;
+      opacity *= parseFloat(style.opacity);
+      var parent = node.parentNode;
+      node = parent && parent.nodeType === 11 ? parent.host : parent;
+    }
+    return opacity >= 0.5;
+  }
+
   function show(answer) {
     var offer = answer.offer, texts = offer.texts || {};
     var deadline = Date.now() + offer.expires_in_seconds * 1000;
     var host = document.createElement("div");
     host.setAttribute("data-offboard", "");
-    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-    root.innerHTML =
-      '<style>' +
-      '.backdrop{position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;justify-content:center;z-index:2147483647;font:16px/1.45 system-ui,sans-serif}' +
-      '.dialog{background:#fff;color:#1d1d1f;max-width:24rem;width:calc(100% - 2rem);border-radius:12px;padding:1.25rem 1.25rem 1rem;position:relative;box-shadow:0 10px 30px rgba(0,0,0,.25)}' +
-      '@media (max-width:600px){.backdrop{align-items:flex-end}.dialog{width:100%;max-width:none;border-radius:12px 12px 0 0}}' +
-      'h2{margin:0 2rem .4rem 0;font-size:1.25rem}.value{font-size:1.6rem;font-weight:700;margin:.2rem 0}' +
-      '.code{font:600 1.3rem ui-monospace,monospace;letter-spacing:.08em;border:2px dashed #888;border-radius:8px;padding:.4rem .6rem;text-align:center;margin:.6rem 0}' +
-      'button,input{font:inherit}button{min-height:44px;border-radius:8px;cursor:pointer;padding:.5rem .9rem}' +
-      '.primary{background:#1f5fbf;color:#fff;border:0;width:100%;font-weight:600}.link{background:none;border:0;color:#1f5fbf;text-decoration:underline;padding:.4rem 0}' +
-      '.close{position:absolute;top:.5rem;right:.5rem;background:none;border:0;font-size:1.5rem;line-height:1;min-width:44px}' +
-      '.row{display:flex;gap:.5rem;margin-top:.5rem}.row input{flex:1;min-width:0;padding:.5rem;border:1px solid #aaa;border-radius:8px}' +
-      '.small{font-size:.85rem;color:#555}:focus-visible{outline:3px solid #0a84ff;outline-offset:2px}' +
-      '</style>' +
-      '<div class="backdrop" part="backdrop"><div class="dialog" role="dialog" aria-modal="true" aria-labelledby="ob-title" aria-describedby="ob-body">' +
-      '<button class="close" type="button" aria-label="Close">×</button>' +
-      '<h2 id="ob-title"></h2><p class="value"></p><p id="ob-body"></p>' +
-      '<div class="code" aria-label="Your code"></div>' +
-      '<p class="small" role="timer" aria-live="off">Expires in <span class="countdown"></span></p>' +
-      '<button class="primary use" type="button"></button>' +
-      '<button class="link email-toggle" type="button">Email it to me for later</button>' +
-      '<form class="email" hidden><label class="small" for="ob-email">Your email (used once to send the code, not kept)</label>' +
-      '<div class="row"><input id="ob-email" type="email" autocomplete="email" required><button type="submit">Send</button></div></form>' +
-      '<p class="small status" role="status"></p>' +
-      '<button class="link never" type="button">Don\u2019t show this again</button>' +
-      '</div></div>';
-    function $(sel) { return root.querySelector(sel); }
-    $("#ob-title").textContent = texts.headline || "Before you go";
-    $(".value").textContent = describe(offer);
-    $("#ob-body").textContent = texts.body || "";
-    $(".code").textContent = offer.code;
-    $(".use").textContent = texts.cta || "Copy code";
+    var root = host.attachShadow({ mode: "open" });
+    root.adoptedStyleSheets = [styles()];
+
+    var close = el("button", { "class": "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
+    var title = el("h2", { id: "ob-title" }, [texts.headline || "Before you go"]);
+    var code = el("div", { "class": "code", "aria-label": "Your code" }, [offer.code]);
+    var countdown = el("span", { "class": "countdown" });
+    var use = el("button", { "class": "primary use", type: "button" }, [texts.cta || "Copy code"]);
+    var emailToggle = el("button", { "class": "link email-toggle", type: "button" }, ["Email it to me for later"]);
+    var input = el("input", { id: "ob-email", type: "email", autocomplete: "email", required: "" });
+    var form = el("form", { "class": "email", hidden: "" }, [
+      el("label", { "class": "small", "for": "ob-email" }, ["Your email (used once to send the code, not kept)"]),
+      el("div", { "class": "row" }, [input, el("button", { type: "submit" }, ["Send"])])
+    ]);
+    var status = el("p", { "class": "small status", role: "status" });
+    var never = el("button", { "class": "link never", type: "button" }, ["Don\u2019t show this again"]);
+    var dialog = el("div", { "class": "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "ob-title", "aria-describedby": "ob-body" }, [
+      close, title, el("p", { "class": "value" }, [describe(offer)]), el("p", { id: "ob-body" }, [texts.body || ""]), code,
+      el("p", { "class": "small", role: "timer", "aria-live": "off" }, ["Expires in ", countdown]),
+      use, emailToggle, form, status, never
+    ]);
+    var backdrop = el("div", { "class": "backdrop waiting", part: "backdrop" }, [dialog]);
+    root.appendChild(backdrop);
+
     var previousFocus = document.activeElement;
+    var closed = false, seen = false, inView = false;
+    var ids = { site_key: siteKey, code: offer.code, campaign_id: answer.campaign_id, variant_id: answer.variant_id };
     document.body.appendChild(host);
     var timer = setInterval(tick, 1000); tick();
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
-      $(".countdown").textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
-      if (!left) { clearInterval(timer); $(".use").disabled = true; $(".status").textContent = "This code has expired."; }
+      countdown.textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
+      if (!left) { clearInterval(timer); use.disabled = true; status.textContent = "This code has expired."; }
     }
-    function close() {
-      clearInterval(timer); document.removeEventListener("keydown", onKey, true);
+
+    // Counted, focused and interactive only once someone can actually see it.
+    var giveUpAt = Date.now() + GIVE_UP_MS;
+    var observer = new IntersectionObserver(function (entries) {
+      inView = entries[entries.length - 1].intersectionRatio >= SEEN_RATIO;
+      check();
+    }, { threshold: [0, SEEN_RATIO, 1] });
+    observer.observe(dialog);
+    var watching = setInterval(check, 200); // the page may reveal it later (a theme's transition)
+    function check() {
+      if (seen || closed) return;
+      if (inView && looksVisible(backdrop, dialog)) return onSeen();
+      if (document.visibilityState === "hidden") giveUpAt = Date.now() + GIVE_UP_MS;
+      else if (Date.now() > giveUpAt) teardown(false);
+    }
+    function onSeen() {
+      seen = true; clearInterval(watching); observer.disconnect();
+      backdrop.classList.remove("waiting");
+      document.addEventListener("keydown", onKey, true);
+      use.focus({ preventScroll: true });
+      beacon(Object.assign({ event: "impression" }, ids));
+    }
+    function teardown(restoreFocus) {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer); clearInterval(watching); observer.disconnect();
+      document.removeEventListener("keydown", onKey, true);
       if (host.parentNode) host.parentNode.removeChild(host);
-      if (previousFocus && previousFocus.focus) previousFocus.focus();
+      if (restoreFocus && previousFocus && previousFocus.focus) previousFocus.focus({ preventScroll: true });
+    }
+    function dismiss(how) { // close button or backdrop: "close"; Esc: "esc"; don't show again: "never"
+      if (closed || !seen) return;
+      beacon(Object.assign({ visitor_id: visitorId, event: "dismiss", how: how }, ids));
+      teardown(true);
     }
     function onKey(e) {
-      if (e.key === "Escape") { e.preventDefault(); close(); return; }
+      if (e.key === "Escape") { e.preventDefault(); dismiss("esc"); return; }
       if (e.key !== "Tab") return; // keep focus inside the dialog
-      var items = Array.prototype.filter.call(root.querySelectorAll("button,input"), function (el) { return !el.disabled && el.offsetParent !== null; });
-      var first = items[0], last = items[items.length - 1], active = root.activeElement || document.activeElement;
-      if (e.shiftKey && active === first) { e.preventDefault(); last.focus(); }
-      else if (!e.shiftKey && active === last) { e.preventDefault(); first.focus(); }
+      var items = Array.prototype.filter.call(root.querySelectorAll("button,input"), function (item) {
+        return !item.disabled && item.getClientRects().length > 0;
+      });
+      if (!items.length) return;
+      var first = items[0], last = items[items.length - 1], active = root.activeElement;
+      if (e.shiftKey && (active === first || items.indexOf(active) < 0)) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && (active === last || items.indexOf(active) < 0)) { e.preventDefault(); first.focus(); }
     }
-    document.addEventListener("keydown", onKey, true);
-    $(".close").addEventListener("click", close);
-    $(".backdrop").addEventListener("click", function (e) { if (e.target === $(".backdrop")) close(); });
-    $(".never").addEventListener("click", function () { store.setItem(dismissedKey, String(Date.now())); close(); });
-    var beacon = { site_key: siteKey, code: offer.code, campaign_id: answer.campaign_id, variant_id: answer.variant_id };
-    $(".use").addEventListener("click", function () {
-      var done = function () { $(".status").textContent = "Copied " + offer.code + ". Paste it at checkout."; };
+    close.addEventListener("click", function () { dismiss("close"); });
+    backdrop.addEventListener("click", function (e) { if (e.target === backdrop) dismiss("close"); });
+    never.addEventListener("click", function () { store.setItem(dismissedKey, String(Date.now())); dismiss("never"); });
+    use.addEventListener("click", function () {
+      var done = function () { status.textContent = "Copied " + offer.code + ". Paste it at checkout."; };
       if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(offer.code).then(done, done); else done();
-      post("/offers/events", Object.assign({ event: "claim" }, beacon), true).catch(function () {});
+      beacon(Object.assign({ event: "claim" }, ids));
       document.dispatchEvent(new CustomEvent("offboard:apply", { detail: { code: offer.code } }));
     });
-    $(".email-toggle").addEventListener("click", function () { $(".email").hidden = false; $("#ob-email").focus(); });
-    $(".email").addEventListener("submit", function (e) {
+    emailToggle.addEventListener("click", function () { form.hidden = false; input.focus(); });
+    form.addEventListener("submit", function (e) {
       e.preventDefault();
-      var input = $("#ob-email");
       post("/offers/email", { site_key: siteKey, code: offer.code, email: input.value }).then(function (r) {
-        $(".status").textContent = r.ok ? "Sent. Check your inbox." : "We could not send it. You can copy the code instead.";
-        if (r.ok) { input.value = ""; $(".email").hidden = true; }
-      }).catch(function () { $(".status").textContent = "We could not send it. You can copy the code instead."; });
+        status.textContent = r.ok ? "Sent. Check your inbox." : "We could not send it. You can copy the code instead.";
+        if (r.ok) { input.value = ""; form.hidden = true; }
+      }).catch(function () { status.textContent = "We could not send it. You can copy the code instead."; });
     });
-    $(".use").focus();
-    post("/offers/events", Object.assign({ event: "impression" }, beacon), true).catch(function () {});
   }
 
   window.offboard = {
