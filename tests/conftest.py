@@ -31,6 +31,12 @@ from tools.cli import load_stage_environment  # noqa: E402
 
 load_stage_environment("dev")
 
+# --- AWS call recording (issue 10) -------------------------------------------------------------
+# Every AWS API call made while the tests run is recorded (a botocore hook on every client) and
+# checked against each stage's IAM policy by tests/infra/test_permissions.py, which runs last.
+pytest_plugins = ["tests.infra.aws_calls"]
+# ------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(autouse=True)
 def fresh_process_state():
@@ -44,6 +50,7 @@ def fresh_process_state():
     lists.forget_cached_lists()
     offer_service.decisions_per_visitor.clear()
     offer_service.decisions_per_ip.clear()
+    offer_service.events_per_ip.clear()
     forget_clients()
 
 

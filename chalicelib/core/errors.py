@@ -46,6 +46,10 @@ class Conflict(ServiceError):
     """The request clashes with the current state (already exists, edited meanwhile, spent)."""
 
 
+class TooMany(ServiceError):
+    """The caller asked too often: a limit protects someone (an inbox, a budget)."""
+
+
 class Unavailable(ServiceError):
     """It cannot be done now. `retry_after` (seconds) when trying again later will help; None
     when it will not (a feature that is not configured)."""

@@ -141,6 +141,7 @@ STATUS = (
     (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.TooMany, 429),
     (errors.Unavailable, 503),
 )
 # A shop's page from an origin the site does not allow learns nothing from our answer.

@@ -64,6 +64,10 @@ class Settings:
     offer_issues_per_ip_per_minute: int = 30
     offer_decisions_per_visitor_per_minute: int = 20
     offer_decisions_per_ip_per_minute: int = 600
+    offer_emails_per_code: int = 3
+    offer_emails_per_ip_per_hour: int = 10
+    offer_emails_per_site_per_hour: int = 500
+    offer_events_per_ip_per_minute: int = 120
     demo_pages: bool = False
 
     @property
@@ -173,6 +177,10 @@ def _build(env: dict[str, str]) -> Settings:
         offer_issues_per_ip_per_minute=_positive(env, "OFFER_ISSUES_PER_IP_PER_MINUTE", 30),
         offer_decisions_per_visitor_per_minute=_positive(env, "OFFER_DECISIONS_PER_VISITOR_PER_MINUTE", 20),
         offer_decisions_per_ip_per_minute=_positive(env, "OFFER_DECISIONS_PER_IP_PER_MINUTE", 600),
+        offer_emails_per_code=_positive(env, "OFFER_EMAILS_PER_CODE", 3),
+        offer_emails_per_ip_per_hour=_positive(env, "OFFER_EMAILS_PER_IP_PER_HOUR", 10),
+        offer_emails_per_site_per_hour=_positive(env, "OFFER_EMAILS_PER_SITE_PER_HOUR", 500),
+        offer_events_per_ip_per_minute=_positive(env, "OFFER_EVENTS_PER_IP_PER_MINUTE", 120),
         demo_pages=env.get("DEMO_PAGES") == "1",
     )
 

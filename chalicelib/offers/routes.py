@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chalice import Blueprint, Response
 
-from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.errors import Invalid, NotFound
 from chalicelib.core.http import ADMIN, ANY_CONTENT, client_ip, endpoint, header, html_response, json_body
 from chalicelib.core.ids import hash_ip
 from chalicelib.core.observability import count, logger
@@ -76,7 +76,11 @@ def offer_event(request):
     if field is None:
         raise Invalid("bad_event", "event must be impression, claim or dismiss")
     site = service.site_for_page(data.get("site_key"), _origin(request))
-    coupon = service.coupon_for_site(data.get("code"), site.site_key)
+    service.allow_event(site.site_key, hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    try:
+        coupon = service.coupon_for_site(data.get("code"), site.site_key)
+    except NotFound:
+        return {"counted": False}  # the same answer as for a real code counted before: no oracle
     counted = offers.mark_coupon(
         coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, field, datetime.now(UTC)
     )
@@ -105,20 +109,11 @@ def offer_email(request):
     """Send the code to an address the visitor types; the address is used for this one email
     and not stored. Addresses suppressed after bounces or complaints are not written to."""
     from chalicelib.offers import service
-    from chalicelib.offers.email import send_offer_email
-    from chalicelib.storage import offers
 
     data = _browser_body(request)
     site = service.site_for_page(data.get("site_key"), _origin(request))
-    coupon = service.coupon_for_site(data.get("code"), site.site_key)
-    if coupon.redeemed_at is not None or coupon.expires_at <= datetime.now(UTC):
-        raise Conflict("code_not_valid", "this code is no longer valid")
-    send_offer_email(data.get("email"), coupon)
-    offers.mark_coupon(
-        coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", datetime.now(UTC)
-    )
-    count("OfferEmails")
-    return 202, {"sent": True}
+    service.email_code(site, data, _origin(request), hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    return 202, {"accepted": True}
 
 
 @bp.route("/demo/shop", methods=["GET"], content_types=ANY_CONTENT)

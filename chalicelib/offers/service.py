@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
 from chalicelib.core.ids import is_id
 from chalicelib.core.observability import count
 from chalicelib.core.settings import get_settings
@@ -268,6 +268,48 @@ def _visitor_for(site_key: str, who: str, visitor: VisitorState | None, now: dat
     visitor = visitor or offers.new_visitor(site_key, who)
     visitor.ttl = now + offers.VISITOR_RETENTION
     return visitor
+
+
+events_per_ip = SlidingWindow()
+
+
+def allow_event(site_key: str, ip_hash: str | None) -> None:
+    """Beacons are cheap to forge: a client sending too many is slowed down (per container)."""
+    limit = get_settings().offer_events_per_ip_per_minute
+    if not events_per_ip.allow(f"{site_key}|{ip_hash}", limit=limit):
+        raise TooMany("rate_limited", "too many events from this client; try again in a minute")
+
+
+def email_code(
+    site: CachedSite, data: dict, origin: str | None, ip_hash: str | None, now: datetime | None = None
+) -> None:
+    """Send the code to an address the visitor typed, used for this one email and not stored.
+    Only from a page of the site's own origins, and limited per code, per client and per site,
+    so the shop's sending identity is no relay. An unknown or spent code, and an address that
+    bounced or complained, get the same answer as a sent one: the endpoint tells nobody which
+    codes exist or which addresses are suppressed."""
+    from chalicelib.offers.email import send_offer_email, usable_address
+
+    now = now or datetime.now(UTC)
+    if origin is None:
+        raise Forbidden("origin_required", "emailing a code is only possible from the shop's own pages")
+    address = usable_address(data.get("email"))
+    normalized = normalize_code(data.get("code"))
+    coupon = offers.get_coupon(normalized) if normalized else None
+    if coupon is not None and coupon.site_key != site.site_key:
+        coupon = None
+    settings = get_settings()
+    limits = offers.EmailLimits(
+        settings.offer_emails_per_code, settings.offer_emails_per_ip_per_hour, settings.offer_emails_per_site_per_hour
+    )
+    if not offers.reserve_email(site.site_key, coupon.code if coupon else None, ip_hash, limits, now):
+        raise TooMany("rate_limited", "this code was emailed often enough; copy it instead")
+    if coupon is None or coupon.redeemed_at is not None or coupon.expires_at <= now:
+        count("OfferEmails", outcome="not_sent")
+        return
+    if send_offer_email(address, coupon):
+        offers.mark_coupon(coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", now)
+        count("OfferEmails", outcome="sent")
 
 
 def coupon_for_site(code, site_key: str) -> offers.Coupon:

@@ -270,6 +270,34 @@ def issue(
         raise IssueRefused(next(reasons[name] for name in reasons if name in failed)) from failed
 
 
+@dataclass(frozen=True)
+class EmailLimits:
+    per_code: int
+    per_ip_per_hour: int
+    per_site_per_hour: int
+
+
+def reserve_email(site_key: str, code: str | None, ip_hash: str | None, limits: EmailLimits, now: datetime) -> bool:
+    """Count one "email me the code" against the code, the client and the site, all or nothing;
+    False when any limit is reached (nothing is counted then)."""
+    hour = f"{now:%Y%m%d%H}"
+    transaction = Transaction()
+    counters = [
+        ("ip", f"EMAIL#IP#{site_key}#{ip_hash or 'unknown'}#{hour}", limits.per_ip_per_hour, timedelta(hours=2)),
+        ("site", f"EMAIL#SITE#{site_key}#{hour}", limits.per_site_per_hour, timedelta(hours=2)),
+    ]
+    if code:
+        counters.append(("code", f"EMAIL#CODE#{code}", limits.per_code, CODE_RETENTION))
+    for name, key, limit, keep in counters:
+        transaction.update(
+            name,
+            RateCounter(key, "RATE"),
+            actions=[RateCounter.n.add(1), RateCounter.ttl.set(now + keep)],
+            condition=RateCounter.n.does_not_exist() | (RateCounter.n < limit),
+        )
+    return transaction.commit_unless()
+
+
 def record_dismissal(visitor: VisitorState, site_key: str, campaign_id: str, arm: str | None) -> bool:
     """The visitor's dismissal state (optimistic version) and the arm's dismissal count together."""
     transaction = Transaction().put("visitor", visitor)

@@ -175,7 +175,11 @@ def test_email_me_respects_the_suppression_list(shop, settings):
         headers=BROWSER,
         body=json.dumps({"site_key": "shop", "code": code, "email": "bounced@example.com"}).encode(),
     )
-    assert response.status_code == 409 and response.json_body["error"] == "email_suppressed"
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    assert response.status_code == 202 and response.json_body == {"accepted": True}  # tells nobody who bounced
+    assert ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages == []
 
 
 def test_conversions_count_once_per_visitor_and_arm(shop):
@@ -206,3 +210,52 @@ def test_validating_a_code_with_a_content_type_header_is_not_refused(api):
         "/v1/codes/ABCDE-FGHJK", headers={"X-Api-Key": "dev-admin-key", "Content-Type": "text/plain"}
     )
     assert response.status_code == 404 and response.json_body["error"] == "unknown_code"
+
+
+def email(api, code, address="shopper@example.com", headers=None, site="shop"):
+    body = json.dumps({"site_key": site, "code": code, "email": address}).encode()
+    return api.http.post("/offers/email", headers={**BROWSER, **(headers or {})}, body=body)
+
+
+def test_emailing_a_code_is_no_relay_limited_per_code_and_only_from_the_shops_pages(shop):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity="offers@offboard.example")
+    code = decide(shop).json_body["offer"]["code"]
+    no_origin = shop.http.post(
+        "/offers/email",
+        headers={"Content-Type": "text/plain", "User-Agent": CHROME},
+        body=json.dumps({"site_key": "shop", "code": code, "email": "victim@example.com"}).encode(),
+    )
+    assert no_origin.status_code == 403 and no_origin.json_body["error"] == "origin_required"
+    answers = [email(shop, code, f"person{i}@example.com").status_code for i in range(5)]
+    assert answers == [202, 202, 202, 429, 429]
+    assert len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) == 3
+
+
+def test_public_endpoints_answer_a_guessed_code_like_a_real_one(shop):
+    boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity="offers@offboard.example")
+    code = decide(shop).json_body["offer"]["code"]
+    real = email(shop, code)
+    guessed = email(shop, "ABCDE-FGHJK")
+    assert (real.status_code, real.json_body) == (guessed.status_code, guessed.json_body) == (202, {"accepted": True})
+    event = {"site_key": "shop", "campaign_id": "five-off", "variant_id": "a", "event": "claim"}
+    twice = [
+        shop.http.post("/offers/events", headers=BROWSER, body=json.dumps({**event, "code": code}).encode())
+        for _ in range(2)
+    ]
+    unknown = shop.http.post(
+        "/offers/events", headers=BROWSER, body=json.dumps({**event, "code": "ZZZZZ-ZZZZZ"}).encode()
+    )
+    assert twice[1].json_body == unknown.json_body == {"counted": False} and twice[1].status_code == unknown.status_code
+
+
+def test_a_client_sending_too_many_events_is_slowed_down(shop, monkeypatch):
+    monkeypatch.setenv("OFFER_EVENTS_PER_IP_PER_MINUTE", "3")
+    from chalicelib.core.settings import forget_settings
+
+    forget_settings()
+    body = json.dumps({"site_key": "shop", "code": "ABCDE-FGHJK", "event": "impression"}).encode()
+    statuses = [shop.http.post("/offers/events", headers=BROWSER, body=body).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]

@@ -48,7 +48,7 @@
     '.primary{background:#1f5fbf;color:#fff;border:0;width:100%;font-weight:600}.link{display:block;background:none;border:0;color:#1f5fbf;text-decoration:underline;padding:.4rem 0}' +
     '.close{position:absolute;top:.5rem;right:.5rem;background:none;border:0;font-size:1.5rem;line-height:1;min-width:44px;color:inherit}' +
     '.row{display:flex;gap:.5rem;margin-top:.5rem}.row input{flex:1;min-width:0;padding:.5rem;border:1px solid #aaa;border-radius:8px}' +
-    '[hidden]{display:none}.small{font-size:.85rem;color:#555}:focus-visible{outline:3px solid #0a84ff;outline-offset:2px}';
+    '[hidden]{display:none}.status{margin:0}.small{font-size:.85rem;color:#555}:focus-visible{outline:3px solid #0a84ff;outline-offset:2px}';
   var sheet = null;
   function styles() {
     if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
