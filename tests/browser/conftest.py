@@ -34,3 +34,53 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+class ShopPages:
+    """A second origin for shop pages (python's http.server in a thread): the snippet is
+    cross-origin there, as on a real shop, and each page carries the headers a test gives it."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        pages = self.pages = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                found = pages.get(self.path.split("?")[0])
+                if found is None:
+                    self.send_error(404)
+                    return
+                body, headers = found
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def add(self, path: str, html: str, headers: dict | None = None) -> str:
+        self.pages[path] = (html.encode(), headers or {})
+        return self.origin + path
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def shop_pages():
+    pages = ShopPages()
+    yield pages
+    pages.close()
