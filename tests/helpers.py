@@ -108,6 +108,9 @@ class LocalStack:
             "SQS_ENDPOINT": self.sqs_endpoint,
             "SES_ENDPOINT": self.sqs_endpoint,
             "PUBLIC_BASE_URL": self.base_url,
+            # Every test's browser and client is 127.0.0.1: the per-client issue limit (tested in
+            # tests/integration) would otherwise make tests that issue codes depend on each other.
+            "OFFER_ISSUES_PER_IP_PER_MINUTE": "10000",
             "PYTHONPATH": str(ROOT),
             # The embedded servers take any credentials; never hand real ones to them.
             "AWS_ACCESS_KEY_ID": "local",

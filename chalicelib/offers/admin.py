@@ -84,5 +84,13 @@ def campaign_report(site_key: str, campaign_id: str) -> dict:
     arms = {}
     for counter in offers.campaign_counters(site_key, campaign_id):
         values = counter.attribute_values
-        arms[counter.sk.removeprefix("ARM#")] = {k: int(v) for k, v in values.items() if k not in ("pk", "sk", "ttl")}
+        arms[counter.sk.removeprefix("ARM#")] = {k: v for k, v in values.items() if k not in ("pk", "sk", "ttl")}
     return {"site_key": site_key, "campaign_id": campaign_id, **report.report(arms)}
+
+
+def campaign_report_page(site_key: str, campaign_id: str) -> str:
+    """The same report as a small page: a server-rendered SVG funnel per arm, no JavaScript."""
+    from chalicelib.core.pages import render_plain
+
+    data = campaign_report(site_key, campaign_id)
+    return render_plain("offer_report.html", funnel=report.FUNNEL, **data)

@@ -172,8 +172,12 @@ def campaign_kill_switch(request, site_key, campaign_id):
 )
 @endpoint(admin=True)
 def campaign_report(request, site_key, campaign_id):
+    """JSON, or a page with a chart for a browser (`Accept: text/html` or `?format=html`)."""
     from chalicelib.offers import admin
 
+    accept = header(request, "accept") or ""
+    if (request.query_params or {}).get("format") == "html" or accept.startswith("text/html"):
+        return html_response(admin.campaign_report_page(site_key, campaign_id))
     return admin.campaign_report(site_key, campaign_id)
 
 

@@ -30,7 +30,7 @@ def test_lift_against_the_holdout_with_an_interval():
     result = offer_report.report(
         {
             "a": {"visitors": 1000, "conversions": 150, "issued": 1000, "redemptions": 120},
-            "holdout": {"visitors": 200, "conversions": 20},
+            "holdout": {"visitors": 600, "conversions": 60},
         }
     )
     arm = next(r for r in result["arms"] if r["arm"] == "a")
