@@ -94,7 +94,7 @@ def test_one_click_answers_202_while_dynamodb_stalls_and_each_is_applied_later_w
         queued = messages_in(sqs, stack.queues["UNSUBSCRIBE_QUEUE_URL"])
         still_stalled = stack.dynamodb.poll() is None and requests_time_out(stack)
         # The worker's first delivery fails on the stalled server too; the message stays queued.
-        until(lambda: failures(stack), 40, "a delivery failing while DynamoDB stalls")
+        until(lambda: failures(stack), 60, "a delivery failing while DynamoDB stalls")
     resumed = datetime.now(UTC)
 
     for sent, answered, response in answers:
