@@ -404,7 +404,12 @@ def _fallback(data) -> dict | None:
     texts = data.get("texts")
     if not isinstance(texts, dict) or not texts.get("headline"):
         raise _fail("fallback.texts needs at least a headline")
-    return _texts(texts, "fallback.texts")
+    checked = _texts(texts, "fallback.texts")
+    return {
+        "headline": checked["headline"],
+        "body": texts.get("body", ""),
+        "cta": texts.get("cta", "Continue shopping"),
+    }
 
 
 def _choice(value, name: str, allowed: tuple[str, ...]) -> str:

@@ -101,3 +101,24 @@ def test_no_exit_before_the_minimum_time_on_page(shop, shopper):
     leave_through_the_top(shopper)
     shopper.wait_for_timeout(500)
     assert decisions == []
+
+
+def test_a_spent_campaign_shows_its_no_discount_message_without_a_code(local_stack, shopper):
+    origin = local_stack.base_url
+    local_stack.admin("POST", "/v1/sites", {"site_key": "spent-shop", "name": "Spent", "allowed_origins": [origin]})
+    campaign = {
+        "offer": {"kind": "percent", "value": 12},
+        "budget": {"total_codes": 0},
+        "fallback": {"texts": {"headline": "Free returns on every order", "body": "Take your time."}},
+    }
+    assert local_stack.admin("PUT", "/v1/sites/spent-shop/campaigns/spent", campaign).status_code == 200
+    shopper.goto(f"{origin}/demo/shop?site=spent-shop&min_seconds=1")
+    shopper.wait_for_timeout(1300)
+    leave_through_the_top(shopper)
+    dialog = shopper.get_by_role("dialog")
+    dialog.wait_for(timeout=10_000)
+    assert dialog.get_by_role("heading").inner_text() == "Free returns on every order"
+    assert "Expires" not in dialog.inner_text() and "undefined" not in dialog.inner_text()
+    dialog.get_by_role("button", name="Continue shopping").click()
+    assert shopper.get_by_role("dialog").count() == 0
+    assert shopper.evaluate("window.__violations") == [] and shopper.problems == []

@@ -156,8 +156,10 @@
   }
 
   function show(answer) {
-    var offer = answer.offer, texts = offer.texts || {};
-    var deadline = Date.now() + offer.expires_in_seconds * 1000;
+    // A campaign whose budget is spent may show a message with no code (answer.message).
+    var hasCode = !!answer.offer;
+    var offer = answer.offer || { texts: (answer.message || {}).texts || {} }, texts = offer.texts || {};
+    var deadline = Date.now() + (offer.expires_in_seconds || 0) * 1000;
     var host = document.createElement("div");
     host.setAttribute("data-offboard", "");
     var root = host.attachShadow({ mode: "open" });
@@ -165,7 +167,7 @@
 
     var close = el("button", { "class": "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
     var title = el("h2", { id: "ob-title" }, [texts.headline || "Before you go"]);
-    var code = el("div", { "class": "code", "aria-label": "Your code" }, [offer.code]);
+    var code = el("div", { "class": "code", "aria-label": "Your code" }, [offer.code || ""]);
     var countdown = el("span", { "class": "countdown" });
     var use = el("button", { "class": "primary use", type: "button" }, [texts.cta || "Copy code"]);
     var emailToggle = el("button", { "class": "link email-toggle", type: "button" }, ["Email it to me for later"]);
@@ -176,11 +178,13 @@
     ]);
     var status = el("p", { "class": "small status", role: "status" });
     var never = el("button", { "class": "link never", type: "button" }, ["Don\u2019t show this again"]);
-    var dialog = el("div", { "class": "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "ob-title", "aria-describedby": "ob-body" }, [
-      close, title, el("p", { "class": "value" }, [describe(offer)]), el("p", { id: "ob-body" }, [texts.body || ""]), code,
-      el("p", { "class": "small", role: "timer", "aria-live": "off" }, ["Expires in ", countdown]),
-      use, emailToggle, form, status, never
-    ]);
+    var body = el("p", { id: "ob-body" }, [texts.body || ""]);
+    var dialog = el("div", { "class": "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "ob-title", "aria-describedby": "ob-body" },
+      hasCode ? [
+        close, title, el("p", { "class": "value" }, [describe(offer)]), body, code,
+        el("p", { "class": "small", role: "timer", "aria-live": "off" }, ["Expires in ", countdown]),
+        use, emailToggle, form, status, never
+      ] : [close, title, body, use, never]);
     var backdrop = el("div", { "class": "backdrop waiting", part: "backdrop" }, [dialog]);
     root.appendChild(backdrop);
 
@@ -188,7 +192,8 @@
     var closed = false, seen = false, inView = false;
     var ids = { site_key: siteKey, code: offer.code, campaign_id: answer.campaign_id, variant_id: answer.variant_id };
     document.body.appendChild(host);
-    var timer = setInterval(tick, 1000); tick();
+    var timer = hasCode ? setInterval(tick, 1000) : null;
+    if (hasCode) tick();
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       countdown.textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
@@ -244,6 +249,7 @@
     backdrop.addEventListener("click", function (e) { if (e.target === backdrop) dismiss("close"); });
     never.addEventListener("click", function () { store.setItem(dismissedKey, String(Date.now())); dismiss("never"); });
     use.addEventListener("click", function () {
+      if (!hasCode) { teardown(true); return; } // a message: its button just closes it
       var done = function () { status.textContent = "Copied " + offer.code + ". Paste it at checkout."; };
       if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(offer.code).then(done, done); else done();
       beacon(Object.assign({ event: "claim" }, ids));
