@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def start_dynamodb() -> tuple[subprocess.Popen, str]:
-    from tests.stack import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     process = subprocess.Popen(
@@ -95,3 +95,24 @@ class Quiet:
     def __exit__(self, *exc):
         sys.stdout.close()
         sys.stdout = self.stdout
+
+
+def cold_import_seconds(statement: str) -> float:
+    """One fresh interpreter's time for `statement` (imports only; nothing cached in-process)."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=os.environ, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
+
+
+def cold_import_ratio(statement: str, baseline: str, runs: int) -> tuple[float, float]:
+    """Median seconds of `statement` and of `baseline`, measured alternately in one run (so both
+    see the same machine load)."""
+    import statistics
+
+    measured, base = [], []
+    for _ in range(runs):
+        measured.append(cold_import_seconds(statement))
+        base.append(cold_import_seconds(baseline))
+    return statistics.median(measured), statistics.median(base)

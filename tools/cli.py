@@ -533,6 +533,62 @@ def work_queues(queue_urls, wait, retry_after, until_empty) -> None:
         raise failures[0]
 
 
+# Failed asynchronous invocations (issue 10).
+
+
+def _lambda_client():
+    import boto3
+
+    from chalicelib.core.settings import get_settings
+
+    return boto3.client("lambda", region_name=get_settings().region)
+
+
+@cli.command("redrive-async")
+@click.argument("function_name")
+@click.argument("failure_queue_url")
+@click.option("--max", "most", type=int, default=10_000, show_default=True, help="stop after this many records")
+def redrive_async(function_name, failure_queue_url, most) -> None:
+    """Re-invoke FUNCTION_NAME (asynchronously) with the event of each failed invocation kept in
+    its on-failure queue, after the cause is fixed. Lambda keeps an invocation record there, the
+    event under `requestPayload`; each record is deleted once Lambda has accepted the event again.
+    Records of another function are left in the queue."""
+    from chalicelib.core.aws import sqs
+
+    redriven = skipped = 0
+    seen: set[str] = set()
+    with progress(None, "redriving") as step:
+        while redriven < most:
+            received = (
+                sqs()
+                .receive_message(
+                    QueueUrl=failure_queue_url, MaxNumberOfMessages=min(10, most - redriven), WaitTimeSeconds=1
+                )
+                .get("Messages", [])
+            )
+            fresh = [m for m in received if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            for message in fresh:
+                seen.add(message["MessageId"])
+                record = json.loads(message["Body"])
+                arn = record.get("requestContext", {}).get("functionArn", "")
+                if arn.split(":")[6:7] != [function_name.split(":")[-1]] and arn != function_name:
+                    skipped += 1
+                    continue
+                answer = _lambda_client().invoke(
+                    FunctionName=function_name,
+                    InvocationType="Event",
+                    Payload=json.dumps(record["requestPayload"]).encode(),
+                )
+                if answer["StatusCode"] != 202:
+                    raise click.ClickException(f"Lambda answered {answer['StatusCode']}; stopped")
+                sqs().delete_message(QueueUrl=failure_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                redriven += 1
+                step(1)
+    emit({"redriven": redriven, "other_functions": skipped})
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="python -m tools.cli", standalone_mode=False)

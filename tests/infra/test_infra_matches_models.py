@@ -25,7 +25,9 @@ def key_schema(model) -> list[tuple[str, str]]:
 
 def test_table_keys_match_the_models_and_data_is_protected():
     template = yaml.load((ROOT / "infra" / "resources.yaml").read_text(), Loader=CloudFormationLoader)
-    tables = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"}
+    tables = {
+        name: r["Properties"] for name, r in template["Resources"].items() if r.get("Type") == "AWS::DynamoDB::Table"
+    }
     for resource, model in (("ListsTable", MailingList), ("SubscribersTable", Profile), ("OffersTable", Site)):
         properties = tables[resource]
         assert [(k["AttributeName"], k["KeyType"]) for k in properties["KeySchema"]] == key_schema(model)

@@ -1,0 +1,147 @@
+"""The deployable artifact, built once per stage per session by `scripts/package` (the same
+command an operator runs), and a reader for the CloudFormation it contains."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where the permission test pretends to deploy: the README's stack name, a fixed account.
+REGION, ACCOUNT = "us-east-1", "123456789012"
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        value = loader.construct_scalar(node)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=CloudFormationLoader)
+
+
+def build_package(stage: str, out: Path) -> Path:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "STAGE": stage, "OUT": str(out), "BOOTSTRAP": "0"}
+    env.pop("DYNAMODB_ENDPOINT", None)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "package")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """packaged(stage) -> the directory with sam.yaml, deployment.zip and layer-deployment.zip."""
+    built: dict[str, Path] = {}
+
+    def get(stage: str) -> Path:
+        if stage not in built:
+            built[stage] = build_package(stage, tmp_path_factory.mktemp("package") / stage)
+        return built[stage]
+
+    return get
+
+
+def resources(template: dict, kind: str) -> dict:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+class Resolver:
+    """Values of a packaged template as CloudFormation would resolve them for a stage (stack
+    `offboard-<stage>`, REGION, ACCOUNT)."""
+
+    def __init__(self, template: dict, stage: str):
+        self.template, self.stage = template, stage
+        self.stack = f"offboard-{stage}"
+        self.pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": self.stack,
+            "AWS::URLSuffix": "amazonaws.com",
+            "Stage": stage,
+        }
+
+    def function_name(self, logical: str) -> str:
+        """CloudFormation's generated name: stack, logical id, a random suffix."""
+        return f"{self.stack}-{logical}-1A2B3C4D5E6F"
+
+    def ref(self, logical: str):
+        if logical in self.pseudo:
+            return self.pseudo[logical]
+        resource = self.template["Resources"][logical]
+        properties, kind = resource.get("Properties", {}), resource["Type"]
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.value(properties['QueueName'])}"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.value(properties['TopicName'])}"
+        if kind == "AWS::DynamoDB::Table":
+            return self.value(properties["TableName"])
+        if kind == "AWS::SES::ConfigurationSet":
+            return self.value(properties["Name"])
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            return self.function_name(logical)
+        if kind == "AWS::Logs::LogGroup":
+            return self.value(properties["LogGroupName"])
+        raise AssertionError(f"no Ref resolution for {kind} ({logical})")
+
+    def get_att(self, logical: str, attribute: str):
+        resource = self.template["Resources"][logical]
+        kind = resource["Type"]
+        if kind == "AWS::SQS::Queue":
+            name = self.ref(logical).rsplit("/", 1)[1]
+            return {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", "QueueName": name}[attribute]
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function") and attribute == "Arn":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name(logical)}"
+        if kind == "AWS::Logs::LogGroup" and attribute == "Arn":
+            return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{self.ref(logical)}:*"
+        if kind == "AWS::KMS::Key" and attribute == "Arn":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{logical}"
+        raise AssertionError(f"no GetAtt resolution for {kind}.{attribute} ({logical})")
+
+    def value(self, value):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and len(value) == 1:
+            [(function, argument)] = value.items()
+            if function == "Ref":
+                return self.ref(argument)
+            if function == "Fn::GetAtt":
+                return self.get_att(*argument)
+            if function == "Fn::Sub":
+                text, names = (argument, {}) if isinstance(argument, str) else argument
+                for name, replacement in names.items():
+                    text = text.replace("${" + name + "}", str(self.value(replacement)))
+                while "${" in text:
+                    start = text.index("${")
+                    end = text.index("}", start)
+                    name = text[start + 2 : end]
+                    replacement = self.get_att(*name.split(".", 1)) if "." in name else self.ref(name)
+                    text = text[:start] + str(replacement) + text[end + 1 :]
+                return text
+        raise AssertionError(f"cannot resolve {value!r}")
+
+    def environment(self, logical: str) -> dict[str, str]:
+        """A function's environment: Globals, then the function's own (as SAM merges them)."""
+        shared = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        own = self.template["Resources"][logical]["Properties"].get("Environment", {}).get("Variables", {})
+        return {name: self.value(value) for name, value in {**shared, **own}.items()}
