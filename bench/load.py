@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 from common import ROOT  # noqa: F401  (puts the project on sys.path)
 
-from tests.stack import LocalStack
+from tests.helpers import LocalStack
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 

@@ -470,5 +470,7 @@ def roll_back_code(code, order_ref, now: datetime | None = None) -> dict:
     if not offers.roll_back(coupon, rules.per_customer, now):
         raise Conflict("not_redeemed_by_this_order", "this redemption was rolled back already")
     count("Rollbacks", campaign_id=coupon.campaign_id)
-    fresh = offers.get_coupon(normalized)
-    return {**_describe(fresh, now), "outcome": "rolled_back"}
+    rolled_back = {"order_ref": coupon.order_ref, "rolled_back_at": now.isoformat()}
+    coupon.rollbacks = [*(coupon.rollbacks or []), rolled_back]
+    coupon.redeemed_at = coupon.order_ref = coupon.channel = coupon.store_id = None
+    return {**_describe(coupon, now), "outcome": "rolled_back"}
