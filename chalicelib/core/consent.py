@@ -17,6 +17,8 @@ SOURCES = (
     "bounce",
     "erasure",
     "ses-subscription",  # SES subscription management (its own unsubscribe header or page), a Subscription event
+    "mailto",  # an email to the List-Unsubscribe mailto address (SES receiving)
+    "sms-keyword",  # STOP / START sent to one of our SMS numbers (AWS End User Messaging SMS two-way)
 )
 
 # What a person can choose on the unsubscribe page; "all" must exist whenever per-list choices do.

@@ -37,6 +37,8 @@ class EventSources:
     ses_events_topic: str
     sunset_queue: str
     unsubscribe_queue: str
+    mail_received_topic: str = "offboard-mail-received"
+    sms_inbound_topic: str = "offboard-sms-inbound"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class Settings:
     offer_emails_per_site_per_hour: int = 500
     offer_events_per_ip_per_minute: int = 120
     demo_pages: bool = False
+    # SMS: the region a number without a country code is read in (ISO 3166 alpha-2, e.g. TH).
+    sms_default_region: str | None = None
 
     @property
     def signing_key(self) -> bytes:
@@ -182,6 +186,7 @@ def _build(env: dict[str, str]) -> Settings:
         offer_emails_per_site_per_hour=_positive(env, "OFFER_EMAILS_PER_SITE_PER_HOUR", 500),
         offer_events_per_ip_per_minute=_positive(env, "OFFER_EVENTS_PER_IP_PER_MINUTE", 120),
         demo_pages=env.get("DEMO_PAGES") == "1",
+        sms_default_region=(env.get("SMS_DEFAULT_REGION") or "").strip().upper() or None,
     )
 
 
@@ -208,6 +213,8 @@ def event_sources() -> EventSources:
         ses_events_topic=env.get("SES_EVENTS_TOPIC", "offboard-ses-events"),
         sunset_queue=env.get("SUNSET_QUEUE_NAME", "offboard-sunset"),
         unsubscribe_queue=env.get("UNSUBSCRIBE_QUEUE_NAME", "offboard-unsubscribes"),
+        mail_received_topic=env.get("MAIL_RECEIVED_TOPIC", "offboard-mail-received"),
+        sms_inbound_topic=env.get("SMS_INBOUND_TOPIC", "offboard-sms-inbound"),
     )
 
 

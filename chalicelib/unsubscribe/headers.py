@@ -30,8 +30,26 @@ def build_headers(settings: Settings, subscriber_id: str, list_id: str, campaign
     url = unsubscribe_url(settings, subscriber_id, list_id, campaign_id)
     value = f"<{url}>"
     if settings.unsubscribe_mailto:
-        value += f", <mailto:{settings.unsubscribe_mailto}?subject=unsubscribe>"
+        value += f", <{mailto_uri(settings, subscriber_id, list_id, campaign_id)}>"
     return UnsubscribeHeaders(url, {"List-Unsubscribe": value, "List-Unsubscribe-Post": ONE_CLICK})
+
+
+MAX_LOCAL_PART = 64  # octets (RFC 5321 4.5.3.1.1)
+
+
+def mailto_uri(settings: Settings, subscriber_id: str, list_id: str, campaign_id: str = "") -> str:
+    """The mailto that unsubscribes this recipient from this list when a mail reaches it
+    (README, "Leaving by email reply or SMS"): the compact signed token as a subaddress,
+    `unsubscribe+<kid>.<subscriber>.<signature>@domain`, when the local part stays within 64
+    octets; otherwise the plain address with the full token in the subject."""
+    from urllib.parse import quote
+
+    local, _, domain = settings.unsubscribe_mailto.rpartition("@")
+    compact = tokens.sign_mailto(settings.signing_keys, settings.signing_key_id, subscriber_id, list_id)
+    if compact and "+" not in local and len(f"{local}+{compact}".encode()) <= MAX_LOCAL_PART:
+        return f"mailto:{local}+{compact}@{domain}?subject=unsubscribe"
+    token = tokens.sign(settings.signing_keys, settings.signing_key_id, subscriber_id, list_id, campaign_id)
+    return f"mailto:{settings.unsubscribe_mailto}?subject={quote('unsubscribe ' + token, safe='')}"
 
 
 def page_url(settings: Settings, raw_token: str, suffix: str = "", event: str | None = None, **extra: str) -> str:

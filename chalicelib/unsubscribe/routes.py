@@ -155,3 +155,24 @@ def deferred_unsubscribe(event):
 
     for record in event:
         deferred.apply(json.loads(record.body))
+
+
+# Other doors an opt-out comes through: email sent to the List-Unsubscribe mailto (SES receiving,
+# a receipt rule's SNS action) and SMS keywords (End User Messaging SMS two-way). Unreadable,
+# untrusted or unknown messages are counted and dropped; only storage failures raise (retried,
+# then kept in the function's failure queue).
+
+
+@bp.on_sns_message(topic=_queue_names().mail_received_topic)
+def mailto_unsubscribe(event):
+    from chalicelib.unsubscribe import mailto
+
+    mailto.handle(event.message)
+
+
+@bp.on_sns_message(topic=_queue_names().sms_inbound_topic)
+def sms_keyword(event):
+    from chalicelib.unsubscribe import sms
+
+    published = ((event.to_dict().get("Records") or [{}])[0].get("Sns") or {}).get("Timestamp")
+    sms.handle(event.message, published)

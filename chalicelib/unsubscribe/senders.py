@@ -50,19 +50,66 @@ def headers_for(recipient, list_id, campaign_id=None) -> UnsubscribeHeaders:
     return build_headers(get_settings(), resolve_subscriber(recipient), list_id, campaign_id or "")
 
 
+def _number(recipient, channel: str) -> str | None:
+    """A recipient's phone number in E.164, when it names one (SMS only); `region` (or the
+    `SMS_DEFAULT_REGION` setting) reads a number written without its country code."""
+    from chalicelib.unsubscribe.sms import InvalidPhone, normalize_phone
+
+    if not isinstance(recipient, dict) or recipient.get("phone") is None:
+        return None
+    if channel != "sms":
+        raise Invalid("bad_recipient", "a phone number is checked on channel sms only")
+    region = recipient.get("region")
+    if region is None:
+        region = get_settings().sms_default_region
+    elif not (isinstance(region, str) and len(region) == 2 and region.isascii() and region.isalpha()):
+        raise Invalid("bad_recipient", "region must be a two-letter country code")
+    try:
+        return normalize_phone(recipient["phone"], region.upper() if region else None)
+    except InvalidPhone as error:
+        raise Invalid("bad_recipient", "phone is not a phone number (E.164, or give its region)") from error
+
+
+def _names_person(recipient) -> bool:
+    return recipient.get("subscriber_id") is not None or recipient.get("email") is not None
+
+
 def check_recipients(list_id, channel, recipients, now: datetime | None = None) -> list[dict]:
-    """May each recipient be sent to on `channel` for `list_id`? Answers in the order asked."""
+    """May each recipient be sent to on `channel` for `list_id`? Answers in the order asked.
+
+    On SMS a recipient may name a phone number, alone or with the person: a number that sent
+    STOP is not allowed (`sms_opted_out`); a number alone says nothing about the list, so it is
+    allowed unless it opted out (`number_not_opted_out`)."""
+    from chalicelib.unsubscribe.sms import phone_id
+
     list_id = _list_id(list_id)
     if not isinstance(channel, str) or channel not in consent.CHANNELS:
         raise Invalid("bad_channel", f"channel must be one of {', '.join(consent.CHANNELS)}")
     if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_BATCH:
         raise Invalid("bad_batch", f"recipients must be a list of 1 to {MAX_BATCH} entries")
-    ids = [resolve_subscriber(r) for r in recipients]
+    numbers = [_number(r, channel) for r in recipients]
+    ids = [
+        resolve_subscriber(r) if number is None or _names_person(r) else None
+        for r, number in zip(recipients, numbers, strict=True)
+    ]
+    key = get_settings().subscriber_id_key
+    number_ids = [phone_id(key, number) if number else None for number in numbers]
     _existing_list(list_id)
-    found, profiles = subscribers.permission_records(list_id, list(dict.fromkeys(ids)))
+    people = list(dict.fromkeys(sid for sid in ids if sid))
+    found, profiles = subscribers.permission_records(list_id, people) if people else ({}, {})
+    opted_out = subscribers.sms_opted_out([n for n in number_ids if n])
     now = now or datetime.now(UTC)
     answers = []
-    for recipient, sid in zip(recipients, ids, strict=True):
+    for recipient, sid, number, number_id in zip(recipients, ids, numbers, number_ids, strict=True):
+        answer = {**recipient, **({"phone": number} if number else {})}
+        if sid is not None:
+            answer["subscriber_id"] = sid
+        if number_id in opted_out:
+            answers.append({**answer, "allowed": False, "reason": "sms_opted_out"})
+            continue
+        if sid is None:
+            answers.append({**answer, "allowed": True, "reason": "number_not_opted_out"})
+            continue
         subscription, profile = found.get(sid), profiles.get(sid)
         permission = consent.may_send(
             subscription.status if subscription else None,
@@ -72,5 +119,5 @@ def check_recipients(list_id, channel, recipients, now: datetime | None = None) 
             channel,
             now,
         )
-        answers.append({**recipient, "subscriber_id": sid, "allowed": permission.allowed, "reason": permission.reason})
+        answers.append({**answer, "allowed": permission.allowed, "reason": permission.reason})
     return answers

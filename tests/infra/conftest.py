@@ -88,6 +88,8 @@ class Resolver:
     def ref(self, logical: str):
         if logical in self.pseudo:
             return self.pseudo[logical]
+        if logical in self.template.get("Parameters", {}):  # deployed without overriding it
+            return self.template["Parameters"][logical].get("Default", "")
         resource = self.template["Resources"][logical]
         properties, kind = resource.get("Properties", {}), resource["Type"]
         if kind == "AWS::SQS::Queue":

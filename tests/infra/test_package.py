@@ -83,7 +83,7 @@ def test_every_functions_environment_names_the_stages_tables_and_queues(packaged
     tables = {resolver.ref(name) for name in resources(template, "AWS::DynamoDB::Table")}
     queues = {resolver.ref(name) for name in resources(template, "AWS::SQS::Queue")}
     functions = resources(template, "AWS::Serverless::Function")
-    assert len(functions) == 6
+    assert len(functions) == 8
     for name in functions:
         variables = resolver.environment(name)
         named = {k: v for k, v in variables.items() if k.endswith("_TABLE")}
@@ -141,7 +141,13 @@ def _async_functions(functions) -> set[str]:
 
 
 def test_every_asynchronously_invoked_function_keeps_its_failures_in_an_encrypted_queue(template, functions):
-    assert _async_functions(functions) == {"SesEventFromSns", "SesEventFromEventbridge", "DailySunsetRun"}
+    assert _async_functions(functions) == {
+        "SesEventFromSns",
+        "SesEventFromEventbridge",
+        "DailySunsetRun",
+        "MailtoUnsubscribe",
+        "SmsKeyword",
+    }
     configs = {
         c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
         for c in resources(template, "AWS::Lambda::EventInvokeConfig").values()
@@ -197,7 +203,7 @@ def _alarmed(template, namespace: str, metric: str) -> list:
 
 def test_every_dead_letter_queue_has_a_depth_alarm(template):
     dead = _dead_letter_queues(template)
-    assert len(dead) == 5
+    assert len(dead) == 7
     alarmed = _alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     for queue in dead:
         assert {"Fn::GetAtt": [queue, "QueueName"]} in alarmed, queue

@@ -38,6 +38,7 @@ from chalicelib.storage.subscribers.reads import (
     reason_counts,
     subscriptions_of,
 )
+from chalicelib.storage.subscribers.sms import SmsProfile, sms_opt_out, sms_opted_out, sms_profile, sms_resume
 from chalicelib.storage.subscribers.sunset import (
     due_page,
     mark_pending,
@@ -55,6 +56,7 @@ __all__ = [
     "ConcurrentChange",
     "ConsentEvent",
     "Profile",
+    "SmsProfile",
     "SubscriberPartition",
     "Subscription",
     "UnknownList",
@@ -79,6 +81,10 @@ __all__ = [
     "record_survey",
     "release_pending",
     "reschedule",
+    "sms_opt_out",
+    "sms_opted_out",
+    "sms_profile",
+    "sms_resume",
     "subscribe",
     "subscriptions_of",
     "suppress_channel",

@@ -1,0 +1,231 @@
+"""Unsubscribes that arrive as email: SES receives mail for the `UNSUBSCRIBE_MAILTO` domain and
+a receipt rule's SNS action publishes it (`notificationType: "Received"`, `mail`, `receipt`,
+`content`); this reads the notification and unsubscribes whom it names.
+
+Who is unsubscribed, in order:
+1. a signed token: the compact one in the recipient address (`unsubscribe+<kid>.<subscriber>.
+   <signature>@domain`, the mailto our List-Unsubscribe header carries) or a full one in the
+   subject (`unsubscribe <token>`, when the compact form did not fit). The token is the only
+   credential, as for one-click: the sender is not checked.
+2. without a valid token, the sender, from the list the address names
+   (`unsubscribe+<list_id>@domain`), but only when SES's SPF or DKIM verdict is PASS and that
+   check vouches for the From address: DMARC passed, or the passing SPF check's envelope
+   domain (`mail.source`, which SRS/BATV rewrite) or a DKIM signature's `d=` aligns with the
+   From domain. The address must already have a subscription to that list.
+
+Anything else (not a Received notification, a virus or spam verdict FAIL, a bad token, an
+untrusted or unknown sender, no list named) is counted and dropped, never raised: AWS would
+redeliver it and the same mail would fail the same way. Only a storage failure raises, so the
+invocation is retried and then kept in the function's failure queue. Applying the same mail
+twice changes nothing the second time (the unsubscribe is conditional).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from datetime import UTC, datetime
+
+from chalicelib.core.ids import ID_PATTERN, InvalidEmail, parse_address, subscriber_id_for
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+from chalicelib.unsubscribe import tokens
+
+MAX_RECIPIENTS = 50
+MAX_SUBJECT = 998
+PASS, FAIL = "PASS", "FAIL"
+_DKIM_DOMAIN = re.compile(r"(?:^|;)\s*d\s*=\s*([A-Za-z0-9.-]{1,253})\s*(?:;|$)")
+
+
+class Dropped(Exception):
+    """The mail is not acted on; `str(error)` is the outcome counted."""
+
+
+def _obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _status(receipt: dict, name: str) -> str | None:
+    value = _obj(receipt.get(name)).get("status")
+    return value.upper() if isinstance(value, str) else None
+
+
+def _strings(value, limit: int) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:limit] if isinstance(v, str) and len(v) <= 320]
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().strip(">").lower()
+
+
+def aligned(domain: str, other: str) -> bool:
+    """Relaxed alignment, approximated: the same domain, or one a subdomain of the other."""
+    if not domain or not other:
+        return False
+    return domain == other or domain.endswith("." + other) or other.endswith("." + domain)
+
+
+def _dkim_domains(mail: dict) -> list[str]:
+    found = []
+    for header in mail.get("headers") if isinstance(mail.get("headers"), list) else []:
+        header = _obj(header)
+        name, value = header.get("name"), header.get("value")
+        if isinstance(name, str) and name.lower() == "dkim-signature" and isinstance(value, str):
+            match = _DKIM_DOMAIN.search(value[:4096])
+            if match:
+                found.append(match.group(1).lower())
+    return found
+
+
+def trusted_sender(mail: dict, receipt: dict) -> str:
+    """The From address when SES's verdicts vouch for it; Dropped otherwise."""
+    spf, dkim, dmarc = (_status(receipt, f"{n}Verdict") for n in ("spf", "dkim", "dmarc"))
+    if PASS not in (spf, dkim):
+        raise Dropped("untrusted_sender")
+    senders = _strings(_obj(mail.get("commonHeaders")).get("from"), 2)
+    try:
+        if len(senders) != 1:
+            raise InvalidEmail("not one From address")
+        sender = parse_address(senders[0])
+    except InvalidEmail as error:
+        raise Dropped("no_sender") from error
+    domain = _domain(sender)
+    source = mail.get("source") if isinstance(mail.get("source"), str) else ""
+    vouched = (
+        dmarc == PASS
+        or (spf == PASS and aligned(_domain(source), domain))
+        or (dkim == PASS and any(aligned(d, domain) for d in _dkim_domains(mail)))
+    )
+    if not vouched:
+        raise Dropped("untrusted_sender")
+    return sender
+
+
+def _ours(recipient: str, mailbox: str) -> str | None:
+    """What follows the `+` in one of our receiving addresses ("" for the plain address);
+    None for an address that is not ours."""
+    local, _, domain = recipient.strip().strip("<>").rpartition("@")
+    base_local, _, base_domain = mailbox.rpartition("@")
+    if domain.lower() != base_domain.lower():
+        return None
+    head, plus, detail = local.partition("+")
+    if head.lower() != base_local.lower():
+        return None
+    return detail if plus else ""
+
+
+def _subject_token(mail: dict) -> str | None:
+    subject = _obj(mail.get("commonHeaders")).get("subject")
+    if not isinstance(subject, str) or len(subject) > MAX_SUBJECT:
+        return None
+    found = tokens.FULL_TOKEN.search(subject)
+    return found.group(0) if found else None
+
+
+def _unsubscribe(subscriber_id: str, list_id: str, ctx, now: datetime) -> str:
+    from chalicelib.storage import subscribers
+
+    try:
+        change = subscribers.unsubscribe(subscriber_id, list_id, ctx, now)
+    except subscribers.UnknownList as error:
+        raise Dropped("unknown_list") from error
+    return "unsubscribed" if change.applied else "already_unsubscribed"
+
+
+def _by_compact_token(detail: str, now: datetime) -> str:
+    from chalicelib.storage import subscribers
+    from chalicelib.storage.subscribers import AuditContext
+
+    keys = get_settings().signing_keys
+    try:
+        token = tokens.parse_mailto(keys, detail)
+        held = [s.list_id for s in subscribers.subscriptions_of(token.subscriber_id)]
+        list_id = tokens.mailto_list(keys, token, held)
+    except tokens.InvalidToken as error:
+        raise Dropped("bad_token") from error
+    return _unsubscribe(token.subscriber_id, list_id, AuditContext("mailto", key_id=token.key_id), now)
+
+
+def _by_sender(list_id: str, mail: dict, receipt: dict, now: datetime) -> str:
+    from chalicelib.storage import subscribers
+    from chalicelib.storage.subscribers import AuditContext
+
+    sender = trusted_sender(mail, receipt)
+    subscriber_id = subscriber_id_for(get_settings().subscriber_id_key, sender)
+    if subscribers.get_subscription(subscriber_id, list_id) is None:
+        raise Dropped("unknown_address")
+    return _unsubscribe(subscriber_id, list_id, AuditContext("mailto"), now)
+
+
+def _one(detail: str, mail: dict, receipt: dict, now: datetime) -> str:
+    from chalicelib.storage.subscribers import AuditContext
+
+    if "." in detail:
+        return _by_compact_token(detail, now)
+    raw = _subject_token(mail)
+    if raw is not None:
+        try:
+            token = tokens.verify(get_settings().signing_keys, raw)
+        except tokens.InvalidToken:
+            token = None
+        if token is not None:
+            ctx = AuditContext("mailto", key_id=token.key_id, campaign_id=token.campaign_id)
+            return _unsubscribe(token.subscriber_id, token.list_id, ctx, now)
+        if not detail:
+            raise Dropped("bad_token")
+    if not detail:
+        raise Dropped("no_list")
+    if not ID_PATTERN.match(detail):
+        raise Dropped("bad_list")
+    return _by_sender(detail, mail, receipt, now)
+
+
+def handle(message, now: datetime | None = None) -> Counter:
+    """One SNS message from the receipt rule: every address of ours it was sent to is tried.
+    Returns the outcomes (each also counted as `MailtoUnsubscribes` by outcome)."""
+    now = now or datetime.now(UTC)
+    outcomes: Counter = Counter()
+    try:
+        outcomes.update(_outcomes(message, now))
+    finally:
+        for outcome, times in outcomes.items():
+            for _ in range(times):
+                count("MailtoUnsubscribes", outcome=outcome)
+        logger.info("mailto unsubscribe", extra={"outcomes": dict(outcomes)})
+    return outcomes
+
+
+def _outcomes(message, now: datetime) -> Counter:
+    outcomes: Counter = Counter()
+    try:
+        notification = json.loads(message) if isinstance(message, str | bytes) else message
+    except (ValueError, RecursionError):
+        return Counter(malformed=1)
+    notification = _obj(notification)
+    if notification.get("notificationType") != "Received":
+        return Counter(not_received=1)
+    mail, receipt = _obj(notification.get("mail")), _obj(notification.get("receipt"))
+    if _status(receipt, "virusVerdict") == FAIL:
+        return Counter(virus=1)
+    if _status(receipt, "spamVerdict") == FAIL:
+        return Counter(spam=1)
+    mailbox = get_settings().unsubscribe_mailto
+    if not mailbox:
+        return Counter(not_configured=1)
+    recipients = _strings(receipt.get("recipients"), MAX_RECIPIENTS) or _strings(
+        mail.get("destination"), MAX_RECIPIENTS
+    )
+    details = [d for d in dict.fromkeys(_ours(r, mailbox) for r in recipients) if d is not None]
+    if not details:
+        return Counter(not_ours=1)
+    for detail in details:
+        try:
+            outcomes[_one(detail, mail, receipt, now)] += 1
+        except Dropped as dropped:
+            outcomes[str(dropped)] += 1
+    return outcomes
