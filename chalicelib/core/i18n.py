@@ -58,6 +58,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "keep.submit": "Keep me subscribed",
         "keep.done": "You are still subscribed to {list}. Thank you!",
         "keep.unsubscribed": "You are not subscribed to {list}.",
+        "keep.heading_many": "Do you still want these lists?",
+        "keep.lead_many": "One click and you stay on all of them.",
+        "keep.done_many": "You are still subscribed to these lists. Thank you!",
     },
     "th": {
         "title.choose": "ยกเลิกการรับอีเมล",
@@ -111,6 +114,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "keep.submit": "รับอีเมลต่อ",
         "keep.done": "คุณยังคงรับ {list} อยู่ ขอบคุณ!",
         "keep.unsubscribed": "คุณไม่ได้รับ {list} อยู่",
+        "keep.heading_many": "คุณยังต้องการรับรายการเหล่านี้อยู่หรือไม่?",
+        "keep.lead_many": "คลิกเดียวเพื่อรับต่อทุกรายการ",
+        "keep.done_many": "คุณยังคงรับรายการเหล่านี้อยู่ ขอบคุณ!",
     },
 }
 

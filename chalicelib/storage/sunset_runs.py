@@ -1,27 +1,41 @@
 """Sunset job runs, in the subscribers table: the run report (`SUNSET#RUNS` / run id), per-list
-counts of each run (`SUNSET#RUN#<id>` / `LIST#<list>`), and each shard's candidates between
-the scan and the act phase (`SUNSET#RUN#<id>` / `CAND#<shard>#<chunk>`, expiring in two days,
-deleted once acted on)."""
+counts of each run (`SUNSET#RUN#<id>` / `LIST#<list>`), each shard's candidates between the
+scan and the act phase (`SUNSET#RUN#<id>` / `CAND#<shard>#<chunk>`, expiring in two days,
+deleted once acted on), the cursor (`SUNSET#CURSOR`), and what the job did to each list per
+day (`SUNSET#ACTED#<list>` / `YYYY-MM-DD`, atomic counters kept 40 days) for the rolling brake."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 
 from chalicelib.storage.subscribers.models import SubscriberPartition
-from chalicelib.storage.transactions import get_or_none
+from chalicelib.storage.transactions import get_or_none, written
 
 RUNS = "SUNSET#RUNS"
 CURSOR = "SUNSET#CURSOR"
 CHUNK_RETENTION = timedelta(days=2)
-OUTCOMES = ("found", "emailed", "unsubscribed", "rescheduled", "kept", "changed_since_read", "email_failed", "braked")
+ACTED_RETENTION = timedelta(days=40)  # the longest brake window is 30 days
+OUTCOMES = (
+    "found",
+    "emailed",
+    "emails_sent",
+    "unsubscribed",
+    "rescheduled",
+    "kept",
+    "changed_since_read",
+    "email_failed",
+    "braked",
+)
 
 
 class Run(SubscriberPartition):
@@ -31,13 +45,14 @@ class Run(SubscriberPartition):
     shards = NumberAttribute()
     started_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
-    shards_scanned = NumberAttribute(null=True)
-    shards_acted = NumberAttribute(null=True)
+    scanned_shards = NumberSetAttribute(null=True)  # sets: a redelivered message counts once
+    acted_shards = NumberSetAttribute(null=True)
     braked_lists = UnicodeSetAttribute(null=True)
     left_days = UnicodeSetAttribute(null=True)  # due days that still hold items after this run
     sample = JSONAttribute(null=True)
     found = NumberAttribute(null=True)
-    emailed = NumberAttribute(null=True)
+    emailed = NumberAttribute(null=True)  # subscriptions reminded
+    emails_sent = NumberAttribute(null=True)  # re-permission emails (one per person and run)
     unsubscribed = NumberAttribute(null=True)
     rescheduled = NumberAttribute(null=True)
     kept = NumberAttribute(null=True)
@@ -53,6 +68,12 @@ class Run(SubscriberPartition):
 class RunListCounts(SubscriberPartition):
     remind = NumberAttribute(null=True)
     unsubscribe = NumberAttribute(null=True)
+    # Of the unsubscribes, those whose reminder came before the start of the brake's windows.
+    unsubscribe_before_7d = NumberAttribute(null=True)
+    unsubscribe_before_30d = NumberAttribute(null=True)
+
+
+LIST_COUNTS = ("remind", "unsubscribe", "unsubscribe_before_7d", "unsubscribe_before_30d")
 
 
 class CandidateChunk(SubscriberPartition):
@@ -61,6 +82,21 @@ class CandidateChunk(SubscriberPartition):
 
 class Cursor(SubscriberPartition):
     day = UnicodeAttribute()
+
+
+class ListActed(SubscriberPartition):
+    """What the job did to one list on one day (the run's day): `<day>#reminded`, and
+    `<day>#unsubscribed#<day of their reminder>` (`-` when unknown)."""
+
+    n = NumberAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Acted:
+    day: str  # YYYY-MM-DD, the run's day
+    kind: str  # reminded | unsubscribed
+    reminded_on: str | None  # for unsubscribed: the day of their reminder (None: unknown)
+    n: int
 
 
 def run_partition(run_id: str) -> str:
@@ -89,25 +125,31 @@ def add_outcomes(run_id: str, counts: dict[str, int]) -> None:
         Run(RUNS, run_id).update(actions=actions)
 
 
-def add_list_counts(run_id: str, list_id: str, remind: int, unsubscribe: int) -> None:
-    RunListCounts(run_partition(run_id), f"LIST#{list_id}").update(
-        actions=[RunListCounts.remind.add(remind), RunListCounts.unsubscribe.add(unsubscribe)]
-    )
+def add_list_counts(run_id: str, list_id: str, counts: dict[str, int]) -> None:
+    """Add to a run's counts for a list (names in LIST_COUNTS)."""
+    actions = [getattr(RunListCounts, name).add(int(counts.get(name, 0))) for name in LIST_COUNTS]
+    RunListCounts(run_partition(run_id), f"LIST#{list_id}").update(actions=actions)
 
 
-def list_counts(run_id: str) -> dict[str, tuple[int, int]]:
+def list_counts(run_id: str) -> dict[str, dict[str, int]]:
     return {
-        c.sk.removeprefix("LIST#"): (int(c.remind or 0), int(c.unsubscribe or 0))
+        c.sk.removeprefix("LIST#"): {name: int(getattr(c, name) or 0) for name in LIST_COUNTS}
         for c in RunListCounts.query(run_partition(run_id), RunListCounts.sk.startswith("LIST#"))
     }
 
 
-def finish_phase(run_id: str, phase: str) -> int:
-    """Count a shard done with `phase` ("scanned" or "acted"); the count after ours."""
-    attribute = {"scanned": Run.shards_scanned, "acted": Run.shards_acted}[phase]
+def finish_phase(run_id: str, phase: str, shard: int) -> int | None:
+    """Count `shard` done with `phase` ("scanned" or "acted"): the number of shards done after
+    ours, or None when this shard was counted already (a message delivered twice)."""
+    attribute = {"scanned": Run.scanned_shards, "acted": Run.acted_shards}[phase]
     run = Run(RUNS, run_id)
-    run.update(actions=[attribute.add(1)])  # PynamoDB reads back the new values (ALL_NEW)
-    return int(getattr(run, attribute.attr_name))
+    counted = written(
+        lambda: run.update(
+            actions=[attribute.add({shard})],
+            condition=attribute.does_not_exist() | ~attribute.contains(shard),
+        )
+    )  # PynamoDB reads back the new values (ALL_NEW)
+    return len(getattr(run, attribute.attr_name) or ()) if counted else None
 
 
 def save_chunk(run_id: str, shard: int, number: int, candidates: list[dict], now: datetime) -> None:
@@ -128,8 +170,43 @@ def update_run(run_id: str, **values) -> None:
     Run(RUNS, run_id).update(actions=[getattr(Run, name).set(value) for name, value in values.items()])
 
 
-def add_left_day(run_id: str, day: str) -> None:
-    Run(RUNS, run_id).update(actions=[Run.left_days.add({day})])
+def add_left_days(run_id: str, days: set[str]) -> None:
+    """Due days (YYYY-MM-DD) this run left subscribers on: the cursor goes back to the earliest."""
+    if days:
+        Run(RUNS, run_id).update(actions=[Run.left_days.add(set(days))])
+
+
+def _acted_partition(list_id: str) -> str:
+    return f"SUNSET#ACTED#{list_id}"
+
+
+def add_acted(
+    list_id: str, day: datetime, reminded: int = 0, unsubscribed: dict[datetime | None, int] | None = None
+) -> None:
+    """Add to what the job did to the list on `day`: subscriptions reminded, and subscriptions
+    unsubscribed by the day of their reminder (None: unknown). Atomic ADDs: workers run side
+    by side."""
+    counts = [(f"{day:%Y-%m-%d}#reminded", reminded)]
+    counts += [
+        (f"{day:%Y-%m-%d}#unsubscribed#{f'{on:%Y-%m-%d}' if on else '-'}", n) for on, n in (unsubscribed or {}).items()
+    ]
+    for sk, n in counts:
+        if n:
+            ListActed(_acted_partition(list_id), sk).update(
+                actions=[ListActed.n.add(n), ListActed.ttl.set(day + ACTED_RETENTION)]
+            )
+
+
+def acted_between(list_id: str, first: datetime, last: datetime) -> list[Acted]:
+    """What the job did to the list from the day of `first` to the day of `last`, both included.
+    One query."""
+    items = ListActed.query(_acted_partition(list_id), ListActed.sk.between(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}~"))
+    found = []
+    for item in items:
+        day, kind, *rest = item.sk.split("#")
+        reminded_on = rest[0] if rest and rest[0] != "-" else None
+        found.append(Acted(day, kind, reminded_on, int(item.n or 0)))
+    return found
 
 
 def get_cursor() -> str | None:
@@ -138,4 +215,5 @@ def get_cursor() -> str | None:
 
 
 def set_cursor(day: str) -> None:
+    """The first day (YYYY-MM-DD) the next run reads."""
     Cursor(CURSOR, "DAY", day=day).save()

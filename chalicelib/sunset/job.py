@@ -2,11 +2,18 @@
 
 plan (daily schedule) -> one `scan` message per shard: read the due index partitions of the
 shard, keep the candidates, count them per list. The last shard to finish the scan checks the
-safety brake for every list (a run that would move more than `max_share` of a list stops for
-that list and reports) and sends one `act` message per shard: each candidate is moved by a
-conditional write, so a click that arrives meanwhile wins and a second or overlapping run
-changes nothing more. A worker that nears its time limit sends the rest of its work on as a
-continuation message.
+safety brake for every list (a run that would move more than `max_share` of a list, or bring
+what the last 7 or 30 days moved above `max_share_7d` / `max_share_30d`, stops for that list
+and reports) and sends one `act` message per shard: each candidate is moved by a conditional
+write, so a click that arrives meanwhile wins and a second or overlapping run changes nothing
+more. A person's subscriptions all live on one shard, so the act worker of that shard sends
+them one re-permission email naming every list at stake. A worker that nears its time limit
+sends the rest of its work on as a continuation message.
+
+Time: a run belongs to the day it was planned (UTC) and decides by whole days (see
+`policy.next_step`), whatever the clocks of its workers say. After a run the cursor is the
+run's day (or an earlier day it left subscribers due on), so the next run reads that day
+again: writes that landed in it after its scan (a join, a release) are never left behind.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import ConfigurationError, get_settings
@@ -28,20 +35,29 @@ SAMPLE_SIZE = 20
 SAFETY_MARGIN_MS = 60_000
 MAX_CATCH_UP_DAYS = 400  # a job that stopped running for a while catches up from its cursor
 FIRST_RUN_DAYS = 7  # due dates are set in the future; only a missed run leaves some behind
+PENDING_STALE_AFTER = timedelta(minutes=15)  # a Lambda's longest run: a worker still sending is younger
 
 Enqueue = Callable[[list[dict]], None]
 RemainingMs = Callable[[], int]
 
 
 def _days(cursor: str | None, today: datetime) -> list[str]:
-    today = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    """The days a run on `today` reads: from the cursor (the last complete run's day, or an
+    earlier day it left subscribers due on), never starting after yesterday, so a late write
+    into the last run's day is read, whatever the cursor says."""
+    today = today.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=FIRST_RUN_DAYS)
     if cursor:
         start = max(
             today - timedelta(days=MAX_CATCH_UP_DAYS), datetime.strptime(cursor, "%Y-%m-%d").replace(tzinfo=UTC)
         )
-    start = min(start, today)
+    start = min(start, today - timedelta(days=1))
     return [(start + timedelta(days=i)).strftime("%Y-%m-%d") for i in range((today - start).days + 1)]
+
+
+def run_day(run) -> date:
+    """The day a run belongs to: the last day it reads."""
+    return date.fromisoformat(run.days[-1])
 
 
 def plan_run(enqueue: Enqueue, now: datetime | None = None, dry_run: bool = False) -> str:
@@ -77,7 +93,18 @@ def _as_record(item: Subscription, step: str) -> dict:
         "due": item.sunset_due,
         "state": item.sunset_state,
         "email": item.email,
+        "reminded": f"{item.reminder_sent_at:%Y-%m-%d}" if item.reminder_sent_at else None,
     }
+
+
+def _count_candidate(counts: Counter, record: dict, today: date) -> None:
+    """A run's counts for a list: its moves, and which of its unsubscribes were reminded before
+    each brake window (the others were counted in the window when they were reminded)."""
+    counts[record["step"]] += 1
+    if record["step"] == "unsubscribe":
+        for window in sunset_policy.WINDOWS:
+            if (record["reminded"] or "") < sunset_policy.window_start(today, window).isoformat():
+                counts[f"unsubscribe_before_{window}"] += 1
 
 
 def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: datetime | None = None) -> None:
@@ -90,15 +117,15 @@ def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: 
     outcomes: Counter = Counter()
     per_list: dict[str, Counter] = {}
     buffer: list[dict] = []
-    days = run.days
+    days, today = run.days, run_day(run)
     while day_index < len(days):
         items, last_key = subscribers.due_page(days[day_index], shard, last_key)
         for item in items:
             outcomes["found"] += 1
-            step, when = sunset_policy.next_step(_candidate(item), policy_of(item.list_id), now)
+            step, when = sunset_policy.next_step(_candidate(item), policy_of(item.list_id), today)
             if step in ("remind", "unsubscribe"):
                 buffer.append(_as_record(item, step))
-                per_list.setdefault(item.list_id, Counter())[step] += 1
+                _count_candidate(per_list.setdefault(item.list_id, Counter()), buffer[-1], today)
             elif step == "reschedule":
                 moved = dry_run or subscribers.reschedule(item, when)
                 outcomes["rescheduled" if moved else "changed_since_read"] += 1
@@ -112,27 +139,61 @@ def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: 
             enqueue([{**message, "day": day_index, "last_key": last_key, "chunk": chunk_number + (1 if buffer else 0)}])
             return
     _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
-    if sunset_runs.finish_phase(run.run_id, "scanned") == run.shards:
+    if sunset_runs.finish_phase(run.run_id, "scanned", shard) == run.shards:
         _check_brake_and_act(run.run_id, enqueue, now)
 
 
 def _flush_scan(run_id, shard, chunk_number, buffer, outcomes, per_list, now) -> None:
     if buffer:
         sunset_runs.save_chunk(run_id, shard, chunk_number, buffer, now)
-    for list_id, steps in per_list.items():
-        sunset_runs.add_list_counts(run_id, list_id, steps["remind"], steps["unsubscribe"])
+    for list_id, counts in per_list.items():
+        sunset_runs.add_list_counts(run_id, list_id, dict(counts))
     sunset_runs.add_outcomes(run_id, dict(outcomes))
+
+
+def _windows(list_id: str, today: date, counts: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """For each brake window ending on `today`: (subscriptions acted on in it, each once, this
+    run included; subscriptions the job unsubscribed in it before this run). One query."""
+    start = sunset_policy.start_of(today)
+    longest = max(sunset_policy.WINDOWS.values())
+    history = sunset_runs.acted_between(list_id, start - timedelta(days=longest - 1), start)
+    windows = {}
+    for window in sunset_policy.WINDOWS:
+        first = sunset_policy.window_start(today, window).isoformat()
+        inside = [a for a in history if a.day >= first]
+        reminded = sum(a.n for a in inside if a.kind == "reminded")
+        unsubscribed = sum(a.n for a in inside if a.kind == "unsubscribed")
+        # An unsubscribe whose reminder is in the window is that reminder's subscription again.
+        reminded_earlier = sum(a.n for a in inside if a.kind == "unsubscribed" and (a.reminded_on or "") < first)
+        this_run = counts["remind"] + counts[f"unsubscribe_before_{window}"]
+        windows[window] = (reminded + reminded_earlier + this_run, unsubscribed)
+    return windows
 
 
 def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
     run = sunset_runs.get_run(run_id)
+    today = run_day(run)
     braked = set()
-    for list_id, (remind, unsubscribe) in sunset_runs.list_counts(run_id).items():
-        moves, members = remind + unsubscribe, subscribers.members_of(list_id)
-        if sunset_policy.brake_engaged(moves, members, policy_of(list_id)):
+    for list_id, counts in sunset_runs.list_counts(run_id).items():
+        moves = counts["remind"] + counts["unsubscribe"]
+        if moves <= 0:
+            continue
+        members, policy = subscribers.members_of(list_id), policy_of(list_id)
+        windows = _windows(list_id, today, counts)
+        why = sunset_policy.brake_reason(moves, members, policy, windows)
+        if why:
             braked.add(list_id)
             logger.warning(
-                "sunset safety brake", extra={"run_id": run_id, "list_id": list_id, "moves": moves, "members": members}
+                "sunset safety brake",
+                extra={
+                    "run_id": run_id,
+                    "list_id": list_id,
+                    "limit": why,
+                    "moves": moves,
+                    "members": members,
+                    "acted_7d": windows["7d"][0],
+                    "acted_30d": windows["30d"][0],
+                },
             )
             count("SunsetBrakes", list_id=list_id)
     sample = [{"subscriber_id": c["sid"], "list_id": c["list"], "step": c["step"]} for c in _sample(run_id, run.shards)]
@@ -171,6 +232,42 @@ def _subscription(record: dict) -> Subscription:
     )
 
 
+def _by_person(chunks) -> list[list[dict]]:
+    """The shard's candidates, grouped by subscriber, in the order first seen (stable for a
+    continuation: the chunks stay until the shard is done)."""
+    people: dict[str, list[dict]] = {}
+    for chunk in chunks:
+        for record in chunk.candidates:
+            people.setdefault(record["sid"], []).append(record)
+    return list(people.values())
+
+
+class _Tally:
+    """What an act worker did, written out at its end or before a continuation."""
+
+    def __init__(self):
+        self.outcomes: Counter = Counter()
+        self.left_days: set[str] = set()
+        self.reminded: Counter = Counter()  # list -> subscriptions reminded
+        self.unsubscribed: dict[str, Counter] = {}  # list -> day of their reminder -> unsubscribed
+
+    def did_unsubscribe(self, record: dict) -> None:
+        self.unsubscribed.setdefault(record["list"], Counter())[record.get("reminded")] += 1
+
+    def flush(self, run_id: str, today: date) -> None:
+        sunset_runs.add_outcomes(run_id, dict(self.outcomes))
+        sunset_runs.add_left_days(run_id, self.left_days)
+        for list_id in set(self.reminded) | set(self.unsubscribed):
+            by_reminder_day = {
+                sunset_policy.start_of(date.fromisoformat(day)) if day else None: n
+                for day, n in self.unsubscribed.get(list_id, Counter()).items()
+            }
+            sunset_runs.add_acted(list_id, sunset_policy.start_of(today), self.reminded[list_id], by_reminder_day)
+        for outcome, n in self.outcomes.items():
+            if n:
+                count("SunsetTransitions", outcome=outcome)
+
+
 def act_shard(
     message: dict,
     enqueue: Enqueue,
@@ -182,63 +279,78 @@ def act_shard(
     run = sunset_runs.get_run(message["run_id"])
     if run is None or run.status != "acting":
         return
-    braked = set(run.braked_lists or ())
-    outcomes: Counter = Counter()
-    left_days: set[str] = set()
-    start, position = message.get("position", 0), 0
-    for chunk in sunset_runs.chunks(run.run_id, message["shard"]):
-        for record in chunk.candidates:
-            position += 1
-            if position <= start:
-                continue
-            if remaining_ms() < SAFETY_MARGIN_MS:
-                _flush_act(run.run_id, outcomes, left_days)
-                enqueue([{**message, "position": position - 1}])
-                return
-            if record["list"] in braked:
-                left_days.add(record["due"].split("#")[0])  # still due: the next run finds them again
-                outcomes["braked"] += 1
-            else:
-                outcomes[_act_on(record, send_reminder, now)] += 1
+    braked, today = set(run.braked_lists or ()), run_day(run)
+    tally = _Tally()
+    chunks = sunset_runs.chunks(run.run_id, message["shard"])
+    people = _by_person(chunks)
+    start = message.get("person", 0)
+    for index in range(start, len(people)):
+        if index > start and remaining_ms() < SAFETY_MARGIN_MS:
+            tally.flush(run.run_id, today)
+            enqueue([{**message, "person": index}])
+            return
+        _act_on_person(people[index], braked, send_reminder, now, tally)
+    for chunk in chunks:
         sunset_runs.delete_chunk(chunk)
-    _flush_act(run.run_id, outcomes, left_days)
-    if sunset_runs.finish_phase(run.run_id, "acted") == run.shards:
+    tally.flush(run.run_id, today)
+    if sunset_runs.finish_phase(run.run_id, "acted", message["shard"]) == run.shards:
         _finish(run.run_id, now)
 
 
-def _flush_act(run_id: str, outcomes: Counter, left_days: set[str]) -> None:
-    sunset_runs.add_outcomes(run_id, dict(outcomes))
-    for day in left_days:
-        sunset_runs.add_left_day(run_id, day)
-    for outcome, n in outcomes.items():
-        if n:
-            count("SunsetTransitions", outcome=outcome)
+def _due_day(record: dict) -> str:
+    return record["due"].split("#")[0]
 
 
-def _act_on(record: dict, send_reminder, now: datetime) -> str:
-    policy = policy_of(record["list"])
-    subscription = _subscription(record)
-    if record["step"] == "unsubscribe":
-        return "unsubscribed" if subscribers.sunset_unsubscribe(subscription, now) else "kept"
-    if not subscribers.mark_pending(subscription, now):
-        return "kept"
+def _act_on_person(records: list[dict], braked: set[str], send_reminder, now: datetime, tally: _Tally) -> None:
+    """Every due subscription of one person: unsubscribes one by one, reminders in one email
+    naming every list it marked pending (each mark conditional on what the scan read)."""
+    to_remind = []
+    for record in records:
+        if record["list"] in braked:
+            tally.left_days.add(_due_day(record))  # still due: the next run finds them again
+            tally.outcomes["braked"] += 1
+        elif record["step"] == "unsubscribe":
+            if subscribers.sunset_unsubscribe(_subscription(record), now):
+                tally.outcomes["unsubscribed"] += 1
+                tally.did_unsubscribe(record)
+            else:
+                tally.outcomes["kept"] += 1
+        elif subscribers.mark_pending(_subscription(record), now, now - PENDING_STALE_AFTER):
+            to_remind.append(record)
+        elif record["state"] == "pending":
+            # Another worker may be sending to them right now; if it stopped instead, a later
+            # run takes over: the cursor stays on their day.
+            tally.left_days.add(_due_day(record))
+            tally.outcomes["changed_since_read"] += 1
+        else:
+            tally.outcomes["kept"] += 1
+    if not to_remind:
+        return
+    to_remind.sort(key=lambda r: r["list"])
+    first = to_remind[0]
     try:
-        send_reminder(record)
+        send_reminder({"sid": first["sid"], "email": first["email"], "lists": [r["list"] for r in to_remind]})
     except Exception:  # noqa: BLE001  (any failure to send: release, retry on a later run)
-        logger.exception("re-permission email failed", extra={"list_id": record["list"]})
-        subscribers.release_pending(
-            Subscription(record["sid"], subscribers.list_key(record["list"])), now + timedelta(days=1)
-        )
-        return "email_failed"
-    subscribers.mark_reminded(subscription, now, now + timedelta(days=policy.grace_days))
-    return "emailed"
+        logger.exception("re-permission email failed", extra={"lists": [r["list"] for r in to_remind]})
+        for record in to_remind:
+            subscribers.release_pending(
+                Subscription(record["sid"], subscribers.list_key(record["list"])), now + timedelta(days=1)
+            )
+        tally.outcomes["email_failed"] += len(to_remind)
+        return
+    tally.outcomes["emails_sent"] += 1
+    for record in to_remind:
+        grace = timedelta(days=policy_of(record["list"]).grace_days)
+        subscribers.mark_reminded(_subscription(record), now, now + grace)
+        tally.outcomes["emailed"] += 1
+        tally.reminded[record["list"]] += 1
 
 
 def _finish(run_id: str, now: datetime) -> None:
     run = sunset_runs.get_run(run_id)
     sunset_runs.update_run(run_id, status="done", finished_at=now)
-    left = sorted(run.left_days or ())
-    sunset_runs.set_cursor(left[0] if left else (now + timedelta(days=1)).strftime("%Y-%m-%d"))
+    # The run's own day is read again by the next run: it may have got writes after the scan.
+    sunset_runs.set_cursor(min([*(run.left_days or ()), run.days[-1]]))
     logger.info("sunset run done", extra={"run_id": run_id})
 
 
@@ -264,7 +376,10 @@ def report(run) -> dict:
         "days": len(run.days),
         "outcomes": {name: int(values.get(name) or 0) for name in sunset_runs.OUTCOMES},
         "braked_lists": sorted(run.braked_lists or ()),
-        "per_list": {k: {"remind": r, "unsubscribe": u} for k, (r, u) in sunset_runs.list_counts(run.run_id).items()},
+        "per_list": {
+            k: {"remind": c["remind"], "unsubscribe": c["unsubscribe"]}
+            for k, c in sunset_runs.list_counts(run.run_id).items()
+        },
         "sample": run.sample or [],
     }
 

@@ -2,18 +2,23 @@
 
 A subscription carries its next due date in a sparse index keyed `YYYY-MM-DD#<shard>`, present
 only while it is active or pending, so the daily job reads about as many items as are due.
+
+The index is keyed by day, so the job decides by whole days: a run on day D acts on everyone
+due on D or before (whatever the hour of their due time, and whatever the hour its workers
+run), and whatever it moves lands on a day after D.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import SHARDS
 
 __all__ = ["SHARDS"]
 RESCHEDULE_FEW_SENDS = timedelta(days=14)  # inactive but not yet sent enough: look again later
+WINDOWS = {"7d": 7, "30d": 30}  # the rolling brake's windows, in days (the run's day included)
 
 
 @dataclass(frozen=True)
@@ -22,13 +27,19 @@ class Policy:
     inactive_days: int = 180
     min_sends: int = 10
     grace_days: int = 14
-    max_share: float = 0.05  # the safety brake
+    max_share: float = 0.05  # the safety brake: share of the list one run may move
+    max_share_7d: float = 0.10  # ... that the runs of the last 7 days may move together
+    max_share_30d: float = 0.20  # ... and of the last 30 days
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def window_share(self, window: str) -> float:
+        return {"7d": self.max_share_7d, "30d": self.max_share_30d}[window]
+
 
 DEFAULT_POLICY = Policy()
+SHARES = ("max_share", "max_share_7d", "max_share_30d")
 
 
 def parse_policy(data) -> Policy:
@@ -43,10 +54,20 @@ def parse_policy(data) -> Policy:
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise Invalid("bad_policy", f"{name} must be a whole number from {low} to {high}")
-    share = merged["max_share"]
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-        raise Invalid("bad_policy", "max_share must be a fraction above 0 and at most 1")
+    for name in SHARES:
+        share = merged[name]
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise Invalid("bad_policy", f"{name} must be a fraction above 0 and at most 1")
     return Policy(**merged)
+
+
+def day_of(moment: datetime) -> date:
+    """The UTC day of a moment: the unit the due index and the job work in."""
+    return moment.astimezone(UTC).date()
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def first_due(policy: Policy, since: datetime) -> datetime:
@@ -70,33 +91,71 @@ class Candidate:
     due: str
 
 
-def next_step(candidate: Candidate, policy: Policy, now: datetime) -> tuple[str, datetime | None]:
-    """("remind" | "unsubscribe" | "reschedule" | "skip:<why>", new due date for a reschedule)."""
+def _decide(candidate: Candidate, policy: Policy, run_day: date) -> tuple[str, datetime | None]:
     if not policy.enabled:
-        return "skip:policy_disabled", None
+        # Looked at again later, so the job finds them when the policy is enabled again.
+        return "reschedule", start_of(run_day + timedelta(days=policy.inactive_days))
     if candidate.status == "unsubscribed":
         return "skip:unsubscribed", None
-    since = max(
-        d for d in (candidate.subscribed_at, candidate.last_engaged_at, datetime.min.replace(tzinfo=now.tzinfo)) if d
-    )
+    since = max(d for d in (candidate.subscribed_at, candidate.last_engaged_at, datetime.min.replace(tzinfo=UTC)) if d)
     if candidate.sunset_state == "pending":
         if candidate.reminder_sent_at is None:
             return "remind", None  # marked pending, but the email never went out: send it now
-        if now < candidate.reminder_sent_at + timedelta(days=policy.grace_days):
-            return "reschedule", candidate.reminder_sent_at + timedelta(days=policy.grace_days)
+        unsubscribe_on = candidate.reminder_sent_at + timedelta(days=policy.grace_days)
+        if day_of(unsubscribe_on) > run_day:
+            return "reschedule", unsubscribe_on
         return "unsubscribe", None
     if candidate.status == "paused":
-        return "reschedule", now + timedelta(days=policy.inactive_days)
-    if now < first_due(policy, since):
-        return "reschedule", first_due(policy, since)  # engaged since it was scheduled
+        return "reschedule", start_of(run_day + timedelta(days=policy.inactive_days))
+    if day_of(first_due(policy, since)) > run_day:
+        return "reschedule", first_due(policy, since)  # engaged (or joined) since it was scheduled
     if candidate.sends_since_engaged < policy.min_sends:
-        return "reschedule", now + RESCHEDULE_FEW_SENDS
+        return "reschedule", start_of(run_day + RESCHEDULE_FEW_SENDS)
     return "remind", None
 
 
-def brake_engaged(moves: int, members: int, policy: Policy) -> bool:
-    """Broken tracking must not empty a list: too large a share at once stops the run for it."""
-    return moves > 0 and moves > policy.max_share * max(members, 0)
+def next_step(candidate: Candidate, policy: Policy, run_day: date) -> tuple[str, datetime | None]:
+    """("remind" | "unsubscribe" | "reschedule" | "skip:<why>", new due date for a reschedule),
+    decided for the run of `run_day` by whole days: the hour of a due time never matters, and a
+    reschedule always lands on a later day than the run's (a day this run does not read again)."""
+    step, when = _decide(candidate, policy, run_day)
+    if step == "reschedule":
+        when = max(when, start_of(run_day + timedelta(days=1)))
+    return step, when
+
+
+def window_start(run_day: date, window: str) -> date:
+    """The first day of a brake window that ends on the run's day (included)."""
+    return run_day - timedelta(days=WINDOWS[window] - 1)
+
+
+def brake_reason(
+    moves: int, members: int, policy: Policy, windows: dict[str, tuple[int, int]] | None = None
+) -> str | None:
+    """Broken tracking must not empty a list, at once or slowly. None, or the limit this run
+    would cross: "run" (it would move more than `max_share` of the list) or "7d" / "30d" (the
+    subscriptions acted on in the window, this run included, would be more than `max_share_7d`
+    / `max_share_30d` of the list).
+
+    `windows` maps a window to (subscriptions acted on in it: reminded or unsubscribed by the
+    job, each counted once, this run included; subscriptions the job unsubscribed in it before
+    this run). The share is taken of the list as it was before the window: today's members plus
+    those the job unsubscribed since. Each subscription counts once per reminder: with
+    `inactive_days` under 30, someone who kept their subscription and fell inactive again
+    within 30 days counts twice in the 30-day window."""
+    members = max(members, 0)
+    if moves <= 0:
+        return None
+    if moves > policy.max_share * members:
+        return "run"
+    for window in WINDOWS:
+        share = policy.window_share(window)
+        if share >= 1:
+            continue  # the whole list: no limit (someone reminded twice in a window counts twice)
+        acted, unsubscribed = (windows or {}).get(window, (moves, 0))
+        if acted > share * (members + unsubscribed):
+            return window
+    return None
 
 
 def policy_of(list_id: str) -> Policy:

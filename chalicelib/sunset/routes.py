@@ -35,29 +35,58 @@ def _token_and_list(raw_token: str):
     return token, mailing_list
 
 
-def _keep_page(request, mailing_list, action: str, outcome: str | None):
+def _keep_page(request, mailing_list, action: str, outcome: str | None, list_names=(), kept_lists=(), note=None):
     from chalicelib.core.pages import render
 
     page = render(
-        "keep.html", language_of(request), mailing_list, list_name=mailing_list.name, action=action, outcome=outcome
+        "keep.html",
+        language_of(request),
+        mailing_list,
+        list_name=mailing_list.name,
+        list_names=list(list_names) or [mailing_list.name],
+        action=action,
+        outcome=outcome,
+        kept_lists=list(kept_lists),
+        note=note,
     )
     return html_response(page)
+
+
+def _other_pending_lists(subscriber_id: str, list_id: str) -> list[str]:
+    """The person's other lists awaiting an answer to a re-permission email (one email names
+    them all; its button keeps them all)."""
+    from chalicelib.storage import subscribers
+
+    return sorted(
+        s.list_id
+        for s in subscribers.subscriptions_of(subscriber_id)
+        if s.list_id != list_id and s.status == consent.ACTIVE and s.sunset_state == "pending"
+    )
+
+
+def _names(list_ids: list[str]) -> list[str]:
+    found = [lists.cached_list(list_id) for list_id in list_ids]
+    return [item.name if item else list_id for item, list_id in zip(found, list_ids, strict=True)]
 
 
 # The re-permission email's button lands here; a GET only shows the button (scanners follow links).
 @bp.route("/u/{token}/keep", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_page(request, token):
-    _, mailing_list = _token_and_list(token)
-    return _keep_page(request, mailing_list, page_url(get_settings(), token, "/keep"), None)
+    verified, mailing_list = _token_and_list(token)
+    others = _names(_other_pending_lists(verified.subscriber_id, verified.list_id))
+    return _keep_page(
+        request, mailing_list, page_url(get_settings(), token, "/keep"), None, list_names=[mailing_list.name, *others]
+    )
 
 
 @bp.route("/u/{token}/keep", methods=["POST"], content_types=KEEP_TYPES)
 @endpoint("page")
 def keep_subscribed(request, token):
-    """Counts as engagement: the sunset clock restarts and a pending re-permission ends. Someone
-    the job already unsubscribed comes back, since they asked to stay; a person's own
-    unsubscribe is never overridden from here."""
+    """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for
+    the link's list and every other list pending for the person (one email asked about them
+    all). Someone the job already unsubscribed from the link's list comes back, since they
+    asked to stay; a person's own unsubscribe is never overridden from here."""
     from chalicelib.core import i18n
     from chalicelib.storage import subscribers
     from chalicelib.storage.subscribers import AuditContext
@@ -88,12 +117,22 @@ def keep_subscribed(request, token):
             kept = True
         elif subscription and subscription.status != consent.UNSUBSCRIBED:
             kept = True  # already engaged at least as recently
-    if kept:
+    # Each conditional on the subscription still being active or paused: a choice made
+    # meanwhile (an unsubscribe) wins.
+    others = [
+        other
+        for other in _other_pending_lists(sid, list_id)
+        if subscribers.record_engagement(sid, other, now, next_due(other, now, now))
+    ]
+    if kept or others:
         count("SunsetKeeps")
     t = i18n.translator(language_of(request))
-    return _keep_page(
-        request, mailing_list, "", t("keep.done" if kept else "keep.unsubscribed", list=mailing_list.name)
-    )
+    if not others:
+        outcome = t("keep.done" if kept else "keep.unsubscribed", list=mailing_list.name)
+        return _keep_page(request, mailing_list, "", outcome)
+    kept_names = ([mailing_list.name] if kept else []) + _names(others)
+    note = None if kept else t("keep.unsubscribed", list=mailing_list.name)
+    return _keep_page(request, mailing_list, "", t("keep.done_many"), kept_lists=kept_names, note=note)
 
 
 # Engagement from senders other than SES: signed JSON.

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_string
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -148,3 +149,73 @@ def test_member_counts_survive_the_api_flows(api, alice):
     assert subscribers.members_of("newsletter") == 1
     join(alice, "alice@example.com", "newsletter", AuditContext("api"), datetime.now(UTC), resubscribe=True)
     assert subscribers.members_of("newsletter") == 2
+
+
+def test_one_re_permission_email_for_three_lists_and_one_click_keeps_them_all(api, alice, settings):
+    """Issue 9.3: a person inactive on three lists gets one email naming the three, with each
+    list's own unsubscribe link; one POST to its keep link keeps all three, and nobody else's."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from chalicelib.sunset.email import send_reminder
+
+    bob = subscriber_id_for(settings.subscriber_id_key, "bob@example.com")
+    assert api.admin("POST", "/v1/lists", {"list_id": "digest", "name": "The Digest"}).status_code == 201
+    for email in ("alice@example.com", "bob@example.com"):
+        assert api.admin("POST", "/v1/lists/digest/subscribers", {"email": email}).status_code == 201
+    short = {"inactive_days": 7, "min_sends": 0, "max_share": 1, "max_share_7d": 1, "max_share_30d": 1}
+    for list_id in ("newsletter", "promo", "digest"):
+        assert api.admin("PUT", f"/v1/lists/{list_id}/sunset-policy", short).status_code == 200
+    boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
+    today = datetime.now(UTC)
+    sunset_job.run_locally(False, send_reminder, now=today)  # new members: next due in 7 days
+    run_id = sunset_job.run_locally(False, send_reminder, now=today + timedelta(days=8))
+    report = api.admin("GET", f"/v1/sunset/runs/{run_id}").json_body
+    assert report["outcomes"]["emails_sent"] == 2 and report["outcomes"]["emailed"] == 6
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    by_recipient = {message_from_string(m.raw_data)["To"]: message_from_string(m.raw_data) for m in sent}
+    assert len(sent) == 2 and set(by_recipient) == {"alice@example.com", "bob@example.com"}
+    message = by_recipient["alice@example.com"]
+    assert message["Subject"] == "Do you still want The Digest, The Weekly and Promotions?"
+    # RFC 8058: one List-Unsubscribe URI (the first list's) and one List-Unsubscribe-Post.
+    assert message.get_all("List-Unsubscribe-Post") == ["List-Unsubscribe=One-Click"]
+    [header] = message.get_all("List-Unsubscribe")
+    assert header.strip("<>").startswith(f"https://unsubscribe.example.test/u/k1.{alice}.digest.sunset.")
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    for list_id, name in (("newsletter", "The Weekly"), ("promo", "Promotions"), ("digest", "The Digest")):
+        assert name in html
+        assert f'href="https://unsubscribe.example.test/u/k1.{alice}.{list_id}.sunset.' in html  # its own link
+    keep = urlsplit(header.strip("<>")).path + "/keep"
+    assert f'href="https://unsubscribe.example.test{keep}"' in html
+
+    page = api.http.get(keep)  # a scanner's GET: shows the three lists, changes nothing
+    assert page.status_code == 200 and all(n in page.body for n in (b"The Weekly", b"Promotions", b"The Digest"))
+    lists_of = ("newsletter", "promo", "digest")
+    assert all(subscribers.get_subscription(alice, lst).sunset_state == "pending" for lst in lists_of)
+    kept = api.http.post(keep, headers=FORM, body=b"")
+    assert kept.status_code == 200 and b"You are still subscribed to these lists" in kept.body
+    for list_id in lists_of:
+        mine, theirs = subscribers.get_subscription(alice, list_id), subscribers.get_subscription(bob, list_id)
+        assert (mine.status, mine.sunset_state) == ("active", None) and mine.last_engaged_at is not None
+        assert (theirs.status, theirs.sunset_state) == ("active", "pending") and theirs.last_engaged_at is None
+
+
+def test_keep_leaves_a_list_the_person_left_meanwhile(api, alice, settings):
+    """One of the lists in the email was left by the person's own choice since: the keep button
+    keeps the others and never brings that one back."""
+    path = api.link("alice@example.com", "promo")
+    for list_id in ("newsletter", "promo"):
+        sub = subscribers.get_subscription(alice, list_id)
+        sub.sunset_state, sub.pending_since = "pending", datetime.now(UTC)
+        sub.reminder_sent_at = datetime.now(UTC)
+        sub.save()
+    assert (
+        api.http.post(api.link("alice@example.com"), headers=FORM, body=b"List-Unsubscribe=One-Click").status_code
+        == 200
+    )
+    page = api.http.post(path + "/keep", headers=FORM, body=b"")
+    assert page.status_code == 200
+    assert subscribers.get_subscription(alice, "newsletter").status == "unsubscribed"
+    promo = subscribers.get_subscription(alice, "promo")
+    assert (promo.status, promo.sunset_state) == ("active", None)

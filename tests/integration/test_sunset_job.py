@@ -13,6 +13,7 @@ from tests.helpers import engage, join
 
 JOINED = datetime(2027, 1, 1, tzinfo=UTC)  # after today: due dates are never set in the past
 DAY_181 = JOINED + timedelta(days=181)
+NO_BRAKE = {"max_share": 1.0, "max_share_7d": 1.0, "max_share_30d": 1.0}
 
 
 class Outbox:
@@ -39,7 +40,7 @@ def people(n, list_id="newsletter", sends=10, prefix="s"):
 
 @pytest.fixture
 def newsletter(aws):
-    lists.create_list("newsletter", "Newsletter", sunset={"max_share": 1.0})  # the brake has its own test
+    lists.create_list("newsletter", "Newsletter", sunset=NO_BRAKE)  # the brakes have their own tests
     return "newsletter"
 
 
@@ -127,7 +128,7 @@ def test_the_safety_brake_stops_a_run_that_would_move_too_much_of_a_list(aws, ou
     report, _ = run(outbox, DAY_181)
     assert outbox.sent == [] and report["braked_lists"] == ["newsletter"] and report["outcomes"]["braked"] == 3
     assert all(state(sid) == ("active", None) for sid in inactive)
-    lists.set_sunset_policy("newsletter", parse_policy({"max_share": 1.0}).as_dict())
+    lists.set_sunset_policy("newsletter", parse_policy(NO_BRAKE).as_dict())
     report, _ = run(outbox, DAY_181 + timedelta(days=1))  # the braked ones are still due: found again
     assert report["outcomes"]["emailed"] == 3
 
@@ -181,3 +182,66 @@ def test_a_later_subscribe_reverses_a_sunset_unsubscribe(newsletter, outbox):
         == "resubscribed"
     )
     assert state(sid) == ("active", None)
+
+
+def test_one_email_per_person_per_run_names_every_list_at_stake(aws, outbox):
+    for list_id in ("alpha", "beta", "gamma"):
+        lists.create_list(list_id, list_id.title(), sunset=NO_BRAKE)
+    three = people(1, "alpha", prefix="x")[0]
+    for list_id in ("beta", "gamma"):
+        join(three, f"{three}@example.com", list_id, AuditContext("import"), JOINED)
+        for m in range(10):
+            subscribers.count_send(three, list_id, f"{three}-{list_id}-{m}", JOINED)
+    one = people(1, "beta", prefix="y")[0]
+    report, _ = run(outbox, DAY_181)
+    assert sorted((r["sid"], tuple(r["lists"])) for r in outbox.sent) == sorted(
+        [(three, ("alpha", "beta", "gamma")), (one, ("beta",))]
+    )
+    assert all(r["email"] == f"{r['sid']}@example.com" for r in outbox.sent)
+    assert report["outcomes"]["emails_sent"] == 2 and report["outcomes"]["emailed"] == 4
+    assert all(state(three, list_id) == ("active", "pending") for list_id in ("alpha", "beta", "gamma"))
+    again, _ = run(outbox, DAY_181 + timedelta(days=1))
+    assert len(outbox.sent) == 2 and again["outcomes"]["emails_sent"] == 0
+
+
+def test_a_braked_list_is_left_out_of_the_person_s_email(aws, outbox):
+    lists.create_list("alpha", "Alpha", sunset=NO_BRAKE)
+    lists.create_list("beta", "Beta")  # default brakes: one inactive member of one is too many
+    [sid] = people(1, "alpha")
+    join(sid, f"{sid}@example.com", "beta", AuditContext("import"), JOINED)
+    for m in range(10):
+        subscribers.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
+    report, _ = run(outbox, DAY_181)
+    assert [r["lists"] for r in outbox.sent] == [["alpha"]] and report["braked_lists"] == ["beta"]
+    assert state(sid, "beta") == ("active", None)
+
+
+def test_a_click_on_one_list_between_scan_and_act_leaves_it_out_of_the_email(aws, outbox):
+    for list_id in ("alpha", "beta"):
+        lists.create_list(list_id, list_id.title(), sunset=NO_BRAKE)
+    [sid] = people(1, "alpha")
+    join(sid, f"{sid}@example.com", "beta", AuditContext("import"), JOINED)
+    for m in range(10):
+        subscribers.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
+    queue: list[dict] = []
+    sunset_job.plan_run(queue.extend, DAY_181)
+    while queue and queue[0]["phase"] == "scan":
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
+    engage(sid, "beta", DAY_181)  # the click lands while the job runs
+    while queue:
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, DAY_181)
+    assert [r["lists"] for r in outbox.sent] == [["alpha"]]
+    assert state(sid, "alpha") == ("active", "pending") and state(sid, "beta") == ("active", None)
+
+
+def test_a_pending_subscriber_marked_moments_ago_is_not_taken_over_by_another_run(newsletter, outbox):
+    """A worker that marked someone pending may be sending right now: an overlapping run that
+    reads them pending-but-not-reminded leaves them, and the cursor stays on their day."""
+    [sid] = people(1)
+    sub = subscribers.get_subscription(sid, "newsletter")
+    assert subscribers.mark_pending(sub, DAY_181, DAY_181)  # another worker, still sending
+    report, _ = run(outbox, DAY_181 + timedelta(minutes=5))
+    assert outbox.sent == [] and report["outcomes"]["changed_since_read"] == 1
+    assert sunset_runs.get_cursor() == f"{subscribers.get_subscription(sid, 'newsletter').sunset_due[:10]}"
+    later, _ = run(outbox, DAY_181 + timedelta(days=1))  # that worker died: the next run sends it
+    assert [r["sid"] for r in outbox.sent] == [sid] and later["outcomes"]["emailed"] == 1

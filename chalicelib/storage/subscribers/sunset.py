@@ -48,13 +48,20 @@ def reschedule(candidate: Subscription, when: datetime) -> bool:
     )
 
 
-def mark_pending(candidate: Subscription, now: datetime) -> bool:
-    """Step 1, before the email goes out: a second run (or an overlapping one) finds it taken."""
+def mark_pending(candidate: Subscription, now: datetime, stale_before: datetime) -> bool:
+    """Step 1, before the email goes out: a second run (or an overlapping one) finds it taken.
+    A subscription read as pending but never reminded is taken over only when it was marked
+    before `stale_before` (its worker stopped before sending; one marked since may be sending
+    right now)."""
     actions = [Subscription.sunset_state.set("pending"), Subscription.pending_since.set(now)]
     condition = _unchanged_since_read(candidate) & (Subscription.status == consent.ACTIVE)
     if candidate.sunset_state == "pending":  # recovering a run that stopped before sending
         actions = [Subscription.pending_since.set(now)]
-        condition = condition & Subscription.reminder_sent_at.does_not_exist()
+        condition = (
+            condition
+            & Subscription.reminder_sent_at.does_not_exist()
+            & (Subscription.pending_since.does_not_exist() | (Subscription.pending_since < stale_before))
+        )
     return _conditional_update(candidate, actions, condition)
 
 
