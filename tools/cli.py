@@ -332,7 +332,9 @@ def sunset_runs_command(run_id) -> None:
 @click.option("--inactive-days", type=int)
 @click.option("--min-sends", type=int)
 @click.option("--grace-days", type=int)
-@click.option("--max-share", type=float)
+@click.option("--max-share", type=float, help="share of the list one run may act on")
+@click.option("--max-share-7d", type=float, help="share of the list acted on in the last 7 days")
+@click.option("--max-share-30d", type=float, help="share of the list acted on in the last 30 days")
 def sunset_policy(list_id, **changes) -> None:
     """Change a list's sunset policy (options not given keep their value)."""
     from chalicelib.core.errors import NotFound
