@@ -207,3 +207,35 @@ def test_a_mail_to_two_of_our_addresses_is_each_applied(people):
 )
 def test_what_is_not_a_received_mail_is_dropped(people, message):
     assert sum(mailto.handle(message).values()) == 1
+
+
+# Storage failures are the one thing that raises (Lambda retries, then the failure queue).
+
+
+class StorageDown(RuntimeError):
+    pass
+
+
+def test_a_storage_failure_while_applying_a_mail_raises_for_a_retry(people, monkeypatch):
+    from chalicelib.core.settings import get_settings
+
+    def down(*args, **kwargs):
+        raise StorageDown("DynamoDB unavailable")
+
+    mail = received(_address(mailto_uri(get_settings(), people["alice@example.com"], "promo")))
+    monkeypatch.setattr(subscribers, "unsubscribe", down)
+    with pytest.raises(StorageDown):
+        mailto.handle(mail)
+    monkeypatch.undo()
+    forget_settings()
+    monkeypatch.setenv("UNSUBSCRIBE_MAILTO", MAILBOX)
+    assert mailto.handle(mail) == {"unsubscribed": 1}  # the retry applies it
+
+
+def test_a_storage_failure_while_applying_a_keyword_raises_for_a_retry(aws, monkeypatch):
+    def down(*args, **kwargs):
+        raise StorageDown("DynamoDB unavailable")
+
+    monkeypatch.setattr(subscribers, "sms_opt_out", down)
+    with pytest.raises(StorageDown):
+        sms.handle(inbound_sms("+66812345678", "STOP"), "2026-11-23T09:00:00.000Z")
