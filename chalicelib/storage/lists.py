@@ -31,6 +31,7 @@ class MailingList(Model):
     branding = Branding(default=dict)
     created_at = UTCDateTimeAttribute()
     sunset = JSONAttribute(null=True)  # the list's sunset policy; defaults when absent
+    frequencies = JSONAttribute(null=True)  # "less often" choices offered on the page: [{id, label, labels?}]
 
 
 class ListExists(Exception):
@@ -88,3 +89,13 @@ def set_sunset_policy(list_id: str, policy: dict) -> bool:
 
 def forget_cached_lists() -> None:
     _cached.clear()
+
+
+def set_frequencies(list_id: str, frequencies: list[dict]) -> bool:
+    """Store the list's frequencies as given (validated by the caller); False when the list does
+    not exist. An empty list offers none."""
+    value = frequencies or None
+    action = MailingList.frequencies.set(value) if value else MailingList.frequencies.remove()
+    changed = written(lambda: MailingList(list_id).update(actions=[action], condition=MailingList.list_id.exists()))
+    _cached.pop(list_id, None)
+    return changed

@@ -228,3 +228,34 @@ def sunset_step(event):
             logger.warning("unreadable sunset message dropped")
             continue
         job.work(message, job.enqueue, event.context.get_remaining_time_in_millis, send_reminder)
+
+
+# Operators: each recent run's funnel, as JSON or (Accept: text/html, ?format=html) a page.
+SUNSET_FUNNEL = (("due", "found"), ("emailed", "emailed"), ("kept", "kept"), ("unsubscribed", "unsubscribed"))
+
+
+@bp.route("/v1/reports/sunset", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def sunset_report(request):
+    """Read from the run reports (`job.report`): due -> emailed -> kept -> unsubscribed, braked lists."""
+    from chalicelib.core import http
+    from chalicelib.core.pages import render_plain
+    from chalicelib.storage import sunset_runs as runs
+    from chalicelib.sunset import job
+
+    reports = [job.report(run) for run in runs.recent_runs()]
+    funnels = [
+        {
+            "run_id": r["run_id"],
+            "started_at": r["started_at"],
+            "status": r["status"],
+            "dry_run": r["dry_run"],
+            "funnel": {step: r["outcomes"].get(outcome, 0) for step, outcome in SUNSET_FUNNEL},
+            "braked_lists": r["braked_lists"],
+        }
+        for r in reports
+    ]
+    accept = http.header(request, "accept") or ""
+    if (request.query_params or {}).get("format") == "html" or accept.startswith("text/html"):
+        return http.html_response(render_plain("sunset_report.html", runs=funnels, steps=[s for s, _ in SUNSET_FUNNEL]))
+    return {"runs": funnels}

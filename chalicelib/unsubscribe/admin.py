@@ -175,3 +175,186 @@ def unsubscribe_reasons(list_id, first_month, last_month) -> dict:
             }
         )
     return {"list_id": list_id, "months": months}
+
+
+def set_frequencies(list_id, body) -> dict:
+    """The "less often" choices a list's page offers (an empty list offers none)."""
+    from chalicelib.core import i18n
+
+    list_id = _list_id(list_id)
+    if not isinstance(body, dict) or set(body) != {"frequencies"}:
+        raise Invalid("bad_frequencies", 'send {"frequencies": [{"id": ..., "label": ...}, ...]}')
+    try:
+        frequencies = consent.clean_frequencies(body["frequencies"], i18n.SUPPORTED)
+    except consent.InvalidFrequencies as error:
+        raise Invalid("bad_frequencies", str(error)) from error
+    if not lists.set_frequencies(list_id, frequencies):
+        raise NotFound("unknown_list", "this list does not exist")
+    return {"list_id": list_id, "frequencies": frequencies}
+
+
+# Why people leave: the counters written with each consent change, by list and month.
+MAX_REPORT_MONTHS = 60
+RETURNS = ("resume", "resubscribe")
+
+
+def _shift(month: str, delta: int) -> str:
+    year, number = map(int, month.split("-"))
+    total = year * 12 + number - 1 + delta
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def _month_range(first_month, last_month, now: datetime) -> list[str]:
+    """The months asked for, oldest first (default: the 12 months up to this one)."""
+    import re
+
+    month = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+    last_month = last_month or f"{now:%Y-%m}"
+    if not isinstance(last_month, str) or not month.match(last_month):
+        raise Invalid("bad_month", "months look like 2026-11")
+    first_month = first_month or max(_shift(last_month, -11), "0000-01")
+    if not isinstance(first_month, str) or not month.match(first_month):
+        raise Invalid("bad_month", "months look like 2026-11")
+    if first_month > last_month:
+        raise Invalid("bad_month", "from must not be after to")
+    months = [first_month]
+    while months[-1] < last_month:
+        months.append(_shift(months[-1], 1))
+        if len(months) > MAX_REPORT_MONTHS:
+            raise Invalid("bad_month", f"ask for at most {MAX_REPORT_MONTHS} months at a time")
+    return months
+
+
+def _empty_month(month: str) -> dict:
+    return {
+        "month": month,
+        "unsubscribes": {"total": 0, "by_source": {}, "stop_everything": 0},
+        "pauses": {"started": 0, "resumed": 0},
+        "resubscribes": 0,
+        "frequencies": {"chosen": {}, "undone": {}},
+        "reasons": {"answers": 0, "by_reason": {}},
+    }
+
+
+def _add(month: dict, name: str, n: int, everything: bool) -> None:
+    kind, _, detail = name.partition("#")
+    if kind == "unsubscribe":
+        month["unsubscribes"]["total"] += n
+        by_source = month["unsubscribes"]["by_source"]
+        by_source[detail] = by_source.get(detail, 0) + n
+        if everything:
+            month["unsubscribes"]["stop_everything"] += n
+    elif kind == "pause":
+        month["pauses"]["started"] += n
+    elif kind == "resume":
+        month["pauses"]["resumed"] += n
+    elif kind == "resubscribe":
+        month["resubscribes"] += n
+    elif kind in ("frequency", "frequency_undone"):
+        bucket = month["frequencies"]["chosen" if kind == "frequency" else "undone"]
+        bucket[detail] = bucket.get(detail, 0) + n
+
+
+def leaving_report(list_id, first_month=None, last_month=None, now: datetime | None = None) -> dict:
+    """Per month of the range (default: the last 12): unsubscribes by source (those from "stop
+    everything" included, and counted apart), pauses and their returns, resubscribes (undone
+    unsubscribes), "less often" choices and their undos, and the exit-survey reasons."""
+    list_id = _list_id(list_id)
+    months = _month_range(first_month, last_month, now or datetime.now(UTC))
+    first, last = months[0], months[-1]
+    report = {month: _empty_month(month) for month in months}
+    for month, counts in subscribers.leaving_counts(list_id, first, last).items():
+        for name, n in counts.items():
+            if month in report:
+                _add(report[month], name, n, everything=False)
+    suffix = f"@{list_id}"
+    for month, counts in subscribers.leaving_counts("*", first, last).items():
+        for name, n in counts.items():
+            if month in report and name.endswith(suffix):
+                _add(report[month], name.removesuffix(suffix), n, everything=True)
+    for item in subscribers.reason_counts(list_id, first, last):
+        if item.sk in report:
+            counts = {reason: int(getattr(item, reason) or 0) for reason in consent.SURVEY_REASONS}
+            report[item.sk]["reasons"] = {"answers": sum(counts.values()), "by_reason": counts}
+    return {"list_id": list_id, "from": first, "to": last, "months": list(report.values())}
+
+
+# The report's charts: server-rendered SVG geometry, no JavaScript.
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 640, 220, 36, 24
+
+
+def _bars(months: list[str], series: list[tuple[str, list[int]]], stacked: bool) -> dict:
+    """Bars per month for each (name, values) series, stacked or side by side, scaled to the
+    tallest month; plus the axis's top value."""
+    totals = [sum(values[i] for _, values in series) for i in range(len(months))] if stacked else []
+    top = max([*totals, *(v for _, values in series for v in values), 1])
+    plot_height = CHART_HEIGHT - CHART_BOTTOM - 8
+    slot = (CHART_WIDTH - CHART_LEFT) / max(len(months), 1)
+    width = slot * 0.7 if stacked else slot * 0.7 / max(len(series), 1)
+    bars = []
+    for i, month in enumerate(months):
+        base = CHART_HEIGHT - CHART_BOTTOM
+        for number, (name, values) in enumerate(series):
+            height = plot_height * values[i] / top
+            x = CHART_LEFT + slot * i + slot * 0.15 + (0 if stacked else number * width)
+            if values[i]:
+                bars.append(
+                    {
+                        "x": round(x, 1),
+                        "y": round(base - height, 1),
+                        "width": round(width, 1),
+                        "height": round(height, 1),
+                        "series": number,
+                        "title": f"{month} {name}: {values[i]}",
+                    }
+                )
+            if stacked:
+                base -= height
+    labels = [
+        {"x": round(CHART_LEFT + slot * i + slot / 2, 1), "text": month[2:]}
+        for i, month in enumerate(months)
+        if len(months) <= 14 or i % 3 == 0
+    ]
+    return {"bars": bars, "labels": labels, "top": top, "names": [name for name, _ in series]}
+
+
+def leaving_report_page(list_id, first_month=None, last_month=None) -> str:
+    """The same report as a small page for operators: SVG charts and their numbers."""
+    from chalicelib.core.pages import render_plain
+
+    data = leaving_report(list_id, first_month, last_month)
+    rows = data["months"]
+    months = [row["month"] for row in rows]
+    sources = sorted({s for row in rows for s in row["unsubscribes"]["by_source"]})
+    frequencies = sorted({f for row in rows for part in row["frequencies"].values() for f in part})
+    reasons = {r: sum(row["reasons"]["by_reason"].get(r, 0) for row in rows) for r in consent.SURVEY_REASONS}
+    charts = {
+        "unsubscribes": _bars(
+            months, [(s, [row["unsubscribes"]["by_source"].get(s, 0) for row in rows]) for s in sources], stacked=True
+        ),
+        "pauses": _bars(
+            months,
+            [
+                ("paused", [row["pauses"]["started"] for row in rows]),
+                ("pause ended by undo", [row["pauses"]["resumed"] for row in rows]),
+                ("resubscribed by undo", [row["resubscribes"] for row in rows]),
+            ],
+            stacked=False,
+        ),
+        "frequencies": _bars(
+            months, [(f, [row["frequencies"]["chosen"].get(f, 0) for row in rows]) for f in frequencies], stacked=True
+        ),
+    }
+    return render_plain(
+        "leaving_report.html",
+        **data,
+        sources=sources,
+        frequencies=frequencies,
+        reasons=reasons,
+        reason_top=max([*reasons.values(), 1]),
+        charts=charts,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        left=CHART_LEFT,
+        bottom=CHART_BOTTOM,
+    )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.core import consent, i18n
-from chalicelib.core.errors import Invalid, NotFound, TooLarge, Unavailable
+from chalicelib.core.errors import Conflict, Invalid, NotFound, TooLarge, Unavailable
 from chalicelib.core.forms import FORM_CONTENT_TYPES, FORM_URLENCODED, MAX_FORM_BYTES, parse_form
 from chalicelib.core.http import (
     client_ip,
@@ -128,8 +128,36 @@ def post_unsubscribe(request, token: str):
     return json_response({"status": consent.UNSUBSCRIBED})
 
 
+def _apply_frequency(request, raw_token: str, token: UnsubscribeToken, frequency: str):
+    """Less often: stored with its consent event, then the confirmation page (with its undo).
+    Someone who left is not brought back by it; choosing the frequency held records nothing."""
+    mailing_list = lists.get_list(token.list_id)
+    if mailing_list is None:
+        raise NotFound("unknown_list", "this list does not exist")
+    if frequency not in [f["id"] for f in mailing_list.frequencies or ()]:
+        raise Invalid("bad_choice", "choose one of the options")
+    try:
+        change = subscribers.set_frequency(
+            token.subscriber_id, token.list_id, frequency, _context(request, token, "page"), _now()
+        )
+    except (PynamoDBException, subscribers.ConcurrentChange) as error:
+        logger.exception("frequency choice could not be stored")
+        raise Unavailable("unavailable", "try again shortly") from error
+    if change.status not in (consent.ACTIVE, consent.PAUSED):
+        raise Conflict("not_subscribed", "only a subscriber can choose how often to get a list")
+    if change.applied:
+        count("FrequencyChoices", source="page")
+    logger.info("frequency choice", extra={"applied": change.applied})
+    if change.event_key is None:
+        return redirect(_url(raw_token))
+    return redirect(_url(raw_token, "/done", change.event_key))
+
+
 def _apply_choice(request, raw_token: str, choice: str):
     token = verify_link(raw_token)
+    frequency = consent.frequency_of(choice)
+    if frequency is not None:
+        return _apply_frequency(request, raw_token, token, frequency)
     if choice not in consent.CHOICES:
         raise Invalid("bad_choice", "choose one of the options")
     ctx, now = _context(request, token, "page"), _now()
@@ -164,19 +192,34 @@ def landing_page(request, token: str):
 
     verified, mailing_list = _token_and_list(token)
     subscription = subscribers.get_subscription(verified.subscriber_id, verified.list_id)
+    language = language_of(request)
+    offered = mailing_list.frequencies or []
+    subscribed = subscription is not None and subscription.status in (consent.ACTIVE, consent.PAUSED)
     return html_response(
         render(
             "choose.html",
-            language_of(request),
+            language,
             mailing_list,
             list_name=mailing_list.name,
             action=_url(token),
             already=subscription is not None and subscription.status == consent.UNSUBSCRIBED,
+            # "less often" only for someone it would change: on the list now
+            frequencies=[{"id": f["id"], "label": consent.frequency_label(offered, f["id"], language)} for f in offered]
+            if subscribed
+            else [],
+            current_frequency=consent.frequency_label(offered, subscription.frequency, language)
+            if subscribed
+            else None,
         )
     )
 
 
-def _outcome(t, event, mailing_list) -> str:
+def _outcome(t, event, mailing_list, language: str = i18n.DEFAULT) -> str:
+    if event.action == "frequency":
+        if event.frequency is None:
+            return t("done.frequency_usual", list=mailing_list.name)
+        label = consent.frequency_label(mailing_list.frequencies, event.frequency, language)
+        return t("done.frequency", list=mailing_list.name, frequency=label)
     if event.action == "pause":
         return t("done.pause", list=mailing_list.name, until=event.until.strftime("%Y-%m-%d"))
     if event.action == "resubscribe" and event.list_id == "*":
@@ -207,7 +250,7 @@ def survey_page(request, token: str):
             "survey.html",
             language,
             mailing_list,
-            outcome=_outcome(i18n.translator(language), event, mailing_list),
+            outcome=_outcome(i18n.translator(language), event, mailing_list, language),
             action=_url(token, "/survey"),
             skip=_url(token, "/done", event.sk),
             event=event.sk,
@@ -255,12 +298,14 @@ def done_page(request, token: str):
     undo_label = None
     if event.action in consent.UNDO_ACTION:
         undo_label = t("undo.pause") if event.action == "pause" else t("undo.unsubscribe")
+    elif event.action == "frequency" and event.frequency is not None:
+        undo_label = t("undo.frequency")
     return html_response(
         render(
             "done.html",
             language,
             mailing_list,
-            outcome=_outcome(t, event, mailing_list),
+            outcome=_outcome(t, event, mailing_list, language),
             thanks=(request.query_params or {}).get("thanks") == "1",
             undo_label=undo_label,
             undo_action=_url(token, "/undo"),
@@ -282,10 +327,38 @@ def _undone_by(token: UnsubscribeToken, undone_key: str) -> str | None:
     return latest.sk
 
 
+def _undo_frequency(request, token: str, verified: UnsubscribeToken, key: str):
+    try:
+        change = subscribers.undo_frequency(
+            verified.subscriber_id, verified.list_id, key, _context(request, verified, "page"), _now()
+        )
+    except PynamoDBException as error:
+        logger.exception("frequency undo could not be stored")
+        raise Unavailable("unavailable", "try again shortly") from error
+    if change.applied:
+        return redirect(_url(token, "/done", change.event_key))
+    original = subscribers.get_event(verified.subscriber_id, key)
+    subscription = subscribers.get_subscription(verified.subscriber_id, verified.list_id)
+    latest = subscribers.get_event(verified.subscriber_id, subscription.last_event or "") if subscription else None
+    if (
+        original is not None
+        and latest is not None
+        and latest.action == "frequency"
+        and latest.frequency_before == original.frequency
+        and latest.frequency == original.frequency_before
+        and latest.at >= original.at
+    ):
+        return redirect(_url(token, "/done", latest.sk))  # a double click: show what the first one did
+    return error_page(request, 409, "done.undo_unavailable", lists.get_list(verified.list_id))
+
+
 def submit_undo(request, token: str):
     verified = verify_link(token)
     form = _form(request)
     now = _now()
+    undone = subscribers.get_event(verified.subscriber_id, form.get("event", ""))
+    if undone is not None and undone.action == "frequency":
+        return _undo_frequency(request, token, verified, undone.sk)
     try:
         change = subscribers.undo(
             verified.subscriber_id,

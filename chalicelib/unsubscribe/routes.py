@@ -113,6 +113,36 @@ def unsubscribe_reasons(request):
     return admin.unsubscribe_reasons(query.get("list_id"), query.get("from"), query.get("to"))
 
 
+@bp.route("/v1/lists/{list_id}/frequencies", methods=["PUT"], authorizer=ADMIN)
+@endpoint(admin=True)
+def list_frequencies(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.set_frequencies(list_id, json_body(request))
+
+
+def wants_html(request) -> bool:
+    """A browser asks for the page (`Accept: text/html` or `?format=html`); anything else gets JSON."""
+    from chalicelib.core.http import header
+
+    accept = header(request, "accept") or ""
+    return (request.query_params or {}).get("format") == "html" or accept.startswith("text/html")
+
+
+@bp.route("/v1/reports/leaving", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def leaving_report(request):
+    """Why people leave, by list and month: JSON, or a page with SVG charts for a browser."""
+    from chalicelib.core.http import html_response
+    from chalicelib.unsubscribe import admin
+
+    query = request.query_params or {}
+    args = (query.get("list_id"), query.get("from"), query.get("to"))
+    if wants_html(request):
+        return html_response(admin.leaving_report_page(*args))
+    return admin.leaving_report(*args)
+
+
 # Privacy: find by address (in the body, never the URL), export everything, erase.
 
 

@@ -104,6 +104,7 @@ def check_recipients(list_id, channel, recipients, now: datetime | None = None) 
         answer = {**recipient, **({"phone": number} if number else {})}
         if sid is not None:
             answer["subscriber_id"] = sid
+        answer["frequency"] = getattr(found.get(sid), "frequency", None)  # "less often": for the sender to honour
         if number_id in opted_out:
             answers.append({**answer, "allowed": False, "reason": "sms_opted_out"})
             continue

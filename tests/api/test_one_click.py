@@ -27,6 +27,7 @@ def test_gmail_one_click_unsubscribes_at_once_with_200_and_no_redirect_or_cookie
         "subscriber_id": subscriber_of(path),
         "allowed": False,
         "reason": "unsubscribed",
+        "frequency": None,
     }
     [event] = unsubscribes(api, path)
     assert event["source"] == "one-click" and event["list_id"] == "newsletter" and event["key_id"] == "k1"

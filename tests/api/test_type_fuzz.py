@@ -171,6 +171,11 @@ def routes(code: str) -> dict[tuple[str, str], Route]:
             "/v1/lists/newsletter/sunset-policy",
             {"enabled": True, "inactive_days": 180, "min_sends": 10, "grace_days": 14, "max_share": 0.05},
         ),
+        ("PUT", "/v1/lists/{list_id}/frequencies"): Route(
+            "PUT",
+            "/v1/lists/newsletter/frequencies",
+            {"frequencies": [{"id": "weekly", "label": "Weekly digest", "labels": {"th": "สรุปรายสัปดาห์"}}]},
+        ),
         ("POST", "/v1/subscribers/find"): Route("POST", "/v1/subscribers/find", {"email": "alice@example.com"}),
         ("POST", "/v1/sites"): Route(
             "POST",

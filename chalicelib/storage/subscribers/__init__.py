@@ -15,7 +15,9 @@ from chalicelib.storage.subscribers.changes import (
     unsubscribe,
     unsubscribe_all,
 )
+from chalicelib.storage.subscribers.counters import leaving_counts
 from chalicelib.storage.subscribers.engagement import count_send, count_transient_bounce, record_engagement
+from chalicelib.storage.subscribers.frequency import set_frequency, undo_frequency
 from chalicelib.storage.subscribers.models import (
     PROFILE,
     AuditContext,
@@ -70,6 +72,7 @@ __all__ = [
     "get_event",
     "get_profile",
     "get_subscription",
+    "leaving_counts",
     "list_key",
     "mark_pending",
     "mark_reminded",
@@ -81,6 +84,7 @@ __all__ = [
     "record_survey",
     "release_pending",
     "reschedule",
+    "set_frequency",
     "sms_opt_out",
     "sms_opted_out",
     "sms_profile",
@@ -90,6 +94,7 @@ __all__ = [
     "suppress_channel",
     "sunset_unsubscribe",
     "undo",
+    "undo_frequency",
     "unsubscribe",
     "unsubscribe_all",
 ]

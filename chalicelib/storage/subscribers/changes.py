@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.core import consent
 from chalicelib.storage.lists import MailingList
+from chalicelib.storage.subscribers.counters import EVERY_LIST, count_in
 from chalicelib.storage.subscribers.models import (
     PROFILE,
     AuditContext,
@@ -71,6 +72,7 @@ def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: dateti
             keep_old=True,
         )
         transaction.update("members", members_counter(list_id, subscriber_id), [ListMembers.members.add(-1)])
+        count_in(transaction, list_id, subscriber_id, now, [f"unsubscribe#{ctx.source}"])
         transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
         try:
             transaction.commit(request_token(event))
@@ -108,6 +110,7 @@ def _record_unknown_unsubscribe(subscriber_id: str, list_id: str, event: Consent
         ],
         condition=Subscription.status.does_not_exist(),
     )
+    count_in(transaction, list_id, subscriber_id, now, [f"unsubscribe#{event.source}"])
     transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
     return transaction.commit_unless("subscription")  # False: created meanwhile, go round again
 
@@ -136,6 +139,7 @@ def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, 
         ),
         keep_old=True,
     )
+    count_in(transaction, list_id, subscriber_id, now, [f"pause#{ctx.source}"])
     transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
     try:
         transaction.commit(request_token(event))
@@ -210,6 +214,8 @@ def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attemp
             transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
             for s in first:
                 _leave(transaction, subscriber_id, s, event.sk, now)
+            left_names = [f"unsubscribe#{ctx.source}@{s.list_id}" for s in first]
+            count_in(transaction, EVERY_LIST, subscriber_id, now, [f"unsubscribe_all#{ctx.source}", *left_names])
             try:
                 transaction.commit(request_token(event))
             except ConditionsFailed as failed:
@@ -223,6 +229,9 @@ def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attemp
             transaction = Transaction()
             for s in chunk:
                 _leave(transaction, subscriber_id, s, event.sk, now)
+            count_in(
+                transaction, EVERY_LIST, subscriber_id, now, [f"unsubscribe#{ctx.source}@{s.list_id}" for s in chunk]
+            )
             try:
                 transaction.commit()
             except ConditionsFailed:
@@ -295,6 +304,18 @@ def undo(
                         condition=Profile.undone.does_not_exist() | ~Profile.undone.contains(undone_key),
                     )
                 transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
+            returned = consent.UNDO_ACTION[original.action]  # counted as a return: resubscribe or resume
+            if covers_all:
+                names = [f"{returned}#{ctx.source}@{s.list_id}" for s in chunk]
+                count_in(
+                    transaction,
+                    EVERY_LIST,
+                    subscriber_id,
+                    now,
+                    names + ([f"{returned}_all#{ctx.source}"] if number == 0 else []),
+                )
+            elif number == 0:
+                count_in(transaction, original.list_id, subscriber_id, now, [f"{returned}#{ctx.source}"])
             try:
                 transaction.commit(request_token(event) if number == 0 else None)
             except ConditionsFailed as failed:

@@ -1,7 +1,8 @@
 """The subscribers table: one partition per subscriber holding its profile (`PROFILE`), its
 subscriptions (`LIST#<list>`) and its append-only consent events (`EVENT#<time>#<random>`);
 plus sharded member counters per list (`MEMBERS#<list>`), exit-survey counts per list and month
-(`REASONS#<list>`), and send de-duplication marks (`MSG#<id>`).
+(`REASONS#<list>`), leaving counters per list, month and shard (`LEAVING#<list>`, in
+`counters`), and send de-duplication marks (`MSG#<id>`).
 
 Active and paused subscriptions carry `sunset_due` (`YYYY-MM-DD#<shard>`), the key of the sparse
 index the sunset job reads by day and shard.
@@ -88,6 +89,7 @@ class Subscription(SubscriberPartition):
     sunset_state = UnicodeAttribute(null=True)  # "pending" once the re-permission email is due or sent
     pending_since = UTCDateTimeAttribute(null=True)
     reminder_sent_at = UTCDateTimeAttribute(null=True)
+    frequency = UnicodeAttribute(null=True)  # "less often": one of the list's frequency ids; None = every send
     sunset_index = SunsetIndex()
 
 
@@ -126,6 +128,8 @@ class ConsentEvent(SubscriberPartition):
     until = UTCDateTimeAttribute(null=True)  # end of a pause
     reason = UnicodeAttribute(null=True)
     comment = UnicodeAttribute(null=True)
+    frequency = UnicodeAttribute(null=True)  # a "frequency" event: the id chosen (None: back to every send)
+    frequency_before = UnicodeAttribute(null=True)  # ... and the one it replaced, for its undo
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.core import consent
+from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     AuditContext,
     ConsentEvent,
@@ -105,5 +106,6 @@ def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
         & (Subscription.status == consent.ACTIVE),
     )
     transaction.update("members", members_counter(candidate.list_id, candidate.pk), [ListMembers.members.add(-1)])
+    count_in(transaction, candidate.list_id, candidate.pk, now, ["unsubscribe#sunset"])
     transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
     return transaction.commit_unless("subscription")
