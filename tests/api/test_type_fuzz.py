@@ -145,7 +145,11 @@ def routes(code: str) -> dict[tuple[str, str], Route]:
         ("POST", "/v1/send-check"): Route(
             "POST",
             "/v1/send-check",
-            {"list_id": "newsletter", "channel": "sms", "recipients": [{"email": "alice@example.com"}]},
+            {
+                "list_id": "newsletter",
+                "channel": "sms",
+                "recipients": [{"email": "alice@example.com", "phone": "+66812345678", "region": "TH"}],
+            },
         ),
         ("POST", "/v1/lists"): Route(
             "POST",
