@@ -189,3 +189,20 @@ def test_the_sunset_report_reads_each_runs_funnel(api):
     page = api.admin("GET", "/v1/reports/sunset?format=html")
     assert page.status_code == 200 and b"Sunset runs" in page.body and b"<script" not in page.body
     assert api.http.get("/v1/reports/sunset").status_code == 401
+
+
+def test_when_storage_fails_the_page_asks_to_try_again_and_nothing_is_queued(offered, monkeypatch):
+    from pynamodb.exceptions import PynamoDBException
+
+    from chalicelib.unsubscribe import deferred, flow
+
+    def failing(*args, **kwargs):
+        raise PynamoDBException("storage unavailable")
+
+    queued = []
+    monkeypatch.setattr(flow.subscribers, "set_frequency", failing)
+    monkeypatch.setattr(deferred, "defer", lambda *a, **k: queued.append(a) or True)
+    path = offered.link("alice@example.com")
+    response = offered.http.post(path, headers=FORM, body=b"choice=frequency%3Aweekly")
+    assert response.status_code == 503 and response.headers.get("Retry-After")
+    assert b"We could not save your choice just now" in response.body and not queued
