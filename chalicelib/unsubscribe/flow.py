@@ -148,8 +148,10 @@ def _apply_frequency(request, raw_token: str, token: UnsubscribeToken, frequency
     if change.applied:
         count("FrequencyChoices", source="page")
     logger.info("frequency choice", extra={"applied": change.applied})
-    if change.event_key is None:
-        return redirect(_url(raw_token))
+    if not change.applied:  # held already: its confirmation if that is the latest change, else the page saying so
+        latest = subscribers.get_event(token.subscriber_id, change.event_key or "")
+        if latest is None or latest.action != "frequency":
+            return redirect(_url(raw_token))
     return redirect(_url(raw_token, "/done", change.event_key))
 
 

@@ -206,3 +206,12 @@ def test_when_storage_fails_the_page_asks_to_try_again_and_nothing_is_queued(off
     response = offered.http.post(path, headers=FORM, body=b"choice=frequency%3Aweekly")
     assert response.status_code == 503 and response.headers.get("Retry-After")
     assert b"We could not save your choice just now" in response.body and not queued
+
+
+def test_the_same_frequency_after_a_pause_shows_the_page_saying_which_frequency_is_held(offered):
+    path = offered.link("alice@example.com")
+    choose(offered, path, "frequency:weekly")
+    choose(offered, path, "pause30")
+    again = choose(offered, path, "frequency:weekly")
+    assert again == path  # not the pause's confirmation
+    assert "You get The Weekly as: Weekly digest." in offered.http.get(again).body.decode()
