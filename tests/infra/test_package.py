@@ -39,9 +39,10 @@ def functions(template):
     return resources(template, "AWS::Serverless::Function")
 
 
-def test_cfn_lint_passes(package):
+@pytest.mark.parametrize("stage", ["prod", "dev"])
+def test_cfn_lint_passes(packaged, stage):
     result = subprocess.run(
-        [str(BIN / "cfn-lint"), str(package / "sam.yaml")], capture_output=True, text=True, timeout=300
+        [str(BIN / "cfn-lint"), str(packaged(stage) / "sam.yaml")], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
