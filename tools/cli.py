@@ -31,6 +31,13 @@ def load_stage_environment(stage: str, config: Path = ROOT / ".chalice" / "confi
     merged = {**data.get("environment_variables", {}), **data["stages"][stage].get("environment_variables", {})}
     for name, value in merged.items():
         os.environ.setdefault(name, value)
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT", "")
+    if endpoint.startswith(("http://127.0.0.1", "http://localhost")) and not os.environ.get("SES_ENDPOINT"):
+        # A local stack: email goes to the local SES (run-local serves it with SQS), never to AWS.
+        if os.environ.get("SQS_ENDPOINT"):
+            os.environ["SES_ENDPOINT"] = os.environ["SQS_ENDPOINT"]
+        else:
+            os.environ["SES_ENDPOINT"] = "http://127.0.0.1:1"  # nothing listens: sending fails, locally
     if os.environ.get("DYNAMODB_ENDPOINT"):
         # A local endpoint accepts any credentials; never send real ones to it.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
@@ -135,9 +142,13 @@ def add(list_id, email, resubscribe) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_csv(list_id, file) -> None:
     """Import a CSV with an 'email' column (who unsubscribed before stays unsubscribed)."""
+    from chalicelib.core.errors import Invalid
     from chalicelib.unsubscribe import admin
 
-    text = Path(file).read_text(encoding="utf-8-sig")
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Invalid("bad_csv", f"{file} is not UTF-8 (save it as UTF-8 and try again)") from error
     with progress(max(text.count("\n") - 1, 0), "importing") as step:
         emit(admin.import_csv(list_id, text, progress=step))
 
@@ -283,11 +294,25 @@ def validate(code) -> None:
 @click.argument("code")
 @click.argument("order_ref")
 @click.option("--channel", default="store", type=click.Choice(["web", "store", "phone", "app"]), show_default=True)
-def redeem(code, order_ref, channel) -> None:
+@click.option("--order-value", type=float, help="the order's value (campaigns with a minimum order)")
+@click.option("--currency", help="the order's currency, e.g. USD")
+@click.option("--store", "store_id", help="the store's id (campaigns limited to some stores)")
+@click.option("--customer", "customer_id", help="the shop's customer id (campaigns limited per customer; hashed)")
+@click.option("--first-order", is_flag=True, help="this is the customer's first order")
+def redeem(code, order_ref, channel, order_value, currency, store_id, customer_id, first_order) -> None:
     """Redeem a code exactly once for an order (exit code 1 when it was not redeemed now or before for this order)."""
     from chalicelib.offers.service import REDEEM_STATUS, redeem_code
 
-    outcome, body = redeem_code(code, order_ref, channel)
+    outcome, body = redeem_code(
+        code,
+        order_ref,
+        channel,
+        order_value=order_value,
+        currency=currency,
+        store_id=store_id,
+        customer_id=customer_id,
+        first_order=True if first_order else None,
+    )
     emit(body)
     if REDEEM_STATUS[outcome] >= 400:
         raise SystemExit(1)

@@ -66,7 +66,7 @@ def html_response(body: str, status: int = 200, headers: dict | None = None) -> 
 
 
 def redirect(location: str) -> Response:
-    return Response(body="", status_code=303, headers={"Location": location, **NO_STORE})
+    return Response(body="", status_code=303, headers={"Location": location, "Content-Type": "text/plain", **NO_STORE})
 
 
 def header(request, name: str) -> str | None:
@@ -207,6 +207,8 @@ def _answer_error(kind: str, request, error: errors.ServiceError) -> Response:
 
 def _answer_unavailable(kind: str, request) -> Response:
     headers = {"Retry-After": "2" if kind == "browser" else "5"}  # a visitor is leaving: retry soon or never
+    if kind == "browser":
+        headers.update(cors(header(request, "origin")))  # so the snippet can read it and stay quiet
     if kind == "page":
         return error_page(request, 503, "error.unavailable", headers=headers)
     return problem(503, "unavailable", "try again shortly", headers)

@@ -34,7 +34,7 @@ class InvalidEmail(ValueError):
 
 def normalize_email(address: str) -> str:
     address = (address or "").strip()
-    if len(address) > 254 or not _EMAIL.match(address):
+    if len(address) > 254 or not address.isprintable() or not _EMAIL.match(address):
         raise InvalidEmail("not a valid email address")
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}".lower()

@@ -22,7 +22,11 @@ def _origin(value) -> str:
         or parts.query
     ):
         raise Invalid("bad_origin", f"{value!r} is not an origin like https://shop.example.com")
-    return f"{parts.scheme}://{parts.netloc}"
+    host = parts.netloc.lower()
+    default_port = {"http": ":80", "https": ":443"}[parts.scheme]
+    if host.endswith(default_port):
+        host = host.removesuffix(default_port)  # browsers send the origin without its default port
+    return f"{parts.scheme}://{host}"
 
 
 def create_site(site_key, name, allowed_origins) -> dict:

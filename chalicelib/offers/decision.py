@@ -175,10 +175,10 @@ def _suppressed(campaign: Campaign, visit: Visit, state: CampaignVisit, now: dat
         return "too_early"
     if not targets(campaign, visit):
         return "no_campaign"
+    if dismissed_until(campaign, state) and now < dismissed_until(campaign, state):
+        return "dismissed"  # even while its code is valid: the visitor closed it
     if state.offer_valid_at(now):
         return None
-    if dismissed_until(campaign, state) and now < dismissed_until(campaign, state):
-        return "dismissed"
     if state.offers >= campaign.max_per_visitor:
         return "capped"
     if state.last_offer_at and now < state.last_offer_at + timedelta(days=campaign.cooldown_days):

@@ -44,7 +44,7 @@ def offer_snippet(request):
     )
 
 
-@bp.route("/offers/decide", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@bp.route("/offers/decide", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("browser")
 def offer_decision(request):
     from chalicelib.offers import service
@@ -59,7 +59,7 @@ def offer_decision(request):
     return answer.as_dict()
 
 
-@bp.route("/offers/events", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@bp.route("/offers/events", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("browser")
 def offer_event(request):
     """`impression` when the dialog was actually seen; `claim` when the visitor copied or applied
@@ -89,7 +89,7 @@ def offer_event(request):
     return {"counted": counted}
 
 
-@bp.route("/offers/conversions", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@bp.route("/offers/conversions", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("browser")
 def offer_conversion(request):
     """The shop's order-complete page: counts a conversion for the arm (variant or holdout) the
@@ -103,7 +103,7 @@ def offer_conversion(request):
     return {"counted": service.record_conversion(site, data["visitor_id"])}
 
 
-@bp.route("/offers/email", methods=["POST"], content_types=BROWSER_CONTENT_TYPES)
+@bp.route("/offers/email", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("browser")
 def offer_email(request):
     """Send the code to an address the visitor types; the address is used for this one email
@@ -142,7 +142,7 @@ def demo_shop(request):
 # Operators: sites, campaigns, the kill switch, reports.
 
 
-@bp.route("/v1/sites", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/sites", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def create_site(request):
     from chalicelib.offers import admin
@@ -151,7 +151,7 @@ def create_site(request):
     return 201, admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins"))
 
 
-@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], authorizer=ADMIN)
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def put_campaign(request, site_key, campaign_id):
     from chalicelib.offers import admin
@@ -159,7 +159,9 @@ def put_campaign(request, site_key, campaign_id):
     return admin.put_campaign(site_key, campaign_id, json_body(request))
 
 
-@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"], authorizer=ADMIN)
+@bp.route(
+    "/v1/sites/{site_key}/campaigns/{campaign_id}/enabled", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN
+)
 @endpoint(admin=True)
 def campaign_kill_switch(request, site_key, campaign_id):
     from chalicelib.offers import admin
@@ -192,7 +194,7 @@ def validate_code(request, code):
     return service.describe_code(code)
 
 
-@bp.route("/v1/codes/{code}/redemptions", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/codes/{code}/redemptions", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def redeem_code(request, code):
     from chalicelib.offers import service
@@ -212,7 +214,7 @@ def redeem_code(request, code):
     return service.REDEEM_STATUS[outcome], answer
 
 
-@bp.route("/v1/codes/{code}/rollbacks", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/codes/{code}/rollbacks", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def roll_back_code(request, code):
     """The order was cancelled or refunded: the redemption is undone, once, within the window."""

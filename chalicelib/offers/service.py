@@ -302,8 +302,9 @@ def email_code(
     limits = offers.EmailLimits(
         settings.offer_emails_per_code, settings.offer_emails_per_ip_per_hour, settings.offer_emails_per_site_per_hour
     )
-    if not offers.reserve_email(site.site_key, coupon.code if coupon else None, ip_hash, limits, now):
-        raise TooMany("rate_limited", "this code was emailed often enough; copy it instead")
+    # Counted per code whether or not the code exists, so a guessed one meets the same limit.
+    if not offers.reserve_email(site.site_key, normalized, ip_hash, limits, now):
+        raise TooMany("rate_limited", "enough emails were asked for just now; copy the code instead")
     if coupon is None or coupon.redeemed_at is not None or coupon.expires_at <= now:
         count("OfferEmails", outcome="not_sent")
         return

@@ -14,7 +14,6 @@ from chalice import Blueprint, Cron
 
 from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
-from chalicelib.core.forms import FORM_CONTENT_TYPES
 from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, language_of, raw_body
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
@@ -24,7 +23,6 @@ from chalicelib.unsubscribe.tokens import verify_link
 
 bp = Blueprint(__name__)
 SOURCES = event_sources()
-KEEP_TYPES = [*FORM_CONTENT_TYPES, "application/json"]  # a button POST, or a mail client's empty one
 
 
 def _token_and_list(raw_token: str):
@@ -80,7 +78,7 @@ def keep_page(request, token):
     )
 
 
-@bp.route("/u/{token}/keep", methods=["POST"], content_types=KEEP_TYPES)
+@bp.route("/u/{token}/keep", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_subscribed(request, token):
     """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for
@@ -136,7 +134,7 @@ def keep_subscribed(request, token):
 
 
 # Engagement from senders other than SES: signed JSON.
-@bp.route("/v1/engagement", methods=["POST"])
+@bp.route("/v1/engagement", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint()
 def engagement_webhook(request):
     """Signed by HMAC (not the API key): other senders post engagement facts here. Every fact
@@ -161,7 +159,7 @@ def engagement_webhook(request):
 
 
 # Operators: a list's policy, and the job's reports.
-@bp.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"], authorizer=ADMIN)
+@bp.route("/v1/lists/{list_id}/sunset-policy", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def sunset_policy(request, list_id):
     from chalicelib.sunset.policy import parse_policy

@@ -7,9 +7,8 @@ import json
 
 from chalice import Blueprint, Response
 
-from chalicelib.core.errors import Invalid, TooLarge
-from chalicelib.core.forms import FORM_CONTENT_TYPES
-from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, raw_body
+from chalicelib.core.errors import Invalid, TooLarge, UnsupportedMediaType
+from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, media_type, raw_body
 from chalicelib.core.observability import count
 from chalicelib.unsubscribe import flow
 
@@ -27,15 +26,15 @@ bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)(
     endpoint(flow.answers_people)(flow.post_unsubscribe)
 )
 bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.survey_page))
-bp.route("/u/{token}/survey", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_survey))
+bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(flow.submit_survey))
 bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.done_page))
-bp.route("/u/{token}/undo", methods=["POST"], content_types=FORM_CONTENT_TYPES)(endpoint("page")(flow.submit_undo))
+bp.route("/u/{token}/undo", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(flow.submit_undo))
 
 
 # Senders: the headers for a message, and who may be sent to (X-Api-Key locally; IAM in AWS).
 
 
-@bp.route("/v1/unsubscribe-headers", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/unsubscribe-headers", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def unsubscribe_headers(request):
     from chalicelib.unsubscribe import senders
@@ -44,7 +43,7 @@ def unsubscribe_headers(request):
     return senders.headers_for(body, body.get("list_id"), body.get("campaign_id")).as_dict()
 
 
-@bp.route("/v1/send-check", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/send-check", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def send_check(request):
     from chalicelib.unsubscribe import senders
@@ -58,7 +57,7 @@ def send_check(request):
 # Operators: lists, subscribers, the consent trail, privacy requests, the exit-survey report.
 
 
-@bp.route("/v1/lists", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/lists", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def create_list(request):
     from chalicelib.unsubscribe import admin
@@ -68,7 +67,7 @@ def create_list(request):
     return 201, created
 
 
-@bp.route("/v1/lists/{list_id}/subscribers", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/lists/{list_id}/subscribers", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def add_subscriber(request, list_id):
     from chalicelib.unsubscribe import admin
@@ -78,11 +77,13 @@ def add_subscriber(request, list_id):
     return (201 if result["result"] in ("subscribed", "resubscribed") else 200), result
 
 
-@bp.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=["text/csv", "text/plain"], authorizer=ADMIN)
+@bp.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def import_subscribers(request, list_id):
     from chalicelib.unsubscribe import admin
 
+    if media_type(request) not in ("text/csv", "text/plain"):
+        raise UnsupportedMediaType("unsupported_media_type", "send text/csv")
     body = raw_body(request)
     if len(body) > MAX_CSV_BYTES:
         raise TooLarge("too_large", f"send at most {MAX_CSV_BYTES} bytes of CSV")
@@ -113,7 +114,7 @@ def unsubscribe_reasons(request):
     return admin.unsubscribe_reasons(query.get("list_id"), query.get("from"), query.get("to"))
 
 
-@bp.route("/v1/lists/{list_id}/frequencies", methods=["PUT"], authorizer=ADMIN)
+@bp.route("/v1/lists/{list_id}/frequencies", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def list_frequencies(request, list_id):
     from chalicelib.unsubscribe import admin
@@ -146,7 +147,7 @@ def leaving_report(request):
 # Privacy: find by address (in the body, never the URL), export everything, erase.
 
 
-@bp.route("/v1/subscribers/find", methods=["POST"], authorizer=ADMIN)
+@bp.route("/v1/subscribers/find", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def find_subscriber(request):
     from chalicelib.unsubscribe import admin

@@ -22,12 +22,23 @@ def resolve_subscriber(recipient) -> str:
     if sid is not None:
         if not is_id(sid):
             raise Invalid("bad_recipient", "subscriber_id is not valid")
+        email = recipient.get("email")
+        if email is not None and _id_of_email(email) != sid:
+            # Both named, and they are two people: answering for either would be a guess.
+            raise Invalid("bad_recipient", "email and subscriber_id name different subscribers")
         return sid
     email = recipient.get("email")
     try:
         return subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")
     except InvalidEmail as error:
         raise Invalid("bad_recipient", "give a subscriber_id or a valid email") from error
+
+
+def _id_of_email(email) -> str | None:
+    try:
+        return subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")
+    except InvalidEmail:
+        return None
 
 
 def _list_id(value) -> str:

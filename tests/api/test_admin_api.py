@@ -163,3 +163,24 @@ def test_an_import_to_a_bad_list_id_is_a_400(api):
         "/v1/lists/%0B/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=b"email\na@b.co\n"
     )
     assert response.status_code == 400
+
+
+def test_a_recipient_named_by_two_different_people_is_refused_not_guessed(api):
+    from chalicelib.core.ids import subscriber_id_for
+    from chalicelib.core.settings import get_settings
+
+    bob = subscriber_id_for(get_settings().subscriber_id_key, "bob@example.com")
+    mixed = {"email": "alice@example.com", "subscriber_id": bob}
+    check = api.admin("POST", "/v1/send-check", {"list_id": "newsletter", "channel": "email", "recipients": [mixed]})
+    headers = api.admin("POST", "/v1/unsubscribe-headers", {**mixed, "list_id": "newsletter"})
+    assert check.status_code == headers.status_code == 400
+    same = api.admin(
+        "POST", "/v1/unsubscribe-headers", {"email": "bob@example.com", "subscriber_id": bob, "list_id": "newsletter"}
+    )
+    assert same.status_code == 200
+
+
+def test_addresses_with_control_characters_are_refused(api):
+    for address in ("a\u0000b@example.com", "a\u0007b@example.com", "a\u200eb@example.com"):
+        response = api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": address})
+        assert response.status_code == 400, address

@@ -75,3 +75,18 @@ def test_the_middleware_runs_around_events_it_flushes_metrics_and_sets_a_correla
     assert any(m.get("outcome") == "malformed" for m in metrics)
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert lines and all(line.get("correlation_id") for line in lines)
+
+
+def test_a_wrong_content_type_is_answered_in_the_routes_own_kind(api):
+    path = api.link("alice@example.com")
+    for suffix in ("/undo", "/survey"):
+        page = api.http.post(path + suffix, headers={"Content-Type": "application/json"}, body=b'{"event": "x"}')
+        assert page.status_code == 415 and page.headers["Content-Type"].startswith("text/html"), suffix
+    admin = api.http.post(
+        "/v1/lists", headers={"X-Api-Key": "dev-admin-key", "Content-Type": "text/xml"}, body=b"<list/>"
+    )
+    assert admin.status_code == 415 and admin.json_body["error"] == "unsupported_media_type"
+    csv = api.http.post(
+        "/v1/lists/newsletter/imports", headers={"X-Api-Key": "dev-admin-key", "Content-Type": "image/png"}, body=b"x"
+    )
+    assert csv.status_code == 415 and csv.json_body["error"] == "unsupported_media_type"

@@ -170,7 +170,9 @@ def test_timeouts_are_retried_too_and_then_the_unsubscribe_is_queued(api, monkey
 def test_a_pause_that_cannot_be_stored_is_queued_and_applied_later(api, monkeypatch, unsubscribe_queue):
     path = api.link("alice@example.com")
     throttle = Throttle(monkeypatch)
-    assert api.http.post(path, headers=FORM, body=b"choice=pause30").status_code == 202
+    queued = api.http.post(path, headers=FORM, body=b"choice=pause30")
+    assert queued.status_code == 202 and b"We have your request" in queued.body
+    assert b"unsubscribed" not in queued.body.lower() and b"Something is not right" not in queued.body  # honest
     throttle.stop()
     apply_queued(unsubscribe_queue)
     assert api.allowed("alice@example.com")["reason"] == "paused"

@@ -259,3 +259,35 @@ def test_a_client_sending_too_many_events_is_slowed_down(shop, monkeypatch):
     body = json.dumps({"site_key": "shop", "code": "ABCDE-FGHJK", "event": "impression"}).encode()
     statuses = [shop.http.post("/offers/events", headers=BROWSER, body=body).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_an_origin_with_its_default_port_is_stored_as_browsers_send_it(api):
+    created = api.admin(
+        "POST", "/v1/sites", {"site_key": "ported", "name": "P", "allowed_origins": ["HTTPS://Shop.Example:443"]}
+    )
+    assert created.json_body["allowed_origins"] == ["https://shop.example"]
+
+
+def test_a_guessed_code_meets_the_same_email_limit_as_a_real_one(shop):
+    boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity="offers@offboard.example")
+    code = decide(shop).json_body["offer"]["code"]
+    real = [email(shop, code, f"r{i}@example.com").status_code for i in range(4)]
+    guessed = [email(shop, "ABCDE-23456", f"g{i}@example.com").status_code for i in range(4)]
+    assert real == guessed == [202, 202, 202, 429]
+
+
+def test_a_dismissed_offer_does_not_come_straight_back_with_its_code(shop):
+    first = decide(shop).json_body
+    event = {
+        "site_key": "shop",
+        "visitor_id": "v1",
+        "campaign_id": "five-off",
+        "variant_id": "a",
+        "code": first["offer"]["code"],
+        "event": "dismiss",
+        "how": "close",
+    }
+    assert shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(event).encode()).json_body == {
+        "counted": True
+    }
+    assert decide(shop).json_body == {"show": False, "reason": "dismissed"}
