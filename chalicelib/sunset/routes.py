@@ -17,17 +17,24 @@ from chalicelib.core.errors import Invalid, NotFound, Unavailable
 from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, language_of, raw_body
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
-from chalicelib.storage import lists
 from chalicelib.unsubscribe.headers import page_url
 from chalicelib.unsubscribe.tokens import verify_link
 
 bp = Blueprint(__name__)
+
+
+def _lists():
+    from chalicelib.storage import lists  # PynamoDB: imported by the routes that read lists
+
+    return lists
+
+
 SOURCES = event_sources()
 
 
 def _token_and_list(raw_token: str):
     token = verify_link(raw_token)
-    mailing_list = lists.get_list(token.list_id)
+    mailing_list = _lists().get_list(token.list_id)
     if mailing_list is None:
         raise NotFound("unknown_list", "this list does not exist")
     return token, mailing_list
@@ -63,7 +70,7 @@ def _other_pending_lists(subscriber_id: str, list_id: str) -> list[str]:
 
 
 def _names(list_ids: list[str]) -> list[str]:
-    found = [lists.cached_list(list_id) for list_id in list_ids]
+    found = [_lists().cached_list(list_id) for list_id in list_ids]
     return [item.name if item else list_id for item, list_id in zip(found, list_ids, strict=True)]
 
 
@@ -165,7 +172,7 @@ def sunset_policy(request, list_id):
     from chalicelib.sunset.policy import parse_policy
 
     policy = parse_policy(json_body(request))
-    if not lists.set_sunset_policy(list_id, policy.as_dict()):
+    if not _lists().set_sunset_policy(list_id, policy.as_dict()):
         raise NotFound("unknown_list", "this list does not exist")
     return {"list_id": list_id, "sunset": policy.as_dict()}
 

@@ -10,7 +10,6 @@ from chalice import Blueprint, Response
 from chalicelib.core.errors import Invalid, TooLarge, UnsupportedMediaType
 from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, media_type, raw_body
 from chalicelib.core.observability import count
-from chalicelib.unsubscribe import flow
 
 bp = Blueprint(__name__)
 
@@ -20,15 +19,35 @@ bp = Blueprint(__name__)
 ONE_CLICK_TYPES = ANY_CONTENT
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
+
+def _flow(name: str):
+    """A handler of `flow`, imported on first use: storage stays off the cold start of routes
+    that do not need it (the offers' and the operators')."""
+
+    def handler(request, **params):
+        from chalicelib.unsubscribe import flow
+
+        return getattr(flow, name)(request, **params)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def _answers_people(request) -> str:
+    from chalicelib.unsubscribe import flow
+
+    return flow.answers_people(request)
+
+
 # Recipients: the link in List-Unsubscribe and in the message body. GET never changes anything.
-bp.route("/u/{token}", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.landing_page))
+bp.route("/u/{token}", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("landing_page")))
 bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)(
-    endpoint(flow.answers_people)(flow.post_unsubscribe)
+    endpoint(_answers_people)(_flow("post_unsubscribe"))
 )
-bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.survey_page))
-bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(flow.submit_survey))
-bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(flow.done_page))
-bp.route("/u/{token}/undo", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(flow.submit_undo))
+bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("survey_page")))
+bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(_flow("submit_survey")))
+bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("done_page")))
+bp.route("/u/{token}/undo", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(_flow("submit_undo")))
 
 
 # Senders: the headers for a message, and who may be sent to (X-Api-Key locally; IAM in AWS).
