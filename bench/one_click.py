@@ -54,7 +54,7 @@ def run(args, endpoint: str) -> None:
 
     import app as offboard
     from chalicelib.core.ids import event_key
-    from chalicelib.core.settings import get_settings
+    from chalicelib.core.settings import get_settings, table_settings
     from chalicelib.storage import lists, subscribers
     from chalicelib.storage.tables import create_tables
     from chalicelib.unsubscribe.headers import unsubscribe_url
@@ -62,6 +62,7 @@ def run(args, endpoint: str) -> None:
     create_tables()
     lists.create_list("bench", "Bench list")
     settings = get_settings()
+    TABLES = table_settings()  # noqa: N806  (a constant of this run)
     n = args.requests
     from datetime import UTC, datetime
 
@@ -81,14 +82,14 @@ def run(args, endpoint: str) -> None:
             TransactItems=[
                 {
                     "ConditionCheck": {
-                        "TableName": settings.lists_table,
+                        "TableName": TABLES.lists,
                         "Key": {"list_id": {"S": "bench"}},
                         "ConditionExpression": "attribute_exists(list_id)",
                     }
                 },
                 {
                     "Put": {
-                        "TableName": settings.subscribers_table,
+                        "TableName": TABLES.subscribers,
                         "Item": {
                             "pk": {"S": sid},
                             "sk": {"S": event_key(datetime.now(UTC))},
@@ -102,7 +103,7 @@ def run(args, endpoint: str) -> None:
                 },
                 {
                     "Update": {
-                        "TableName": settings.subscribers_table,
+                        "TableName": TABLES.subscribers,
                         "Key": {"pk": {"S": sid}, "sk": {"S": "LIST#bench"}},
                         "UpdateExpression": "SET #s = :u, unsubscribed_at = :t, last_event = :e "
                         "REMOVE paused_until, sunset_due, sunset_state, pending_since, reminder_sent_at",
@@ -120,7 +121,7 @@ def run(args, endpoint: str) -> None:
                 },
                 {
                     "Update": {
-                        "TableName": settings.subscribers_table,
+                        "TableName": TABLES.subscribers,
                         "Key": {"pk": {"S": "MEMBERS#bench"}, "sk": {"S": "SHARD#00"}},
                         "UpdateExpression": "ADD members :minus",
                         "ExpressionAttributeValues": {":minus": {"N": "-1"}},
