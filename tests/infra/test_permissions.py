@@ -47,6 +47,7 @@ class Use:
     why: str
 
 
+@cache
 def pattern(text: str) -> re.Pattern:
     """IAM's wildcards: `*` any run of characters, `?` one."""
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text))
@@ -172,7 +173,12 @@ def stage(request, packaged):
 
 
 def service_calls() -> list[Call]:
-    return [c for c in SESSION.calls if c.origin == "service"]
+    """The code's calls, once each: a whole suite makes the same call thousands of times."""
+    unique: dict = {}
+    for call in SESSION.calls:
+        if call.origin == "service":
+            unique.setdefault((call.service, call.operation, call.needs), call)
+    return list(unique.values())
 
 
 def missing_grants(template: dict, resolver: Resolver, calls: list[Call], platform: bool) -> list[str]:
@@ -235,6 +241,7 @@ def test_every_grant_of_the_stage_policy_is_used(stage, request):
         environment = resolver.environment(logical)
         used += [u for call in service_calls() for u in code_uses(call, environment)]
         used += platform_uses(resolver, logical)
+    used = list({(u.action, u.arn): u for u in used}.values())  # a whole suite makes the same calls many times
     # At the grain the policy is written: in each statement, every action is used on one of its
     # resources, and every resource by one of its actions.
     dead = []
