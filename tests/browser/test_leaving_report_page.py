@@ -37,10 +37,11 @@ def test_a_person_chooses_less_often_and_undoes_it(local_stack, page):
     ARTEFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / "less-often-choice.png"), full_page=True)
     page.get_by_role("button", name="Switch to: Weekly digest").click()
-    assert page.get_by_text("You will get Often News as Weekly digest from now on.").is_visible()
+    page.get_by_text("You will get Often News as Weekly digest from now on.").wait_for(timeout=15_000)
     assert local_stack.allowed("pat@example.com", "often-news")["frequency"] == "weekly"
     page.get_by_role("button", name="Undo: go back to how often I got it before").click()
-    assert page.get_by_text("You will get every email of Often News again, as before.").is_visible()
+    # is_visible() does not wait for the navigation the click starts: wait for the new page.
+    page.get_by_text("You will get every email of Often News again, as before.").wait_for(timeout=15_000)
     assert local_stack.allowed("pat@example.com", "often-news")["frequency"] is None
 
 
