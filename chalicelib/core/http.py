@@ -73,6 +73,13 @@ def header(request, name: str) -> str | None:
     return (request.headers or {}).get(name.lower()) or (request.headers or {}).get(name)
 
 
+def wants_html(request) -> bool:
+    """An operator's browser asks for the page (`Accept: text/html` or `?format=html`); anything
+    else gets the same report as JSON."""
+    accept = header(request, "accept") or ""
+    return (request.query_params or {}).get("format") == "html" or accept.startswith("text/html")
+
+
 def client_ip(request) -> str | None:
     return ((request.context or {}).get("identity") or {}).get("sourceIp")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from chalice import Blueprint, Response
 
 from chalicelib.core.errors import Invalid, NotFound
-from chalicelib.core.http import ADMIN, ANY_CONTENT, client_ip, endpoint, header, html_response, json_body
+from chalicelib.core.http import ADMIN, ANY_CONTENT, client_ip, endpoint, header, html_response, json_body, wants_html
 from chalicelib.core.ids import hash_ip
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
@@ -177,8 +177,7 @@ def campaign_report(request, site_key, campaign_id):
     """JSON, or a page with a chart for a browser (`Accept: text/html` or `?format=html`)."""
     from chalicelib.offers import admin
 
-    accept = header(request, "accept") or ""
-    if (request.query_params or {}).get("format") == "html" or accept.startswith("text/html"):
+    if wants_html(request):
         return html_response(admin.campaign_report_page(site_key, campaign_id))
     return admin.campaign_report(site_key, campaign_id)
 

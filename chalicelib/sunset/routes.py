@@ -14,7 +14,16 @@ from chalice import Blueprint, Cron
 
 from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
-from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, language_of, raw_body
+from chalicelib.core.http import (
+    ADMIN,
+    ANY_CONTENT,
+    endpoint,
+    header,
+    html_response,
+    json_body,
+    language_of,
+    raw_body,
+)
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
 from chalicelib.unsubscribe.headers import page_url
@@ -260,7 +269,6 @@ def sunset_report(request):
         }
         for r in reports
     ]
-    accept = http.header(request, "accept") or ""
-    if (request.query_params or {}).get("format") == "html" or accept.startswith("text/html"):
+    if http.wants_html(request):
         return http.html_response(render_plain("sunset_report.html", runs=funnels, steps=[s for s, _ in SUNSET_FUNNEL]))
     return {"runs": funnels}

@@ -8,7 +8,7 @@ import json
 from chalice import Blueprint, Response
 
 from chalicelib.core.errors import Invalid, TooLarge, UnsupportedMediaType
-from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, media_type, raw_body
+from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, media_type, raw_body, wants_html
 from chalicelib.core.observability import count
 
 bp = Blueprint(__name__)
@@ -139,14 +139,6 @@ def list_frequencies(request, list_id):
     from chalicelib.unsubscribe import admin
 
     return admin.set_frequencies(list_id, json_body(request))
-
-
-def wants_html(request) -> bool:
-    """A browser asks for the page (`Accept: text/html` or `?format=html`); anything else gets JSON."""
-    from chalicelib.core.http import header
-
-    accept = header(request, "accept") or ""
-    return (request.query_params or {}).get("format") == "html" or accept.startswith("text/html")
 
 
 @bp.route("/v1/reports/leaving", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
