@@ -376,6 +376,14 @@ def sunset_policy(list_id, **changes) -> None:
 # Queues.
 
 
+def _receive(queue_url: str, left: int) -> list[dict]:
+    """Up to ten messages (no more than `left`), waiting a second for them."""
+    from chalicelib.core.aws import sqs
+
+    answer = sqs().receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, left), WaitTimeSeconds=1)
+    return answer.get("Messages", [])
+
+
 @cli.command("replay-queue")
 @click.argument("dead_letter_queue_url")
 @click.argument("queue_url")
@@ -388,13 +396,7 @@ def replay_queue(dead_letter_queue_url, queue_url, most) -> None:
     moved = 0
     with progress(None, "replaying") as step:
         while moved < most:
-            received = (
-                sqs()
-                .receive_message(
-                    QueueUrl=dead_letter_queue_url, MaxNumberOfMessages=min(10, most - moved), WaitTimeSeconds=1
-                )
-                .get("Messages", [])
-            )
+            received = _receive(dead_letter_queue_url, most - moved)
             if not received:
                 break
             entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(received)]
@@ -586,13 +588,7 @@ def redrive_async(function_name, failure_queue_url, most) -> None:
     seen: set[str] = set()
     with progress(None, "redriving") as step:
         while redriven < most:
-            received = (
-                sqs()
-                .receive_message(
-                    QueueUrl=failure_queue_url, MaxNumberOfMessages=min(10, most - redriven), WaitTimeSeconds=1
-                )
-                .get("Messages", [])
-            )
+            received = _receive(failure_queue_url, most - redriven)
             fresh = [m for m in received if m["MessageId"] not in seen]
             if not fresh:
                 break

@@ -150,8 +150,9 @@ def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: dat
     raise Unavailable("unavailable", "the offer could not be settled after retries", retry_after=2)
 
 
-def _visitor(visit: Visit, visitor: VisitorState | None, now: datetime) -> VisitorState:
-    visitor = visitor or offers.new_visitor(visit.site_key, visit.visitor_id)
+def _visitor(site_key: str, who: str, visitor: VisitorState | None, now: datetime) -> VisitorState:
+    """The visitor's state as read, or a new one; kept `VISITOR_RETENTION` from now either way."""
+    visitor = visitor or offers.new_visitor(site_key, who)
     visitor.ttl = now + offers.VISITOR_RETENTION
     return visitor
 
@@ -161,7 +162,9 @@ def _act(decided: Decision, visit: Visit, visitor: VisitorState | None, ip_hash:
         campaign_id = decided.campaign.campaign_id
         state = visitor.state_of(campaign_id) if visitor else CampaignVisit()
         if state.arm is None:
-            visitor = _visitor(visit, visitor, now).with_state(campaign_id, replace(state, arm="holdout"))
+            visitor = _visitor(visit.site_key, visit.visitor_id, visitor, now).with_state(
+                campaign_id, replace(state, arm="holdout")
+            )
             if not offers.record_holdout(visitor, visit.site_key, campaign_id):
                 raise offers.IssueRefused("visitor_changed")
         return Answer(False, "holdout", campaign_id)
@@ -193,7 +196,7 @@ def _issue(
         variant_id=variant.variant_id,
         arm=state.arm or variant.variant_id,
     )
-    visitor = _visitor(visit, visitor, now).with_state(campaign.campaign_id, issued)
+    visitor = _visitor(visit.site_key, visit.visitor_id, visitor, now).with_state(campaign.campaign_id, issued)
     coupon = offers.Coupon(
         offers.code_key(code),
         "CODE",
@@ -247,7 +250,7 @@ def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) 
     who = state_id(site.site_key, _checked_key(data.get("visitor_id"), "visitor_id"), customer)
     for _ in range(ATTEMPTS):
         _, visitor = site_cache.site_and_visitor(site.site_key, who)
-        visitor = _visitor_for(site.site_key, who, visitor, now)
+        visitor = _visitor(site.site_key, who, visitor, now)
         state = visitor.state_of(campaign_id)
         if (
             state.dismissed_at
@@ -262,12 +265,6 @@ def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) 
             count("OfferDismissals", how=how)
             return True
     raise Unavailable("unavailable", "the dismissal could not be stored after retries", retry_after=2)
-
-
-def _visitor_for(site_key: str, who: str, visitor: VisitorState | None, now: datetime) -> VisitorState:
-    visitor = visitor or offers.new_visitor(site_key, who)
-    visitor.ttl = now + offers.VISITOR_RETENTION
-    return visitor
 
 
 events_per_ip = SlidingWindow()
