@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.ids import ID_PATTERN
+from chalicelib.domain.money import to_decimal
 from chalicelib.offers import report, site_cache
 from chalicelib.offers.campaigns import parse_campaign
 from chalicelib.storage import offers
@@ -85,11 +86,16 @@ def campaign_report(site_key: str, campaign_id: str) -> dict:
     site = _site(site_key)
     if campaign_id not in site.campaigns:
         raise NotFound("unknown_campaign", "no such campaign")
+    campaign = parse_campaign({**site.campaigns[campaign_id], "campaign_id": campaign_id})
+    currency = campaign.budget_currency or next((v.offer.currency for v in campaign.variants if v.offer.currency), None)
     arms = {}
     for counter in offers.campaign_counters(site_key, campaign_id):
-        values = counter.attribute_values
-        arms[counter.sk.removeprefix("ARM#")] = {k: v for k, v in values.items() if k not in ("pk", "sk", "ttl")}
-    return {"site_key": site_key, "campaign_id": campaign_id, **report.report(arms)}
+        values = {k: v for k, v in counter.attribute_values.items() if k not in ("pk", "sk", "ttl")}
+        for money in ("value_issued", "value_redeemed"):  # counted in minor units; reported as decimals
+            if money in values:
+                values[money] = float(to_decimal(values[money], currency)) if currency else 0
+        arms[counter.sk.removeprefix("ARM#")] = values
+    return {"site_key": site_key, "campaign_id": campaign_id, "currency": currency, **report.report(arms)}
 
 
 def campaign_report_page(site_key: str, campaign_id: str) -> str:
