@@ -291,3 +291,31 @@ def test_a_dismissed_offer_does_not_come_straight_back_with_its_code(shop):
         "counted": True
     }
     assert decide(shop).json_body == {"show": False, "reason": "dismissed"}
+
+
+def test_every_till_refusal_is_a_problem_body_never_a_valid_code(shop):
+    """16.8: a refusal answers `error`, `message` and the machine-readable `outcome`; a code the
+    customer may not use is never `"valid": true` inside a refusal."""
+    limited = {**CAMPAIGN, "redemption": {"per_customer": 1}, "caps": {"cooldown_days": 0, "max_per_visitor": 5}}
+    assert shop.admin("PUT", "/v1/sites/shop/campaigns/five-off", limited).status_code == 200
+    first, second = (decide(shop, visitor_id=v).json_body["offer"]["code"] for v in ("v1", "v2"))
+    till = {"channel": "web", "customer_id": "cust-7"}
+    assert shop.admin("POST", f"/v1/codes/{first}/redemptions", {**till, "order_ref": "o1"}).status_code == 200
+    answers = {
+        "customer_limit": shop.admin("POST", f"/v1/codes/{second}/redemptions", {**till, "order_ref": "o2"}),
+        "already_redeemed": shop.admin("POST", f"/v1/codes/{first}/redemptions", {**till, "order_ref": "o3"}),
+        "customer_id_needed": shop.admin(
+            "POST", f"/v1/codes/{second}/redemptions", {"channel": "web", "order_ref": "o4"}
+        ),
+        "not_redeemed_by_this_order": shop.admin("POST", f"/v1/codes/{second}/rollbacks", {"order_ref": "o2"}),
+    }
+    statuses = {outcome: response.status_code for outcome, response in answers.items()}
+    assert statuses == {
+        "customer_limit": 409,
+        "already_redeemed": 409,
+        "customer_id_needed": 400,
+        "not_redeemed_by_this_order": 409,
+    }
+    for outcome, response in answers.items():
+        assert response.json_body == {"error": outcome, "message": response.json_body["message"], "outcome": outcome}
+        assert response.json_body["message"]

@@ -333,3 +333,105 @@ def test_a_rollback_within_the_window_makes_the_code_redeemable_again_once(shop)
     [arm] = offers.campaign_counters("shop", "c1")
     assert (int(arm.redemptions), int(arm.rollbacks)) == (1, 1)
     assert offers.get_coupon(code).rollbacks[0]["order_ref"] == "o1"
+
+
+# Issue 15.5 and 16.7-10: money in minor units, redeemed value counted, rollbacks exact, one transaction.
+
+
+def test_four_codes_of_0_30_fit_a_value_budget_of_1_20(shop):
+    put(
+        offer={"kind": "amount", "value": 0.30, "currency": "USD"},
+        budget={"total_codes": 100, "total_value": 1.20, "currency": "USD"},
+    )
+    answers = [ask(visitor=f"v{i}", cart_value=10, currency="USD") for i in range(5)]
+    assert [a.reason for a in answers] == ["offer"] * 4 + ["budget_spent"]
+    assert int(offers.Counter.get("CAMPAIGN#shop#c1", "TOTAL").value_issued) == 120
+
+
+def test_jpy_and_bhd_campaigns_count_in_their_own_minor_units(shop):
+    put(
+        offer={"kind": "amount", "value": 500, "currency": "JPY"},
+        budget={"total_codes": 100, "total_value": 1500, "currency": "JPY"},
+    )
+    assert [ask(visitor=f"j{i}").reason for i in range(4)] == ["offer"] * 3 + ["budget_spent"]
+    put(
+        "bhd",
+        offer={"kind": "amount", "value": 0.125, "currency": "BHD"},
+        budget={"total_codes": 100, "total_value": 0.375, "currency": "BHD"},
+        priority=10,
+    )
+    answers = [ask(visitor=f"b{i}") for i in range(4)]
+    assert [(a.reason, a.campaign_id) for a in answers] == [("offer", "bhd")] * 3 + [("budget_spent", "bhd")]
+    assert describe(answers[0].offer.code, NOW)["value"] == 0.125
+    with pytest.raises(Invalid, match="decimals"):
+        put("bad", offer={"kind": "amount", "value": 0.1255, "currency": "BHD"})
+
+
+def two_percent_codes(**offer):
+    put(
+        offer={"kind": "percent", "value": 10, "currency": "USD", **offer},
+        budget={"total_codes": 100, "total_value": 100, "currency": "USD"},
+    )
+    return [ask(visitor=v, cart_value=cart, currency="USD").offer.code for v, cart in (("v1", 284.50), ("v2", 21.50))]
+
+
+def test_redeemed_value_counts_against_the_value_budget(shop):
+    """16.7: two 10% codes issued on carts of 284.50 and 21.50, redeemed on 10,000 orders, gave
+    2,000 against a budget of 100. Now the budget counts what is redeemed, and refuses by name."""
+    first, second = two_percent_codes()
+    big = {"order_value": 10_000, "currency": "USD"}
+    assert redeem(first, "o1", "web", NOW, **big)[0] == "value_budget_spent"
+    outcome, body = redeem(first, "o1", "web", NOW, order_value=600, currency="USD")
+    assert (outcome, body["discount"]) == ("redeemed", 60)
+    outcome, body = redeem(second, "o2", "web", NOW, order_value=500, currency="USD")
+    assert outcome == "value_budget_spent" and body["error"] == "value_budget_spent"  # 60 + 50 > 100
+    assert redeem(second, "o2", "web", NOW, order_value=400, currency="USD")[0] == "redeemed"  # 60 + 40
+    assert int(offers.Counter.get("CAMPAIGN#shop#c1", "TOTAL").value_redeemed) == 10_000  # 100.00
+
+
+def test_a_percent_code_is_capped_by_its_max_discount(shop):
+    first, second = two_percent_codes(max_discount=15)
+    outcome, body = redeem(first, "o1", "web", NOW, order_value=10_000, currency="USD")
+    assert (outcome, body["discount"], body["capped_by"], body["max_discount"]) == ("redeemed", 15, "max_discount", 15)
+    assert redeem(second, "o2", "web", NOW, order_value=10_000, currency="USD")[1]["discount"] == 15
+    assert redeem(second, "o2", "web", NOW, currency="USD")[0] == "already_redeemed_same_order"
+    [arm] = offers.campaign_counters("shop", "c1")
+    assert int(arm.value_redeemed) == 3000
+
+
+def test_a_rollback_does_not_credit_a_customer_the_redemption_never_counted(shop):
+    """16.9: a code redeemed before the campaign had a per-customer limit, rolled back after the
+    limit came: the customer's count must not go below what they really used."""
+    put(caps={"cooldown_days": 0, "max_per_visitor": 5}, redemption={"rollback_hours": 24})
+    early = ask(visitor="v0").offer.code
+    assert redeem(early, "o0", "web", NOW, customer_id="cust-7")[0] == "redeemed"
+    put(caps={"cooldown_days": 0, "max_per_visitor": 5}, redemption={"per_customer": 1, "rollback_hours": 24})
+    assert roll_back(early, "o0", NOW + timedelta(hours=1))[0] == "rolled_back"
+    first, second = (ask(visitor=v).offer.code for v in ("v1", "v2"))
+    assert redeem(first, "o1", "web", NOW, customer_id="cust-7")[0] == "redeemed"
+    assert redeem(second, "o2", "web", NOW, customer_id="cust-7")[0] == "customer_limit"
+
+
+def test_a_redemption_reads_only_the_code_and_commits_in_one_transaction(shop, monkeypatch):
+    """16.10: the code carries its campaign's till rules, so a container that has not cached the
+    site does not read it: one read of the code, one transaction (the site read made it 3)."""
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.offers import site_cache
+
+    code = issued_code(redemption={"channels": ["web"], "rollback_hours": 24})
+    calls = []
+    original = Connection._make_api_call
+    monkeypatch.setattr(
+        Connection, "_make_api_call", lambda self, name, *a, **k: calls.append(name) or original(self, name, *a, **k)
+    )
+    site_cache.forget()
+    assert redeem(code, "o1", "store", NOW)[0] == "channel_not_allowed"  # the rule came with the code
+    calls.clear()
+    site_cache.forget()
+    assert redeem(code, "o1", "web", NOW)[0] == "redeemed"
+    assert calls == ["GetItem", "TransactWriteItems"]
+    calls.clear()
+    site_cache.forget()
+    assert roll_back(code, "o1", NOW + timedelta(hours=1))[0] == "rolled_back"
+    assert calls == ["GetItem", "TransactWriteItems"]
