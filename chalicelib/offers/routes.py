@@ -270,9 +270,10 @@ def parse_till_request(body: dict):
     return TillRequest(order_ref, Channel(channel), minor, currency, store_id, customer_id, first_order)
 
 
-def code_body(code, now: datetime | None = None, private: bool = False) -> dict:
-    """A code as a till sees it. `private`: another order has it, so this till learns that, not
-    which order, channel, store or time."""
+def code_body(code, now: datetime | None = None) -> dict:
+    """A code as a till sees it, with the ticket its next step sends back (it saves a read)."""
+    from chalicelib.offers.tickets import seal
+
     now = now or datetime.now(UTC)
     redeemed = code.redeemed
     status = "redeemed" if redeemed else ("expired" if code.expires_at <= now else "valid")
@@ -295,9 +296,7 @@ def code_body(code, now: datetime | None = None, private: bool = False) -> dict:
     }
     if redeemed and code.terms.currency:
         body["discount"] = to_number(redeemed.discount, code.terms.currency)
-    if private:
-        for field in ("order_ref", "channel", "redeemed_at", "store_id", "discount"):
-            body.pop(field, None)
+    body["ticket"] = seal(code)
     return body
 
 
@@ -327,7 +326,8 @@ def validate_code(request, code):
 def redeem_code(request, code):
     from chalicelib.offers import service
 
-    result = service.redeem_code(code, parse_till_request(json_body(request)))
+    body = json_body(request)
+    result = service.redeem_code(code, parse_till_request(body), ticket=_ticket(body))
     count("Redemptions", outcome=str(result.outcome))
     return till_answer(result)
 
@@ -338,5 +338,13 @@ def roll_back_code(request, code):
     """The order was cancelled or refunded: the redemption is undone, once, within the window."""
     from chalicelib.offers import service
 
-    order_ref = _short_text(json_body(request).get("order_ref"), "order_ref", required=True)
-    return till_answer(service.roll_back_code(code, order_ref))
+    body = json_body(request)
+    order_ref = _short_text(body.get("order_ref"), "order_ref", required=True)
+    return till_answer(service.roll_back_code(code, order_ref, ticket=_ticket(body)))
+
+
+def _ticket(body: dict) -> str | None:
+    ticket = body.get("ticket")
+    if ticket is not None and (not isinstance(ticket, str) or not 0 < len(ticket) <= 4096):
+        raise Invalid("bad_ticket", "ticket must be the string a validation or redemption answered")
+    return ticket

@@ -379,11 +379,21 @@ def _settle(code: CodeState, plan_for) -> TillResult:
     raise Unavailable("unavailable", "the code could not be settled after retries", retry_after=2)
 
 
-def redeem_code(code, request: TillRequest, now: datetime | None = None) -> TillResult:
+def _known_code(code, ticket: str | None) -> CodeState:
+    """The code as the till's ticket says it was (no read), or as read when there is no valid ticket."""
+    from chalicelib.offers import tickets
+
+    normalized = normalize_code(code)
+    known = tickets.unseal(ticket, normalized) if ticket is not None and normalized else None
+    return known or describe_code(code)
+
+
+def redeem_code(code, request: TillRequest, now: datetime | None = None, ticket: str | None = None) -> TillResult:
     """Redeem exactly once. The rules the code carries are checked here, at the till, whatever the
-    browser showed; a customer id is hashed (per site) before anything else sees it."""
+    browser showed; a customer id is hashed (per site) before anything else sees it. With the
+    ticket of the code's validation, one round trip."""
     now = now or datetime.now(UTC)
-    state = describe_code(code)
+    state = _known_code(code, ticket)
     if request.customer:
         request = replace(request, customer=state_id(state.site_key, None, request.customer))
     result = _settle(state, lambda current: plan_redeem(current, request, now))
@@ -392,11 +402,12 @@ def redeem_code(code, request: TillRequest, now: datetime | None = None) -> Till
     return result
 
 
-def roll_back_code(code, order_ref: str, now: datetime | None = None) -> TillResult:
+def roll_back_code(code, order_ref: str, now: datetime | None = None, ticket: str | None = None) -> TillResult:
     """The order was cancelled or refunded within the window: the code can be used again and
-    what the redemption took is given back, once, with the rollback kept on the code for audit."""
+    what the redemption took is given back, once, with the rollback kept on the code for audit.
+    With the ticket of the redemption, one round trip."""
     now = now or datetime.now(UTC)
-    result = _settle(describe_code(code), lambda current: plan_rollback(current, order_ref, now))
+    result = _settle(_known_code(code, ticket), lambda current: plan_rollback(current, order_ref, now))
     if result.outcome == Outcome.ROLLED_BACK:
         count("Rollbacks", campaign_id=result.code.campaign_id)
     return result

@@ -22,6 +22,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import size
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
@@ -120,7 +121,7 @@ class Coupon(_OffersPartition):
     discount = NumberAttribute(null=True)  # what the redemption gave
     took_customer = BooleanAttribute(null=True)  # the redemption counted against a per-customer limit
     took_budget = BooleanAttribute(null=True)  # ... and against the campaign's redeemed-value budget
-    rollbacks = JSONAttribute(null=True)  # audit: [{order_ref, redeemed_at, rolled_back_at}]
+    rollbacks = ListAttribute(null=True)  # audit: [{order_ref, redeemed_at, rolled_back_at}]
 
     def state(self) -> CodeState:
         rules = dict(self.rules or {})
@@ -423,11 +424,19 @@ def commit_code_change(plan: Plan) -> Outcome | CodeChanged | None:
     rule of the counter ceiling that failed, or how the code now is."""
     before, after = plan.code, plan.new
     key = Coupon(code_key(before.code), "CODE")
-    if before.redeemed is None:
+    if before.redeemed is None:  # ... and rolled back as often as read (the answer counts rollbacks)
+        rolled_back = size(Coupon.rollbacks) == len(before.rollbacks) if before.rollbacks else None
         expected = Coupon.pk.exists() & Coupon.redeemed_at.does_not_exist()
+        expected &= rolled_back if rolled_back is not None else Coupon.rollbacks.does_not_exist()
     else:
         expected = (Coupon.redeemed_at == before.redeemed.at) & (Coupon.order_ref == before.redeemed.order_ref)
-    transaction = Transaction().update("coupon", key, _code_actions(after), condition=expected, keep_old=True)
+    actions = _code_actions(after)
+    if len(after.rollbacks) > len(
+        before.rollbacks
+    ):  # appended, whatever the list holds (the plan may not have read it)
+        added = list(after.rollbacks[len(before.rollbacks) :])
+        actions.append(Coupon.rollbacks.set((Coupon.rollbacks | []).append(added)))
+    transaction = Transaction().update("coupon", key, actions, condition=expected, keep_old=True)
     redemption = after.redeemed or before.redeemed
     for change in plan.counters:
         _add_counter(transaction, change, _counter(change.name, before, customer=redemption.customer))
@@ -454,10 +463,7 @@ def _code_actions(code: CodeState) -> list:
         (Coupon.took_customer, redeemed and redeemed.took_customer or None),
         (Coupon.took_budget, redeemed and redeemed.took_budget or None),
     )
-    actions = [attribute.remove() if value is None else attribute.set(value) for attribute, value in fields]
-    if code.rollbacks:
-        actions.append(Coupon.rollbacks.set(list(code.rollbacks)))
-    return actions
+    return [attribute.remove() if value is None else attribute.set(value) for attribute, value in fields]
 
 
 def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:

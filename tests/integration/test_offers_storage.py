@@ -1,5 +1,7 @@
 """Issuing, capping, holding out and redeeming offers against moto's DynamoDB."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -412,26 +414,80 @@ def test_a_rollback_does_not_credit_a_customer_the_redemption_never_counted(shop
     assert redeem(second, "o2", "web", NOW, customer_id="cust-7")[0] == "customer_limit"
 
 
-def test_a_redemption_reads_only_the_code_and_commits_in_one_transaction(shop, monkeypatch):
-    """16.10: the code carries its campaign's till rules, so a container that has not cached the
-    site does not read it: one read of the code, one transaction (the site read made it 3)."""
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """The names of the DynamoDB calls made (one call, one round trip), with no site cached."""
     from pynamodb.connection.base import Connection
 
     from chalicelib.offers import site_cache
 
-    code = issued_code(redemption={"channels": ["web"], "rollback_hours": 24})
     calls = []
     original = Connection._make_api_call
-    monkeypatch.setattr(
-        Connection, "_make_api_call", lambda self, name, *a, **k: calls.append(name) or original(self, name, *a, **k)
-    )
+
+    def counted(self, name, *args, **kwargs):
+        calls.append(name)
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counted)
     site_cache.forget()
+    return calls
+
+
+def till_step(step, code, order_ref, channel="web", now=NOW, **body):
+    """A till's call with the ticket of its previous answer: (outcome, body)."""
+    if step == "redeem":
+        request = parse_till_request({"order_ref": order_ref, "channel": channel, **body})
+        result = offer_service.redeem_code(code, request, now, ticket=body.get("ticket"))
+    else:
+        result = offer_service.roll_back_code(code, order_ref, now, ticket=body.get("ticket"))
+    return result.outcome, till_answer(result, now)[1]
+
+
+def test_without_a_ticket_a_redemption_reads_only_the_code_then_one_transaction(shop, dynamodb_calls):
+    """The code carries its campaign's till rules: a container without the site cached does not
+    read it (that read made 3 round trips)."""
+    code = issued_code(redemption={"channels": ["web"], "rollback_hours": 24})
+    dynamodb_calls.clear()
     assert redeem(code, "o1", "store", NOW)[0] == "channel_not_allowed"  # the rule came with the code
-    calls.clear()
-    site_cache.forget()
     assert redeem(code, "o1", "web", NOW)[0] == "redeemed"
-    assert calls == ["GetItem", "TransactWriteItems"]
-    calls.clear()
-    site_cache.forget()
     assert roll_back(code, "o1", NOW + timedelta(hours=1))[0] == "rolled_back"
-    assert calls == ["GetItem", "TransactWriteItems"]
+    assert dynamodb_calls == ["GetItem", "GetItem", "TransactWriteItems", "GetItem", "TransactWriteItems"]
+
+
+def test_with_the_ticket_of_the_previous_step_redemption_and_rollback_are_one_round_trip(shop, dynamodb_calls):
+    """16.10: validation answers a signed ticket of what never changes (terms, till rules,
+    campaign, expiry) and of the redemption; the next step sends it back and is one transaction."""
+    code = issued_code(
+        offer={"kind": "percent", "value": 10, "currency": "USD", "max_discount": 5},
+        redemption={"per_customer": 1, "rollback_hours": 24},
+    )
+    validated = describe(code, NOW)
+    dynamodb_calls.clear()
+    till = {"order_value": 80, "currency": "USD", "customer_id": "cust-7"}
+    outcome, redeemed = till_step("redeem", code, "o1", ticket=validated["ticket"], **till)
+    assert (outcome, redeemed["discount"], dynamodb_calls) == ("redeemed", 5, ["TransactWriteItems"])
+    later = NOW + timedelta(hours=1)
+    outcome, rolled = till_step("roll_back", code, "o1", now=later, ticket=redeemed["ticket"])
+    assert (outcome, rolled["rollbacks"], len(dynamodb_calls)) == ("rolled_back", 1, 2)
+    counters = {c.sk: c for c in offers.campaign_counters("shop", "c1")}
+    assert (int(counters["ARM#a"].redemptions), int(counters["ARM#a"].value_redeemed)) == (0, 0)
+    customer = offers.RateCounter.get(f"CUSTOMER#shop#c1#{offer_service.state_id('shop', None, 'cust-7')}", "REDEEMED")
+    assert int(customer.n) == 0
+    assert offers.get_coupon(code).rollbacks[0]["order_ref"] == "o1"
+
+
+def test_a_stale_ticket_is_settled_by_the_code_as_it_is_and_a_forged_one_is_ignored(shop, dynamodb_calls):
+    code = issued_code(redemption={"channels": ["web"]})
+    ticket = describe(code, NOW)["ticket"]
+    assert till_step("redeem", code, "o1", ticket=ticket)[0] == "redeemed"
+    dynamodb_calls.clear()
+    assert till_step("redeem", code, "o1", ticket=ticket)[0] == "already_redeemed_same_order"
+    assert till_step("redeem", code, "o2", ticket=ticket)[0] == "already_redeemed"
+    assert dynamodb_calls == ["TransactWriteItems", "TransactWriteItems"]  # the failed condition told how it is
+    other = ask(visitor="v2").offer.code
+    payload, signature = describe(other, NOW)["ticket"].split(".")
+    facts = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    facts["r"]["channels"].append("store")  # a till that would like to redeem in a store
+    forged = base64.urlsafe_b64encode(json.dumps(facts).encode()).decode().rstrip("=") + "." + signature
+    assert till_step("redeem", other, "o3", "store", ticket=forged)[0] == "channel_not_allowed"
+    assert till_step("redeem", other, "o3", "web", ticket=ticket)[0] == "redeemed"  # another code's: read instead
