@@ -430,7 +430,7 @@ def commit_code_change(plan: Plan) -> Outcome | CodeChanged | None:
         expected &= rolled_back if rolled_back is not None else Coupon.rollbacks.does_not_exist()
     else:
         expected = (Coupon.redeemed_at == before.redeemed.at) & (Coupon.order_ref == before.redeemed.order_ref)
-    actions = _code_actions(after)
+    actions = _code_actions(before, after)
     if len(after.rollbacks) > len(
         before.rollbacks
     ):  # appended, whatever the list holds (the plan may not have read it)
@@ -450,20 +450,31 @@ def commit_code_change(plan: Plan) -> Outcome | CodeChanged | None:
     return None
 
 
-def _code_actions(code: CodeState) -> list:
-    redeemed = code.redeemed
-    fields = (
-        (Coupon.redeemed_at, redeemed and redeemed.at),
-        (Coupon.order_ref, redeemed and redeemed.order_ref),
-        (Coupon.channel, redeemed and str(redeemed.channel)),
-        (Coupon.store_id, redeemed and redeemed.store_id),
-        (Coupon.customer, redeemed and redeemed.customer),
-        (Coupon.order_value, redeemed and redeemed.order_value),
-        (Coupon.discount, redeemed and redeemed.discount),
-        (Coupon.took_customer, redeemed and redeemed.took_customer or None),
-        (Coupon.took_budget, redeemed and redeemed.took_budget or None),
-    )
-    return [attribute.remove() if value is None else attribute.set(value) for attribute, value in fields]
+def _redemption_fields(redeemed: Redeemed | None) -> dict:
+    """attribute name -> value of a redemption's attributes on the code item."""
+    if redeemed is None:
+        return {}
+    fields = {
+        "redeemed_at": redeemed.at,
+        "order_ref": redeemed.order_ref,
+        "channel": str(redeemed.channel),
+        "store_id": redeemed.store_id,
+        "customer": redeemed.customer,
+        "order_value": redeemed.order_value,
+        "discount": redeemed.discount,
+        "took_customer": redeemed.took_customer or None,
+        "took_budget": redeemed.took_budget or None,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _code_actions(before: CodeState, after: CodeState) -> list:
+    """SET what the new redemption holds, REMOVE what only the old one held (nothing else)."""
+    old, new = _redemption_fields(before.redeemed), _redemption_fields(after.redeemed)
+    attribute = Coupon.get_attributes()
+    return [attribute[name].set(value) for name, value in new.items()] + [
+        attribute[name].remove() for name in old if name not in new
+    ]
 
 
 def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:
