@@ -109,14 +109,18 @@ def offer_event(request):
 
     data = _browser_body(request)
     event = data.get("event")
-    if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
-        site = service.site_for_page(data.get("site_key"), _origin(request))
-        return {"counted": service.record_dismissal(site, data)}
     field = {"impression": "impressed_at", "claim": "claimed_at"}.get(event) if isinstance(event, str) else None
-    if field is None:
+    if field is None and event != "dismiss":
         raise Invalid("bad_event", "event must be impression, claim or dismiss")
+    code = data.get("code")
+    if (code is not None or field is not None) and not isinstance(code, str):
+        raise Invalid("bad_field", "code must be a string")
     site = service.site_for_page(data.get("site_key"), _origin(request))
+    # Every event is throttled per client before anything is read or stored: a flood of
+    # dismissals would otherwise write a visitor record each.
     service.allow_event(site.site_key, hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
+        return {"counted": service.record_dismissal(site, data)}
     try:
         coupon = service.coupon_for_site(data.get("code"), site.site_key)
     except NotFound:

@@ -319,3 +319,43 @@ def test_every_till_refusal_is_a_problem_body_never_a_valid_code(shop):
     for outcome, response in answers.items():
         assert response.json_body == {"error": outcome, "message": response.json_body["message"], "outcome": outcome}
         assert response.json_body["message"]
+
+
+def test_dismissals_are_throttled_like_other_events_and_a_refused_one_stores_nothing(shop, monkeypatch):
+    """16.6: a burst of dismissals from one client, each for a new visitor id, was all 200 and
+    stored a visitor record each."""
+    from chalicelib.core.settings import forget_settings
+
+    monkeypatch.setenv("OFFER_EVENTS_PER_IP_PER_MINUTE", "3")
+    forget_settings()
+    event = {"site_key": "shop", "campaign_id": "five-off", "event": "dismiss", "how": "never"}
+    statuses = [
+        shop.http.post(
+            "/offers/events", headers=BROWSER, body=json.dumps({**event, "visitor_id": f"flood{i}"}).encode()
+        ).status_code
+        for i in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+    stored = [offers_visitor(f"flood{i}") is not None for i in range(5)]
+    assert stored == [True, True, True, False, False]
+    impression = {"site_key": "shop", "code": "ABCDE-FGHJK", "event": "impression"}
+    assert shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(impression).encode()).status_code == 429
+
+
+@pytest.mark.parametrize("code", [12345, ["ABCDE-FGHJK"], {"code": "ABCDE-FGHJK"}, True, None])
+@pytest.mark.parametrize("event", ["impression", "claim"])
+def test_a_code_of_the_wrong_json_type_is_a_400(shop, code, event):
+    """16.6: it answered 200 `{"counted": false}` as if it were a code no one had."""
+    body = {"site_key": "shop", "campaign_id": "five-off", "variant_id": "a", "event": event, "code": code}
+    response = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(body).encode())
+    assert (response.status_code, response.json_body["error"]) == (400, "bad_field")
+    dismiss = {"site_key": "shop", "campaign_id": "five-off", "visitor_id": "v1", "event": "dismiss", "how": "close"}
+    refused = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps({**dismiss, "code": 7}).encode())
+    assert refused.status_code == 400
+    assert offers_visitor("v1") is None
+
+
+def offers_visitor(visitor_id: str):
+    from chalicelib.storage import offers
+
+    return offers.get_or_none(offers.VisitorState, f"VISITOR#shop#{visitor_id}", "STATE")
