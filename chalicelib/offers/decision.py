@@ -47,6 +47,7 @@ class Visit:
     seconds_on_page: float
     user_agent: str
     customer_id: str | None = None  # the shop's id of a signed-in customer (hashed before any use)
+    customer_hash: str | None = None  # HMAC-SHA256(site secret, customer_id) from the shop's server
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
         seconds_on_page=float(seconds),
         user_agent=(user_agent or "")[:512],
         customer_id=_customer_id(body.get("customer_id")),
+        customer_hash=_text(body.get("customer_hash"), "customer_hash", 128),
     )
 
 

@@ -195,6 +195,15 @@ def create_site(request):
     return 201, admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins"))
 
 
+@bp.route("/v1/sites/{site_key}/secrets", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def rotate_site_secret(request, site_key):
+    """A new identity-verification secret; the previous one is still accepted until the next rotation."""
+    from chalicelib.offers import admin
+
+    return admin.rotate_secret(site_key)
+
+
 @bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def put_campaign(request, site_key, campaign_id):

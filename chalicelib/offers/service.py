@@ -29,7 +29,7 @@ from chalicelib.domain.coupons import (
     plan_rollback,
 )
 from chalicelib.domain.money import MoneyError, to_minor
-from chalicelib.offers import decision, site_cache
+from chalicelib.offers import decision, identity, site_cache
 from chalicelib.offers.campaigns import Campaign, Variant
 from chalicelib.offers.codes import new_code, normalize_code
 from chalicelib.offers.decision import Decision, Visit
@@ -104,6 +104,10 @@ def state_id(site_key: str, visitor_id: str | None, customer_id: str | None) -> 
 def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: datetime | None = None) -> Answer:
     now = (now or datetime.now(UTC)).replace(microsecond=0)  # whole seconds, as stored and shown
     settings = get_settings()
+    if visit.customer_id:  # a claim until the site's secret is found to have signed it
+        signed_by = site_cache.site(visit.site_key)
+        secrets = signed_by.secrets if signed_by else ()
+        visit = replace(visit, customer_id=identity.verified_customer(secrets, visit.customer_id, visit.customer_hash))
     if visit.visitor_id is not None and visit.customer_id:
         visit = replace(visit, visitor_id=state_id(visit.site_key, visit.visitor_id, visit.customer_id))
     if visit.visitor_id is None:  # no visitor id: a bot, answered once the site is checked
@@ -244,9 +248,12 @@ def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) 
         raise Invalid("bad_field", f"how must be one of {', '.join(DISMISSALS)}")
     if not is_id(campaign_id) or campaign_id not in {c.campaign_id for c in site.campaigns}:
         raise NotFound("unknown_campaign", "no such campaign for this site")
-    customer = data.get("customer_id")
+    customer, signature = data.get("customer_id"), data.get("customer_hash")
     if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
         raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
+    if signature is not None and (not isinstance(signature, str) or len(signature) > 128):
+        raise Invalid("bad_field", "customer_hash must be a string of at most 128 characters")
+    customer = identity.verified_customer(site.secrets, customer, signature)  # unsigned: this browser's own
     who = state_id(site.site_key, _checked_key(data.get("visitor_id"), "visitor_id"), customer)
     for _ in range(ATTEMPTS):
         _, visitor = site_cache.site_and_visitor(site.site_key, who)

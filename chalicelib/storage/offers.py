@@ -49,6 +49,7 @@ class Site(_OffersPartition):
     allowed_origins = ListAttribute(of=UnicodeAttribute)
     enabled = BooleanAttribute()
     campaigns = JSONAttribute(default=dict)  # campaign_id -> the campaign as configured
+    secrets = ListAttribute(of=UnicodeAttribute, null=True)  # identity verification, newest first
     version = VersionAttribute()
 
     @property
@@ -229,8 +230,16 @@ class SiteExists(Exception):
     pass
 
 
-def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
-    site = Site(site_key_of(site_key), "CONFIG", name=name, allowed_origins=allowed_origins, enabled=True, campaigns={})
+def create_site(site_key: str, name: str, allowed_origins: list[str], secrets: list[str]) -> Site:
+    site = Site(
+        site_key_of(site_key),
+        "CONFIG",
+        name=name,
+        allowed_origins=allowed_origins,
+        enabled=True,
+        campaigns={},
+        secrets=secrets,
+    )
     if not save_site(site, condition=Site.pk.does_not_exist()):
         raise SiteExists(site_key)
     return site

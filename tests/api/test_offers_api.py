@@ -359,3 +359,23 @@ def offers_visitor(visitor_id: str):
     from chalicelib.storage import offers
 
     return offers.get_or_none(offers.VisitorState, f"VISITOR#shop#{visitor_id}", "STATE")
+
+
+def test_only_a_customer_id_the_shop_signed_follows_the_customer(api):
+    """16.5 over HTTP: the site's secret comes with the site (and with each rotation); a decision
+    naming a customer without the shop's signature is an anonymous visitor's."""
+    from chalicelib.offers.identity import customer_hash
+
+    created = api.admin("POST", "/v1/sites", {"site_key": "shop", "name": "Shop", "allowed_origins": [ORIGIN]})
+    secret = created.json_body["secret"]
+    assert api.admin("PUT", "/v1/sites/shop/campaigns/five-off", CAMPAIGN).status_code == 200
+    signed = {"customer_id": "cust-42", "customer_hash": customer_hash(secret, "cust-42")}
+    victim = decide(api, visitor_id="phone", **signed).json_body["offer"]["code"]
+    assert decide(api, visitor_id="laptop", **signed).json_body["offer"]["code"] == victim
+    stranger = decide(api, visitor_id="script", headers={"Origin": ""}, customer_id="cust-42").json_body
+    assert stranger["offer"]["code"] != victim
+    rotated = api.admin("POST", "/v1/sites/shop/secrets")
+    assert rotated.status_code == 200 and rotated.json_body["secret"] != secret
+    assert rotated.json_body["secrets_accepted"] == 2
+    assert api.admin("POST", "/v1/sites/nope/secrets").status_code == 404
+    assert api.http.post("/v1/sites/shop/secrets").status_code == 401

@@ -234,15 +234,52 @@ def test_dont_show_again_waits_a_year_and_a_double_dismissal_counts_once(shop):
     assert ask(now=NOW + timedelta(days=300)).reason == "dismissed"
 
 
+def signed(customer_id: str) -> dict:
+    """The customer id with the hash the shop's server renders into its page."""
+    from chalicelib.offers.identity import customer_hash
+
+    return {"customer_id": customer_id, "customer_hash": customer_hash(offers.get_site("shop").secrets[0], customer_id)}
+
+
 def test_a_known_customer_is_the_same_on_every_device(shop):
     put(caps={"cooldown_days": 0, "max_per_visitor": 100})
-    phone = ask(visitor="phone", customer_id="cust-42")
+    phone = ask(visitor="phone", **signed("cust-42"))
     assert phone.show
-    assert dismiss(visitor="phone", customer_id="cust-42")
-    assert ask(visitor="laptop", customer_id="cust-42", now=NOW + timedelta(hours=1)).reason == "dismissed"
+    assert dismiss(visitor="phone", **signed("cust-42"))
+    assert ask(visitor="laptop", now=NOW + timedelta(hours=1), **signed("cust-42")).reason == "dismissed"
     assert ask(visitor="laptop", now=NOW + timedelta(hours=1)).show  # signed out: the laptop's own state
     stored = offers.site_and_visitor("shop", offer_service.state_id("shop", "x", "cust-42"), False)[1]
     assert stored is not None and "cust-42" not in stored.pk
+
+
+def test_a_customer_id_without_the_shops_signature_is_an_anonymous_visitor(shop):
+    """16.5: a script posting someone else's customer id received their live code, and a
+    dismissal naming it with `how: never` silenced them."""
+    put(caps={"cooldown_days": 0, "max_per_visitor": 100})
+    victim = ask(visitor="victim-phone", **signed("cust-42"))
+    for forged in ({"customer_id": "cust-42"}, {"customer_id": "cust-42", "customer_hash": "0" * 64}):
+        stranger = ask(visitor=f"stranger{len(forged)}", **forged)
+        assert stranger.show and stranger.offer.code != victim.offer.code
+        assert dismiss(visitor=f"stranger{len(forged)}", how="never", **forged)
+    later = NOW + timedelta(minutes=1)
+    assert ask(visitor="victim-laptop", now=later, **signed("cust-42")).offer.code == victim.offer.code
+    other_site_hash = {"customer_id": "cust-42", "customer_hash": signed("cust-7")["customer_hash"]}
+    assert ask(visitor="stranger3", **other_site_hash).offer.code != victim.offer.code
+
+
+def test_a_rotated_secret_stays_valid_until_the_next_rotation(shop):
+    put(caps={"cooldown_days": 0, "max_per_visitor": 100})
+    from chalicelib.offers import site_cache
+
+    first = signed("cust-42")
+    code = ask(visitor="phone", **first).offer.code
+    site_admin.rotate_secret("shop")
+    site_cache.forget()
+    assert ask(visitor="laptop", **first).offer.code == code  # rendered before the rotation: still valid
+    assert ask(visitor="tablet", **signed("cust-42")).offer.code == code  # the new secret
+    site_admin.rotate_secret("shop")
+    site_cache.forget()
+    assert ask(visitor="tv", **first).offer.code != code  # two rotations later: anonymous
 
 
 def test_a_recurring_window_in_the_campaigns_time_zone(shop):
