@@ -113,7 +113,7 @@ def offer_event(request):
     if field is None and event != "dismiss":
         raise Invalid("bad_event", "event must be impression, claim or dismiss")
     code = data.get("code")
-    if (code is not None or field is not None) and not isinstance(code, str):
+    if code is not None and not isinstance(code, str):  # absent is fine: a no-discount message has none
         raise Invalid("bad_field", "code must be a string")
     site = service.site_for_page(data.get("site_key"), _origin(request))
     # Every event is throttled per client before anything is read or stored: a flood of
