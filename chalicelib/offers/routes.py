@@ -120,7 +120,9 @@ def offer_event(request):
     # dismissals would otherwise write a visitor record each.
     service.allow_event(site.site_key, hash_ip(get_settings().ip_hash_key, client_ip(request)))
     if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
-        return {"counted": service.record_dismissal(site, data)}
+        from chalicelib.offers.decision import parse_dismissal
+
+        return {"counted": service.record_dismissal(site, parse_dismissal(data))}
     try:
         coupon = service.coupon_for_site(data.get("code"), site.site_key)
     except NotFound:

@@ -32,7 +32,7 @@ from chalicelib.domain.money import MoneyError, to_minor
 from chalicelib.offers import decision, identity, site_cache
 from chalicelib.offers.campaigns import Campaign, Variant
 from chalicelib.offers.codes import new_code, normalize_code
-from chalicelib.offers.decision import Decision, Visit
+from chalicelib.offers.decision import Decision, Dismissal, DismissHow, Visit
 from chalicelib.offers.limits import SlidingWindow
 from chalicelib.offers.site_cache import CachedSite
 from chalicelib.storage import offers
@@ -236,25 +236,18 @@ def _cart(visit: Visit) -> int | None:
         return None
 
 
-DISMISSALS = ("close", "esc", "never")
 DISMISS_DEBOUNCE = timedelta(seconds=2)  # Esc and a close click of the same dialog are one dismissal
 
 
-def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) -> bool:
-    """The visitor closed the dialog: the campaign waits longer after each dismissal."""
+def record_dismissal(site: CachedSite, dismissal: Dismissal, now: datetime | None = None) -> bool:
+    """The visitor closed the dialog: the campaign waits longer after each dismissal. A customer
+    id counts only as the shop's server signed it; else it is this browser's own dismissal."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    how, campaign_id = data.get("how"), data.get("campaign_id")
-    if not isinstance(how, str) or how not in DISMISSALS:
-        raise Invalid("bad_field", f"how must be one of {', '.join(DISMISSALS)}")
-    if not is_id(campaign_id) or campaign_id not in {c.campaign_id for c in site.campaigns}:
+    how, campaign_id = dismissal.how, dismissal.campaign_id
+    if campaign_id not in {c.campaign_id for c in site.campaigns}:
         raise NotFound("unknown_campaign", "no such campaign for this site")
-    customer, signature = data.get("customer_id"), data.get("customer_hash")
-    if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
-        raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
-    if signature is not None and (not isinstance(signature, str) or len(signature) > 128):
-        raise Invalid("bad_field", "customer_hash must be a string of at most 128 characters")
-    customer = identity.verified_customer(site.secrets, customer, signature)  # unsigned: this browser's own
-    who = state_id(site.site_key, _checked_key(data.get("visitor_id"), "visitor_id"), customer)
+    customer = identity.verified_customer(site.secrets, dismissal.customer_id, dismissal.customer_hash)
+    who = state_id(site.site_key, dismissal.visitor_id, customer)
     for _ in range(ATTEMPTS):
         _, visitor = site_cache.site_and_visitor(site.site_key, who)
         visitor = _visitor(site.site_key, who, visitor, now)
@@ -262,11 +255,11 @@ def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) 
         if (
             state.dismissed_at
             and now - state.dismissed_at < DISMISS_DEBOUNCE
-            and not (how == "never" and not state.never)
+            and not (how == DismissHow.NEVER and not state.never)
         ):
             return False
         dismissed = replace(
-            state, dismissals=state.dismissals + 1, dismissed_at=now, never=state.never or how == "never"
+            state, dismissals=state.dismissals + 1, dismissed_at=now, never=state.never or how == DismissHow.NEVER
         )
         if offers.record_dismissal(visitor.with_state(campaign_id, dismissed), site.site_key, campaign_id, state.arm):
             count("OfferDismissals", how=how)

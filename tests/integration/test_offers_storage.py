@@ -9,7 +9,7 @@ import pytest
 from chalicelib.core.errors import Invalid, NotFound
 from chalicelib.offers import admin as site_admin
 from chalicelib.offers import service as offer_service
-from chalicelib.offers.decision import parse_visit
+from chalicelib.offers.decision import parse_dismissal, parse_visit
 from chalicelib.offers.routes import code_body, decision_body, parse_till_request, till_answer
 from chalicelib.storage import offers
 
@@ -208,7 +208,7 @@ def test_the_kill_switch_reaches_a_container_with_a_stale_cache_on_its_next_deci
 def dismiss(how="close", visitor="v1", now=NOW, campaign="c1", **extra):
     site = offer_service.site_for_page("shop", ORIGIN)
     body = {"site_key": "shop", "visitor_id": visitor, "campaign_id": campaign, "how": how, **extra}
-    return offer_service.record_dismissal(site, body, now)
+    return offer_service.record_dismissal(site, parse_dismissal(body), now)
 
 
 def test_each_dismissal_makes_the_campaign_wait_longer(shop):
