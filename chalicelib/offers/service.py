@@ -305,7 +305,7 @@ def email_code(
     if coupon is None or coupon.redeemed_at is not None or coupon.expires_at <= now:
         count("OfferEmails", outcome="not_sent")
         return
-    if send_offer_email(address, coupon):
+    if send_offer_email(address, coupon.state()):
         offers.mark_coupon(coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", now)
         count("OfferEmails", outcome="sent")
 
