@@ -354,11 +354,17 @@ class TillResult:
         return self.message is not None
 
 
-def _settle(code: CodeState, plan_for) -> TillResult:
-    """Plan on the code as read and commit in one transaction; when another till changed the
-    code meanwhile, the failed transaction hands back its state and the plan is made again."""
+def _settle(code: CodeState, plan_for, as_read: bool = True) -> TillResult:
+    """Plan on the code and commit in one transaction; when another till changed the code
+    meanwhile, the failed transaction hands back its state and the plan is made again. A code
+    known from a ticket (`as_read` False) is read before a refusal or a no-op is answered: only
+    a write's condition proves what a ticket claims about the redemption."""
     for _ in range(ATTEMPTS):
         planned = plan_for(code)
+        unwritten = isinstance(planned, Refusal) or planned.new is planned.code
+        if unwritten and not as_read:
+            code, as_read = describe_code(code.code), True
+            continue
         if isinstance(planned, Refusal):
             return TillResult(planned.outcome, code, planned.message)
         if planned.new is planned.code:  # settled before (the same order again): nothing to write
@@ -366,26 +372,27 @@ def _settle(code: CodeState, plan_for) -> TillResult:
         try:
             committed = offers.commit_code_change(planned)
         except TransactionConflict:
-            code = offers.get_code(code.code) or code
+            code, as_read = offers.get_code(code.code) or code, True
             continue
         if committed is None:
             return TillResult(planned.outcome, planned.new, capped_by=planned.capped_by)
         if isinstance(committed, offers.CodeChanged):
             if committed.code is None:
                 raise NotFound("unknown_code", "no such code")
-            code = committed.code
+            code, as_read = committed.code, True
             continue
         return TillResult(committed, code, REFUSAL_MESSAGES.get(committed, str(committed)))
     raise Unavailable("unavailable", "the code could not be settled after retries", retry_after=2)
 
 
-def _known_code(code, ticket: str | None) -> CodeState:
-    """The code as the till's ticket says it was (no read), or as read when there is no valid ticket."""
+def _known_code(code, ticket: str | None) -> tuple[CodeState, bool]:
+    """(the code, whether it was read): as the till's ticket says it was (no read), or as read
+    when there is no valid ticket."""
     from chalicelib.offers import tickets
 
     normalized = normalize_code(code)
     known = tickets.unseal(ticket, normalized) if ticket is not None and normalized else None
-    return known or describe_code(code)
+    return (known, False) if known else (describe_code(code), True)
 
 
 def redeem_code(code, request: TillRequest, now: datetime | None = None, ticket: str | None = None) -> TillResult:
@@ -393,13 +400,10 @@ def redeem_code(code, request: TillRequest, now: datetime | None = None, ticket:
     browser showed; a customer id is hashed (per site) before anything else sees it. With the
     ticket of the code's validation, one round trip."""
     now = now or datetime.now(UTC)
-    state = _known_code(code, ticket)
+    state, as_read = _known_code(code, ticket)
     if request.customer:
         request = replace(request, customer=state_id(state.site_key, None, request.customer))
-    result = _settle(state, lambda current: plan_redeem(current, request, now))
-    if result.outcome == Outcome.REDEEMED:
-        count("Redemptions", campaign_id=state.campaign_id)
-    return result
+    return _settle(state, lambda current: plan_redeem(current, request, now), as_read)
 
 
 def roll_back_code(code, order_ref: str, now: datetime | None = None, ticket: str | None = None) -> TillResult:
@@ -407,7 +411,8 @@ def roll_back_code(code, order_ref: str, now: datetime | None = None, ticket: st
     what the redemption took is given back, once, with the rollback kept on the code for audit.
     With the ticket of the redemption, one round trip."""
     now = now or datetime.now(UTC)
-    result = _settle(_known_code(code, ticket), lambda current: plan_rollback(current, order_ref, now))
+    state, as_read = _known_code(code, ticket)
+    result = _settle(state, lambda current: plan_rollback(current, order_ref, now), as_read)
     if result.outcome == Outcome.ROLLED_BACK:
         count("Rollbacks", campaign_id=result.code.campaign_id)
     return result

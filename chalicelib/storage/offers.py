@@ -1,8 +1,11 @@
 """The offers table family: sites with their campaigns, visitors' offer state, coupon codes,
 campaign counters and rate counters, in one table keyed `pk`/`sk` with one TTL attribute.
 
-Issuing a code is one transaction: the budget reservation (total and per day), the code, the
-visitor's state (optimistic version) and the per-IP rate counter commit together or not at all.
+Storage commits the domain's coupon plans (`chalicelib.domain.coupons`) and decides nothing:
+issuing a code is one transaction (the planned budget reservation, the code, the visitor's state
+with its optimistic version, the per-IP rate counter); a redemption or a rollback is one
+transaction (the code's new state on the condition that it is as the plan saw it, and the
+planned counter changes with their ceilings). Money is integer minor units.
 """
 
 from __future__ import annotations

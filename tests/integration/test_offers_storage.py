@@ -528,3 +528,16 @@ def test_a_stale_ticket_is_settled_by_the_code_as_it_is_and_a_forged_one_is_igno
     forged = base64.urlsafe_b64encode(json.dumps(facts).encode()).decode().rstrip("=") + "." + signature
     assert till_step("redeem", other, "o3", "store", ticket=forged)[0] == "channel_not_allowed"
     assert till_step("redeem", other, "o3", "web", ticket=ticket)[0] == "redeemed"  # another code's: read instead
+
+
+def test_a_refusal_a_ticket_would_imply_is_checked_against_the_code(shop, dynamodb_calls):
+    """A redemption's ticket says "redeemed by o1"; after a rollback elsewhere the code is free
+    again, so a redemption for o2 with that ticket must not be refused on the ticket's word."""
+    code = issued_code(redemption={"rollback_hours": 24})
+    redeemed_ticket = till_step("redeem", code, "o1")[1]["ticket"]
+    assert roll_back(code, "o1", NOW + timedelta(minutes=1))[0] == "rolled_back"
+    dynamodb_calls.clear()
+    assert till_step("redeem", code, "o2", now=NOW + timedelta(minutes=2), ticket=redeemed_ticket)[0] == "redeemed"
+    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]
+    later = NOW + timedelta(minutes=3)
+    assert till_step("roll_back", code, "o1", now=later, ticket=redeemed_ticket)[0] == "not_redeemed_by_this_order"
