@@ -5,6 +5,8 @@
   subscribers, consent export, privacy requests; the deferred-unsubscribe queue.
 - `chalicelib/offers/routes.py`: the exit-intent snippet and `/offers/*` it calls from shops'
   pages, `/v1/sites` and campaigns, `/v1/codes` validation and redemption.
+- `chalicelib/cancel/routes.py`: `/v1/cancel-sessions` and `/v1/cancel-flows/{business}` for
+  subscription businesses' servers, the hosted cancellation pages `/cancel/{token}`.
 - `chalicelib/sunset/routes.py`: `/u/{token}/keep`, the engagement webhook, SES events over
   SNS and EventBridge, the daily schedule and the job's queue, policies and run reports.
 
@@ -14,6 +16,7 @@ correlation id, a trace subsegment, metrics flushed.
 
 from chalice import Chalice
 
+from chalicelib.cancel.routes import bp as cancel
 from chalicelib.core.observability import observe
 from chalicelib.offers.routes import bp as offers
 from chalicelib.sunset.routes import bp as sunset
@@ -24,3 +27,4 @@ app.register_middleware(observe, "all")
 app.register_blueprint(unsubscribe)
 app.register_blueprint(offers)
 app.register_blueprint(sunset)
+app.register_blueprint(cancel)

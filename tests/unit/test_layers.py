@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-JOBS = ("unsubscribe", "offers", "sunset")
+JOBS = ("unsubscribe", "offers", "sunset", "cancel")
 ALLOWED_BETWEEN_JOBS = {("sunset", "chalicelib.unsubscribe.tokens"), ("sunset", "chalicelib.unsubscribe.headers")}
 NOT_FOR_RUN_TIME = ("chalice.test", "chalice.local")
 NOT_SHIPPED = ("tools", "tests", "moto", "pytest")

@@ -1,0 +1,206 @@
+"""Cancel sessions, each business's cancel flow and its offer budget, in the offers table family
+(keys `CANCEL#<session>`/`SESSION`, `CANCELFLOW#<business>`/`FLOW` and `/BUDGET`): the save
+offers spend the same kind of budget as exit-intent offers, and a session is kept for the
+business's retention through the table's TTL.
+
+Storage commits the domain's plans (`chalicelib.domain.cancel`) and decides nothing: a change is
+one conditional put on the version the plan saw, or, when it spends the budget, one transaction
+of that put and the budget's conditional increment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+from chalicelib.core.errors import Conflict
+from chalicelib.domain.cancel import (
+    Answer,
+    Change,
+    Flow,
+    OfferKind,
+    Reason,
+    SaveOffer,
+    Session,
+    SessionRequest,
+    Status,
+    parse_flow,
+)
+from chalicelib.storage.connection import TABLES, TableMeta
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, written
+
+
+class _CancelPartition(Model):
+    class Meta(TableMeta):
+        table_name = TABLES.offers
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    ttl = TTLAttribute(null=True)
+
+
+class CancelSessionItem(_CancelPartition):
+    state = JSONAttribute()
+    version = NumberAttribute()
+    business = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+
+
+class CancelFlowItem(_CancelPartition):
+    flow = JSONAttribute(null=True)
+    accepted = NumberAttribute(null=True)  # on the BUDGET item: offers accepted so far
+
+
+def _session_key(session_id: str) -> tuple[str, str]:
+    return f"CANCEL#{session_id}", "SESSION"
+
+
+def _flow_key(business: str, what: str) -> tuple[str, str]:
+    return f"CANCELFLOW#{business}", what
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _offer(raw: dict | None) -> SaveOffer | None:
+    if not raw:
+        return None
+    return SaveOffer(
+        raw["offer_id"],
+        OfferKind(raw["kind"]),
+        raw.get("percent", 0),
+        raw.get("months", 0),
+        raw.get("plan"),
+        raw.get("price"),
+    )
+
+
+def session_to_raw(session: Session) -> dict:
+    request = session.request
+    return {
+        "id": session.session_id,
+        "request": {
+            **{k: getattr(request, k) for k in ("business", "customer_id", "subscription_id", "plan", "price")},
+            **{k: getattr(request, k) for k in ("currency", "tenure_months", "locale", "return_url")},
+            "effective_date": request.effective_date.isoformat(),
+        },
+        "flow": session.flow.to_raw(),
+        "created_at": _time(session.created_at),
+        "link_expires_at": _time(session.link_expires_at),
+        "status": str(session.status),
+        "reason": str(session.answer.reason) if session.answer.reason else None,
+        "comment": session.answer.comment,
+        "answered_at": _time(session.answered_at),
+        "arm": session.arm,
+        "offer": session.offer.to_raw() if session.offer else None,
+        "offer_shown_at": _time(session.offer_shown_at),
+        "decided_at": _time(session.decided_at),
+        "undone_at": _time(session.undone_at),
+    }
+
+
+def session_from_raw(raw: dict, version: int) -> Session:
+    request = raw["request"]
+    return Session(
+        session_id=raw["id"],
+        request=SessionRequest(**{**request, "effective_date": date.fromisoformat(request["effective_date"])}),
+        flow=parse_flow(raw["flow"]),
+        created_at=_parse_time(raw["created_at"]),
+        link_expires_at=_parse_time(raw["link_expires_at"]),
+        status=Status(raw["status"]),
+        answer=Answer(Reason(raw["reason"]) if raw.get("reason") else None, raw.get("comment")),
+        answered_at=_parse_time(raw.get("answered_at")),
+        arm=raw.get("arm"),
+        offer=_offer(raw.get("offer")),
+        offer_shown_at=_parse_time(raw.get("offer_shown_at")),
+        decided_at=_parse_time(raw.get("decided_at")),
+        undone_at=_parse_time(raw.get("undone_at")),
+        version=version,
+    )
+
+
+def _item(session: Session) -> CancelSessionItem:
+    pk, sk = _session_key(session.session_id)
+    request = session.request
+    # Kept for the business's retention after the effective date (California: 1 year after
+    # termination or 3 years after consent, whichever is later; the flow's days are >= 3 years).
+    end = datetime(request.effective_date.year, request.effective_date.month, request.effective_date.day, tzinfo=UTC)
+    keep_until = max(session.created_at, end) + timedelta(days=session.flow.retention_days)
+    return CancelSessionItem(
+        pk,
+        sk,
+        state=session_to_raw(session),
+        version=session.version,
+        business=request.business,
+        customer_id=request.customer_id,
+        ttl=keep_until,
+    )
+
+
+def create_session(session: Session) -> None:
+    item = _item(session)
+    if not written(lambda: item.save(condition=CancelSessionItem.pk.does_not_exist())):
+        raise Conflict("session_exists", "a session with this id exists")
+
+
+def load_session(session_id: str) -> Session | None:
+    """One consistent read; a session past its TTL is gone for the flow as well."""
+    try:
+        item = CancelSessionItem.get(*_session_key(session_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+    if item.ttl and item.ttl <= datetime.now(UTC):
+        return None
+    return session_from_raw(item.state, int(item.version))
+
+
+def commit(change: Change) -> bool:
+    """Write the planned session if it still has the version the plan saw; False when another
+    request changed it first. Conflict("offer_unavailable") when the budget is spent."""
+    item = _item(change.session)
+    condition = CancelSessionItem.version == change.expected_version
+    if not change.spends_budget:
+        return written(lambda: item.save(condition=condition))
+    budget = CancelFlowItem(*_flow_key(change.session.request.business, "BUDGET"))
+    limit = change.session.flow.budget
+    if not limit:
+        raise Conflict("offer_unavailable", "this offer is no longer available")
+    try:
+        (
+            Transaction()
+            .put("session", item, condition)
+            .update(
+                "budget",
+                budget,
+                [CancelFlowItem.accepted.add(1)],
+                condition=CancelFlowItem.accepted.does_not_exist() | (CancelFlowItem.accepted < limit),
+            )
+            .commit()
+        )
+    except ConditionsFailed as failed:
+        if "session" in failed:
+            return False
+        raise Conflict("offer_unavailable", "this offer is no longer available") from failed
+    return True
+
+
+def load_flow(business: str) -> Flow | None:
+    item = get_or_none(CancelFlowItem, *_flow_key(business, "FLOW"))
+    return parse_flow(item.flow) if item and item.flow else None
+
+
+def save_flow(business: str, flow: Flow) -> None:
+    CancelFlowItem(*_flow_key(business, "FLOW"), flow=flow.to_raw()).save()
+
+
+def accepted_offers(business: str) -> int:
+    item = get_or_none(CancelFlowItem, *_flow_key(business, "BUDGET"))
+    return int(item.accepted or 0) if item else 0
