@@ -10,6 +10,7 @@ from chalice import Blueprint
 from chalicelib.core.errors import Conflict
 from chalicelib.core.forms import FORM_CONTENT_TYPES, parse_form
 from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, raw_body
+from chalicelib.core.settings import event_sources
 
 bp = Blueprint(__name__)
 
@@ -45,6 +46,30 @@ def get_cancel_flow(request, business):
     from chalicelib.cancel import service
 
     return service.flow_of(business).to_raw()
+
+
+@bp.route("/v1/cancel-flows/{business}/webhook", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def put_cancel_webhook(request, business):
+    from chalicelib.cancel import service
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.ids import is_id
+
+    if not is_id(business):
+        raise Invalid("invalid_business", "the business id is letters, digits, - and _")
+    return service.set_webhook(business, json_body(request).get("url"))
+
+
+@bp.on_sqs_message(queue=event_sources().cancel_webhook_queue, batch_size=1)
+def cancel_webhooks(event):
+    """One event per message; a failed attempt is queued again by `deliver` with its backoff, so
+    only an unexpected failure raises (SQS retries it, then keeps it in the DLQ)."""
+    import json
+
+    from chalicelib.cancel import webhooks
+
+    for record in event:
+        webhooks.deliver(json.loads(record.body))
 
 
 def _refused(error):

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib.cancel import webhooks
 from chalicelib.core import signed_links
 from chalicelib.core.errors import Conflict, Invalid, NotFound, Unavailable
 from chalicelib.core.observability import count, logger
@@ -60,6 +61,7 @@ def open_session(raw: dict, now: datetime) -> OpenedSession:
     session = rules.open_session(request, flow, secrets.token_urlsafe(16), now)
     store.create_session(session)
     count("CancelSessions", outcome="started")
+    webhooks.enqueue(session, (rules.Event.STARTED,), now)
     url = get_settings().public_base_url + page_path(session)
     return OpenedSession(session.session_id, url, session.link_expires_at)
 
@@ -106,7 +108,7 @@ def _apply(session: Session, plan, now: datetime) -> Session:
             return step.session
         try:
             if store.commit(step):
-                _committed(step)
+                _committed(step, now)
                 return step.session
         except TransactionConflict:
             pass
@@ -114,9 +116,17 @@ def _apply(session: Session, plan, now: datetime) -> Session:
     raise Unavailable("busy", "the session is being changed by another request; try again", retry_after=1)
 
 
-def _committed(change: Change) -> None:
+def _committed(change: Change, now: datetime) -> None:
     if change.session.status is not rules.Status.OPEN:
         count("CancelSessions", outcome=str(change.session.status))
+    webhooks.enqueue(change.session, change.events, now)
+
+
+def set_webhook(business: str, url) -> dict:
+    """Point the business's webhooks at `url` with a new signing secret (answered once; the
+    previous secret keeps verifying until the next rotation)."""
+    secrets_now = store.save_webhook(business, webhooks.check_url(url), webhooks.new_secret())
+    return {"url": url, "secret": secrets_now[0], "previous_secret_valid": len(secrets_now) > 1}
 
 
 def act(token: str, action: str, form: dict[str, str], now: datetime) -> Session:

@@ -39,6 +39,7 @@ class EventSources:
     unsubscribe_queue: str
     mail_received_topic: str = "offboard-mail-received"
     sms_inbound_topic: str = "offboard-sms-inbound"
+    cancel_webhook_queue: str = "offboard-cancel-webhooks"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Settings:
     ses_endpoint: str | None = None
     unsubscribe_queue_url: str | None = None
     sunset_queue_url: str | None = None
+    cancel_webhook_queue_url: str | None = None
+    cancel_webhook_dead_letter_url: str | None = None
     offer_email_from: str | None = None
     sunset_email_from: str | None = None
     ses_configuration_set: str | None = None
@@ -175,6 +178,8 @@ def _build(env: dict[str, str]) -> Settings:
         ses_endpoint=env.get("SES_ENDPOINT") or None,
         unsubscribe_queue_url=env.get("UNSUBSCRIBE_QUEUE_URL") or None,
         sunset_queue_url=env.get("SUNSET_QUEUE_URL") or None,
+        cancel_webhook_queue_url=env.get("CANCEL_WEBHOOK_QUEUE_URL") or None,
+        cancel_webhook_dead_letter_url=env.get("CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
         offer_email_from=env.get("OFFER_EMAIL_FROM") or None,
         sunset_email_from=env.get("SUNSET_EMAIL_FROM") or env.get("OFFER_EMAIL_FROM") or "no-reply@offboard.example",
         ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
@@ -215,6 +220,7 @@ def event_sources() -> EventSources:
         unsubscribe_queue=env.get("UNSUBSCRIBE_QUEUE_NAME", "offboard-unsubscribes"),
         mail_received_topic=env.get("MAIL_RECEIVED_TOPIC", "offboard-mail-received"),
         sms_inbound_topic=env.get("SMS_INBOUND_TOPIC", "offboard-sms-inbound"),
+        cancel_webhook_queue=env.get("CANCEL_WEBHOOK_QUEUE_NAME", "offboard-cancel-webhooks"),
     )
 
 

@@ -11,8 +11,9 @@ of that put and the budget's conditional increment.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
@@ -204,3 +205,69 @@ def save_flow(business: str, flow: Flow) -> None:
 def accepted_offers(business: str) -> int:
     item = get_or_none(CancelFlowItem, *_flow_key(business, "BUDGET"))
     return int(item.accepted or 0) if item else 0
+
+
+# Webhooks: the business's endpoint and secrets, and one delivery record per event id whose
+# conditional writes make a delivery happen once: a worker claims the event with a lease (no
+# other worker sends it while the lease runs), and marks it delivered after a 2xx.
+
+
+class WebhookItem(_CancelPartition):
+    url = UnicodeAttribute(null=True)
+    secrets = JSONAttribute(null=True)  # newest first; the previous one stays until the next rotation
+    status = UnicodeAttribute(null=True)  # on delivery records: sending | delivered
+    lease_owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+    attempts = NumberAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+
+
+def save_webhook(business: str, url: str, new_secret: str) -> list[str]:
+    """Set the endpoint and rotate in a new secret; answers the secrets now valid."""
+    current = get_or_none(WebhookItem, *_flow_key(business, "WEBHOOK"))
+    secrets_now = [new_secret, *((current.secrets or [])[:1] if current else [])]
+    WebhookItem(*_flow_key(business, "WEBHOOK"), url=url, secrets=secrets_now).save()
+    return secrets_now
+
+
+def load_webhook(business: str) -> tuple[str, list[str]] | None:
+    item = get_or_none(WebhookItem, *_flow_key(business, "WEBHOOK"))
+    return (item.url, list(item.secrets or [])) if item and item.url else None
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"
+    DELIVERED = "delivered"
+    BUSY = "busy"
+
+
+def _delivery_key(session_id: str, event_id: str) -> tuple[str, str]:
+    return f"CANCEL#{session_id}", f"WEBHOOK#{event_id}"
+
+
+def claim_delivery(session_id: str, event_id: str, owner: str, now: datetime, lease: timedelta) -> Claim:
+    item = WebhookItem(*_delivery_key(session_id, event_id))
+    free = WebhookItem.pk.does_not_exist() | (
+        (WebhookItem.status == "sending") & (WebhookItem.lease_until < int(now.timestamp()))
+    )
+    actions = [
+        WebhookItem.status.set("sending"),
+        WebhookItem.lease_owner.set(owner),
+        WebhookItem.lease_until.set(int((now + lease).timestamp())),
+        WebhookItem.attempts.add(1),
+    ]
+    if written(lambda: item.update(actions=actions, condition=free)):
+        return Claim.CLAIMED
+    current = get_or_none(WebhookItem, *_delivery_key(session_id, event_id))
+    return Claim.DELIVERED if current and current.status == "delivered" else Claim.BUSY
+
+
+def finish_delivery(session_id: str, event_id: str, owner: str, now: datetime, error: str | None) -> None:
+    """Delivered (error None) or released for the next attempt; only by the lease's owner."""
+    item = WebhookItem(*_delivery_key(session_id, event_id))
+    if error is None:
+        actions = [WebhookItem.status.set("delivered"), WebhookItem.delivered_at.set(now)]
+    else:
+        actions = [WebhookItem.lease_until.set(0), WebhookItem.last_error.set(error[:500])]
+    written(lambda: item.update(actions=actions, condition=WebhookItem.lease_owner == owner))
