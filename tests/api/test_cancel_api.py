@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from chalicelib.storage import cancel as store
+from tests.moto_atomic import atomic_dynamodb  # noqa: F401  (fixture)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -173,6 +174,7 @@ def test_thai_pages(api):
     assert 'lang="th"' in html and "ยกเลิกการสมัครสมาชิก" in html
 
 
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_twenty_simultaneous_cancel_and_accept_clicks_come_to_one_outcome(api):
     subscription = find_subscription_with_arm(api, "too_expensive", want_offer=True)
     session_id, path = open_session(api, subscription_id=subscription)

@@ -17,6 +17,7 @@ from app import app
 from chalicelib.cancel import webhooks
 from chalicelib.core.settings import forget_settings
 from chalicelib.core.webhook_signature import HEADER, verify
+from tests.moto_atomic import atomic_dynamodb  # noqa: F401  (fixture)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -184,6 +185,7 @@ def test_the_webhook_url_must_be_https_outside_this_machine(api, queues):
     assert response.status_code == 400
 
 
+@pytest.mark.usefixtures("atomic_dynamodb")
 def test_two_workers_with_the_same_message_send_it_once(api, receiver, queues):
     open_and_cancel(api, 3)
     sqs = boto3.client("sqs", region_name="us-east-1")
