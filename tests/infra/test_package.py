@@ -84,7 +84,7 @@ def test_every_functions_environment_names_the_stages_tables_and_queues(packaged
     tables = {resolver.ref(name) for name in resources(template, "AWS::DynamoDB::Table")}
     queues = {resolver.ref(name) for name in resources(template, "AWS::SQS::Queue")}
     functions = resources(template, "AWS::Serverless::Function")
-    assert len(functions) == 8
+    assert len(functions) == 9
     for name in functions:
         variables = resolver.environment(name)
         named = {k: v for k, v in variables.items() if k.endswith("_TABLE")}
@@ -107,7 +107,7 @@ def test_event_sources_point_at_resources_of_the_template(template):
 
 def test_work_queues_have_dead_letter_queues_and_alarms(template):
     queues = resources(template, "AWS::SQS::Queue")
-    for name in ("SunsetQueue", "UnsubscribeQueue"):
+    for name in ("SunsetQueue", "UnsubscribeQueue", "CancelWebhookQueue"):
         target, attribute = queues[name]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"]
         assert target in queues and target.endswith("DeadLetters") and attribute == "Arn"
     alarms = resources(template, "AWS::CloudWatch::Alarm")
@@ -117,6 +117,7 @@ def test_work_queues_have_dead_letter_queues_and_alarms(template):
         "UnsubscribeDeadLettersAlarm",
         "SunsetDeadLettersAlarm",
         "SunsetJobErrorsAlarm",
+        "CancelWebhookDeadLettersAlarm",
     } <= set(alarms)
 
 
@@ -204,7 +205,7 @@ def _alarmed(template, namespace: str, metric: str) -> list:
 
 def test_every_dead_letter_queue_has_a_depth_alarm(template):
     dead = _dead_letter_queues(template)
-    assert len(dead) == 7
+    assert len(dead) == 8
     alarmed = _alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     for queue in dead:
         assert {"Fn::GetAtt": [queue, "QueueName"]} in alarmed, queue
