@@ -60,6 +60,46 @@ def put_cancel_webhook(request, business):
     return service.set_webhook(business, json_body(request).get("url"))
 
 
+def _customer(business: str, customer_id: str) -> None:
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.ids import is_id
+
+    if not (is_id(business) and is_id(customer_id)):
+        raise Invalid("invalid_id", "business and customer ids are letters, digits, - and _")
+
+
+@bp.route(
+    "/v1/cancel-customers/{business}/{customer_id}/records",
+    methods=["GET"],
+    content_types=ANY_CONTENT,
+    authorizer=ADMIN,
+)
+@endpoint(admin=True)
+def export_cancel_records(request, business, customer_id):
+    from chalicelib.cancel import service
+
+    _customer(business, customer_id)
+    return {
+        "business": business,
+        "customer_id": customer_id,
+        "sessions": service.export_customer(business, customer_id),
+    }
+
+
+@bp.route(
+    "/v1/cancel-customers/{business}/{customer_id}/records",
+    methods=["DELETE"],
+    content_types=ANY_CONTENT,
+    authorizer=ADMIN,
+)
+@endpoint(admin=True)
+def erase_cancel_records(request, business, customer_id):
+    from chalicelib.cancel import service
+
+    _customer(business, customer_id)
+    return service.erase_customer(business, customer_id)
+
+
 @bp.on_sqs_message(queue=event_sources().cancel_webhook_queue, batch_size=1)
 def cancel_webhooks(event):
     """One event per message; a failed attempt is queued again by `deliver` with its backoff, so

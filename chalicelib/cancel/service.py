@@ -156,3 +156,12 @@ def undo(token: str, now: datetime) -> Session:
         return _apply(session, lambda s: rules.plan_undo(s, now), now)
     except rules.Refused as refused:
         raise Conflict(refused.code, str(refused)) from refused
+
+
+def export_customer(business: str, customer_id: str) -> list[dict]:
+    """Every session of the customer with the business: reasons, offer shown, choice, times."""
+    return [webhooks.record_of(session) for session in store.sessions_of_customer(business, customer_id)]
+
+
+def erase_customer(business: str, customer_id: str) -> dict:
+    return {"business": business, "sessions_erased": store.erase_customer(business, customer_id)}

@@ -34,33 +34,37 @@ def event_id(session_id: str, event: Event) -> str:
     return f"evt_{session_id}_{event.value.rsplit('.', 1)[1]}"
 
 
-def payload(session: Session, event: Event, now: datetime) -> dict:
+def record_of(session: Session) -> dict:
+    """What happened in a session, as the business sees it (webhooks, exports)."""
     request = session.request
     answer = session.answer
+    return {
+        "id": session.session_id,
+        "business": request.business,
+        "customer_id": request.customer_id,
+        "subscription_id": request.subscription_id,
+        "plan": request.plan,
+        "price": request.price,
+        "currency": request.currency,
+        "status": str(session.status),
+        "effective_date": request.effective_date.isoformat(),
+        "reason": str(answer.reason) if answer.reason else None,
+        "comment": answer.comment,
+        "arm": session.arm,
+        "offer": session.offer.to_raw() if session.offer else None,
+        "offer_shown_at": session.offer_shown_at.isoformat() if session.offer_shown_at else None,
+        "decided_at": session.decided_at.isoformat() if session.decided_at else None,
+        "undone_at": session.undone_at.isoformat() if session.undone_at else None,
+        "created_at": session.created_at.isoformat(),
+    }
+
+
+def payload(session: Session, event: Event, now: datetime) -> dict:
     return {
         "id": event_id(session.session_id, event),
         "type": str(event),
         "created": int(now.timestamp()),
-        "data": {
-            "object": {
-                "id": session.session_id,
-                "business": request.business,
-                "customer_id": request.customer_id,
-                "subscription_id": request.subscription_id,
-                "plan": request.plan,
-                "price": request.price,
-                "currency": request.currency,
-                "status": str(session.status),
-                "effective_date": request.effective_date.isoformat(),
-                "reason": str(answer.reason) if answer.reason else None,
-                "comment": answer.comment,
-                "arm": session.arm,
-                "offer": session.offer.to_raw() if session.offer else None,
-                "offer_shown_at": session.offer_shown_at.isoformat() if session.offer_shown_at else None,
-                "decided_at": session.decided_at.isoformat() if session.decided_at else None,
-                "undone_at": session.undone_at.isoformat() if session.undone_at else None,
-            }
-        },
+        "data": {"object": record_of(session)},
     }
 
 

@@ -10,6 +10,7 @@ of that put and the budget's conditional increment.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -146,10 +147,19 @@ def _item(session: Session) -> CancelSessionItem:
     )
 
 
+def _customer_key(business: str, customer_id: str, session_id: str) -> tuple[str, str]:
+    return f"CANCELCUST#{business}#{customer_id}", f"SESSION#{session_id}"
+
+
 def create_session(session: Session) -> None:
+    """The session and its entry in the customer's index (for export and erasure), together."""
     item = _item(session)
-    if not written(lambda: item.save(condition=CancelSessionItem.pk.does_not_exist())):
-        raise Conflict("session_exists", "a session with this id exists")
+    request = session.request
+    entry = CancelFlowItem(*_customer_key(request.business, request.customer_id, session.session_id), ttl=item.ttl)
+    try:
+        Transaction().put("session", item, CancelSessionItem.pk.does_not_exist()).put("index", entry).commit()
+    except ConditionsFailed as failed:
+        raise Conflict("session_exists", "a session with this id exists") from failed
 
 
 def load_session(session_id: str) -> Session | None:
@@ -271,3 +281,35 @@ def finish_delivery(session_id: str, event_id: str, owner: str, now: datetime, e
     else:
         actions = [WebhookItem.lease_until.set(0), WebhookItem.last_error.set(error[:500])]
     written(lambda: item.update(actions=actions, condition=WebhookItem.lease_owner == owner))
+
+
+# The customer's records: export and erasure, through the customer's index (no Scan).
+
+
+def sessions_of_customer(business: str, customer_id: str) -> list[Session]:
+    entries = CancelFlowItem.query(f"CANCELCUST#{business}#{customer_id}", CancelFlowItem.sk.startswith("SESSION#"))
+    keys = [_session_key(entry.sk.removeprefix("SESSION#")) for entry in entries]
+    items = list(CancelSessionItem.batch_get(keys)) if keys else []
+    sessions = [session_from_raw(item.state, int(item.version)) for item in items]
+    return sorted(sessions, key=lambda s: s.created_at)
+
+
+ERASED = "erased"
+
+
+def erase_customer(business: str, customer_id: str) -> int:
+    """Forget the person, keep the choice: each session loses the customer and subscription ids
+    and the comment (the reason, offer, outcome and times stay, for the business's records and
+    reports); the index entries go. Idempotent."""
+    sessions = sessions_of_customer(business, customer_id)
+    for session in sessions:
+        for _ in range(5):  # on the version read, so a click landing meanwhile is not undone
+            request = replace(session.request, customer_id=ERASED, subscription_id=ERASED)
+            erased = _item(replace(session, request=request, answer=replace(session.answer, comment=None)))
+            if written(lambda item=erased, v=session.version: item.save(condition=CancelSessionItem.version == v)):
+                break
+            session = load_session(session.session_id) or session
+    with CancelFlowItem.batch_write() as batch:
+        for session in sessions:
+            batch.delete(CancelFlowItem(*_customer_key(business, customer_id, session.session_id)))
+    return len(sessions)

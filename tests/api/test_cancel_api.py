@@ -201,3 +201,23 @@ def test_twenty_simultaneous_cancel_and_accept_clicks_come_to_one_outcome(api):
         assert session.status == "cancelled"
         assert all(cancelled and not saved for _, saved, cancelled in outcomes)
     assert session.version == 2  # shown, then exactly one decision
+
+
+def test_the_customers_records_export_and_erase(api):
+    first, path = open_session(api)
+    click(api, path, action="cancel", reason="too_complex", comment="my name is Alice")
+    second, _ = open_session(api, subscription_id="sub_other")
+    other, _ = open_session(api, customer_id="cus_else")
+
+    exported = api.admin("GET", "/v1/cancel-customers/acme/cus_123/records").json_body
+    assert [s["id"] for s in exported["sessions"]] == [first, second]
+    done = exported["sessions"][0]
+    assert (done["status"], done["reason"], done["comment"]) == ("cancelled", "too_complex", "my name is Alice")
+    assert done["decided_at"] and done["created_at"]
+
+    assert api.admin("DELETE", "/v1/cancel-customers/acme/cus_123/records").json_body["sessions_erased"] == 2
+    assert api.admin("GET", "/v1/cancel-customers/acme/cus_123/records").json_body["sessions"] == []
+    kept = store.load_session(first)
+    assert kept.request.customer_id == "erased" and kept.answer.comment is None
+    assert kept.status == "cancelled" and kept.answer.reason == "too_complex"  # the choice stays
+    assert store.load_session(other).request.customer_id == "cus_else"
