@@ -60,6 +60,14 @@ def put_cancel_webhook(request, business):
     return service.set_webhook(business, json_body(request).get("url"))
 
 
+@bp.route("/v1/cancel-flows/{business}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def cancel_report(request, business):
+    from chalicelib.cancel import report
+
+    return report.save_rates(business)
+
+
 def _customer(business: str, customer_id: str) -> None:
     from chalicelib.core.errors import Invalid
     from chalicelib.core.ids import is_id

@@ -266,12 +266,22 @@ class Session:
         return datetime(day.year, day.month, day.day, tzinfo=self.created_at.tzinfo)
 
 
+class Tally(StrEnum):
+    """The counters a change moves on its (reason, arm) row, for the save-rate report."""
+
+    SESSIONS = "sessions"  # reached the reason step's answer (an arm was assigned)
+    SAVED = "saved"
+    CANCELLED = "cancelled"
+    UNDONE = "undone"
+
+
 @dataclass(frozen=True)
 class Change:
     session: Session
     expected_version: int
     events: tuple[Event, ...] = ()
     spends_budget: bool = False
+    tallies: tuple[Tally, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -331,8 +341,8 @@ def plan_continue(session: Session, answer: Answer, now: datetime) -> Change | S
     new = replace(_answered(session, answer, now), arm=arm, version=session.version + 1)
     if offer is None:
         new = replace(new, status=Status.CANCELLED, decided_at=now)
-        return Change(new, session.version, (Event.COMPLETED,))
-    return Change(replace(new, offer=offer, offer_shown_at=now), session.version)
+        return Change(new, session.version, (Event.COMPLETED,), tallies=(Tally.SESSIONS, Tally.CANCELLED))
+    return Change(replace(new, offer=offer, offer_shown_at=now), session.version, tallies=(Tally.SESSIONS,))
 
 
 def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Change | Settled:
@@ -341,7 +351,8 @@ def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Chang
         return Settled(session)
     new = _answered(session, answer, now)
     new = replace(new, arm=new.arm or NO_OFFER, status=Status.CANCELLED, decided_at=now, version=session.version + 1)
-    return Change(new, session.version, (Event.COMPLETED,))
+    tallies = (Tally.CANCELLED,) if session.arm else (Tally.SESSIONS, Tally.CANCELLED)
+    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies)
 
 
 def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Settled:
@@ -350,7 +361,8 @@ def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Sett
     if session.offer is None or session.offer.offer_id != offer_id:
         raise Refused("no_such_offer", "this offer was not shown in this session")
     new = replace(session, status=Status.SAVED, decided_at=now, version=session.version + 1)
-    return Change(new, session.version, (Event.COMPLETED,), spends_budget=session.flow.budget is not None)
+    spends = session.flow.budget is not None
+    return Change(new, session.version, (Event.COMPLETED,), spends_budget=spends, tallies=(Tally.SAVED,))
 
 
 def plan_undo(session: Session, now: datetime) -> Change | Settled:
@@ -361,4 +373,4 @@ def plan_undo(session: Session, now: datetime) -> Change | Settled:
     if now >= session.undo_until():
         raise Refused("undo_window_passed", "the cancellation is already in effect")
     new = replace(session, status=Status.UNDONE, undone_at=now, version=session.version + 1)
-    return Change(new, session.version, (Event.UNDONE,))
+    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,))

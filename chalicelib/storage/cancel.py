@@ -173,34 +173,58 @@ def load_session(session_id: str) -> Session | None:
     return session_from_raw(item.state, int(item.version))
 
 
+class StatsItem(_CancelPartition):
+    """One (reason, arm) row of a business's counters."""
+
+    sessions = NumberAttribute(null=True)
+    saved = NumberAttribute(null=True)
+    cancelled = NumberAttribute(null=True)
+    undone = NumberAttribute(null=True)
+
+
+def _stats_key(session: Session) -> tuple[str, str]:
+    reason = str(session.answer.reason) if session.answer.reason else "none"
+    return f"CANCELFLOW#{session.request.business}", f"STATS#{reason}#{session.arm or 'none'}"
+
+
 def commit(change: Change) -> bool:
-    """Write the planned session if it still has the version the plan saw; False when another
-    request changed it first. Conflict("offer_unavailable") when the budget is spent."""
+    """Write the planned session if it still has the version the plan saw, with its counters and,
+    when it spends the budget, the budget's increment: one transaction. False when another
+    request changed the session first; Conflict("offer_unavailable") when the budget is spent."""
     item = _item(change.session)
-    condition = CancelSessionItem.version == change.expected_version
-    if not change.spends_budget:
-        return written(lambda: item.save(condition=condition))
-    budget = CancelFlowItem(*_flow_key(change.session.request.business, "BUDGET"))
-    limit = change.session.flow.budget
-    if not limit:
-        raise Conflict("offer_unavailable", "this offer is no longer available")
-    try:
-        (
-            Transaction()
-            .put("session", item, condition)
-            .update(
-                "budget",
-                budget,
-                [CancelFlowItem.accepted.add(1)],
-                condition=CancelFlowItem.accepted.does_not_exist() | (CancelFlowItem.accepted < limit),
-            )
-            .commit()
+    transaction = Transaction().put("session", item, CancelSessionItem.version == change.expected_version)
+    if change.tallies:
+        stats = StatsItem(*_stats_key(change.session))
+        transaction.update("stats", stats, [getattr(StatsItem, str(t)).add(1) for t in change.tallies])
+    if change.spends_budget:
+        limit = change.session.flow.budget
+        if not limit:
+            raise Conflict("offer_unavailable", "this offer is no longer available")
+        budget = CancelFlowItem(*_flow_key(change.session.request.business, "BUDGET"))
+        transaction.update(
+            "budget",
+            budget,
+            [CancelFlowItem.accepted.add(1)],
+            condition=CancelFlowItem.accepted.does_not_exist() | (CancelFlowItem.accepted < limit),
         )
+    try:
+        transaction.commit()
     except ConditionsFailed as failed:
         if "session" in failed:
             return False
         raise Conflict("offer_unavailable", "this offer is no longer available") from failed
     return True
+
+
+def stats_of(business: str) -> dict[tuple[str, str], dict[str, int]]:
+    """(reason, arm) -> {sessions, saved, cancelled, undone}: one Query."""
+    rows = StatsItem.query(f"CANCELFLOW#{business}", StatsItem.sk.startswith("STATS#"))
+    return {
+        tuple(row.sk.split("#")[1:3]): {
+            t: int(getattr(row, t) or 0) for t in ("sessions", "saved", "cancelled", "undone")
+        }
+        for row in rows
+    }
 
 
 def load_flow(business: str) -> Flow | None:

@@ -221,3 +221,34 @@ def test_the_customers_records_export_and_erase(api):
     assert kept.request.customer_id == "erased" and kept.answer.comment is None
     assert kept.status == "cancelled" and kept.answer.reason == "too_complex"  # the choice stays
     assert store.load_session(other).request.customer_id == "cus_else"
+
+
+def test_the_report_counts_each_outcome_once_by_reason_and_arm(api):
+    from chalicelib.domain import cancel as rules
+    from chalicelib.domain.cancel import Reason
+
+    offered, held_out = [], []
+    for n in range(80):
+        request = rules.parse_session_request(session_body(subscription_id=f"r{n}"), date.today())
+        arm, _ = rules.choose_offer(
+            rules.open_session(request, rules.DEFAULT_FLOW, "x", datetime.now(UTC)), Reason.UNUSED
+        )
+        (held_out if arm == rules.HOLDOUT else offered).append(f"r{n}")
+    for n, subscription in enumerate(offered[:40]):
+        _, path = open_session(api, subscription_id=subscription)
+        click(api, path, action="continue", reason="unused")
+        action = {"action": "accept", "offer_id": "pause-2"} if n % 4 == 0 else {"action": "cancel"}
+        click(api, path, **action)
+        click(api, path, **action)  # a double click counts once
+    for subscription in held_out:
+        _, path = open_session(api, subscription_id=subscription)
+        click(api, path, action="continue", reason="unused")
+    report = api.admin("GET", "/v1/cancel-flows/acme/report").json_body
+    arms = report["reasons"]["unused"]["arms"]
+    assert arms["pause-2"]["sessions"] == 40 and arms["pause-2"]["saved"] == 10 and arms["pause-2"]["cancelled"] == 30
+    assert arms["pause-2"]["save_rate"] == 0.25
+    assert arms["holdout"]["sessions"] == len(held_out) and arms["holdout"]["saved"] == 0
+    # The interval comes only with the minimum sample on both arms.
+    expected = None if len(held_out) < 30 else "newcombe-wilson"
+    got = report["reasons"]["unused"]["lift_vs_holdout"]["pause-2"]
+    assert (got["method"] if got else None) == expected
