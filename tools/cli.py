@@ -413,6 +413,18 @@ def replay_queue(dead_letter_queue_url, queue_url, most) -> None:
     emit({"replayed": moved})
 
 
+@cli.command("cancel-webhooks-flush")
+@click.option("--older-than", type=click.IntRange(0, 86_400), default=300, show_default=True, help="seconds")
+def cancel_webhooks_flush(older_than) -> None:
+    """Queue the cancel-session webhook events still in the outbox after `--older-than` seconds
+    (their queueing failed after the change was stored); an event is still delivered once."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.cancel.webhooks import flush_outbox
+
+    emit({"queued": flush_outbox(datetime.now(UTC), timedelta(seconds=older_than))})
+
+
 # The local queue worker: what Lambda's SQS event source does in AWS.
 
 

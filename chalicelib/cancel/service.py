@@ -59,9 +59,10 @@ def open_session(raw: dict, now: datetime) -> OpenedSession:
         raise Invalid("invalid_session", str(error)) from error
     flow = store.load_flow(request.business) or rules.DEFAULT_FLOW
     session = rules.open_session(request, flow, secrets.token_urlsafe(16), now)
-    store.create_session(session)
+    messages = webhooks.messages_for(session, (rules.Event.STARTED,), now)
+    store.create_session(session, messages)
     count("CancelSessions", outcome="started")
-    webhooks.enqueue(session, (rules.Event.STARTED,), now)
+    webhooks.enqueue(messages)
     url = get_settings().public_base_url + page_path(session)
     return OpenedSession(session.session_id, url, session.link_expires_at)
 
@@ -107,8 +108,9 @@ def _apply(session: Session, plan, now: datetime) -> Session:
         if isinstance(step, Settled):
             return step.session
         try:
-            if store.commit(step):
-                _committed(step, now)
+            messages = webhooks.messages_for(step.session, step.events, now)
+            if store.commit(step, messages):
+                _committed(step, messages)
                 return step.session
         except TransactionConflict:
             pass
@@ -116,10 +118,10 @@ def _apply(session: Session, plan, now: datetime) -> Session:
     raise Unavailable("busy", "the session is being changed by another request; try again", retry_after=1)
 
 
-def _committed(change: Change, now: datetime) -> None:
+def _committed(change: Change, messages: list[dict]) -> None:
     if change.session.status is not rules.Status.OPEN:
         count("CancelSessions", outcome=str(change.session.status))
-    webhooks.enqueue(change.session, change.events, now)
+    webhooks.enqueue(messages)
 
 
 def set_webhook(business: str, url) -> dict:

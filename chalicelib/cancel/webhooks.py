@@ -68,20 +68,43 @@ def payload(session: Session, event: Event, now: datetime) -> dict:
     }
 
 
-def enqueue(session: Session, events: tuple[Event, ...], now: datetime) -> None:
-    """Queue the events a committed change emitted. A queue outage is logged and counted, never
-    turned into an error for the person (their cancellation is already stored)."""
+def messages_for(session: Session, events: tuple[Event, ...], now: datetime) -> list[dict]:
+    """The queue messages for a change's events, each naming its outbox entry."""
+    return [
+        {
+            "session_id": session.session_id,
+            "attempt": 1,
+            "outbox": store.outbox_key(event_id(session.session_id, e), now),
+            "event": payload(session, e, now),
+        }
+        for e in events
+    ]
+
+
+def enqueue(messages: list[dict]) -> bool:
+    """Queue messages whose outbox entries are committed. A queue outage is logged and counted,
+    never an error for the person: the outbox keeps the events for `flush_outbox`."""
     url = get_settings().cancel_webhook_queue_url
-    if not url or not events:
-        return
+    if not url or not messages:
+        return False
     from chalicelib.core.aws import send_messages
 
-    messages = [{"session_id": session.session_id, "attempt": 1, "event": payload(session, e, now)} for e in events]
     try:
         send_messages(url, messages)
-    except Exception:  # noqa: BLE001  (counted; the session keeps the outcome)
+    except Exception:  # noqa: BLE001  (counted; the outbox keeps the events)
         logger.exception("could not queue cancel webhooks")
         count("CancelWebhookQueueFailures")
+        return False
+    return True
+
+
+def flush_outbox(now: datetime, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Queue the outbox entries older than `older_than` (their first queueing failed, or their
+    worker never settled them); a repeat is harmless, the delivery record sends an event once."""
+    messages = store.outbox_older_than(now - older_than)
+    if messages and not enqueue(messages):
+        raise RuntimeError("the webhook queue is not reachable")
+    return len(messages)
 
 
 def new_secret() -> str:
@@ -113,7 +136,8 @@ def _post(url: str, body: bytes, signature: str) -> int:
         return error.code
 
 
-def _retry(message: dict, why: str) -> None:
+def _retry(message: dict, why: str) -> bool:
+    """Queue the next attempt with its backoff; True when it went to the dead-letter queue."""
     settings = get_settings()
     from chalicelib.core.aws import sqs
 
@@ -122,10 +146,11 @@ def _retry(message: dict, why: str) -> None:
     if attempt >= MAX_ATTEMPTS:
         sqs().send_message(QueueUrl=settings.cancel_webhook_dead_letter_url, MessageBody=body)
         count("CancelWebhooksDeadLettered")
-        return
+        return True
     base = BACKOFF_BASE_SECONDS
     delay = min(MAX_DELAY_SECONDS, base * 2**attempt + random.randint(0, base))  # noqa: S311 (jitter)
     sqs().send_message(QueueUrl=settings.cancel_webhook_queue_url, MessageBody=body, DelaySeconds=delay)
+    return False
 
 
 def deliver(message: dict, now: datetime | None = None) -> str:
@@ -137,12 +162,14 @@ def deliver(message: dict, now: datetime | None = None) -> str:
     webhook = store.load_webhook(business)
     if webhook is None:
         count("CancelWebhooks", outcome="no_endpoint")
+        _settled(message)
         return "no_endpoint"
     url, secrets_now = webhook
     owner = secrets.token_hex(8)
     now = now or datetime.now(UTC)
     claim = store.claim_delivery(session_id, event["id"], owner, now, LEASE)
     if claim is store.Claim.DELIVERED:
+        _settled(message)
         return "already_delivered"
     if claim is store.Claim.BUSY:
         raise RuntimeError(f"event {event['id']} is being delivered by another worker")
@@ -155,6 +182,13 @@ def deliver(message: dict, now: datetime | None = None) -> str:
     store.finish_delivery(session_id, event["id"], owner, datetime.now(UTC), error)
     count("CancelWebhooks", outcome="delivered" if error is None else "failed")
     if error is None:
+        _settled(message)
         return "delivered"
-    _retry(message, error)
+    if _retry(message, error):
+        _settled(message)  # the dead-letter queue holds it now
     return "retry"
+
+
+def _settled(message: dict) -> None:
+    if message.get("outbox"):
+        store.clear_outbox(message["outbox"])

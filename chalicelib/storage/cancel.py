@@ -10,6 +10,7 @@ of that put and the budget's conditional increment.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -151,13 +152,52 @@ def _customer_key(business: str, customer_id: str, session_id: str) -> tuple[str
     return f"CANCELCUST#{business}#{customer_id}", f"SESSION#{session_id}"
 
 
-def create_session(session: Session) -> None:
-    """The session and its entry in the customer's index (for export and erasure), together."""
+# The webhook outbox: each event a change emits is written in the change's own transaction, so
+# an event is never lost between the commit and the queue; the worker clears it when the event
+# is settled, and `outbox_older_than` finds any the queue never got.
+
+
+class OutboxItem(_CancelPartition):
+    message = JSONAttribute()
+
+
+OUTBOX_SHARDS = 4
+OUTBOX_RETENTION = timedelta(days=14)  # as long as the queues keep a message
+
+
+def outbox_key(event_id: str, at: datetime) -> list[str]:
+    return [f"CANCELOUTBOX#{zlib.crc32(event_id.encode()) % OUTBOX_SHARDS}", f"{at.isoformat()}#{event_id}"]
+
+
+def _with_outbox(transaction: Transaction, messages: list[dict]) -> Transaction:
+    for n, message in enumerate(messages):
+        at = datetime.fromisoformat(message["outbox"][1].split("#", 1)[0])
+        item = OutboxItem(*message["outbox"], message=message, ttl=at + OUTBOX_RETENTION)
+        transaction.put(f"outbox{n}", item)
+    return transaction
+
+
+def outbox_older_than(cutoff: datetime) -> list[dict]:
+    found = []
+    for shard in range(OUTBOX_SHARDS):
+        items = OutboxItem.query(f"CANCELOUTBOX#{shard}", OutboxItem.sk < cutoff.isoformat())
+        found += [i.message for i in items if not i.ttl or i.ttl > cutoff]  # TTL deletion is lazy
+    return found
+
+
+def clear_outbox(key: list[str]) -> None:
+    OutboxItem(*key).delete()
+
+
+def create_session(session: Session, messages: list[dict] = ()) -> None:
+    """The session, its entry in the customer's index (for export and erasure) and its events'
+    outbox entries, together."""
     item = _item(session)
     request = session.request
     entry = CancelFlowItem(*_customer_key(request.business, request.customer_id, session.session_id), ttl=item.ttl)
+    transaction = Transaction().put("session", item, CancelSessionItem.pk.does_not_exist()).put("index", entry)
     try:
-        Transaction().put("session", item, CancelSessionItem.pk.does_not_exist()).put("index", entry).commit()
+        _with_outbox(transaction, list(messages)).commit()
     except ConditionsFailed as failed:
         raise Conflict("session_exists", "a session with this id exists") from failed
 
@@ -187,7 +227,7 @@ def _stats_key(session: Session) -> tuple[str, str]:
     return f"CANCELFLOW#{session.request.business}", f"STATS#{reason}#{session.arm or 'none'}"
 
 
-def commit(change: Change) -> bool:
+def commit(change: Change, messages: list[dict] = ()) -> bool:
     """Write the planned session if it still has the version the plan saw, with its counters and,
     when it spends the budget, the budget's increment: one transaction. False when another
     request changed the session first; Conflict("offer_unavailable") when the budget is spent."""
@@ -208,7 +248,7 @@ def commit(change: Change) -> bool:
             condition=CancelFlowItem.accepted.does_not_exist() | (CancelFlowItem.accepted < limit),
         )
     try:
-        transaction.commit()
+        _with_outbox(transaction, list(messages)).commit()
     except ConditionsFailed as failed:
         if "session" in failed:
             return False

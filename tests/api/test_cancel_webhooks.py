@@ -5,7 +5,7 @@ id is sent again once the receiver answered 2xx; a dead-lettered event is replay
 import json
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
 
@@ -212,3 +212,24 @@ def test_two_workers_with_the_same_message_send_it_once(api, receiver, queues):
     assert sorted(outcomes) == ["busy", "delivered"]
     assert webhooks.deliver(message) == "already_delivered"
     assert [event for event, _, _ in receiver.received] == [message["event"]["id"]]
+
+
+def test_events_whose_queueing_failed_wait_in_the_outbox_until_flushed(api, receiver, queues, monkeypatch):
+    from chalicelib.core import aws
+    from chalicelib.storage import cancel as store
+    from tools.cli import main
+
+    def queue_down(url, messages):
+        raise RuntimeError("SQS unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(aws, "send_messages", queue_down)
+        session = open_and_cancel(api, 9)  # the person's cancellation succeeds all the same
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert receiver.received == []
+    assert len(store.outbox_older_than(datetime.now(UTC) + timedelta(minutes=1))) == 2
+
+    assert main(["cancel-webhooks-flush", "--older-than", "0"]) == 0
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert sorted(receiver.answered_ok()) == [f"evt_{session}_completed", f"evt_{session}_started"]
+    assert store.outbox_older_than(datetime.now(UTC) + timedelta(minutes=1)) == []
