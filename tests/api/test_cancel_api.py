@@ -201,6 +201,10 @@ def test_twenty_simultaneous_cancel_and_accept_clicks_come_to_one_outcome(api):
         assert session.status == "cancelled"
         assert all(cancelled and not saved for _, saved, cancelled in outcomes)
     assert session.version == 2  # shown, then exactly one decision
+    # One webhook event per outcome: the outbox holds started and one completed for the session.
+    future = datetime.now(UTC) + timedelta(minutes=1)
+    events = [m["event"]["type"] for m in store.outbox_older_than(future) if m["session_id"] == session_id]
+    assert sorted(events) == ["cancel_session.completed", "cancel_session.started"]
 
 
 def test_the_customers_records_export_and_erase(api):
