@@ -26,8 +26,15 @@ DEFAULT_LINK_TTL = timedelta(hours=1)
 DEFAULT_RETENTION_DAYS = 3 * 366  # California: consent records kept 3 years
 
 
+MAX_PRICE = 10**12  # minor units: far above any subscription's price
+
+
 class CancelRuleError(ValueError):
     """Input a flow or session cannot be made of; the message says what to fix."""
+
+
+def _whole(value, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
 class Reason(StrEnum):
@@ -86,11 +93,11 @@ def parse_offer(raw) -> SaveOffer:
     offer_id, kind = raw.get("offer_id"), raw.get("kind")
     if not isinstance(offer_id, str) or not ID_PATTERN.match(offer_id):
         raise CancelRuleError("offer_id must be an id (letters, digits, - and _)")
-    if kind not in set(OfferKind):
+    if not isinstance(kind, str) or kind not in set(OfferKind):
         raise CancelRuleError(f"kind must be one of {', '.join(OfferKind)}")
     kind = OfferKind(kind)
     percent, months = raw.get("percent", 0), raw.get("months", 0)
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (percent, months)):
+    if not (_whole(percent, 100) and _whole(months, 12)):
         raise CancelRuleError("percent and months are whole numbers")
     if kind is OfferKind.PAUSE and not 1 <= months <= 3:
         raise CancelRuleError("a pause lasts 1 to 3 months")
@@ -100,7 +107,7 @@ def parse_offer(raw) -> SaveOffer:
         plan, price = raw.get("plan"), raw.get("price")
         if not isinstance(plan, str) or not 0 < len(plan) <= MAX_TEXT:
             raise CancelRuleError("a cheaper plan names its plan")
-        if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+        if not _whole(price, MAX_PRICE):
             raise CancelRuleError("a cheaper plan's price is an integer of minor units")
         return SaveOffer(offer_id, kind, plan=plan, price=price)
     return SaveOffer(offer_id, kind, percent=percent if kind is OfferKind.DISCOUNT else 0, months=months)
@@ -140,7 +147,9 @@ def parse_flow(raw) -> Flow:
     if not isinstance(raw, dict):
         raise CancelRuleError("the flow must be an object")
     reasons = raw.get("reasons", [str(r) for r in Reason])
-    if not isinstance(reasons, list) or not 1 <= len(reasons) <= MAX_REASONS or len(set(reasons)) != len(reasons):
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise CancelRuleError("reasons is a list of reason names")
+    if not 1 <= len(reasons) <= MAX_REASONS or len(set(reasons)) != len(reasons):
         raise CancelRuleError(f"reasons: 1 to {MAX_REASONS} different reasons")
     if not all(r in set(Reason) for r in reasons):
         raise CancelRuleError(f"reasons are among {', '.join(Reason)}")
@@ -156,11 +165,11 @@ def parse_flow(raw) -> Flow:
             raise CancelRuleError("someone who switched gets a clean exit, no offer")
     holdout, budget = raw.get("holdout_percent", 10), raw.get("budget")
     retention = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
-    if not isinstance(holdout, int) or isinstance(holdout, bool) or not 0 <= holdout <= 50:
+    if not _whole(holdout, 50):
         raise CancelRuleError("holdout_percent is 0 to 50")
-    if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 0):
+    if budget is not None and not _whole(budget, 10**9):
         raise CancelRuleError("budget is a whole number of accepted offers, or null")
-    if not isinstance(retention, int) or isinstance(retention, bool) or retention < DEFAULT_RETENTION_DAYS:
+    if not _whole(retention, 36_500) or retention < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
     return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention)
 
@@ -208,9 +217,9 @@ def parse_session_request(raw: dict, today: date) -> SessionRequest:
         exponent(currency if isinstance(currency, str) else "")
     except MoneyError as error:
         raise CancelRuleError("currency is an ISO 4217 code") from error
-    if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+    if not _whole(price, MAX_PRICE):
         raise CancelRuleError("price is an integer of minor units (1999 for 19.99 USD)")
-    if not isinstance(tenure, int) or isinstance(tenure, bool) or tenure < 0:
+    if not _whole(tenure, 1200):
         raise CancelRuleError("tenure_months is a whole number")
     return_url = text("return_url")
     parts = urlsplit(return_url)
