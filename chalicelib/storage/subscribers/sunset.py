@@ -66,12 +66,24 @@ def mark_pending(candidate: Subscription, now: datetime, stale_before: datetime)
     return _conditional_update(candidate, actions, condition)
 
 
-def mark_reminded(candidate: Subscription, now: datetime, unsubscribe_on: datetime) -> bool:
-    return _conditional_update(
-        candidate,
-        [Subscription.reminder_sent_at.set(now), Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk))],
-        (Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
+def mark_reminded(
+    candidate: Subscription, now: datetime, unsubscribe_on: datetime, day: datetime | None = None
+) -> bool:
+    """The email went out: the grace period runs until `unsubscribe_on`. Counted for the brake
+    as reminded on the run's `day` (default: the day of `now`) in the same transaction."""
+    from chalicelib.storage.sunset_runs import count_acted  # sunset_runs imports our models
+
+    transaction = Transaction().update(
+        "subscription",
+        Subscription(candidate.pk, candidate.sk),
+        actions=[
+            Subscription.reminder_sent_at.set(now),
+            Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk)),
+        ],
+        condition=(Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
     )
+    count_acted(transaction, candidate.list_id, day or now, candidate.pk, "reminded")
+    return transaction.commit_unless("subscription")
 
 
 def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
@@ -87,9 +99,15 @@ def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
     )
 
 
-def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
+def sunset_unsubscribe(
+    candidate: Subscription, now: datetime, day: datetime | None = None, reminded_on: datetime | None = None
+) -> bool:
     """Step 2: still no engagement after the grace period. Source "sunset" in the audit trail,
-    distinct from a person's own choice; a later subscribe brings them back."""
+    distinct from a person's own choice; a later subscribe brings them back. Counted for the
+    brake as unsubscribed on the run's `day` (default: the day of `now`), by the day of the
+    reminder (`reminded_on`, None: unknown), in the same transaction."""
+    from chalicelib.storage.sunset_runs import count_acted  # sunset_runs imports our models
+
     event = new_event(candidate.pk, "unsubscribe", candidate.list_id, AuditContext("sunset"), now)
     transaction = Transaction().update(
         "subscription",
@@ -107,5 +125,6 @@ def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
     )
     transaction.update("members", members_counter(candidate.list_id, candidate.pk), [ListMembers.members.add(-1)])
     count_in(transaction, candidate.list_id, candidate.pk, now, ["unsubscribe#sunset"])
+    count_acted(transaction, candidate.list_id, day or now, candidate.pk, "unsubscribed", reminded_on)
     transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
     return transaction.commit_unless("subscription")
