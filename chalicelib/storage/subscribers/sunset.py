@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.core import consent
+from chalicelib.storage.subscribers.changes import Change, unsubscribe
 from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     AuditContext,
@@ -14,10 +15,10 @@ from chalicelib.storage.subscribers.models import (
     Subscription,
     due_key,
     due_partition,
-    leave_sunset,
     members_counter,
     new_event,
 )
+from chalicelib.storage.subscribers.reads import subscriptions_of
 from chalicelib.storage.transactions import Transaction, written
 
 
@@ -116,7 +117,11 @@ def sunset_unsubscribe(
             Subscription.status.set(consent.UNSUBSCRIBED),
             Subscription.unsubscribed_at.set(now),
             Subscription.last_event.set(event.sk),
-            *leave_sunset(),
+            # Out of the index, but `reminder_sent_at` stays: it names the email that asked, so
+            # that email's "keep me" finds every list it named (and a subscribe removes it).
+            Subscription.sunset_due.remove(),
+            Subscription.sunset_state.remove(),
+            Subscription.pending_since.remove(),
         ],
         condition=_unchanged_since_read(candidate)
         & (Subscription.sunset_state == "pending")
@@ -128,3 +133,25 @@ def sunset_unsubscribe(
     count_acted(transaction, candidate.list_id, day or now, candidate.pk, "unsubscribed", reminded_on)
     transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
     return transaction.commit_unless("subscription")
+
+
+def reminded_together(subscriber_id: str, list_id: str) -> list[Subscription]:
+    """The subscriber's other subscriptions that the re-permission email about `list_id` named:
+    the job marks every list of one email with the same `reminder_sent_at` (kept on those it
+    unsubscribed since). Empty when `list_id` awaits no answer. One query."""
+    held = subscriptions_of(subscriber_id)
+    asked = next((s.reminder_sent_at for s in held if s.list_id == list_id), None)
+    if asked is None:
+        return []
+    return [s for s in held if s.list_id != list_id and s.reminder_sent_at == asked]
+
+
+def unsubscribe_reminded(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
+    """A one-click from a re-permission email: leave `list_id` and every other list that email
+    named (still awaiting an answer), each an ordinary unsubscribe (one transaction and one
+    event per list); the answer is the link's list's. One query more than an unsubscribe."""
+    others = [s.list_id for s in reminded_together(subscriber_id, list_id) if s.status != consent.UNSUBSCRIBED]
+    change = unsubscribe(subscriber_id, list_id, ctx, now)
+    for other in others:
+        unsubscribe(subscriber_id, other, ctx, now)
+    return change
