@@ -27,7 +27,7 @@ os.environ.update(
 import moto  # noqa: E402  (must precede any boto3 client)
 import pytest  # noqa: E402
 
-from tools.cli import load_stage_environment  # noqa: E402
+from tools.stage import load_stage_environment  # noqa: E402
 
 load_stage_environment("dev")
 
