@@ -7,6 +7,7 @@ is imported before any boto3 client exists.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -24,8 +25,21 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
+import botocore.handlers  # noqa: E402
 import moto  # noqa: E402  (must precede any boto3 client)
 import pytest  # noqa: E402
+
+from scripts import moto_patches  # noqa: E402
+
+# The embedded server's moto patches, in process too: a transaction snapshots the items it names
+# (moto copies whole tables), a Query reads only its partition (moto walks the table). Every
+# DynamoDB request is told to the patches (writes invalidate the index partition maps) by a
+# botocore hook that every client of every session gets.
+moto_patches.install_item_snapshots()
+moto_patches.install_partition_queries()
+botocore.handlers.BUILTIN_HANDLERS.append(
+    ("before-call.dynamodb", lambda model, **_: moto_patches.note_request(model.name))
+)
 
 from tools.stage import load_stage_environment  # noqa: E402
 
@@ -54,13 +68,34 @@ def fresh_process_state():
     forget_clients()
 
 
-@pytest.fixture
-def aws():
-    """A fresh in-memory AWS (moto) with offboard's tables."""
-    with moto.mock_aws():
-        from chalicelib.storage.tables import create_tables
+@pytest.fixture(scope="session")
+def empty_tables():
+    """offboard's tables as `create_tables` leaves them, made once per session (moto's Table
+    objects by account and region): each test gets its own copies."""
+    from moto.dynamodb.models import dynamodb_backends
 
+    from chalicelib.storage.tables import create_tables
+
+    with moto.mock_aws():
         create_tables()
+        return {
+            (account, region): dict(backend.tables)
+            for account, regions in dynamodb_backends.items()
+            for region, backend in regions.items()
+        }
+
+
+@pytest.fixture
+def aws(empty_tables):
+    """A fresh in-memory AWS (moto) with offboard's tables, empty: every service starts new, and
+    the tables are copies of the session's empty ones (creating them costs more than the test)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    with moto.mock_aws():
+        for (account, region), tables in empty_tables.items():
+            fresh = {name: copy.deepcopy(table) for name, table in tables.items()}
+            dynamodb_backends[account][region].tables.update(fresh)
+        moto_patches.note_write()  # new tables: no index partition map of an earlier test applies
         yield
 
 
