@@ -7,7 +7,6 @@ is imported before any boto3 client exists.
 
 from __future__ import annotations
 
-import copy
 import os
 import sys
 from pathlib import Path
@@ -70,32 +69,23 @@ def fresh_process_state():
 
 @pytest.fixture(scope="session")
 def empty_tables():
-    """offboard's tables as `create_tables` leaves them, made once per session (moto's Table
-    objects by account and region): each test gets its own copies."""
-    from moto.dynamodb.models import dynamodb_backends
-
+    """offboard's tables as `create_tables` leaves them, made once per session: each test gets
+    copies (creating them costs more than most tests)."""
     from chalicelib.storage.tables import create_tables
+    from tests.helpers import moto_tables
 
     with moto.mock_aws():
         create_tables()
-        return {
-            (account, region): dict(backend.tables)
-            for account, regions in dynamodb_backends.items()
-            for region, backend in regions.items()
-        }
+        return moto_tables()
 
 
 @pytest.fixture
 def aws(empty_tables):
-    """A fresh in-memory AWS (moto) with offboard's tables, empty: every service starts new, and
-    the tables are copies of the session's empty ones (creating them costs more than the test)."""
-    from moto.dynamodb.models import dynamodb_backends
+    """A fresh in-memory AWS (moto) with offboard's tables, empty: every service starts new."""
+    from tests.helpers import install_moto_tables
 
     with moto.mock_aws():
-        for (account, region), tables in empty_tables.items():
-            fresh = {name: copy.deepcopy(table) for name, table in tables.items()}
-            dynamodb_backends[account][region].tables.update(fresh)
-        moto_patches.note_write()  # new tables: no index partition map of an earlier test applies
+        install_moto_tables(empty_tables)
         yield
 
 
