@@ -5,8 +5,9 @@ Three adjustments, none of which changes what a client sees:
   requests; DynamoDB's are. Serialising requests behind one lock restores what DynamoDB promises
   (each request atomic and isolated), which the concurrency tests rely on. This one touches no
   moto internals.
-- Transactions snapshot the items they name, not whole tables, and a Query looks only at the
-  asked partition (scripts/moto_patches.py, shared with the tests' in-process moto). Writes,
+- Transactions snapshot the items they name, not whole tables, a Query looks only at the asked
+  partition, and the response serializer computes each member's candidate names once
+  (scripts/moto_patches.py, shared with the tests' in-process moto). Writes,
   which invalidate the index partition maps, are recognised here by their DynamoDB operation
   name (`X-Amz-Target`), not by moto's method names.
 
@@ -34,6 +35,7 @@ from scripts import moto_patches  # noqa: E402
 try:
     moto_patches.install_item_snapshots()
     moto_patches.install_partition_queries()
+    moto_patches.install_response_key_cache()
 except moto_patches.MotoChanged as error:
     if __name__ == "__main__":
         sys.exit(f"local_dynamodb.py: {error}")

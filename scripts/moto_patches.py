@@ -1,5 +1,5 @@
-"""Two patches of moto's DynamoDB that make it fast without changing what a client sees, shared by
-the embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
+"""Three patches of moto that make it fast without changing what a client sees, shared by the
+embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
   table) to roll back on failure, which makes each transaction cost O(table size). Snapshotting
@@ -10,8 +10,13 @@ the embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture
   rebuilt only after a write (`note_request()`, called with each request's operation by whoever
   sees the requests: the server's request wrapper, a botocore hook in the tests). The sunset
   job reads many index partitions between few writes.
+- Response key aliases: moto's response serializer looks every member of every shape up in the
+  result under up to a dozen candidate names (`Items`, `ItemList`, `items`, ...), computed anew
+  for each value: for a DynamoDB item, each of the ten members of each attribute value. For a
+  plain dict result the candidates depend only on the member's name, its shape and that shape's
+  parent, so they are computed once per (name, shape, parent) and reused.
 
-Both patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+All three patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -24,6 +29,7 @@ import re
 import types
 
 import moto
+import moto.core.serialize as serialize
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -46,7 +52,7 @@ def _parameters(function) -> list[str]:
 
 
 def check_moto() -> None:
-    """Everything the two patches rely on; raises MotoChanged naming what changed."""
+    """Everything the patches rely on; raises MotoChanged naming what changed."""
     # Item snapshots: moto.dynamodb.models' `copy` is replaced by a namespace whose deepcopy
     # skips Table objects, so moto's own whole-table snapshot costs nothing.
     _require(
@@ -86,6 +92,16 @@ def check_moto() -> None:
     _require(
         inspect.isfunction(inspect.getattr_static(Table, "all_items")) and not hasattr(Table, "__slots__"),
         "Table.all_items is no longer a plain method that an instance attribute can shadow",
+    )
+    # Response key aliases: the candidates come from these providers, which read nothing of a
+    # plain dict but its class, and of the member its name, shape and the shape's parent.
+    _require(
+        _parameters(_ORIGINAL_POSSIBLE_KEYS) == ["self", "context"]
+        and [provider.__name__ for provider in serialize.DEFAULT_ALIAS_PROVIDERS] == list(_ALIAS_PROVIDERS)
+        and {"obj", "key", "shape"} <= set(inspect.signature(serialize.AttributePickerContext).parameters)
+        and "self.alias_providers" in inspect.getsource(serialize.AttributePicker.__init__),
+        "moto.core.serialize's attribute picker (XFormedAttributePicker.get_possible_keys(self, context), "
+        f"alias providers {', '.join(_ALIAS_PROVIDERS)}) changed",
     )
 
 
@@ -221,3 +237,32 @@ def install_partition_queries() -> None:
     """Queries read only the asked partition; the caller must call note_request() on every request."""
     check_moto()
     Table.query = query_one_partition
+
+
+# Response key aliases.
+
+_ALIAS_PROVIDERS = ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias", "ModelAlias")
+_ORIGINAL_POSSIBLE_KEYS = serialize.XFormedAttributePicker.get_possible_keys
+_possible_keys: dict[tuple[str, int, int], tuple] = {}  # (name, id(shape), id(parent)) -> (shape, parent, keys)
+
+
+def possible_keys_once_per_member(self, context):
+    if type(context.obj) is not dict or self.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS:
+        return _ORIGINAL_POSSIBLE_KEYS(self, context)
+    shape = context.shape
+    parent = getattr(shape, "parent", None)  # moto sets it while walking a structure
+    cached = _possible_keys.get((context.key, id(shape), id(parent)))
+    # The cache holds the shape and parent, so their ids cannot be reused by other objects.
+    if cached is None or cached[0] is not shape or cached[1] is not parent:
+        try:  # moto's generator stops at the first name found; all of them are computed here
+            cached = (shape, parent, tuple(_ORIGINAL_POSSIBLE_KEYS(self, context)))
+        except Exception:  # noqa: BLE001  (a candidate moto would never have reached: its own way)
+            return _ORIGINAL_POSSIBLE_KEYS(self, context)
+        _possible_keys[(context.key, id(shape), id(parent))] = cached
+    return cached[2]
+
+
+def install_response_key_cache() -> None:
+    """The serializer's candidate names for a dict's member are computed once per member (idempotent)."""
+    check_moto()
+    serialize.XFormedAttributePicker.get_possible_keys = possible_keys_once_per_member
