@@ -132,7 +132,9 @@ class _EnvironmentNames:
         self.names: dict[str, list[str]] = {}
 
     def of(self, value: str) -> list[str]:
-        raw = os.environ._data  # the bytes mapping os.environ decodes on every read
+        # The bytes mapping os.environ decodes on every read; chalice's test client swaps in a
+        # plain dict (a copy with the stage's variables) while a request runs.
+        raw = getattr(os.environ, "_data", os.environ)
         if raw != self.seen:
             self.seen, self.names = dict(raw), {}
             for name, held in os.environ.items():
