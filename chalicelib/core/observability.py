@@ -67,9 +67,6 @@ def _describe(event) -> tuple[str, str, dict]:
     from chalice.app import Request
 
     if isinstance(event, Request):
-        from chalicelib.core.http import bind_request
-
-        bind_request(event)
         context = event.context or {}
         route = context.get("resourcePath", "unknown")
         return context.get("requestId") or uuid.uuid4().hex, f"{event.method} {route}", {"route": route}

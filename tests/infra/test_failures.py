@@ -192,7 +192,7 @@ class LambdaInProcess:
 def test_an_ses_event_that_cannot_be_stored_is_retried_then_kept_and_redriven(
     deployed, sqs, people, app_client, monkeypatch
 ):
-    import tools.cli
+    import tools.cli.failures
 
     template, resolver = deployed
     [(config_name, config)] = [
@@ -228,7 +228,7 @@ def test_an_ses_event_that_cannot_be_stored_is_retried_then_kept_and_redriven(
 
     broken["on"] = False  # the cause is fixed; the operator redrives
     fake = LambdaInProcess(app_client, {function: "ses_event_from_sns"})
-    monkeypatch.setattr(tools.cli, "_lambda_client", lambda: fake)
+    monkeypatch.setattr(tools.cli.failures, "_lambda_client", lambda: fake)
     assert tools.cli.main(["redrive-async", function, failed_url]) == 0
     assert fake.invoked == [function]
     assert subscribers.get_subscription(victim, "newsletter").status == "unsubscribed"
@@ -236,14 +236,14 @@ def test_an_ses_event_that_cannot_be_stored_is_retried_then_kept_and_redriven(
 
 
 def test_redrive_leaves_records_of_another_function_alone(deployed, sqs, monkeypatch):
-    import tools.cli
+    import tools.cli.failures
 
     template, _ = deployed
     url = create_queue(sqs, template, "DailySunsetRunFailures")
     other = {"requestContext": {"functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-else:$LATEST"}}
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({**other, "requestPayload": {}}))
     fake = LambdaInProcess(None, {})
-    monkeypatch.setattr(tools.cli, "_lambda_client", lambda: fake)
+    monkeypatch.setattr(tools.cli.failures, "_lambda_client", lambda: fake)
     assert tools.cli.main(["redrive-async", "offboard-prod-DailySunsetRun-X", url]) == 0
     assert fake.invoked == []
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
