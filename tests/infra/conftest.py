@@ -67,10 +67,11 @@ def resources(template: dict, kind: str) -> dict:
 
 class Resolver:
     """Values of a packaged template as CloudFormation would resolve them for a stage (stack
-    `offboard-<stage>`, REGION, ACCOUNT)."""
+    `offboard-<stage>`, REGION, ACCOUNT), with the parameters given at deploy (`parameters`, as
+    `--parameter-overrides`) or else their defaults."""
 
-    def __init__(self, template: dict, stage: str):
-        self.template, self.stage = template, stage
+    def __init__(self, template: dict, stage: str, parameters: dict[str, str] | None = None):
+        self.template, self.stage, self.parameters = template, stage, dict(parameters or {})
         self.stack = f"offboard-{stage}"
         self.pseudo = {
             "AWS::Region": REGION,
@@ -88,6 +89,8 @@ class Resolver:
     def ref(self, logical: str):
         if logical in self.pseudo:
             return self.pseudo[logical]
+        if logical in self.parameters:
+            return self.parameters[logical]
         if logical in self.template.get("Parameters", {}):  # deployed without overriding it
             return self.template["Parameters"][logical].get("Default", "")
         resource = self.template["Resources"][logical]
