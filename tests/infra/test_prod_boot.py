@@ -273,11 +273,6 @@ def scheduled_event() -> dict:
     }
 
 
-def _response(result: dict) -> tuple[int, str]:
-    assert result["statusCode"] < 500, result
-    return result["statusCode"], result["body"]
-
-
 @pytest.fixture(scope="module")
 def boot(packaged, endpoint, tmp_path_factory):
     """Runs the README's steps and every function once; returns what the test checks."""
@@ -331,7 +326,9 @@ def boot(packaged, endpoint, tmp_path_factory):
         return containers[logical].invoke(event)
 
     def api(method, resource, params=None, **options):
-        return _response(invoke("APIHandler", http_event(method, resource, params, **options)))
+        result = invoke("APIHandler", http_event(method, resource, params, **options))
+        assert result["statusCode"] < 500, (result, containers["APIHandler"].log.read_text()[-3000:])
+        return result["statusCode"], result["body"]
 
     seen: dict[str, object] = {"ssm": parameters, "stack": overrides, "functions": sorted(functions)}
     try:
