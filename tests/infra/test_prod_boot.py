@@ -470,6 +470,20 @@ def test_every_function_of_the_template_ran_on_the_prod_stage_without_raising(bo
         assert "ConfigurationError" not in log and "Traceback" not in log, (logical, log[-2000:])
 
 
+def test_the_middleware_runs_in_every_function_as_deployed(boot):
+    """Lambda imports only the Handler's module: every line a function logs carries the
+    invocation's correlation id (and, for events, the function's name), and its metrics are
+    written, which only the middleware registered in app.py does (chalice#1566)."""
+    tagged = set()
+    for logical, log in boot["logs"].items():
+        lines = [r for r in (json.loads(t) for t in log.splitlines() if t.startswith("{")) if "level" in r]
+        assert all(line.get("correlation_id") for line in lines), (logical, lines)
+        tagged |= {logical} if lines else set()
+        if logical != "APIHandler":
+            assert all(line["function_name"] == f"offboard-prod-{logical}-1A2B3C4D5E6F" for line in lines), lines
+    assert {"APIHandler", "SesEventFromSns", "DailySunsetRun", "SunsetStep", "SmsKeyword"} <= tagged
+
+
 def test_links_use_the_configured_base_url(boot):
     base = boot["stack"]["PublicBaseUrl"]
     headers = boot["headers"]
