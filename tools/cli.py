@@ -612,6 +612,9 @@ def redrive_async(function_name, failure_queue_url, most) -> None:
     emit({"redriven": redriven, "other_functions": skipped})
 
 
+cli.add_command(__import__("tools.doctor", fromlist=["doctor"]).doctor)  # checks a stage: tools/doctor.py
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="python -m tools.cli", standalone_mode=False)

@@ -194,6 +194,12 @@ def forget_settings() -> None:
     _cached = None
 
 
+def settings_from(values: dict[str, str]) -> Settings:
+    """The settings `values` make, checked as every function checks them: raises
+    ConfigurationError naming what is wrong (the operator CLI's `doctor` asks before deploy)."""
+    return _build(values)
+
+
 def _build(env: dict[str, str]) -> Settings:
     tables = table_settings()
     keys = _decode_keys(env.get("SIGNING_KEYS", ""))

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from tests.infra.conftest import ACCOUNT, REGION, ROOT, Resolver, load_template, resources
+from tests.infra.conftest import ACCOUNT, REGION, ROOT, Resolver, create_stack_resources, load_template, resources
 
 SITE = "python/lib/python3.12/site-packages/"
 ADMIN_ARN = f"arn:aws:iam::{ACCOUNT}:user/operator"
@@ -121,30 +121,6 @@ def endpoint():
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
-
-
-def create_stack_resources(client, resolver: Resolver) -> None:
-    """What CloudFormation creates from the template that the functions call."""
-    template = resolver.template
-    for table in resources(template, "AWS::DynamoDB::Table").values():
-        properties = table["Properties"]
-        arguments = {
-            "TableName": resolver.value(properties["TableName"]),
-            "KeySchema": properties["KeySchema"],
-            "AttributeDefinitions": properties["AttributeDefinitions"],
-            "BillingMode": properties["BillingMode"],
-        }
-        if "GlobalSecondaryIndexes" in properties:
-            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-        client("dynamodb").create_table(**arguments)
-    for queue in resources(template, "AWS::SQS::Queue").values():
-        client("sqs").create_queue(QueueName=resolver.value(queue["Properties"]["QueueName"]))
-    for topic in resources(template, "AWS::SNS::Topic").values():
-        client("sns").create_topic(Name=resolver.value(topic["Properties"]["TopicName"]))
-    for configuration_set in resources(template, "AWS::SES::ConfigurationSet").values():
-        client("sesv2").create_configuration_set(
-            ConfigurationSetName=resolver.value(configuration_set["Properties"]["Name"])
-        )
 
 
 class Container:
