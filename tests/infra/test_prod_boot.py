@@ -235,6 +235,22 @@ def sqs_event(queue_arn: str, message: dict) -> dict:
     }
 
 
+def _source(event: dict) -> str:
+    """What invoked a function, for the printed list: the route and its kind, or the event source."""
+    if "httpMethod" in event:
+        resource = event["resource"]
+        kind = "page" if resource.startswith("/u/") else "browser" if resource.startswith("/offers/") else "json"
+        return f"API Gateway {event['httpMethod']} {resource} ({kind})"
+    if "Records" in event:
+        record = event["Records"][0]
+        if "Sns" in record:
+            return f"SNS {record['Sns']['TopicArn'].rsplit(':', 1)[1]}"
+        return f"SQS {record['eventSourceARN'].rsplit(':', 1)[1]}"
+    if event.get("detail-type") == "Scheduled Event":
+        return "EventBridge schedule"
+    return f"EventBridge {event['source']} {event['detail-type']!r}"
+
+
 def scheduled_event() -> dict:
     return {
         "version": "0",
@@ -280,6 +296,7 @@ def boot(packaged, endpoint, tmp_path_factory):
     functions = resources(template, "AWS::Serverless::Function")
     containers: dict[str, Container] = {}
     invoked: dict[str, int] = {}
+    trail: dict[str, int] = {}  # "function (Handler) <- what invoked it": how many times
 
     def invoke(logical: str, event: dict):
         if logical not in containers:
@@ -299,6 +316,8 @@ def boot(packaged, endpoint, tmp_path_factory):
                 code, handler, resolver.function_name(logical), environment, root / f"{logical}.log"
             )
         invoked[logical] = invoked.get(logical, 0) + 1
+        line = f"{logical} ({functions[logical]['Properties']['Handler']}) <- {_source(event)}"
+        trail[line] = trail.get(line, 0) + 1
         return containers[logical].invoke(event)
 
     def api(method, resource, params=None, **options):
@@ -395,7 +414,7 @@ def boot(packaged, endpoint, tmp_path_factory):
             return resolver.ref(logical)
 
         invoke("SesEventFromSns", sns_event(topic("SesEventsTopic"), sns_message("delivery", alice)))
-        invoke("SesEventFromEventbridge", eventbridge_event("open_human", alice))
+        invoke("SesEventFromEventbridge", eventbridge_event("click", alice))
         mail = received(
             f"unsubscribe+newsletter@{overrides.get('PublicBaseUrl', 'x').split('//')[1]}", sender="bob@example.com"
         )
@@ -427,7 +446,9 @@ def boot(packaged, endpoint, tmp_path_factory):
     seen["logs"] = {logical: (root / f"{logical}.log").read_text() for logical in containers}
     seen["sent"] = list(ses_backends[ACCOUNT][REGION].sent_messages)
     seen["alice"], seen["bob"] = alice, bob
-    print("functions invoked (prod stage, packaged code):", json.dumps(invoked, sort_keys=True))
+    print("\nfunctions invoked on the prod stage (packaged code, one container each):")
+    for line, times in trail.items():
+        print(f"  {line}" + (f" x{times}" if times > 1 else ""))
     return seen
 
 
