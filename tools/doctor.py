@@ -118,6 +118,15 @@ def check_senders(clients: Clients, senders: list[str]) -> list[Check]:
     return checks
 
 
+def check_mailbox_domain(clients: Clients, mailbox: str) -> Check:
+    """SES receives mail only for a verified domain (README, "Setting up receiving")."""
+    domain = mailbox.rpartition("@")[2]
+    verified = clients("ses").get_identity_verification_attributes(Identities=[domain])["VerificationAttributes"]
+    if verified.get(domain, {}).get("VerificationStatus") == "Success":
+        return Check("ok", f"SES receiving domain {domain}", "verified")
+    return Check("fail", f"SES receiving domain {domain}", "not verified: SES will not receive the mailto's mail")
+
+
 def check_sandbox(clients: Clients) -> Check:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -238,6 +247,8 @@ def diagnose(stage: str, clients: Clients, given: dict[str, str] | None = None) 
         checks += check_settings(stage, secrets, deployment)
     senders = [deployment[k] for k in ("SunsetEmailFrom", "OfferEmailFrom") if deployment.get(k)]
     checks += check_senders(clients, senders)
+    if deployment.get("UnsubscribeMailbox"):
+        checks.append(check_mailbox_domain(clients, deployment["UnsubscribeMailbox"]))
     checks.append(check_sandbox(clients))
     if deployed is None:
         checks.append(Check("skip", f"stack {stack_name}", "not deployed yet: run doctor again after deploy"))

@@ -68,6 +68,7 @@ def deployed(packaged, prod_environment):
         ses = boto3.client("ses")
         ses.verify_domain_identity(Domain="example.com")
         ses.verify_domain_dkim(Domain="example.com")
+        ses.verify_domain_identity(Domain="unsub.example.com")  # receiving
         ses.set_active_receipt_rule_set(RuleSetName="offboard-prod-inbound")
         yield
 
@@ -90,6 +91,7 @@ def test_a_good_deployment_passes_every_check(deployed, capsys):
         assert found[f"table offboard-prod-{name}"][0] == "ok"
     assert found["SES identity example.com"][0] == "ok"
     assert found["SES receipt rule set offboard-prod-inbound"] == ("ok", "active")
+    assert found["SES receiving domain unsub.example.com"] == ("ok", "verified")
     assert sum(what.startswith("alarm on offboard-prod-") for what in found) == 11  # every DLQ and failure queue
 
     # The command itself (moto cannot say whether the account left the sandbox: a warning only).
@@ -121,7 +123,11 @@ def test_a_broken_deployment_fails_naming_each_thing_to_fix(deployed, capsys):
         TemplateBody=json.dumps(STACK_TEMPLATE),
         Parameters=[
             {"ParameterKey": k, "ParameterValue": v}
-            for k, v in {**STACK, "OfferEmailFrom": "offers@unverified.example"}.items()
+            for k, v in {
+                **STACK,
+                "OfferEmailFrom": "offers@unverified.example",
+                "UnsubscribeMailbox": "unsubscribe@unverified.example",
+            }.items()
         ],
     )
     dynamodb.update_continuous_backups(
@@ -147,6 +153,7 @@ def test_a_broken_deployment_fails_naming_each_thing_to_fix(deployed, capsys):
         "queue offboard-prod-sunset",
         "alarm on offboard-prod-sms-keyword-failed",
         "SES receipt rule set offboard-prod-inbound",
+        "SES receiving domain unverified.example",
     }
     assert found["settings as the functions read them"][1] == "SIGNING_KEY_ID must name one of SIGNING_KEYS"
     assert found["table offboard-prod-lists"][1] == "no deletion protection"
