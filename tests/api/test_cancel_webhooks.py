@@ -63,8 +63,8 @@ class Receiver:
 def queues(monkeypatch):
     sqs = boto3.client("sqs", region_name="us-east-1")
     urls = {
-        "CANCEL_WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName="offboard-cancel-webhooks")["QueueUrl"],
-        "CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="offboard-cancel-webhooks-dlq")["QueueUrl"],
+        "CANCEL_WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks")["QueueUrl"],
+        "CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks-dlq")["QueueUrl"],
     }
     for name, url in urls.items():
         monkeypatch.setenv(name, url)
@@ -120,7 +120,7 @@ def pump(url: str, duplicate_every: int = 0, rounds: int = 200) -> None:
                 continue
             for message in messages:
                 event = client.events.generate_sqs_event(
-                    queue_name="offboard-cancel-webhooks", message_bodies=[message["Body"]]
+                    queue_name="offboard-dev-cancel-webhooks", message_bodies=[message["Body"]]
                 )
                 handed += 1
                 times = 2 if duplicate_every and handed % duplicate_every == 0 else 1
