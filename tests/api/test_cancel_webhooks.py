@@ -64,7 +64,9 @@ def queues(monkeypatch):
     sqs = boto3.client("sqs", region_name="us-east-1")
     urls = {
         "CANCEL_WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks")["QueueUrl"],
-        "CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks-dlq")["QueueUrl"],
+        "CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks-dlq")[
+            "QueueUrl"
+        ],
     }
     for name, url in urls.items():
         monkeypatch.setenv(name, url)
