@@ -92,7 +92,7 @@ def test_a_good_deployment_passes_every_check(deployed, capsys):
     assert found["SES identity example.com"][0] == "ok"
     assert found["SES receipt rule set offboard-prod-inbound"] == ("ok", "active")
     assert found["SES receiving domain unsub.example.com"] == ("ok", "verified")
-    assert sum(what.startswith("alarm on offboard-prod-") for what in found) == 11  # every DLQ and failure queue
+    assert sum(what.startswith("alarm on offboard-prod-") for what in found) == 12  # every DLQ and failure queue
 
     # The command itself (moto cannot say whether the account left the sandbox: a warning only).
     assert main(["--stage", "prod", "doctor"]) == 0

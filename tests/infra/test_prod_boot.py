@@ -437,6 +437,23 @@ def boot(packaged, endpoint, tmp_path_factory):
         client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(body))
         [message] = client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=1)["Messages"]
         invoke("DeferredUnsubscribe", sqs_event(f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", message))
+
+        # The cancel-webhook worker, on the event a new cancel session queues (no endpoint set yet).
+        session = {
+            "business": "acme",
+            "customer_id": "cus_1",
+            "subscription_id": "sub_1",
+            "plan": "Pro",
+            "price": 1999,
+            "currency": "USD",
+            "return_url": "https://acme.example/account",
+            "effective_date": (datetime.now(UTC) + timedelta(days=10)).date().isoformat(),
+        }
+        assert api("POST", "/v1/cancel-sessions", body=session, admin=True)[0] == 201
+        cancel_name = resolver.environment("CancelWebhooks")["CANCEL_WEBHOOK_QUEUE_URL"].rsplit("/", 1)[1]
+        cancel_queue = client("sqs").get_queue_url(QueueName=cancel_name)["QueueUrl"]
+        [started] = client("sqs").receive_message(QueueUrl=cancel_queue, MaxNumberOfMessages=1)["Messages"]
+        invoke("CancelWebhooks", sqs_event(f"arn:aws:sqs:{REGION}:{ACCOUNT}:{cancel_name}", started))
         _, consent = api("GET", "/v1/subscribers/{subscriber_id}/consent", {"subscriber_id": alice}, admin=True)
         seen["alice_consent"] = [json.loads(line) for line in consent.splitlines()]
     finally:
