@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Cron
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
 from chalicelib.core.http import (
     ADMIN,
@@ -26,6 +25,7 @@ from chalicelib.core.http import (
 )
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
+from chalicelib.domain import consent
 from chalicelib.unsubscribe.headers import page_url
 from chalicelib.unsubscribe.tokens import verify_link
 

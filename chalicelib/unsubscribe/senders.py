@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound
 from chalicelib.core.ids import InvalidEmail, is_id, subscriber_id_for
 from chalicelib.core.settings import get_settings
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.unsubscribe.headers import UnsubscribeHeaders, build_headers
 

@@ -10,7 +10,6 @@ index the sunset job reads by day and shard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import (
@@ -26,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.core.ids import event_key, shard_of
+from chalicelib.domain.consent import AuditContext, Event
 from chalicelib.storage.connection import TABLES, TableMeta
 
 PROFILE = "PROFILE"
@@ -132,20 +132,10 @@ class ConsentEvent(SubscriberPartition):
     frequency_before = UnicodeAttribute(null=True)  # ... and the one it replaced, for its undo
 
 
-@dataclass(frozen=True)
-class AuditContext:
-    """Who asked, and how, for the consent trail (never an address: a hashed IP at most)."""
-
-    source: str
-    ip_hash: str | None = None
-    user_agent: str | None = None
-    key_id: str | None = None
-    campaign_id: str | None = None
-
-
 def new_event(
     subscriber_id: str, action: str, list_id: str, ctx: AuditContext, now: datetime, lists: list[str] | None = None
 ) -> ConsentEvent:
+    """An audit item for a change no planner describes yet (the SMS keywords' own trail)."""
     return ConsentEvent(
         subscriber_id,
         event_key(now),
@@ -158,6 +148,27 @@ def new_event(
         user_agent=(ctx.user_agent or "")[:256] or None,
         key_id=ctx.key_id,
         campaign_id=ctx.campaign_id or None,
+    )
+
+
+def consent_event(subscriber_id: str, event: Event) -> ConsentEvent:
+    """The audit item of a planned event."""
+    ctx = event.context
+    return ConsentEvent(
+        subscriber_id,
+        event.key,
+        action=str(event.action),
+        list_id=event.list_id,
+        lists=list(event.lists) if event.lists is not None else None,
+        source=str(ctx.source),
+        at=event.at,
+        ip_hash=ctx.ip_hash,
+        user_agent=(ctx.user_agent or "")[:256] or None,
+        key_id=ctx.key_id,
+        campaign_id=ctx.campaign_id or None,
+        until=event.until,
+        frequency=event.frequency,
+        frequency_before=event.frequency_before,
     )
 
 

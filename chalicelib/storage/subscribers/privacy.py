@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 from chalicelib.storage.subscribers.changes import unsubscribe_all
 from chalicelib.storage.subscribers.models import PROFILE, AuditContext, ConsentEvent, Profile, Subscription
 from chalicelib.storage.subscribers.reads import everything_about, subscriptions_of

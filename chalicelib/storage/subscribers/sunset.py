@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     AuditContext,

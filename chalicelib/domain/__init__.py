@@ -1,0 +1,1 @@
+"""The rules, free of storage and of HTTP: what each change means, decided in one place."""
