@@ -7,7 +7,6 @@ from chalicelib.storage.subscribers.changes import (
     Change,
     ConcurrentChange,
     Stale,
-    StorageUnavailable,
     UnknownList,
     commit_plan,
     event_state,
@@ -56,6 +55,7 @@ from chalicelib.storage.subscribers.sunset import (
     reschedule,
     sunset_unsubscribe,
 )
+from chalicelib.storage.transactions import StorageUnavailable
 
 __all__ = [
     "LISTS_PER_TRANSACTION",

@@ -10,12 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import wraps
 
-from botocore.exceptions import BotoCoreError
-from pynamodb.exceptions import PynamoDBException
-
-from chalicelib.core.errors import NotFound, Unavailable
+from chalicelib.core.errors import Unavailable
 from chalicelib.domain import consent
 from chalicelib.domain.consent import (
     ANY,
@@ -30,7 +26,7 @@ from chalicelib.domain.consent import (
     SubscriptionWrite,
     Sunset,
 )
-from chalicelib.storage.lists import MailingList
+from chalicelib.storage.lists import MailingList, UnknownList
 from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     PROFILE,
@@ -48,7 +44,7 @@ from chalicelib.storage.subscribers.models import (
     restart_sunset,
 )
 from chalicelib.storage.subscribers.reads import get_event, get_profile, subscriptions_of
-from chalicelib.storage.transactions import ConditionsFailed, Transaction
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, storage_errors
 
 
 @dataclass(frozen=True)
@@ -66,37 +62,11 @@ class Change:
         return cls(plan.applied, plan.event_key, plan.status, plan.outcome)
 
 
-class UnknownList(NotFound):
-    def __init__(self, list_id: str = ""):
-        super().__init__("unknown_list", "this list does not exist")
-        self.list_id = list_id
-
-
 class ConcurrentChange(Unavailable):
     """The subscriber's state changed between our read and our write too often to finish."""
 
     def __init__(self, subscriber_id: str = ""):
         super().__init__("unavailable", "try again shortly")
-
-
-class StorageUnavailable(Unavailable):
-    """DynamoDB could not be reached or refused the write (throttling, timeouts) after retries."""
-
-    def __init__(self):
-        super().__init__("unavailable", "try again shortly")
-
-
-def storage_errors(function: Callable) -> Callable:
-    """Nothing of PynamoDB or botocore goes above storage: their failures become `Unavailable`."""
-
-    @wraps(function)
-    def run(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (PynamoDBException, BotoCoreError) as error:
-            raise StorageUnavailable() from error
-
-    return run
 
 
 # State as the planners read it.
