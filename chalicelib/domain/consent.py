@@ -579,16 +579,13 @@ def plan_erase(profile: ProfileState | None, subscriptions: list[SubscriptionSta
 
 
 def plan_suppress_channel(profile: ProfileState | _Unknown, channel: str, ctx: AuditContext, now: datetime) -> Plan:
-    """Stop sending on `channel` (a permanent bounce), recorded once in the audit trail."""
+    """Stop sending on `channel` (a permanent bounce: email, source bounce), recorded once in
+    the audit trail."""
     if _known(profile) and channel in profile.suppressed_channels:
         return _done(Outcome.ALREADY_SUPPRESSED)
     event = new_event(Action(f"suppress_{channel}"), EVERY_LIST, ctx, now)
     write = ProfileWrite(expect_not_suppressed=channel, suppress=channel)
     return Plan(Outcome.SUPPRESSED, None, event.key, event, profile=write)
-
-
-def plan_hard_bounce(profile: ProfileState | _Unknown, now: datetime) -> Plan:
-    return plan_suppress_channel(profile, "email", AuditContext(Source.BOUNCE), now)
 
 
 # Less often instead of leaving.

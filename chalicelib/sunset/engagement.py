@@ -248,9 +248,12 @@ def next_due(list_id: str, engaged_at: datetime, now: datetime | None = None) ->
 
 
 def apply(fact: Fact, now: datetime) -> str:
-    """Carry out one fact; returns what happened (for counting)."""
+    """Carry out one fact; returns what happened (for counting). Whether a complaint, an SES
+    unsubscribe-all or a bounce is already done is the planner's to say (`consent.plan_complaint`,
+    `plan_ses_unsubscribe_all`, `plan_suppress_channel`), never this function's."""
+    from chalicelib.domain import consent
+    from chalicelib.domain.consent import AuditContext, Source
     from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
 
     if fact.kind == "ignored":
         return f"ignored_{fact.why}"
@@ -262,13 +265,16 @@ def apply(fact: Fact, now: datetime) -> str:
         )
         return "engaged" if moved else "engaged_stale"
     if fact.kind in ("complaint", "unsubscribe_all"):
-        source = "complaint" if fact.kind == "complaint" else "ses-subscription"
-        if all(s.status == "unsubscribed" for s in subscribers.subscriptions_of(fact.subscriber_id)):
-            return f"{fact.kind}_already"
-        subscribers.unsubscribe_all(fact.subscriber_id, AuditContext(source), now)
-        return fact.kind
+        complaint = fact.kind == "complaint"
+        change = subscribers.unsubscribe_all(
+            fact.subscriber_id,
+            AuditContext(Source.COMPLAINT if complaint else Source.SES_SUBSCRIPTION),
+            now,
+            planner=consent.plan_complaint if complaint else consent.plan_ses_unsubscribe_all,
+        )
+        return fact.kind if change.applied else f"{fact.kind}_already"
     if fact.kind == "hard_bounce":
-        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext("bounce"), now)
+        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext(Source.BOUNCE), now)
         return "hard_bounce" if applied else "hard_bounce_already"
     if fact.kind == "soft_bounce":
         if subscribers.get_profile(fact.subscriber_id) is None:
