@@ -1,1 +1,1 @@
-"""The rules, free of storage and of HTTP: what each change means, decided in one place."""
+"""Pure rules of the service: plans computed from state, with no I/O (storage commits them)."""
