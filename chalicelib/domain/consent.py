@@ -73,6 +73,10 @@ class Outcome(StrEnum):
     ALREADY_SUPPRESSED = "already_suppressed"
     KEPT = "kept"
     KEPT_BY_RESUBSCRIBING = "kept_by_resubscribing"
+    OPTED_OUT = "opted_out"
+    RESUMED = "resumed"
+    KEYWORD_REPEATED = "keyword_repeated"
+    KEYWORD_SUPERSEDED = "keyword_superseded"
 
 
 SOURCES = tuple(Source)
@@ -251,6 +255,9 @@ class SubscriptionState:
     paused_until: datetime | None = None
     frequency: str | None = None
     last_source: str | None = None  # the source of `last_event`, when the caller read it
+    sunset_due: str | None = None  # the sunset job's clock, as the job read it
+    sunset_state: str | None = None
+    reminded: bool = False
 
 
 @dataclass(frozen=True)
@@ -307,6 +314,9 @@ class Expect:
     last_event: str | None = None
     frequency: object = ANY
     pause_ends_before: datetime | None = None
+    sunset_due: object = ANY  # the sunset job acts only on what it read
+    sunset_state: object = ANY
+    reminded: bool | None = None
 
     def holds(self, state: SubscriptionState) -> bool:
         if state.status not in self.statuses:
@@ -314,6 +324,12 @@ class Expect:
         if self.last_event is not None and state.last_event != self.last_event:
             return False
         if self.frequency is not ANY and state.frequency != self.frequency:
+            return False
+        if self.sunset_due is not ANY and state.sunset_due != self.sunset_due:
+            return False
+        if self.sunset_state is not ANY and state.sunset_state != self.sunset_state:
+            return False
+        if self.reminded is not None and state.reminded != self.reminded:
             return False
         return not (
             state.status == PAUSED
@@ -356,10 +372,14 @@ class ProfileWrite:
     expect_opted_out: bool | None = None
     expect_not_undone: str | None = None
     expect_not_suppressed: str | None = None
+    expect_suppressed: str | None = None
+    expect_keyword_before: datetime | None = None  # an SMS keyword: only one newer than the last applied
     opted_out_all: bool | None = None
     opted_out_event: str | None = None
     add_undone: str | None = None
     suppress: str | None = None
+    unsuppress: str | None = None
+    keyword_at: datetime | None = None
     email: str | None = None
     created_at: datetime | None = None  # kept when the profile has one already
 
@@ -462,12 +482,28 @@ def plan_unsubscribe(state: SubscriptionState | _Unknown, list_id: str, ctx: Aud
     )
 
 
+PENDING = "pending"  # the sunset state of a subscription whose re-permission email is due or sent
+
+
 def plan_sunset_unsubscribe(state: SubscriptionState, now: datetime) -> Plan:
-    """The sunset job's last step, for a subscription it read (and whose pending re-permission
-    storage checks is unchanged): source "sunset", apart from a person's own choice."""
-    if state.status != ACTIVE:
+    """The sunset job's last step, for a subscription it read: still active, re-permission email
+    sent and the grace period over, its clock where the job read it (any engagement or choice
+    since moves it, and the write fails). Source "sunset", apart from a person's own choice; a
+    later subscribe brings them back."""
+    if state.status != ACTIVE or state.sunset_state != PENDING or not state.reminded:
         return _done(Outcome.NOT_SUBSCRIBED, state.status, state.last_event)
-    return plan_unsubscribe(state, state.list_id, AuditContext(Source.SUNSET), now)
+    event = new_event(Action.UNSUBSCRIBE, state.list_id, AuditContext(Source.SUNSET), now)
+    expect = Expect(frozenset({ACTIVE}), sunset_due=state.sunset_due, sunset_state=PENDING, reminded=True)
+    write = SubscriptionWrite(state.list_id, expect, status=UNSUBSCRIBED, at=now, sunset=Sunset.LEAVE, members=-1)
+    return Plan(
+        Outcome.UNSUBSCRIBED,
+        UNSUBSCRIBED,
+        event.key,
+        event,
+        writes=(write,),
+        count_scope=state.list_id,
+        counts=(f"unsubscribe#{Source.SUNSET}",),
+    )
 
 
 # A repeated pause that would move its end by less than this is the same pause (a double click).
@@ -586,6 +622,42 @@ def plan_suppress_channel(profile: ProfileState | _Unknown, channel: str, ctx: A
     event = new_event(Action(f"suppress_{channel}"), EVERY_LIST, ctx, now)
     write = ProfileWrite(expect_not_suppressed=channel, suppress=channel)
     return Plan(Outcome.SUPPRESSED, None, event.key, event, profile=write)
+
+
+# SMS keywords, on the profile of a phone number (STOP / START and their AWS-required synonyms).
+
+SMS = "sms"
+
+
+@dataclass(frozen=True)
+class NumberState:
+    """A number's profile as read: opted out of SMS or not, and the time of its latest keyword
+    applied (inbound messages arrive out of order)."""
+
+    opted_out: bool = False
+    keyword_at: datetime | None = None
+
+
+def plan_sms_keyword(state: NumberState | _Unknown, stop: bool, at: datetime, ctx: AuditContext, now: datetime) -> Plan:
+    """A keyword sent at `at`: STOP suppresses SMS, START lifts only that (an email unsubscribe
+    stays). A keyword older than the last one applied changes nothing; a repeat records nothing
+    but that a newer keyword came, so an older opposite one arriving late stays without effect."""
+    if _known(state):
+        if state.keyword_at is not None and state.keyword_at >= at:
+            return _done(Outcome.KEYWORD_SUPERSEDED)
+        if state.opted_out == stop:
+            return Plan(Outcome.KEYWORD_REPEATED, profile=ProfileWrite(expect_keyword_before=at, keyword_at=at))
+    event = new_event(Action.SUPPRESS_SMS if stop else Action.RESUME_SMS, EVERY_LIST, ctx, at)
+    write = ProfileWrite(
+        expect_keyword_before=at,
+        expect_not_suppressed=SMS if stop else None,
+        expect_suppressed=None if stop else SMS,
+        suppress=SMS if stop else None,
+        unsuppress=None if stop else SMS,
+        keyword_at=at,
+        created_at=now,
+    )
+    return Plan(Outcome.OPTED_OUT if stop else Outcome.RESUMED, None, event.key, event, profile=write)
 
 
 # Less often instead of leaving.

@@ -18,6 +18,7 @@ from chalicelib.domain.consent import (
     LISTS_PER_TRANSACTION,
     UNKNOWN,
     EventState,
+    NumberState,
     Plan,
     ProfileState,
     ProfileWrite,
@@ -82,6 +83,9 @@ def subscription_state(item: Subscription | None, list_id: str, last_source: str
         item.paused_until,
         item.frequency,
         last_source,
+        item.sunset_due,
+        item.sunset_state,
+        item.reminder_sent_at is not None,
     )
 
 
@@ -95,6 +99,13 @@ def profile_state(item: Profile | None) -> ProfileState | None:
         frozenset(item.undone or ()),
         item.email,
     )
+
+
+def number_state(item: Profile | None) -> NumberState:
+    """A phone number's profile, as the SMS keyword planner reads it."""
+    if item is None:
+        return NumberState()
+    return NumberState(consent.SMS in (item.suppressed_channels or ()), item.sms_keyword_at)
 
 
 def event_state(item: ConsentEvent | None) -> EventState | None:
@@ -113,6 +124,10 @@ def _old_profile(raw: dict) -> ProfileState:
     return profile_state(Profile.from_raw_data(raw)) if raw else consent.NO_PROFILE
 
 
+def _old_number(raw: dict) -> NumberState:
+    return number_state(Profile.from_raw_data(raw) if raw else None)
+
+
 # A plan, committed.
 
 
@@ -125,6 +140,7 @@ class Stale:
     first: bool
     subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
     profile: ProfileState | None = None
+    number: NumberState | None = None  # the same profile, as a phone number's
 
 
 def _status_condition(expect: consent.Expect):
@@ -155,6 +171,15 @@ def _condition(expect: consent.Expect):
         condition = condition & (
             Subscription.frequency.does_not_exist() if held is None else Subscription.frequency == held
         )
+    for attribute, value in (
+        (Subscription.sunset_due, expect.sunset_due),
+        (Subscription.sunset_state, expect.sunset_state),
+    ):
+        if value is not ANY:
+            condition = condition & (attribute.does_not_exist() if value is None else attribute == value)
+    if expect.reminded is not None:
+        reminded = Subscription.reminder_sent_at
+        condition = condition & (reminded.exists() if expect.reminded else reminded.does_not_exist())
     return condition
 
 
@@ -197,6 +222,11 @@ def _profile_condition(write: ProfileWrite):
     if write.expect_not_suppressed is not None:
         channel = write.expect_not_suppressed
         parts.append(Profile.suppressed_channels.does_not_exist() | ~Profile.suppressed_channels.contains(channel))
+    if write.expect_suppressed is not None:
+        parts.append(Profile.suppressed_channels.contains(write.expect_suppressed))
+    if write.expect_keyword_before is not None:
+        at = write.expect_keyword_before
+        parts.append(Profile.sms_keyword_at.does_not_exist() | (Profile.sms_keyword_at < at))
     if not parts:
         return None
     combined = parts[0]
@@ -215,6 +245,10 @@ def _profile_actions(write: ProfileWrite) -> list:
         actions.append(Profile.undone.add({write.add_undone}))
     if write.suppress is not None:
         actions.append(Profile.suppressed_channels.add({write.suppress}))
+    if write.unsuppress is not None:
+        actions.append(Profile.suppressed_channels.delete({write.unsuppress}))
+    if write.keyword_at is not None:
+        actions.append(Profile.sms_keyword_at.set(write.keyword_at))
     if write.email is not None:
         actions.append(Profile.email.set(write.email))
     if write.created_at is not None:
@@ -269,7 +303,7 @@ def commit_plan(subscriber_id: str, plan: Plan, now: datetime) -> Stale | None:
     was: its event exists), `Stale` when a precondition no longer held. A plan over more than
     `LISTS_PER_TRANSACTION` lists is written in parts, the profile and the event with the first,
     so nothing can be sent in between. Raises UnknownList when the list it needs is gone."""
-    if not plan.applied and not plan.writes:
+    if not plan.applied and not plan.writes and plan.profile is None:
         return None
     event = consent_event(subscriber_id, plan.event) if plan.event is not None else None
     for number, part in enumerate(consent.chunks(plan.writes, LISTS_PER_TRANSACTION)):
@@ -292,6 +326,7 @@ def commit_plan(subscriber_id: str, plan: Plan, now: datetime) -> Stale | None:
                     if name.startswith("subscription:")
                 },
                 _old_profile(failed.failed["profile"]) if "profile" in failed else None,
+                _old_number(failed.failed["profile"]) if "profile" in failed else None,
             )
     return None
 
@@ -450,3 +485,23 @@ def record_survey(subscriber_id: str, list_id: str, key: str, reason: str, comme
         "counts", ReasonCounts(f"REASONS#{list_id}", f"{now:%Y-%m}"), [getattr(ReasonCounts, reason).add(1)]
     )
     return transaction.commit_unless("event")
+
+
+@storage_errors
+def record_sms_keyword(number_id: str, stop: bool, at: datetime, ctx: AuditContext, now: datetime) -> Change:
+    """An SMS keyword sent at `at` on the profile of the number `number_id` (see
+    `consent.plan_sms_keyword`): planned blind, one round trip unless it is a repeat."""
+    plan = consent.plan_sms_keyword(UNKNOWN, stop, at, ctx, now)
+
+    def replan(stale: Stale) -> Plan:
+        return consent.plan_sms_keyword(stale.number, stop, at, ctx, now)
+
+    return Change.of(replanned(number_id, plan, replan, now, 3))
+
+
+@storage_errors
+def sunset_leave(candidate: Subscription, now: datetime) -> bool:
+    """The sunset job's last step for a subscription it read (see `consent.plan_sunset_unsubscribe`);
+    False when anything changed since the job read it."""
+    plan = consent.plan_sunset_unsubscribe(subscription_state(candidate, candidate.list_id), now)
+    return plan.applied and commit_plan(candidate.pk, plan, now) is None

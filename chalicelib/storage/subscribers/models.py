@@ -73,6 +73,7 @@ class Profile(SubscriberPartition):
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
     transient_bounces = NumberAttribute(null=True)
     erased_at = UTCDateTimeAttribute(null=True)  # what is left after erasure: the opt-out itself
+    sms_keyword_at = UTCDateTimeAttribute(null=True)  # a number's profile: its latest SMS keyword applied
 
 
 class Subscription(SubscriberPartition):

@@ -2,6 +2,7 @@
 done" decided here only, re-planning after a concurrent change, undo never overriding a later
 choice, and stop-everything over more lists than one transaction holds."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -307,3 +308,35 @@ def test_keep_brings_back_only_what_the_sunset_job_ended():
     own = consent.plan_keep(state(status=UNSUBSCRIBED, last_source=Source.ONE_CLICK))
     assert not own.resubscribe and not own.engage and own.outcome == Outcome.ALREADY_UNSUBSCRIBED
     assert consent.plan_keep(None).outcome == Outcome.NOT_SUBSCRIBED
+
+
+# SMS keywords, out of order.
+
+
+def test_sms_keywords_apply_only_when_newer_than_the_last_applied():
+    sms, at = AuditContext(Source.SMS_KEYWORD), NOW
+    stop = consent.plan_sms_keyword(UNKNOWN, True, at, sms, NOW)
+    assert stop.event.action == Action.SUPPRESS_SMS and stop.event.at == at
+    assert (stop.profile.expect_keyword_before, stop.profile.suppress, stop.profile.keyword_at) == (at, "sms", at)
+    newer = consent.NumberState(opted_out=True, keyword_at=at + timedelta(minutes=1))
+    assert consent.plan_sms_keyword(newer, False, at, sms, NOW).outcome == Outcome.KEYWORD_SUPERSEDED
+    repeat = consent.plan_sms_keyword(consent.NumberState(True, at), True, at + timedelta(minutes=2), sms, NOW)
+    assert not repeat.applied and repeat.outcome == Outcome.KEYWORD_REPEATED
+    assert repeat.profile.keyword_at == at + timedelta(minutes=2) and repeat.profile.suppress is None
+    start = consent.plan_sms_keyword(consent.NumberState(True, at), False, at + timedelta(minutes=3), sms, NOW)
+    assert start.event.action == Action.RESUME_SMS and start.profile.unsuppress == "sms"
+    assert start.profile.expect_suppressed == "sms"
+
+
+# The sunset job's last step.
+
+
+def test_the_sunset_job_leaves_only_a_reminded_pending_subscription_as_it_read_it():
+    read = state(sunset_due="2026-11-23#03", sunset_state=consent.PENDING, reminded=True)
+    plan = consent.plan_sunset_unsubscribe(read, NOW)
+    [write] = plan.writes
+    assert plan.event.context.source == Source.SUNSET and plan.counts == ("unsubscribe#sunset",)
+    assert write.expect.holds(read) and write.members == -1 and write.sunset == Sunset.LEAVE
+    assert not write.expect.holds(replace(read, sunset_due="2027-02-21#03"))  # engaged since: the clock moved
+    assert not consent.plan_sunset_unsubscribe(replace(read, reminded=False), NOW).applied
+    assert not consent.plan_sunset_unsubscribe(replace(read, status=PAUSED), NOW).applied
