@@ -172,6 +172,11 @@ def event_of_link(raw_token: str, key: str):
     return token, event, mailing_list
 
 
+# The comment's own limit in characters, each up to 4 bytes in UTF-8 and 3 characters each
+# percent-encoded: the body limit follows from it (plus the other fields).
+SURVEY_BODY_LIMIT = consent.SURVEY_COMMENT_LIMIT * 12 + 4096
+
+
 def answer_survey(raw_token: str, key: str, reason: str | None, comment: str | None) -> Next:
     """The optional exit survey, attached once to the change it explains."""
     token = verify_link(raw_token)

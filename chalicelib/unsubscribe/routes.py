@@ -26,7 +26,6 @@ from chalicelib.core.http import (
     wants_html,
 )
 from chalicelib.core.observability import count
-from chalicelib.domain.consent import SURVEY_COMMENT_LIMIT
 from chalicelib.unsubscribe.headers import ONE_CLICK
 from chalicelib.unsubscribe.tokens import verify_link
 
@@ -145,18 +144,13 @@ def survey_page(request, token):
     return html_response(page)
 
 
-# The comment's own limit in characters, each up to 4 bytes in UTF-8 and 3 characters each
-# percent-encoded: the body limit follows from it (plus the other fields).
-SURVEY_BODY_LIMIT = SURVEY_COMMENT_LIMIT * 12 + 4096
-
-
 @bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("page")
 def submit_survey(request, token):
     from chalicelib.unsubscribe import flow
 
     verify_link(token)  # a bad link is named before a bad body
-    form = _form(request, limit=SURVEY_BODY_LIMIT)
+    form = _form(request, limit=flow.SURVEY_BODY_LIMIT)
     result = flow.answer_survey(token, form.get("event", ""), form.get("reason"), form.get("comment"))
     return _next_page(request, token, result)
 
