@@ -184,7 +184,9 @@ def _condition(expect: consent.Expect):
 
 
 def _actions(subscriber_id: str, write: SubscriptionWrite, event_key: str) -> list:
-    actions = [Subscription.list_id.set(write.list_id), Subscription.last_event.set(event_key)]
+    actions = [Subscription.last_event.set(event_key)]
+    if None in write.expect.statuses:  # it may be created by this write
+        actions.append(Subscription.list_id.set(write.list_id))
     if write.status == consent.UNSUBSCRIBED:
         actions += [
             Subscription.status.set(str(write.status)),

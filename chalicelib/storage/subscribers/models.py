@@ -155,22 +155,26 @@ def new_event(
 def consent_event(subscriber_id: str, event: Event) -> ConsentEvent:
     """The audit item of a planned event."""
     ctx = event.context
-    return ConsentEvent(
+    item = ConsentEvent(
         subscriber_id,
         event.key,
         action=str(event.action),
         list_id=event.list_id,
-        lists=list(event.lists) if event.lists is not None else None,
         source=str(ctx.source),
         at=event.at,
         ip_hash=ctx.ip_hash,
         user_agent=(ctx.user_agent or "")[:256] or None,
         key_id=ctx.key_id,
         campaign_id=ctx.campaign_id or None,
-        until=event.until,
-        frequency=event.frequency,
-        frequency_before=event.frequency_before,
     )
+    # Only what the event has: each attribute set costs PynamoDB time on the one-click path.
+    if event.lists is not None:
+        item.lists = list(event.lists)
+    if event.until is not None:
+        item.until = event.until
+    if event.action == "frequency":
+        item.frequency, item.frequency_before = event.frequency, event.frequency_before
+    return item
 
 
 def request_token(event: ConsentEvent) -> str:
