@@ -20,8 +20,6 @@ from chalicelib.storage.subscribers.changes import (
 from chalicelib.storage.subscribers.models import AuditContext
 from chalicelib.storage.subscribers.reads import get_event, get_subscription
 
-FREQUENCY = consent.Action.FREQUENCY
-
 
 @storage_errors
 def set_frequency(

@@ -25,7 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.core.ids import event_key, shard_of
-from chalicelib.domain.consent import AuditContext, Event
+from chalicelib.domain.consent import Action, AuditContext, Event
 from chalicelib.storage.connection import TABLES, TableMeta
 
 PROFILE = "PROFILE"
@@ -172,7 +172,7 @@ def consent_event(subscriber_id: str, event: Event) -> ConsentEvent:
         item.lists = list(event.lists)
     if event.until is not None:
         item.until = event.until
-    if event.action == "frequency":
+    if event.action == Action.FREQUENCY:
         item.frequency, item.frequency_before = event.frequency, event.frequency_before
     return item
 
