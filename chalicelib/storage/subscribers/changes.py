@@ -300,11 +300,14 @@ def _transaction(
     return transaction
 
 
-def commit_plan(subscriber_id: str, plan: Plan, now: datetime) -> Stale | None:
+def commit_plan(
+    subscriber_id: str, plan: Plan, now: datetime, also: Callable[[Transaction], object] | None = None
+) -> Stale | None:
     """Write `plan`: None when all of it is written (or an earlier attempt of this very plan
     was: its event exists), `Stale` when a precondition no longer held. A plan over more than
     `LISTS_PER_TRANSACTION` lists is written in parts, the profile and the event with the first,
-    so nothing can be sent in between. Raises UnknownList when the list it needs is gone."""
+    so nothing can be sent in between. `also` adds a job's own items to the first part (the
+    sunset brake's counters). Raises UnknownList when the list it needs is gone."""
     if not plan.applied and not plan.writes and plan.profile is None:
         return None
     event = consent_event(subscriber_id, plan.event) if plan.event is not None else None
@@ -313,6 +316,8 @@ def commit_plan(subscriber_id: str, plan: Plan, now: datetime) -> Stale | None:
         if not first and not part:
             continue
         transaction = _transaction(subscriber_id, plan, part, first, now, event)
+        if first and also is not None:
+            also(transaction)
         try:
             transaction.commit(request_token(event) if first and event is not None else None)
         except ConditionsFailed as failed:
