@@ -342,6 +342,9 @@ class Expect:
 class Sunset(StrEnum):
     KEEP = "keep"  # the sunset clock is not touched
     LEAVE = "leave"  # out of the sunset index: no more mail
+    # Out of the index, but the reminder's time stays: it names the re-permission email that
+    # asked, so that email's "keep me" finds every list it named (the job's own unsubscribe).
+    LEAVE_KEEPING_REMINDER = "leave_keeping_reminder"
     RESTART = "restart"  # a fresh start on the clock, next due on `sunset_due`
 
 
@@ -488,13 +491,16 @@ PENDING = "pending"  # the sunset state of a subscription whose re-permission em
 def plan_sunset_unsubscribe(state: SubscriptionState, now: datetime) -> Plan:
     """The sunset job's last step, for a subscription it read: still active, re-permission email
     sent and the grace period over, its clock where the job read it (any engagement or choice
-    since moves it, and the write fails). Source "sunset", apart from a person's own choice; a
-    later subscribe brings them back."""
-    if state.status != ACTIVE or state.sunset_state != PENDING or not state.reminded:
+    since moves it, and the write fails). The job's read holds only the clock and the state, so
+    the reminder is a precondition, not read here. Source "sunset", apart from a person's own
+    choice; a later subscribe brings them back."""
+    if state.status != ACTIVE:
         return _done(Outcome.NOT_SUBSCRIBED, state.status, state.last_event)
     event = new_event(Action.UNSUBSCRIBE, state.list_id, AuditContext(Source.SUNSET), now)
     expect = Expect(frozenset({ACTIVE}), sunset_due=state.sunset_due, sunset_state=PENDING, reminded=True)
-    write = SubscriptionWrite(state.list_id, expect, status=UNSUBSCRIBED, at=now, sunset=Sunset.LEAVE, members=-1)
+    write = SubscriptionWrite(
+        state.list_id, expect, status=UNSUBSCRIBED, at=now, sunset=Sunset.LEAVE_KEEPING_REMINDER, members=-1
+    )
     return Plan(
         Outcome.UNSUBSCRIBED,
         UNSUBSCRIBED,
@@ -797,23 +803,32 @@ def undone_by(original: EventState | None, latest: EventState | None) -> str | N
 @dataclass(frozen=True)
 class KeepDecision:
     """What a "keep me" on one list does: `engage` moves its engagement forward (conditional on
-    the subscription still receiving), `resubscribe` brings back a list the job itself ended."""
+    the subscription still receiving); `resubscribe` names the lists to bring back, which the
+    job itself ended."""
 
     outcome: Outcome
     engage: bool = False
-    resubscribe: bool = False
+    resubscribe: tuple[str, ...] = ()
 
 
-def plan_keep(state: SubscriptionState | None) -> KeepDecision:
-    """Called after the conditional engagement write did not move (or before it, with the state
-    read). A person's own unsubscribe is never overridden from here; the job's is."""
+def plan_keep(
+    state: SubscriptionState | None,
+    profile: ProfileState | None = None,
+    asked_together: list[SubscriptionState] = (),
+) -> KeepDecision:
+    """ "Keep me subscribed" from a re-permission email, for the link's list as read (with the
+    source of its latest change) and the other lists the same email asked about. A list still
+    receiving is kept by engaging. After the grace period, the lists the job ended come back:
+    the link's list and every list the email named that was unsubscribed since (a person's own
+    unsubscribe is never overridden, and nothing comes back after they stopped everything)."""
     if state is None or state.status is None:
         return KeepDecision(Outcome.NOT_SUBSCRIBED)
     if state.status in RECEIVING:
         return KeepDecision(Outcome.KEPT, engage=True)
-    if state.last_source == Source.SUNSET:
-        return KeepDecision(Outcome.KEPT_BY_RESUBSCRIBING, resubscribe=True)
-    return KeepDecision(Outcome.ALREADY_UNSUBSCRIBED)
+    if state.last_source != Source.SUNSET or (profile is not None and profile.opted_out_all):
+        return KeepDecision(Outcome.ALREADY_UNSUBSCRIBED)
+    ended = [s.list_id for s in asked_together if s.list_id != state.list_id and s.status == UNSUBSCRIBED]
+    return KeepDecision(Outcome.KEPT_BY_RESUBSCRIBING, resubscribe=(state.list_id, *ended))
 
 
 def chunks(items: tuple | list, size: int = LISTS_PER_TRANSACTION) -> list:

@@ -206,8 +206,8 @@ def _actions(subscriber_id: str, write: SubscriptionWrite, event_key: str) -> li
     if write.frequency is not ANY:
         frequency = write.frequency
         actions.append(Subscription.frequency.set(frequency) if frequency else Subscription.frequency.remove())
-    if write.sunset == Sunset.LEAVE:
-        actions += leave_sunset()
+    if write.sunset in (Sunset.LEAVE, Sunset.LEAVE_KEEPING_REMINDER):
+        actions += leave_sunset(keep_reminder=write.sunset == Sunset.LEAVE_KEEPING_REMINDER)
     elif write.sunset == Sunset.RESTART:
         actions += restart_sunset(subscriber_id, write.sunset_due)
     return actions

@@ -188,13 +188,14 @@ def members_counter(list_id: str, subscriber_id: str) -> ListMembers:
     return ListMembers(f"MEMBERS#{list_id}", f"SHARD#{shard_of(subscriber_id):02d}")
 
 
-def leave_sunset() -> list:
-    """Actions that take a subscription out of the sunset index (it no longer receives mail)."""
+def leave_sunset(keep_reminder: bool = False) -> list:
+    """Actions that take a subscription out of the sunset index (it no longer receives mail);
+    with `keep_reminder`, the time of the re-permission email that asked stays."""
     return [
         Subscription.sunset_due.remove(),
         Subscription.sunset_state.remove(),
         Subscription.pending_since.remove(),
-        Subscription.reminder_sent_at.remove(),
+        *([] if keep_reminder else [Subscription.reminder_sent_at.remove()]),
     ]
 
 

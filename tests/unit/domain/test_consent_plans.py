@@ -304,9 +304,13 @@ def test_a_repeated_undo_shows_what_the_first_one_did(latest_action, later, expe
 
 def test_keep_brings_back_only_what_the_sunset_job_ended():
     assert consent.plan_keep(state()).engage
-    assert consent.plan_keep(state(status=UNSUBSCRIBED, last_source=Source.SUNSET)).resubscribe
+    ended = state(status=UNSUBSCRIBED, last_source=Source.SUNSET)
+    asked = [state("promo", UNSUBSCRIBED), state("deals", ACTIVE), state("news", UNSUBSCRIBED)]
+    assert consent.plan_keep(ended, None, asked).resubscribe == ("news", "promo")
     own = consent.plan_keep(state(status=UNSUBSCRIBED, last_source=Source.ONE_CLICK))
-    assert not own.resubscribe and not own.engage and own.outcome == Outcome.ALREADY_UNSUBSCRIBED
+    assert own.resubscribe == () and not own.engage and own.outcome == Outcome.ALREADY_UNSUBSCRIBED
+    stopped_everything = consent.plan_keep(ended, ProfileState(opted_out_all=True), asked)
+    assert stopped_everything.resubscribe == () and stopped_everything.outcome == Outcome.ALREADY_UNSUBSCRIBED
     assert consent.plan_keep(None).outcome == Outcome.NOT_SUBSCRIBED
 
 
@@ -336,7 +340,8 @@ def test_the_sunset_job_leaves_only_a_reminded_pending_subscription_as_it_read_i
     plan = consent.plan_sunset_unsubscribe(read, NOW)
     [write] = plan.writes
     assert plan.event.context.source == Source.SUNSET and plan.counts == ("unsubscribe#sunset",)
-    assert write.expect.holds(read) and write.members == -1 and write.sunset == Sunset.LEAVE
+    assert write.expect.holds(read) and write.members == -1 and write.sunset == Sunset.LEAVE_KEEPING_REMINDER
     assert not write.expect.holds(replace(read, sunset_due="2027-02-21#03"))  # engaged since: the clock moved
-    assert not consent.plan_sunset_unsubscribe(replace(read, reminded=False), NOW).applied
+    not_reminded = consent.plan_sunset_unsubscribe(replace(read, reminded=False), NOW)
+    assert not not_reminded.writes[0].expect.holds(replace(read, reminded=False))  # storage refuses it
     assert not consent.plan_sunset_unsubscribe(replace(read, status=PAUSED), NOW).applied
