@@ -16,7 +16,7 @@ from chalicelib.domain import consent
 from chalicelib.domain.consent import AuditContext, Source, Status
 from chalicelib.storage import lists, subscribers
 from chalicelib.unsubscribe import deferred
-from chalicelib.unsubscribe.tokens import UnsubscribeToken, link_and_list, verify_link
+from chalicelib.unsubscribe.tokens import SUNSET_CAMPAIGN, UnsubscribeToken, link_and_list, verify_link
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,9 @@ def one_click(raw_token: str, caller: Caller) -> OneClick:
     token = verify_link(raw_token)
     ctx, now = _context(caller, token, Source.ONE_CLICK), _now()
     try:
-        change = subscribers.unsubscribe(token.subscriber_id, token.list_id, ctx, now)
+        # The re-permission email's one-click leaves every list that email named.
+        leave = subscribers.unsubscribe_reminded if token.campaign_id == SUNSET_CAMPAIGN else subscribers.unsubscribe
+        change = leave(token.subscriber_id, token.list_id, ctx, now)
     except Unavailable:
         logger.exception("one-click unsubscribe could not be stored; queueing it")
         if deferred.defer(token.subscriber_id, token.list_id, ctx, now):

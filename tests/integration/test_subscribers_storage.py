@@ -226,11 +226,11 @@ def test_a_complaint_after_leaving_every_list_records_the_opt_out_of_every_list(
 def test_sms_keywords_apply_in_the_order_they_were_sent(aws):
     stop, start = NOW, NOW + timedelta(minutes=5)
     sms = AuditContext("sms-keyword")
-    assert subscribers.record_sms_keyword("pnumber", True, stop, sms, NOW).applied
-    assert not subscribers.record_sms_keyword("pnumber", True, stop + timedelta(minutes=1), sms, NOW).applied
-    assert not subscribers.record_sms_keyword("pnumber", False, stop + timedelta(seconds=30), sms, NOW).applied
+    assert subscribers.sms_opt_out("pnumber", stop, sms, NOW).applied
+    assert not subscribers.sms_opt_out("pnumber", stop + timedelta(minutes=1), sms, NOW).applied
+    assert not subscribers.sms_resume("pnumber", stop + timedelta(seconds=30), sms, NOW).applied
     assert subscribers.sms_opted_out(["pnumber"]) == {"pnumber"}  # a START older than the repeated STOP
-    assert subscribers.record_sms_keyword("pnumber", False, start, sms, NOW).applied
+    assert subscribers.sms_resume("pnumber", start, sms, NOW).applied
     assert subscribers.sms_opted_out(["pnumber"]) == set()
     assert [a for a, _, _ in actions("pnumber")] == ["suppress_sms", "resume_sms"]
 
@@ -245,7 +245,7 @@ def test_the_sunset_job_leaves_only_what_it_read(newsletter):
     engaged.save()
     read_promo = subscribers.get_subscription("s1", "promo")
     subscribers.record_engagement("s1", "promo", NOW, NOW + timedelta(days=90))  # moves the clock
-    assert subscribers.sunset_leave(read, NOW) and not subscribers.sunset_leave(read_promo, NOW)
+    assert subscribers.sunset_unsubscribe(read, NOW) and not subscribers.sunset_unsubscribe(read_promo, NOW)
     assert subscribers.get_subscription("s1", "newsletter").status == "unsubscribed"
     assert subscribers.get_subscription("s1", "promo").status == "active"
     assert ("unsubscribe", "newsletter", "sunset") in actions() and subscribers.members_of("newsletter") == 0

@@ -13,11 +13,9 @@ from chalicelib.storage.subscribers.changes import (
     pause,
     profile_state,
     read_everything_state,
-    record_sms_keyword,
     record_survey,
     subscribe,
     subscription_state,
-    sunset_leave,
     suppress_channel,
     undo,
     unsubscribe,
@@ -48,14 +46,16 @@ from chalicelib.storage.subscribers.reads import (
     reason_counts,
     subscriptions_of,
 )
-from chalicelib.storage.subscribers.sms import SmsProfile, sms_opt_out, sms_opted_out, sms_profile, sms_resume
+from chalicelib.storage.subscribers.sms import sms_opt_out, sms_opted_out, sms_profile, sms_resume
 from chalicelib.storage.subscribers.sunset import (
     due_page,
     mark_pending,
     mark_reminded,
     release_pending,
+    reminded_together,
     reschedule,
     sunset_unsubscribe,
+    unsubscribe_reminded,
 )
 from chalicelib.storage.transactions import StorageUnavailable
 
@@ -67,7 +67,6 @@ __all__ = [
     "ConcurrentChange",
     "ConsentEvent",
     "Profile",
-    "SmsProfile",
     "Stale",
     "StorageUnavailable",
     "SubscriberPartition",
@@ -96,9 +95,9 @@ __all__ = [
     "read_everything_state",
     "reason_counts",
     "record_engagement",
-    "record_sms_keyword",
     "record_survey",
     "release_pending",
+    "reminded_together",
     "reschedule",
     "set_frequency",
     "sms_opt_out",
@@ -109,10 +108,10 @@ __all__ = [
     "subscription_state",
     "subscriptions_of",
     "suppress_channel",
-    "sunset_leave",
     "sunset_unsubscribe",
     "undo",
     "undo_frequency",
     "unsubscribe",
     "unsubscribe_all",
+    "unsubscribe_reminded",
 ]

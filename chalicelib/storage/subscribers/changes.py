@@ -492,23 +492,3 @@ def record_survey(subscriber_id: str, list_id: str, key: str, reason: str, comme
         "counts", ReasonCounts(f"REASONS#{list_id}", f"{now:%Y-%m}"), [getattr(ReasonCounts, reason).add(1)]
     )
     return transaction.commit_unless("event")
-
-
-@storage_errors
-def record_sms_keyword(number_id: str, stop: bool, at: datetime, ctx: AuditContext, now: datetime) -> Change:
-    """An SMS keyword sent at `at` on the profile of the number `number_id` (see
-    `consent.plan_sms_keyword`): planned blind, one round trip unless it is a repeat."""
-    plan = consent.plan_sms_keyword(UNKNOWN, stop, at, ctx, now)
-
-    def replan(stale: Stale) -> Plan:
-        return consent.plan_sms_keyword(stale.number, stop, at, ctx, now)
-
-    return Change.of(replanned(number_id, plan, replan, now, 3))
-
-
-@storage_errors
-def sunset_leave(candidate: Subscription, now: datetime) -> bool:
-    """The sunset job's last step for a subscription it read (see `consent.plan_sunset_unsubscribe`);
-    False when anything changed since the job read it."""
-    plan = consent.plan_sunset_unsubscribe(subscription_state(candidate, candidate.list_id), now)
-    return plan.applied and commit_plan(candidate.pk, plan, now) is None
