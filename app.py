@@ -9,11 +9,13 @@
   SNS and EventBridge, the daily schedule and the job's queue, policies and run reports.
 
 One middleware runs around every invocation, HTTP and events alike: fresh logging state, a
-correlation id, a trace subsegment, metrics flushed.
+correlation id, a trace subsegment, metrics flushed. Inside it, HTTP requests are bound to their
+thread for the endpoint decorator (`chalice local` serves requests concurrently).
 """
 
 from chalice import Chalice
 
+from chalicelib.core.http import bind_request
 from chalicelib.core.observability import observe
 from chalicelib.offers.routes import bp as offers
 from chalicelib.sunset.routes import bp as sunset
@@ -21,6 +23,13 @@ from chalicelib.unsubscribe.routes import bp as unsubscribe
 
 app = Chalice(app_name="offboard")
 app.register_middleware(observe, "all")
+app.register_middleware(bind_request, "http")
 app.register_blueprint(unsubscribe)
 app.register_blueprint(offers)
 app.register_blueprint(sunset)
+
+# Lambda imports only the module a function's Handler names. Chalice names a Blueprint's event
+# handler by its own module, which skips this file, so the middleware above would never run
+# around it (chalice#1566): infra/resources.yaml points each event function at `app.<name>`.
+from chalicelib.sunset.routes import daily_sunset_run, ses_event_from_eventbridge, ses_event_from_sns, sunset_step  # noqa: E402,F401
+from chalicelib.unsubscribe.routes import deferred_unsubscribe, mailto_unsubscribe, sms_keyword  # noqa: E402,F401

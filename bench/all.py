@@ -63,7 +63,7 @@ def package_size() -> None:
 def cold_import(runs: int) -> None:
     """The HTTP handler's cold import (`import app`) against `import boto3`, alternating fresh
     interpreters, median of `runs` each; above the target, what app.py imports, costliest first."""
-    from tools.cli import load_stage_environment
+    from tools.stage import load_stage_environment
 
     load_stage_environment("dev")  # the settings read at import (table names) as in a deployed stage
     app, boto3 = cold_import_ratio("import app", "import boto3", runs)

@@ -28,7 +28,7 @@ def start_dynamodb() -> tuple[subprocess.Popen, str]:
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    from tools.cli import load_stage_environment
+    from tools.stage import load_stage_environment
 
     load_stage_environment("dev")
     return process, endpoint

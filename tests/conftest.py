@@ -24,10 +24,25 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
 )
 
+import botocore.handlers  # noqa: E402
 import moto  # noqa: E402  (must precede any boto3 client)
 import pytest  # noqa: E402
 
-from tools.cli import load_stage_environment  # noqa: E402
+from scripts import moto_patches  # noqa: E402
+
+# The embedded server's moto patches, in process too: a transaction snapshots the items it names
+# (moto copies whole tables), a Query reads only its partition (moto walks the table), the
+# response serializer computes each member's candidate names once. Every DynamoDB request is told
+# to the patches (writes invalidate the index partition maps) by a botocore hook that every
+# client of every session gets.
+moto_patches.install_item_snapshots()
+moto_patches.install_partition_queries()
+moto_patches.install_response_key_cache()
+botocore.handlers.BUILTIN_HANDLERS.append(
+    ("before-call.dynamodb", lambda model, **_: moto_patches.note_request(model.name))
+)
+
+from tools.stage import load_stage_environment  # noqa: E402
 
 load_stage_environment("dev")
 
@@ -54,13 +69,25 @@ def fresh_process_state():
     forget_clients()
 
 
-@pytest.fixture
-def aws():
-    """A fresh in-memory AWS (moto) with offboard's tables."""
-    with moto.mock_aws():
-        from chalicelib.storage.tables import create_tables
+@pytest.fixture(scope="session")
+def empty_tables():
+    """offboard's tables as `create_tables` leaves them, made once per session: each test gets
+    copies (creating them costs more than most tests)."""
+    from chalicelib.storage.tables import create_tables
+    from tests.helpers import moto_tables
 
+    with moto.mock_aws():
         create_tables()
+        return moto_tables()
+
+
+@pytest.fixture
+def aws(empty_tables):
+    """A fresh in-memory AWS (moto) with offboard's tables, empty: every service starts new."""
+    from tests.helpers import install_moto_tables
+
+    with moto.mock_aws():
+        install_moto_tables(empty_tables)
         yield
 
 

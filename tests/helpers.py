@@ -1,9 +1,11 @@
 """Helpers shared by every test layer: request bodies as mailbox providers build them, SES
-records as AWS publishes them, and the real local stack (the embedded DynamoDB server and
-`chalice local` in their own processes, seeded the way `scripts/run-local` seeds)."""
+records as AWS publishes them, copies of moto's tables, and the real local stack (the embedded
+DynamoDB server and `chalice local` in their own processes, seeded the way `scripts/run-local`
+seeds)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -65,6 +67,32 @@ def eventbridge_event(name: str, subscriber_id: str) -> dict:
     envelope = json.loads((FIXTURES / "eventbridge_envelope.json").read_text())
     envelope["detail"] = record(name, subscriber_id)
     return envelope
+
+
+# moto's DynamoDB tables, copied whole: the in-process fixtures build tables (and the API tests'
+# seeded lists) once and hand each test copies of its own, which costs far less than the writes.
+
+
+def moto_tables() -> dict[tuple[str, str], dict]:
+    """Copies of the tables the active moto mock holds: {(account, region): {name: Table}}."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return {
+        (account, region): {name: copy.deepcopy(table) for name, table in backend.tables.items()}
+        for account, regions in dynamodb_backends.items()
+        for region, backend in regions.items()
+    }
+
+
+def install_moto_tables(tables: dict[tuple[str, str], dict]) -> None:
+    """Copies of `tables` into the active moto mock, in place of any table of the same name."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from scripts import moto_patches
+
+    for (account, region), named in tables.items():
+        dynamodb_backends[account][region].tables.update({n: copy.deepcopy(t) for n, t in named.items()})
+    moto_patches.note_write()  # new tables: no index partition map built before applies to them
 
 
 # The real local stack for end-to-end tests.

@@ -26,10 +26,12 @@ from chalicelib.core.settings import get_settings
 _bound = threading.local()
 
 
-def bind_request(request) -> None:
-    """Remember this thread's request. `app.current_request` is shared by all threads, which
-    `chalice local` runs concurrently; the request handed to middleware is this call's own."""
+def bind_request(request, get_response):
+    """HTTP middleware: remember this thread's request for the endpoint decorator.
+    `app.current_request` is shared by all threads, which `chalice local` runs concurrently; the
+    request handed to middleware is this call's own."""
     _bound.request = request
+    return get_response(request)
 
 
 def current_request():

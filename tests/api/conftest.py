@@ -1,10 +1,13 @@
 import json
+import os
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 from chalice.test import Client
 
 from app import app
+from tests.helpers import install_moto_tables, moto_tables
 
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
 
@@ -36,19 +39,35 @@ class Api:
         return response.json_body["recipients"][0]
 
 
+# The lists and people every API test starts with, seeded through the API once per environment
+# and UTC day (what the seeding writes depends on both: keys, settings, dates) and copied into
+# each test's tables from then on.
+_seeded: dict[tuple, dict] = {}
+
+
+def _seed(api: Api) -> None:
+    for list_id, name in (("newsletter", "The Weekly"), ("promo", "Promotions")):
+        assert (
+            api.admin(
+                "POST", "/v1/lists", {"list_id": list_id, "name": name, "branding": {"accent_color": "#aa3300"}}
+            ).status_code
+            == 201
+        )
+        for email in ("alice@example.com", "bob@example.com"):
+            assert api.admin("POST", f"/v1/lists/{list_id}/subscribers", {"email": email}).status_code == 201
+
+
 @pytest.fixture
 def api(aws):
     with Client(app) as client:
         api = Api(client)
-        for list_id, name in (("newsletter", "The Weekly"), ("promo", "Promotions")):
-            assert (
-                api.admin(
-                    "POST", "/v1/lists", {"list_id": list_id, "name": name, "branding": {"accent_color": "#aa3300"}}
-                ).status_code
-                == 201
-            )
-            for email in ("alice@example.com", "bob@example.com"):
-                assert api.admin("POST", f"/v1/lists/{list_id}/subscribers", {"email": email}).status_code == 201
+        environment = frozenset((k, v) for k, v in os.environ.items() if not k.startswith("PYTEST_"))
+        key = (environment, datetime.now(UTC).date())
+        if key in _seeded:
+            install_moto_tables(_seeded[key])
+        else:
+            _seed(api)
+            _seeded[key] = moto_tables()
         yield api
 
 

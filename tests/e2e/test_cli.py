@@ -54,3 +54,26 @@ def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
     assert again["outcomes"]["emailed"] == 0
     listed = json.loads(local_stack.cli("sunset-runs"))
     assert [r["run_id"] for r in listed][:3] == [again["run_id"], real["run_id"], dry["run_id"]]
+
+
+def test_every_command_is_registered_once_under_its_name():
+    """The commands live in one module per job (tools/cli/); the group has every one of them."""
+    from tools.cli import cli
+
+    assert sorted(cli.commands) == sorted(
+        [
+            *("create-tables", "seed-demo", "work-queues"),
+            *("create-list", "add", "import", "headers", "check", "export", "export-all", "erase", "reasons"),
+            *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
+            *("sunset-run", "sunset-runs", "sunset-policy"),
+            *("replay-queue", "redrive-async"),
+            "doctor",
+        ]
+    )
+
+
+def test_an_unknown_stage_is_a_usage_error_naming_the_option(capsys):
+    from tools.cli import main
+
+    assert main(["--stage", "nowhere", "headers", "newsletter", "a@example.com"]) == 2
+    assert "Invalid value for --stage: no stage 'nowhere'" in capsys.readouterr().err

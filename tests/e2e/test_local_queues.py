@@ -176,7 +176,7 @@ def test_the_sunset_job_runs_through_its_queue(stack):
     """What the daily schedule does (`daily_sunset_run`: plan, one message per shard), then the
     worker runs every step (`sunset_step`) on the demo data."""
     plan = (
-        "from tools.cli import load_stage_environment; load_stage_environment('dev'); "
+        "from tools.stage import load_stage_environment; load_stage_environment('dev'); "
         "from chalicelib.sunset import job; print(job.plan_run(job.enqueue))"
     )
     run_id = subprocess.run(

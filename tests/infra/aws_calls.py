@@ -90,12 +90,27 @@ SESSION = Session()
 # The hook.
 
 
+# What the hook computes is cached: a whole suite makes thousands of calls from a few hundred
+# call sites (code objects on the stack) naming a few dozen values (table names, queue URLs).
+
+_NOT_OURS = ""
+_code_paths: dict = {}  # code object -> its file relative to ROOT ("" when not ours)
+
+
+def _path_of(code) -> str:
+    relative = _code_paths.get(code)
+    if relative is None:
+        path = Path(code.co_filename)
+        ours = path.is_relative_to(ROOT) and not path.is_relative_to(VENV)
+        relative = _code_paths[code] = path.relative_to(ROOT).as_posix() if ours else _NOT_OURS
+    return relative
+
+
 def _origin(frame) -> str:
     innermost = None
     while frame is not None:
-        path = Path(frame.f_code.co_filename)
-        if path.is_relative_to(ROOT) and not path.is_relative_to(VENV):
-            relative = path.relative_to(ROOT).as_posix()
+        relative = _path_of(frame.f_code)
+        if relative:
             if relative.startswith("tools/"):
                 return "operator"
             if (relative, frame.f_code.co_name) in OPERATOR_ENTRY_POINTS:
@@ -108,8 +123,33 @@ def _origin(frame) -> str:
     return "harness"
 
 
+class _EnvironmentNames:
+    """Which environment variables hold a value, recomputed only when the environment changed
+    (tests set variables; comparing the raw mapping is far cheaper than decoding it)."""
+
+    def __init__(self):
+        self.seen: dict | None = None
+        self.names: dict[str, list[str]] = {}
+
+    def of(self, value: str) -> list[str]:
+        # The bytes mapping os.environ decodes on every read; chalice's test client swaps in a
+        # plain dict (a copy with the stage's variables) while a request runs.
+        raw = getattr(os.environ, "_data", os.environ)
+        if raw != self.seen:
+            self.seen, self.names = dict(raw), {}
+            for name, held in os.environ.items():
+                if not name.startswith("PYTEST_"):
+                    self.names.setdefault(held, []).append(name)
+            for names in self.names.values():
+                names.sort()
+        return self.names.get(value, [])
+
+
+_ENVIRONMENT = _EnvironmentNames()
+
+
 def _from_env(kind: str, value: str, suffix: str = "") -> Resource:
-    names = sorted(k for k, v in os.environ.items() if v == value and not k.startswith("PYTEST_"))
+    names = _ENVIRONMENT.of(value)
     return Resource(kind, value, names[0] if names else None, suffix)
 
 

@@ -1,6 +1,8 @@
 """Dependencies point down only: app -> jobs (unsubscribe, offers, sunset) -> storage -> domain -> core.
 The one link between jobs: sunset uses unsubscribe's tokens and headers for its re-permission
-email. Nothing that ships imports the test client, the local server, the CLI or the tests."""
+email. Nothing that ships imports the test client, the local server, the CLI or the tests. And no
+module imports itself through others: the direction rule cannot see a cycle inside one package
+(`core.http` -> `core.observability` -> `core.http`), so it is checked on its own."""
 
 import ast
 from pathlib import Path
@@ -64,6 +66,66 @@ def violations(module: str, source: str) -> list[str]:
     return wrong
 
 
+def imported_modules(module: str, source: str, known: set[str]) -> set[str]:
+    """The first-party modules `module` imports (at the top or inside a function), resolved to
+    modules of `known`: `from chalicelib.core import http` is chalicelib.core.http, a relative
+    import is resolved against the module's package."""
+    is_package = any(other.startswith(f"{module}.") for other in known)
+    package = module if is_package else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name in known and name != module}
+    return found
+
+
+def import_cycles(modules: dict[str, str]) -> list[list[str]]:
+    """Every set of modules that import one another in a circle (Tarjan's strongly connected
+    components of more than one module), each sorted."""
+    known = set(modules)
+    graph = {module: sorted(imported_modules(module, source, known)) for module, source in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in graph[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
 def shipped_modules():
     yield "app", (ROOT / "app.py").read_text()
     for path in sorted((ROOT / "chalicelib").rglob("*.py")):
@@ -76,6 +138,38 @@ def shipped_modules():
 def test_every_import_points_down():
     wrong = [v for module, source in shipped_modules() for v in violations(module, source)]
     assert wrong == []
+
+
+def test_no_module_imports_itself_through_others():
+    assert import_cycles(dict(shipped_modules())) == []
+
+
+def test_the_cycle_check_catches_a_cycle_inside_a_package():
+    """The cycle this check was written for: observability's middleware bound the request
+    through core.http, which logs through observability."""
+    modules = {
+        "chalicelib.core.settings": "import os",
+        "chalicelib.core.observability": (
+            "from chalicelib.core.settings import observability_settings\n"
+            "def _describe(event):\n    from chalicelib.core.http import bind_request\n"
+        ),
+        "chalicelib.core.http": "from chalicelib.core import errors\nfrom chalicelib.core.observability import count",
+        "chalicelib.core.errors": "",
+    }
+    assert import_cycles(modules) == [["chalicelib.core.http", "chalicelib.core.observability"]]
+    modules["chalicelib.core.observability"] = "from chalicelib.core.settings import observability_settings"
+    assert import_cycles(modules) == []
+
+
+def test_the_cycle_check_follows_package_and_relative_imports():
+    modules = {
+        "chalicelib.storage.lists": "from chalicelib.storage import offers",
+        "chalicelib.storage.offers": "from . import transactions",
+        "chalicelib.storage.transactions": "import chalicelib.storage.lists",
+    }
+    assert import_cycles(modules) == [
+        ["chalicelib.storage.lists", "chalicelib.storage.offers", "chalicelib.storage.transactions"]
+    ]
 
 
 def test_the_tree_has_the_three_jobs_and_the_kernel():

@@ -1,0 +1,298 @@
+"""Three patches of moto that make it fast without changing what a client sees, shared by the
+embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
+
+- Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
+  table) to roll back on failure, which makes each transaction cost O(table size). Snapshotting
+  the items the transaction names is enough: only those can change. Rollback, cancellation
+  reasons (with ALL_OLD items) and every other behaviour stay moto's own.
+- Partition queries: moto answers every Query by walking the whole table. Patched, a Query looks
+  only at the asked partition: the table's own, or, for a secondary index, a partition map
+  rebuilt only after a write (`note_request()`, called with each request's operation by whoever
+  sees the requests: the server's request wrapper, a botocore hook in the tests). The sunset
+  job reads many index partitions between few writes.
+- Response key aliases: moto's response serializer looks every member of every shape up in the
+  result under up to a dozen candidate names (`Items`, `ItemList`, `items`, ...), computed anew
+  for each value: for a DynamoDB item, each of the ten members of each attribute value. For a
+  plain dict result the candidates depend only on the member's name, its shape and that shape's
+  parent, so they are computed once per (name, shape, parent) and reused, and once known they
+  are looked up in the dict directly (moto builds a context object per lookup).
+
+All three patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
+install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import types
+
+import moto
+import moto.core.serialize as serialize
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.models.dynamo_type import DynamoType
+
+
+class MotoChanged(RuntimeError):
+    """moto no longer has what a patch here relies on."""
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise MotoChanged(
+            f"moto {moto.__version__}: {what}. scripts/moto_patches.py patches moto internals that "
+            "rely on it (checked with moto 5.2.5): adapt or drop that patch before using this moto version."
+        )
+
+
+def _parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def check_moto() -> None:
+    """Everything the patches rely on; raises MotoChanged naming what changed."""
+    # Item snapshots: moto.dynamodb.models' `copy` is replaced by a namespace whose deepcopy
+    # skips Table objects, so moto's own whole-table snapshot costs nothing.
+    _require(
+        getattr(dynamodb_models, "copy", None) in (copy, _COPY_SKIPPING_TABLES),
+        "moto.dynamodb.models no longer imports the `copy` module as `copy`",
+    )
+    used = set(re.findall(r"\bcopy\.(\w+)", inspect.getsource(dynamodb_models)))
+    _require(
+        used <= {"deepcopy"},
+        f"moto.dynamodb.models uses copy.{', copy.'.join(sorted(used - {'deepcopy'}))} "
+        "(the replacement `copy` offers only deepcopy)",
+    )
+    _require(
+        _parameters(_ORIGINAL_TRANSACT_WRITE_ITEMS) == ["self", "transact_items"],
+        "DynamoDBBackend.transact_write_items(self, transact_items) changed its parameters",
+    )
+    _require(
+        _parameters(Table.get_item)[:3] == ["self", "hash_key", "range_key"],
+        "Table.get_item(self, hash_key, range_key, ...) changed its parameters",
+    )
+    _require(
+        _parameters(Table.delete_item)[:3] == ["self", "hash_key", "range_key"],
+        "Table.delete_item(self, hash_key, range_key) changed its parameters",
+    )
+    init = inspect.getsource(Table.__init__)
+    for attribute in ("self.items = defaultdict(dict)", "self.hash_key_attr", "self.range_key_attr"):
+        _require(attribute in init, f"Table.__init__ no longer sets `{attribute}` (items by hash, then range key)")
+    # Partition queries: Table.query's candidates come from `self.all_items()`, which is
+    # replaced on the instance for the duration of one call.
+    query = _parameters(_ORIGINAL_QUERY)
+    for name in ("hash_key", "index_name", "hash_key_conditions"):
+        _require(name in query, f"Table.query has no parameter `{name}`")
+    _require(
+        inspect.getsource(_ORIGINAL_QUERY).count("self.all_items()") == 2,
+        "Table.query no longer takes its candidates from self.all_items() (once per branch)",
+    )
+    _require(
+        inspect.isfunction(inspect.getattr_static(Table, "all_items")) and not hasattr(Table, "__slots__"),
+        "Table.all_items is no longer a plain method that an instance attribute can shadow",
+    )
+    # Response key aliases: the candidates come from these providers, which read nothing of a
+    # plain dict but its class, and of the member its name, shape and the shape's parent.
+    _require(
+        _parameters(_ORIGINAL_POSSIBLE_KEYS) == ["self", "context"]
+        and [provider.__name__ for provider in serialize.DEFAULT_ALIAS_PROVIDERS] == list(_ALIAS_PROVIDERS)
+        and {"obj", "key", "shape"} <= set(inspect.signature(serialize.AttributePickerContext).parameters)
+        and "self.alias_providers" in inspect.getsource(serialize.AttributePicker.__init__)
+        and _parameters(_ORIGINAL_GET_VALUE) == ["self", "value", "key", "shape"]
+        and "self._value_picker(context)" in inspect.getsource(_ORIGINAL_GET_VALUE)
+        and "get_value(obj, possible_key, MISSING)" in inspect.getsource(serialize.AttributePicker.__call__),
+        "moto.core.serialize's attribute picker (XFormedAttributePicker.get_possible_keys(self, context), "
+        f"alias providers {', '.join(_ALIAS_PROVIDERS)}, ResponseSerializer.get_value(self, value, key, "
+        "shape) asking the picker) changed",
+    )
+
+
+# Item snapshots for transactions.
+
+_ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
+
+
+def _key_of(table: Table, op: dict) -> tuple | None:
+    attrs = op.get("Item") or op.get("Key") or {}
+    if table.hash_key_attr not in attrs or (table.range_key_attr and table.range_key_attr not in attrs):
+        return None
+    hash_value = DynamoType(attrs[table.hash_key_attr])
+    range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    return hash_value, range_value
+
+
+def _restore(table: Table, hash_value, range_value, item) -> None:
+    if item is None:
+        table.delete_item(hash_value, range_value)
+    elif range_value is not None:
+        table.items[hash_value][range_value] = item
+    else:
+        table.items[hash_value] = item
+
+
+def transact_write_items_snapshotting_items(self, transact_items):
+    snapshots = []
+    for entry in transact_items:
+        op = next(iter(entry.values()))
+        table = self.tables.get(op.get("TableName"))
+        key = _key_of(table, op) if table is not None else None
+        if key is not None:
+            snapshots.append((table, *key, copy.deepcopy(table.get_item(*key))))
+    try:
+        return _ORIGINAL_TRANSACT_WRITE_ITEMS(self, transact_items)
+    except Exception:
+        for table, hash_value, range_value, item in reversed(snapshots):
+            _restore(table, hash_value, range_value, item)
+        raise
+
+
+def _deepcopy_except_tables(value, memo=None):
+    return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+_COPY_SKIPPING_TABLES = types.SimpleNamespace(deepcopy=_deepcopy_except_tables)
+
+
+def install_item_snapshots() -> None:
+    """Transactions snapshot the items they name instead of whole tables (idempotent)."""
+    check_moto()
+    dynamodb_models.copy = _COPY_SKIPPING_TABLES
+    DynamoDBBackend.transact_write_items = transact_write_items_snapshotting_items
+
+
+# Partition queries.
+
+READS = frozenset(
+    {
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "DescribeTable",
+        "DescribeTimeToLive",
+        "DescribeContinuousBackups",
+        "DescribeEndpoints",
+        "DescribeLimits",
+        "ListTables",
+        "ListTagsOfResource",
+    }
+)
+_writes = 0  # bumped by every write; index partition maps older than it are rebuilt
+_index_partitions: dict[tuple[int, str, str], tuple[int, dict]] = {}
+
+
+def note_write() -> None:
+    """A write may have moved items between index partitions: rebuild the maps on the next Query."""
+    global _writes
+    _writes += 1
+
+
+def note_request(operation: str) -> None:
+    """Every DynamoDB request, by its operation name (`PutItem`, ...), before moto handles it:
+    anything but a read counts as a write (table creation and deletion included)."""
+    if operation not in READS:
+        note_write()
+
+
+def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list | None:
+    if index_name is None:
+        if hash_key is None:
+            return None
+        found = table.items.get(hash_key)
+        if found is None:
+            return []
+        return list(found.values()) if table.range_key_attr else [found]
+    if not hash_key_conditions or len(hash_key_conditions) != 1:
+        return None
+    attribute, value = hash_key_conditions[0]
+    cache_key = (id(table), index_name, attribute)
+    version, partitions = _index_partitions.get(cache_key, (-1, None))
+    if version != _writes:
+        partitions = {}
+        for item in table.all_items():
+            key = item.attrs.get(attribute)
+            if key is not None:
+                partitions.setdefault(key, []).append(item)
+        _index_partitions[cache_key] = (_writes, partitions)
+    return partitions.get(value, [])
+
+
+_ORIGINAL_QUERY = Table.query
+_QUERY_SIGNATURE = inspect.signature(_ORIGINAL_QUERY)
+
+
+def query_one_partition(self, *args, **kwargs):
+    arguments = _QUERY_SIGNATURE.bind(self, *args, **kwargs).arguments
+    candidates = _partition(
+        self, arguments.get("hash_key"), arguments.get("index_name"), arguments.get("hash_key_conditions")
+    )
+    if candidates is not None:
+        self.all_items = lambda: candidates  # moto filters and sorts what this returns
+    try:
+        return _ORIGINAL_QUERY(self, *args, **kwargs)
+    finally:
+        self.__dict__.pop("all_items", None)
+
+
+def install_partition_queries() -> None:
+    """Queries read only the asked partition; the caller must call note_request() on every request."""
+    check_moto()
+    Table.query = query_one_partition
+
+
+# Response key aliases.
+
+_ALIAS_PROVIDERS = ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias", "ModelAlias")
+_ORIGINAL_POSSIBLE_KEYS = serialize.XFormedAttributePicker.get_possible_keys
+_ORIGINAL_GET_VALUE = serialize.ResponseSerializer.get_value
+_possible_keys: dict[tuple[str, int, int], tuple] = {}  # (name, id(shape), id(parent)) -> (shape, parent, keys)
+
+
+def possible_keys_once_per_member(self, context):
+    if type(context.obj) is not dict or self.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS:
+        return _ORIGINAL_POSSIBLE_KEYS(self, context)
+    shape = context.shape
+    parent = getattr(shape, "parent", None)  # moto sets it while walking a structure
+    cached = _possible_keys.get((context.key, id(shape), id(parent)))
+    # The cache holds the shape and parent, so their ids cannot be reused by other objects.
+    if cached is None or cached[0] is not shape or cached[1] is not parent:
+        try:  # moto's generator stops at the first name found; all of them are computed here
+            cached = (shape, parent, tuple(_ORIGINAL_POSSIBLE_KEYS(self, context)))
+        except Exception:  # noqa: BLE001  (a candidate moto would never have reached: its own way)
+            return _ORIGINAL_POSSIBLE_KEYS(self, context)
+        _possible_keys[(context.key, id(shape), id(parent))] = cached
+    return cached[2]
+
+
+def get_value_by_known_names(self, value, key, shape):
+    """moto's picker, for a plain dict whose member's candidate names are known: the first name
+    the dict holds gives the value, none gives None (a dotted name, a path, goes moto's way)."""
+    picker = self._value_picker
+    if (
+        type(value) is not dict
+        or type(picker) is not serialize.XFormedAttributePicker
+        or picker.response_transformers
+        or picker.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS
+    ):
+        return _ORIGINAL_GET_VALUE(self, value, key, shape)
+    parent = getattr(shape, "parent", None)
+    cached = _possible_keys.get((key, id(shape), id(parent)))
+    if cached is None or cached[0] is not shape or cached[1] is not parent:
+        return _ORIGINAL_GET_VALUE(self, value, key, shape)  # the picker computes and caches them
+    for name in cached[2]:
+        if "." in name:
+            return _ORIGINAL_GET_VALUE(self, value, key, shape)
+        if name in value:
+            return value[name]
+    return None
+
+
+def install_response_key_cache() -> None:
+    """The serializer's candidate names for a dict's member are computed once per member (idempotent)."""
+    check_moto()
+    serialize.XFormedAttributePicker.get_possible_keys = possible_keys_once_per_member
+    serialize.ResponseSerializer.get_value = get_value_by_known_names
