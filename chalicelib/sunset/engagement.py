@@ -248,9 +248,12 @@ def next_due(list_id: str, engaged_at: datetime, now: datetime | None = None) ->
 
 
 def apply(fact: Fact, now: datetime) -> str:
-    """Carry out one fact; returns what happened (for counting)."""
+    """Carry out one fact; returns what happened (for counting). Whether a complaint, an SES
+    unsubscribe-all or a bounce is already done is the planner's to say (`consent.plan_complaint`,
+    `plan_ses_unsubscribe_all`, `plan_suppress_channel`), never this function's."""
+    from chalicelib.domain import consent
+    from chalicelib.domain.consent import AuditContext, Source
     from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
 
     if fact.kind == "ignored":
         return f"ignored_{fact.why}"
@@ -262,13 +265,16 @@ def apply(fact: Fact, now: datetime) -> str:
         )
         return "engaged" if moved else "engaged_stale"
     if fact.kind in ("complaint", "unsubscribe_all"):
-        source = "complaint" if fact.kind == "complaint" else "ses-subscription"
-        if all(s.status == "unsubscribed" for s in subscribers.subscriptions_of(fact.subscriber_id)):
-            return f"{fact.kind}_already"
-        subscribers.unsubscribe_all(fact.subscriber_id, AuditContext(source), now)
-        return fact.kind
+        complaint = fact.kind == "complaint"
+        change = subscribers.unsubscribe_all(
+            fact.subscriber_id,
+            AuditContext(Source.COMPLAINT if complaint else Source.SES_SUBSCRIPTION),
+            now,
+            planner=consent.plan_complaint if complaint else consent.plan_ses_unsubscribe_all,
+        )
+        return fact.kind if change.applied else f"{fact.kind}_already"
     if fact.kind == "hard_bounce":
-        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext("bounce"), now)
+        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext(Source.BOUNCE), now)
         return "hard_bounce" if applied else "hard_bounce_already"
     if fact.kind == "soft_bounce":
         if subscribers.get_profile(fact.subscriber_id) is None:
@@ -276,6 +282,68 @@ def apply(fact: Fact, now: datetime) -> str:
         subscribers.count_transient_bounce(fact.subscriber_id)
         return "soft_bounce"
     raise ValueError(fact.kind)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What "keep me subscribed" did: the link's list kept (or brought back), and the person's
+    other lists kept or brought back with it (one re-permission email asked about them all)."""
+
+    kept: bool
+    others: list[str]
+
+
+def pending_lists(subscriber_id: str, list_id: str) -> list[str]:
+    """The person's other lists awaiting an answer to a re-permission email."""
+    from chalicelib.domain import consent
+    from chalicelib.storage import subscribers
+
+    return sorted(
+        s.list_id
+        for s in subscribers.subscriptions_of(subscriber_id)
+        if s.list_id != list_id and s.status == consent.ACTIVE and s.sunset_state == consent.PENDING
+    )
+
+
+def keep(subscriber_id: str, list_id: str, ctx, now: datetime) -> Kept:
+    """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for the
+    link's list and every other list pending for the person. What a keep does to a list the
+    engagement write could not move is `consent.plan_keep`'s to say: the lists the job itself
+    ended come back; a person's own unsubscribe (of a list, or of everything) is never
+    overridden from here."""
+    from chalicelib.domain import consent
+    from chalicelib.storage import subscribers
+
+    kept = subscribers.record_engagement(subscriber_id, list_id, now, next_due(list_id, now, now))
+    brought_back: list[str] = []
+    if not kept:
+        subscription = subscribers.get_subscription(subscriber_id, list_id)
+        last = subscribers.get_event(subscriber_id, subscription.last_event or "") if subscription else None
+        state = subscribers.subscription_state(subscription, list_id, last.source if last else None)
+        profile = subscribers.get_profile(subscriber_id) if state.status == consent.UNSUBSCRIBED else None
+        together = subscribers.reminded_together(subscriber_id, list_id) if state.last_source == "sunset" else []
+        decision = consent.plan_keep(
+            state,
+            subscribers.profile_state(profile),
+            [subscribers.subscription_state(s, s.list_id) for s in together],
+        )
+        email = (profile.email if profile else None) or ""
+        brought_back = [
+            other
+            for other in decision.resubscribe
+            if subscribers.subscribe(
+                subscriber_id, email, other, ctx, now, sunset_due=next_due(other, now, now), resubscribe=True
+            )
+            in (consent.Outcome.RESUBSCRIBED, consent.Outcome.ALREADY_SUBSCRIBED)
+        ]
+        kept = decision.engage or list_id in brought_back
+    # Each conditional on the subscription still receiving: a choice made meanwhile wins.
+    others = [
+        other
+        for other in pending_lists(subscriber_id, list_id)
+        if subscribers.record_engagement(subscriber_id, other, now, next_due(other, now, now))
+    ]
+    return Kept(kept, [other for other in brought_back if other != list_id] + others)
 
 
 def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -> Counter:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Cron
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
 from chalicelib.core.http import (
     ADMIN,
@@ -27,7 +26,7 @@ from chalicelib.core.http import (
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
 from chalicelib.unsubscribe.headers import page_url
-from chalicelib.unsubscribe.tokens import verify_link
+from chalicelib.unsubscribe.tokens import link_and_list
 
 bp = Blueprint(__name__)
 
@@ -39,14 +38,6 @@ def _lists():
 
 
 SOURCES = event_sources()
-
-
-def _token_and_list(raw_token: str):
-    token = verify_link(raw_token)
-    mailing_list = _lists().get_list(token.list_id)
-    if mailing_list is None:
-        raise NotFound("unknown_list", "this list does not exist")
-    return token, mailing_list
 
 
 def _keep_page(request, mailing_list, action: str, outcome: str | None, list_names=(), kept_lists=(), note=None):
@@ -66,18 +57,6 @@ def _keep_page(request, mailing_list, action: str, outcome: str | None, list_nam
     return html_response(page)
 
 
-def _other_pending_lists(subscriber_id: str, list_id: str) -> list[str]:
-    """The person's other lists awaiting an answer to a re-permission email (one email names
-    them all; its button keeps them all)."""
-    from chalicelib.storage import subscribers
-
-    return sorted(
-        s.list_id
-        for s in subscribers.subscriptions_of(subscriber_id)
-        if s.list_id != list_id and s.status == consent.ACTIVE and s.sunset_state == "pending"
-    )
-
-
 def _names(list_ids: list[str]) -> list[str]:
     found = [_lists().cached_list(list_id) for list_id in list_ids]
     return [item.name if item else list_id for item, list_id in zip(found, list_ids, strict=True)]
@@ -87,8 +66,10 @@ def _names(list_ids: list[str]) -> list[str]:
 @bp.route("/u/{token}/keep", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_page(request, token):
-    verified, mailing_list = _token_and_list(token)
-    others = _names(_other_pending_lists(verified.subscriber_id, verified.list_id))
+    from chalicelib.sunset.engagement import pending_lists
+
+    verified, mailing_list = link_and_list(token)
+    others = _names(pending_lists(verified.subscriber_id, verified.list_id))
     return _keep_page(
         request, mailing_list, page_url(get_settings(), token, "/keep"), None, list_names=[mailing_list.name, *others]
     )
@@ -97,34 +78,16 @@ def keep_page(request, token):
 @bp.route("/u/{token}/keep", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_subscribed(request, token):
-    """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for
-    the link's list and every other list pending for the person (one email asked about them
-    all). Someone the job already unsubscribed from the link's list comes back, since they
-    asked to stay, and so does every other list the same email named and the job ended; a
-    person's own unsubscribe (of a list, or of everything) is never overridden from here."""
+    """The re-permission email's button: the service (`engagement.keep`) keeps the link's list
+    and every other list the email asked about; this answers with the page saying which."""
     from chalicelib.core import i18n
-    from chalicelib.storage import subscribers
-    from chalicelib.sunset.engagement import next_due
+    from chalicelib.domain.consent import AuditContext, Source
+    from chalicelib.sunset.engagement import keep
 
-    verified, mailing_list = _token_and_list(token)
-    sid, list_id, now = verified.subscriber_id, verified.list_id, datetime.now(UTC)
-    kept = subscribers.record_engagement(sid, list_id, now, next_due(list_id, now, now))
-    brought_back: list[str] = []
-    if not kept:
-        subscription = subscribers.get_subscription(sid, list_id)
-        if subscription and subscription.status != consent.UNSUBSCRIBED:
-            kept = True  # already engaged at least as recently
-        elif subscription and _ended_by_the_job(sid, subscription):
-            brought_back = _bring_back(verified, subscription, now)
-            kept = list_id in brought_back
-    # Each conditional on the subscription still being active or paused: a choice made
-    # meanwhile (an unsubscribe) wins.
-    others = [
-        other
-        for other in _other_pending_lists(sid, list_id)
-        if subscribers.record_engagement(sid, other, now, next_due(other, now, now))
-    ]
-    others = [other for other in brought_back if other != list_id] + others
+    verified, mailing_list = link_and_list(token)
+    ctx = AuditContext(Source.PAGE, key_id=verified.key_id, campaign_id=verified.campaign_id)
+    result = keep(verified.subscriber_id, verified.list_id, ctx, datetime.now(UTC))
+    kept, others = result.kept, result.others
     if kept or others:
         count("SunsetKeeps")
     t = i18n.translator(language_of(request))
@@ -134,39 +97,6 @@ def keep_subscribed(request, token):
     kept_names = ([mailing_list.name] if kept else []) + _names(others)
     note = None if kept else t("keep.unsubscribed", list=mailing_list.name)
     return _keep_page(request, mailing_list, "", t("keep.done_many"), kept_lists=kept_names, note=note)
-
-
-def _ended_by_the_job(subscriber_id: str, subscription) -> bool:
-    from chalicelib.storage import subscribers
-
-    last = subscribers.get_event(subscriber_id, subscription.last_event or "")
-    return subscription.status == consent.UNSUBSCRIBED and last is not None and last.source == "sunset"
-
-
-def _bring_back(verified, subscription, now: datetime) -> list[str]:
-    """The link's list and every other list the same re-permission email named that the job
-    unsubscribed when its grace period ended (they keep that email's `reminder_sent_at`; a
-    person's own unsubscribe removes it), resubscribed, unless the person has since stopped
-    everything. Returns the lists that came back."""
-    from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
-    from chalicelib.sunset.engagement import next_due
-
-    sid = verified.subscriber_id
-    profile = subscribers.get_profile(sid)
-    if profile is not None and profile.opted_out_all:
-        return []
-    ended = [subscription.list_id] + [
-        s.list_id for s in subscribers.reminded_together(sid, subscription.list_id) if s.status == consent.UNSUBSCRIBED
-    ]
-    ctx = AuditContext("page", key_id=verified.key_id, campaign_id=verified.campaign_id)
-    email = profile.email if profile else ""
-    return [
-        list_id
-        for list_id in ended
-        if subscribers.subscribe(sid, email or "", list_id, ctx, now, next_due(list_id, now, now), resubscribe=True)
-        in ("resubscribed", "already_subscribed")
-    ]
 
 
 # Engagement from senders other than SES: signed JSON.
@@ -202,7 +132,7 @@ def sunset_policy(request, list_id):
 
     policy = parse_policy(json_body(request))
     if not _lists().set_sunset_policy(list_id, policy.as_dict()):
-        raise NotFound("unknown_list", "this list does not exist")
+        raise _lists().UnknownList(list_id)
     return {"list_id": list_id, "sunset": policy.as_dict()}
 
 

@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.core.ids import InvalidEmail, is_id, normalize_email, subscriber_id_for
 from chalicelib.core.settings import get_settings
+from chalicelib.domain import consent
+from chalicelib.domain.consent import Source
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 
@@ -43,7 +44,7 @@ def create_list(list_id, name, description=None, branding=None) -> dict:
     return {"list_id": created.list_id, "name": created.name}
 
 
-def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api") -> dict:
+def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = Source.API) -> dict:
     """One transaction, plus the list's policy read at most once a minute per container (an
     import reads it once): a new member is first due for the sunset job when the list's window
     after joining can first end, so the job never reads them before."""
@@ -56,18 +57,15 @@ def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api
         raise Invalid("bad_email", "email is not a valid address") from error
     sid = subscriber_id_for(get_settings().subscriber_id_key, address)
     now = datetime.now(UTC)
-    try:
-        result = subscribers.subscribe(
-            sid,
-            address,
-            list_id,
-            AuditContext(source=source),
-            now,
-            sunset_due=first_due(parse_policy(lists.sunset_policy_of(list_id)), now),
-            resubscribe=bool(resubscribe),
-        )
-    except subscribers.UnknownList as error:
-        raise NotFound("unknown_list", "this list does not exist") from error
+    result = subscribers.subscribe(
+        sid,
+        address,
+        list_id,
+        AuditContext(source=source),
+        now,
+        sunset_due=first_due(parse_policy(lists.sunset_policy_of(list_id)), now),
+        resubscribe=bool(resubscribe),
+    )
     return {"subscriber_id": sid, "result": result}
 
 
@@ -90,7 +88,7 @@ def import_csv(list_id, text: str, progress: Callable[[int], None] | None = None
             if line - 1 > MAX_IMPORT_ROWS:
                 raise TooLarge("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time")
             try:
-                outcomes[add_subscriber(list_id, row.get(column), source="import")["result"]] += 1
+                outcomes[add_subscriber(list_id, row.get(column), source=Source.IMPORT)["result"]] += 1
             except Invalid:
                 outcomes["rejected"] += 1
                 rejected_rows.append(line)
@@ -198,7 +196,7 @@ def set_frequencies(list_id, body) -> dict:
     except consent.InvalidFrequencies as error:
         raise Invalid("bad_frequencies", str(error)) from error
     if not lists.set_frequencies(list_id, frequencies):
-        raise NotFound("unknown_list", "this list does not exist")
+        raise lists.UnknownList(list_id)
     return {"list_id": list_id, "frequencies": frequencies}
 
 

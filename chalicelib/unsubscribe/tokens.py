@@ -85,6 +85,15 @@ def verify_link(raw: str) -> UnsubscribeToken:
     return token
 
 
+def link_and_list(raw: str):
+    """A link's verified token and the list it names (`UnknownList` when that list is gone):
+    what every page of a link starts with."""
+    from chalicelib.storage import lists  # PynamoDB: only the routes that read lists pay for it
+
+    token = verify_link(raw)
+    return token, lists.existing_list(token.list_id)
+
+
 # The mailto's compact form: `<kid>.<subscriber>.<signature>` in the local part of the address
 # (`unsubscribe+k1.abcd….wxyz@example.com`), which holds at most 64 octets (RFC 5321), so the
 # full token does not fit. The subscriber is the derived id without its leading `s` (24 base32

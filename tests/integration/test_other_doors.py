@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
 from chalicelib.core.ids import subscriber_id_for
 from chalicelib.core.settings import forget_settings
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.unsubscribe import mailto, sms

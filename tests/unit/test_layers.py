@@ -198,6 +198,8 @@ def test_the_tree_has_the_three_jobs_and_the_kernel():
         ("chalicelib.domain.coupons", "from chalicelib.storage import offers"),
         ("chalicelib.unsubscribe.routes", "from chalice.test import Client"),
         ("chalicelib.offers.routes", "from tools.cli import emit"),
+        ("chalicelib.domain.consent", "from chalicelib.storage import subscribers"),
+        ("chalicelib.core.ids", "from chalicelib.domain import consent"),
     ],
 )
 def test_the_check_catches_an_import_against_the_direction(module, source):
@@ -212,6 +214,7 @@ def test_the_check_catches_an_import_against_the_direction(module, source):
         ("chalicelib.offers.email", "from chalicelib.storage import subscribers"),
         ("app", "from chalicelib.offers.routes import bp"),
         ("chalicelib.core.http", "from chalice import Response"),
+        ("chalicelib.storage.subscribers.changes", "from chalicelib.domain import consent"),
     ],
 )
 def test_the_check_allows_what_the_layers_allow(module, source):

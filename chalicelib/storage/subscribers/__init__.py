@@ -6,10 +6,16 @@ from chalicelib.storage.subscribers.changes import (
     LISTS_PER_TRANSACTION,
     Change,
     ConcurrentChange,
+    Stale,
     UnknownList,
+    commit_plan,
+    event_state,
     pause,
+    profile_state,
+    read_everything_state,
     record_survey,
     subscribe,
+    subscription_state,
     suppress_channel,
     undo,
     unsubscribe,
@@ -40,7 +46,7 @@ from chalicelib.storage.subscribers.reads import (
     reason_counts,
     subscriptions_of,
 )
-from chalicelib.storage.subscribers.sms import SmsProfile, sms_opt_out, sms_opted_out, sms_profile, sms_resume
+from chalicelib.storage.subscribers.sms import sms_opt_out, sms_opted_out, sms_profile, sms_resume
 from chalicelib.storage.subscribers.sunset import (
     due_page,
     mark_pending,
@@ -51,6 +57,7 @@ from chalicelib.storage.subscribers.sunset import (
     sunset_unsubscribe,
     unsubscribe_reminded,
 )
+from chalicelib.storage.transactions import StorageUnavailable
 
 __all__ = [
     "LISTS_PER_TRANSACTION",
@@ -60,16 +67,19 @@ __all__ = [
     "ConcurrentChange",
     "ConsentEvent",
     "Profile",
-    "SmsProfile",
+    "Stale",
+    "StorageUnavailable",
     "SubscriberPartition",
     "Subscription",
     "UnknownList",
+    "commit_plan",
     "consent_events",
     "count_send",
     "count_transient_bounce",
     "due_key",
     "due_page",
     "erase",
+    "event_state",
     "everything_about",
     "get_event",
     "get_profile",
@@ -81,6 +91,8 @@ __all__ = [
     "members_of",
     "pause",
     "permission_records",
+    "profile_state",
+    "read_everything_state",
     "reason_counts",
     "record_engagement",
     "record_survey",
@@ -93,6 +105,7 @@ __all__ = [
     "sms_profile",
     "sms_resume",
     "subscribe",
+    "subscription_state",
     "subscriptions_of",
     "suppress_channel",
     "sunset_unsubscribe",

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.core import consent
-from chalicelib.storage.subscribers.changes import Change, unsubscribe
-from chalicelib.storage.subscribers.counters import count_in
+from chalicelib.domain import consent
+from chalicelib.storage.subscribers.changes import Change, commit_plan, storage_errors, subscription_state, unsubscribe
 from chalicelib.storage.subscribers.models import (
     AuditContext,
-    ConsentEvent,
-    ListMembers,
     Subscription,
     due_key,
     due_partition,
-    members_counter,
-    new_event,
 )
 from chalicelib.storage.subscribers.reads import subscriptions_of
 from chalicelib.storage.transactions import Transaction, written
@@ -100,39 +95,22 @@ def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
     )
 
 
+@storage_errors
 def sunset_unsubscribe(
     candidate: Subscription, now: datetime, day: datetime | None = None, reminded_on: datetime | None = None
 ) -> bool:
-    """Step 2: still no engagement after the grace period. Source "sunset" in the audit trail,
-    distinct from a person's own choice; a later subscribe brings them back. Counted for the
-    brake as unsubscribed on the run's `day` (default: the day of `now`), by the day of the
-    reminder (`reminded_on`, None: unknown), in the same transaction."""
+    """Step 2: still no engagement after the grace period (see `consent.plan_sunset_unsubscribe`:
+    only what the job read, source "sunset", the reminder's time kept). Counted for the brake as
+    unsubscribed on the run's `day` (default: the day of `now`), by the day of the reminder
+    (`reminded_on`, None: unknown), in the same transaction."""
     from chalicelib.storage.sunset_runs import count_acted  # sunset_runs imports our models
 
-    event = new_event(candidate.pk, "unsubscribe", candidate.list_id, AuditContext("sunset"), now)
-    transaction = Transaction().update(
-        "subscription",
-        Subscription(candidate.pk, candidate.sk),
-        actions=[
-            Subscription.status.set(consent.UNSUBSCRIBED),
-            Subscription.unsubscribed_at.set(now),
-            Subscription.last_event.set(event.sk),
-            # Out of the index, but `reminder_sent_at` stays: it names the email that asked, so
-            # that email's "keep me" finds every list it named (and a subscribe removes it).
-            Subscription.sunset_due.remove(),
-            Subscription.sunset_state.remove(),
-            Subscription.pending_since.remove(),
-        ],
-        condition=_unchanged_since_read(candidate)
-        & (Subscription.sunset_state == "pending")
-        & Subscription.reminder_sent_at.exists()
-        & (Subscription.status == consent.ACTIVE),
-    )
-    transaction.update("members", members_counter(candidate.list_id, candidate.pk), [ListMembers.members.add(-1)])
-    count_in(transaction, candidate.list_id, candidate.pk, now, ["unsubscribe#sunset"])
-    count_acted(transaction, candidate.list_id, day or now, candidate.pk, "unsubscribed", reminded_on)
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    return transaction.commit_unless("subscription")
+    plan = consent.plan_sunset_unsubscribe(subscription_state(candidate, candidate.list_id), now)
+
+    def brake_count(transaction: Transaction) -> None:
+        count_acted(transaction, candidate.list_id, day or now, candidate.pk, "unsubscribed", reminded_on)
+
+    return plan.applied and commit_plan(candidate.pk, plan, now, also=brake_count) is None
 
 
 def reminded_together(subscriber_id: str, list_id: str) -> list[Subscription]:
@@ -146,6 +124,7 @@ def reminded_together(subscriber_id: str, list_id: str) -> list[Subscription]:
     return [s for s in held if s.list_id != list_id and s.reminder_sent_at == asked]
 
 
+@storage_errors
 def unsubscribe_reminded(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
     """A one-click from a re-permission email: leave `list_id` and every other list that email
     named (still awaiting an answer), each an ordinary unsubscribe (one transaction and one
