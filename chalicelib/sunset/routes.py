@@ -271,6 +271,7 @@ NOT_EMAILED = ("email_failed", "rescheduled")
 
 
 @bp.route("/v1/reports/sunset", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/sunset", methods=["GET"], content_types=ANY_CONTENT)  # a signed link's page (core.http)
 @endpoint(admin=True)
 def sunset_report(request):
     """Read from the run reports (`job.report`): due -> emailed -> kept -> unsubscribed, braked lists."""

@@ -8,7 +8,8 @@ nothing extra when piped. Not shipped to Lambda.
 
 The commands live by job: `subscribers` (lists, subscribers, consent), `offers` (sites,
 campaigns, codes), `sunset` (the inactive-subscriber job), `failures` (dead letters and failed
-asynchronous invocations) and `local` (tables, demo data, the local queue worker).
+asynchronous invocations), `reports` (signed links to report pages) and `local` (tables, demo
+data, the local queue worker).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 
 import click
 
-from tools.cli import failures, local, offers, subscribers, sunset
+from tools.cli import failures, local, offers, reports, subscribers, sunset
 from tools.cli.output import keep_results_apart
 from tools.stage import UnknownStage, load_stage_environment
 
@@ -94,7 +95,7 @@ def cli(stage: str) -> None:
     keep_results_apart()
 
 
-for module in (local, subscribers, offers, sunset, failures):
+for module in (local, subscribers, offers, sunset, failures, reports):
     for command in module.COMMANDS:
         cli.add_command(command)
 
