@@ -27,3 +27,9 @@ app.register_middleware(bind_request, "http")
 app.register_blueprint(unsubscribe)
 app.register_blueprint(offers)
 app.register_blueprint(sunset)
+
+# Lambda imports only the module a function's Handler names. Chalice names a Blueprint's event
+# handler by its own module, which skips this file, so the middleware above would never run
+# around it (chalice#1566): infra/resources.yaml points each event function at `app.<name>`.
+from chalicelib.sunset.routes import daily_sunset_run, ses_event_from_eventbridge, ses_event_from_sns, sunset_step  # noqa: E402,F401
+from chalicelib.unsubscribe.routes import deferred_unsubscribe, mailto_unsubscribe, sms_keyword  # noqa: E402,F401

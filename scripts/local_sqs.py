@@ -9,7 +9,7 @@ the redrive policy and visibility timeout `infra/resources.yaml` gives them in A
 a message to the dead-letter queue after `maxReceiveCount` receives, as SQS does). It prints
 the queue URLs as JSON, or with `--shell` as `export` lines for `scripts/run-local`.
 Queue names come from `UNSUBSCRIBE_QUEUE_NAME` and `SUNSET_QUEUE_NAME` (defaults
-`offboard-unsubscribes`, `offboard-sunset`), as for the Lambda handlers.
+`offboard-<stage>-unsubscribes`, `offboard-<stage>-sunset`), as for the Lambda handlers.
 """
 
 from __future__ import annotations

@@ -236,7 +236,7 @@ def ses_event_from_sns(event):
     engagement.ingest([event.message], parse=engagement.parse_sns_record)
 
 
-@bp.on_cw_event({"source": ["aws.ses"]})
+@bp.on_cw_event(SOURCES.ses_email_events)
 def ses_event_from_eventbridge(event):
     from chalicelib.sunset import engagement
 

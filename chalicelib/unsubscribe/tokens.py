@@ -81,7 +81,7 @@ def verify_link(raw: str) -> UnsubscribeToken:
         logger.info("rejected unsubscribe token", extra={"why": str(error)})
         count("RejectedInputs", kind="token")
         raise Invalid("invalid_token", "the unsubscribe link is not valid") from error
-    logger.append_keys(token_kid=token.key_id, list_id=token.list_id)
+    logger.thread_safe_append_keys(token_kid=token.key_id, list_id=token.list_id)
     return token
 
 

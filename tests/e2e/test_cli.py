@@ -140,6 +140,7 @@ def test_every_command_is_registered_once_under_its_name():
             *("sunset-run", "sunset-runs", "sunset-policy"),
             *("replay-queue", "redrive-async"),
             "report-link",
+            "doctor",
         ]
     )
 

@@ -112,7 +112,7 @@ def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_
 
         # The worker applies what is queued on run-local's SQS server.
         sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{sqs_port}", region_name="us-east-1")
-        queue = sqs.get_queue_url(QueueName="offboard-unsubscribes")["QueueUrl"]
+        queue = sqs.get_queue_url(QueueName="offboard-dev-unsubscribes")["QueueUrl"]
         asked_at = "2026-03-04T05:06:07+00:00"
         context = {"source": "one-click", "ip_hash": None, "user_agent": None, "key_id": "k1", "campaign_id": None}
         sqs.send_message(

@@ -91,12 +91,13 @@ def test_every_functions_environment_names_the_stages_tables_and_queues(packaged
         assert set(named) == {"LISTS_TABLE", "SUBSCRIBERS_TABLE", "OFFERS_TABLE"}, name
         assert set(named.values()) == tables, (name, named)
         assert {variables["SUNSET_QUEUE_URL"], variables["UNSUBSCRIBE_QUEUE_URL"]} <= queues
-        assert variables["SES_CONFIGURATION_SET"] == "offboard-events"
+        assert variables["SES_CONFIGURATION_SET"] == f"offboard-{stage}-events"
 
 
 def test_event_sources_point_at_resources_of_the_template(template):
-    queues = {q["Properties"]["QueueName"] for q in resources(template, "AWS::SQS::Queue").values()}
-    topics = {t["Properties"]["TopicName"] for t in resources(template, "AWS::SNS::Topic").values()}
+    resolver = Resolver(template, "prod")
+    queues = {resolver.value(q["Properties"]["QueueName"]) for q in resources(template, "AWS::SQS::Queue").values()}
+    topics = {resolver.value(t["Properties"]["TopicName"]) for t in resources(template, "AWS::SNS::Topic").values()}
     for function in resources(template, "AWS::Serverless::Function").values():
         for event in function["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
@@ -174,6 +175,12 @@ def _dead_letter_queues(template) -> set[str]:
     for config in resources(template, "AWS::Lambda::EventInvokeConfig").values():
         for destination in config["Properties"]["DestinationConfig"].values():
             dead.add(destination["Destination"]["Fn::GetAtt"][0])
+    for function in resources(template, "AWS::Serverless::Function").values():
+        for event in function["Properties"].get("Events", {}).values():
+            target = event["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+            target = target or event["Properties"].get("DeadLetterConfig", {}).get("Arn")
+            if target:
+                dead.add(target["Fn::GetAtt"][0])
     return dead
 
 
@@ -206,7 +213,7 @@ def _alarmed(template, namespace: str, metric: str) -> list:
 
 def test_every_dead_letter_queue_has_a_depth_alarm(template):
     dead = _dead_letter_queues(template)
-    assert len(dead) == 7
+    assert len(dead) == 11  # 2 work queues, 5 on-failure queues, 3 SNS subscriptions, 1 EventBridge target
     alarmed = _alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     for queue in dead:
         assert {"Fn::GetAtt": [queue, "QueueName"]} in alarmed, queue
@@ -295,11 +302,12 @@ def _references(value) -> set[str]:
 def test_event_sources_exist_before_the_functions_that_read_them(template, functions):
     """Chalice names event sources by ARN strings, which CloudFormation does not order by: the
     function must depend on the source (DependsOn, or a Ref in its properties or in Globals)."""
+    resolver = Resolver(template, "prod")
     by_name = {}
     for logical, resource in template["Resources"].items():
         name = resource.get("Properties", {}).get("QueueName") or resource.get("Properties", {}).get("TopicName")
-        if isinstance(name, str):
-            by_name[name] = logical
+        if name is not None:
+            by_name[resolver.value(name)] = logical
     shared = _references(template.get("Globals", {}))
     for name, function in functions.items():
         depends = set(_listed(function.get("DependsOn", []))) | _references(function["Properties"]) | shared
