@@ -8,8 +8,8 @@ nothing extra when piped. Not shipped to Lambda.
 
 The commands live by job: `subscribers` (lists, subscribers, consent), `offers` (sites,
 campaigns, codes), `sunset` (the inactive-subscriber job), `failures` (dead letters and failed
-asynchronous invocations), `reports` (signed links to report pages) and `local` (tables, demo
-data, the local queue worker).
+asynchronous invocations), `doctor` (a stage's readiness), `reports` (signed links to report
+pages) and `local` (tables, demo data, the local queue worker).
 """
 
 from __future__ import annotations
