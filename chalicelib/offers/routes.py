@@ -227,6 +227,9 @@ def campaign_kill_switch(request, site_key, campaign_id):
 @bp.route(
     "/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN
 )
+@bp.route(
+    "/reports/sites/{site_key}/campaigns/{campaign_id}", methods=["GET"], content_types=ANY_CONTENT
+)  # signed link
 @endpoint(admin=True)
 def campaign_report(request, site_key, campaign_id):
     """JSON, or a page with a chart for a browser (`Accept: text/html` or `?format=html`)."""

@@ -196,9 +196,12 @@ def sunset_step(event):
 
 # Operators: each recent run's funnel, as JSON or (Accept: text/html, ?format=html) a page.
 SUNSET_FUNNEL = (("due", "found"), ("emailed", "emailed"), ("kept", "kept"), ("unsubscribed", "unsubscribed"))
+# Due but not emailed this run: the send failed, or the person was moved to a later day.
+NOT_EMAILED = ("email_failed", "rescheduled")
 
 
 @bp.route("/v1/reports/sunset", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/sunset", methods=["GET"], content_types=ANY_CONTENT)  # a signed link's page (core.http)
 @endpoint(admin=True)
 def sunset_report(request):
     """Read from the run reports (`job.report`): due -> emailed -> kept -> unsubscribed, braked lists."""
@@ -215,6 +218,7 @@ def sunset_report(request):
             "status": r["status"],
             "dry_run": r["dry_run"],
             "funnel": {step: r["outcomes"].get(outcome, 0) for step, outcome in SUNSET_FUNNEL},
+            "not_emailed": {outcome: r["outcomes"].get(outcome, 0) for outcome in NOT_EMAILED},
             "braked_lists": r["braked_lists"],
         }
         for r in reports

@@ -267,6 +267,7 @@ def list_frequencies(request, list_id):
 
 
 @bp.route("/v1/reports/leaving", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/leaving", methods=["GET"], content_types=ANY_CONTENT)  # a signed link's page (core.http)
 @endpoint(admin=True)
 def leaving_report(request):
     """Why people leave, by list and month: JSON, or a page with SVG charts for a browser."""

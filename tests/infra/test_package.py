@@ -130,6 +130,8 @@ def test_the_admin_api_is_behind_iam_and_public_routes_are_not(template):
                 continue
             behind_iam = operation.get("security") == [{"sigv4": []}]
             assert behind_iam == (path.startswith("/v1/") and path != "/v1/engagement"), (path, method)
+    # A browser opens report pages by a signed link (core.http.check_page_link): no IAM there.
+    assert {"/reports/leaving", "/reports/sunset", "/reports/sites/{site_key}/campaigns/{campaign_id}"} <= set(paths)
 
 
 # Part 2: nothing lost on asynchronous paths.
