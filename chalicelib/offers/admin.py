@@ -9,7 +9,7 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.domain.money import to_decimal
 from chalicelib.offers import identity, report, site_cache
-from chalicelib.offers.campaigns import parse_campaign
+from chalicelib.offers.campaigns import build_campaign, parse_campaign
 from chalicelib.storage import offers
 
 
@@ -97,7 +97,7 @@ def campaign_report(site_key: str, campaign_id: str) -> dict:
     site = _site(site_key)
     if campaign_id not in site.campaigns:
         raise NotFound("unknown_campaign", "no such campaign")
-    campaign = parse_campaign({**site.campaigns[campaign_id], "campaign_id": campaign_id})
+    campaign = build_campaign({**site.campaigns[campaign_id], "campaign_id": campaign_id})
     currency = campaign.budget_currency or next((v.offer.currency for v in campaign.variants if v.offer.currency), None)
     arms = {}
     for counter in offers.campaign_counters(site_key, campaign_id):
