@@ -199,7 +199,9 @@ def _texts(data: dict | None) -> dict:
 def build_campaign(data: dict) -> Campaign:
     """The plain objects of a campaign `contracts.Campaign` accepted (as stored, so the decision
     path never imports pydantic), with the rules that tie its fields together."""
-    campaign_id = data["campaign_id"]
+    campaign_id = data.get("campaign_id")
+    if campaign_id is None:
+        raise _fail("campaign_id is required")
     targeting = data.get("targeting") or {}
     budget = data["budget"]
     caps = data.get("caps") or {}

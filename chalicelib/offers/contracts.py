@@ -122,7 +122,7 @@ class Schedule(Contract):
     hours: Annotated[list[Annotated[int, Field(ge=0, le=24)]], Field(min_length=2, max_length=2)] = [0, 24]
 
 
-class Redemption(Contract):
+class RedemptionRules(Contract):
     min_order_value: Annotated[float, Field(ge=0, le=1_000_000)] = 0
     currency: Currency | None = None
     first_time_only: bool = False
@@ -135,7 +135,7 @@ class Redemption(Contract):
 class Campaign(Contract):
     """An exit-intent campaign, as an operator PUTs it (`campaign_id` comes from the URL)."""
 
-    campaign_id: CampaignId
+    campaign_id: CampaignId | None = None
     name: Annotated[str, Field(max_length=200)] | None = None
     priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
     enabled: bool = True
@@ -150,16 +150,20 @@ class Campaign(Contract):
     min_seconds_on_page: Annotated[float, Field(ge=0, le=3600)] = 0
     fallback: Fallback | None = None
     schedule: Schedule | None = None
-    redemption: Redemption | None = None
+    redemption: RedemptionRules | None = None
 
 
 class Site(Contract):
+    model_config = ConfigDict(extra="ignore")
+
     site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=40)] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     allowed_origins: Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=20)]
 
 
 class KillSwitch(Contract):
+    model_config = ConfigDict(extra="ignore")
+
     enabled: bool
 
 
@@ -174,16 +178,21 @@ class Redeem(Contract):
     order_ref: OrderRef
     channel: Annotated[Channel, Lenient]
     order_value: Annotated[float, Field(ge=0, le=1e7)] | None = None
-    currency: Annotated[str, Field(max_length=100)] | None = None
+    currency: str | None = None
     store_id: Annotated[Printable, Field(min_length=1, max_length=64)] | None = None
     customer_id: Annotated[Printable, Field(min_length=1, max_length=128)] | None = None
     first_order: bool | None = None
-    ticket: Ticket | None = None
+    ticket: Annotated[Ticket, Field(description="the ticket the validation answered: one round trip")] | None = None
 
 
 class Rollback(Contract):
+    model_config = ConfigDict(extra="ignore")
+
     order_ref: OrderRef
-    ticket: Ticket | None = None
+    ticket: Annotated[Ticket, Field(description="the ticket the redemption answered: one round trip")] | None = None
+
+
+SIGNED = "hex HMAC-SHA256(site secret, customer_id), rendered by the shop's server; without it the visitor is anonymous"
 
 
 class Visit(Contract):
@@ -204,7 +213,7 @@ class Visit(Contract):
     returning: bool = False
     seconds_on_page: Annotated[float, Field(ge=0, le=86_400)] = 0
     customer_id: Annotated[Printable, Field(max_length=128)] | None = None
-    customer_hash: Annotated[str, Field(max_length=128)] | None = None
+    customer_hash: Annotated[str, Field(max_length=128, description=SIGNED)] | None = None
 
 
 class Dismissal(Contract):
@@ -221,11 +230,4 @@ class Dismissal(Contract):
 
 
 # The component schemas of openapi.yaml, by name (scripts/openapi_schemas.py writes them).
-SCHEMAS = {
-    "Campaign": Campaign,
-    "Site": Site,
-    "KillSwitch": KillSwitch,
-    "Redemption": Redeem,
-    "Rollback": Rollback,
-    "Visit": Visit,
-}
+SCHEMAS = {model.__name__: model for model in (Campaign, Site, KillSwitch, Redeem, Rollback, Visit, Dismissal)}
