@@ -55,6 +55,9 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return field, f"unknown field {field}"
     if kind == "missing":
         return field, f"{field} is required"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag, expected = first.get("ctx", {}).get("discriminator", "type"), first.get("ctx", {}).get("expected_tags")
+        return field, f"{where((*location, tag.strip(chr(39))))} must be one of {expected or 'the documented values'}"
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
     elif kind in ("string_pattern_mismatch",):
