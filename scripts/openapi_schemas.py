@@ -25,13 +25,15 @@ def contracts() -> dict:
     """Component name (the model's class name) -> model, for every job's contracts."""
     from chalicelib.offers.contracts import SCHEMAS as offers
     from chalicelib.sunset.contracts import SCHEMAS as sunset
+    from chalicelib.unsubscribe.contracts import SCHEMAS as unsubscribe
 
-    return {**offers, **sunset}
+    return {**offers, **sunset, **unsubscribe}
 
 
 def _openapi_30(node):
     """JSON Schema 2020-12 as pydantic writes it, in the OpenAPI 3.0 dialect: `X | None` is
-    `nullable`, `const` an enum of one, `$defs` references point into the components."""
+    `nullable`, `const` an enum of one, exclusive bounds are flags, `$defs` references point
+    into the components."""
     if isinstance(node, list):
         return [_openapi_30(item) for item in node]
     if not isinstance(node, dict):
@@ -45,6 +47,9 @@ def _openapi_30(node):
         if "$ref" in merged:
             merged = {"allOf": [merged]}
         node = {**merged, **node, "nullable": True}
+    for bound, edge in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(node.get(bound), int | float) and not isinstance(node[bound], bool):
+            node[edge], node[bound] = node[bound], True  # 3.0: a flag on the bound, not a number
     if "const" in node:
         node["enum"] = [node.pop("const")]
     return node
