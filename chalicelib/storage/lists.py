@@ -58,6 +58,11 @@ def get_list(list_id: str) -> MailingList | None:
     return get_or_none(MailingList, list_id)
 
 
+def list_ids() -> list[str]:
+    """Every list's id: one paginated read of the (small) lists table. Not for a request path."""
+    return [item.list_id for item in MailingList.scan(attributes_to_get=["list_id"])]
+
+
 _cached: dict[str, tuple[float, MailingList | None]] = {}
 
 

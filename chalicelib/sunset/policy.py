@@ -1,4 +1,5 @@
-"""The sunset policy of a list, and the rules of the inactive-subscriber job, free of storage.
+"""The rules of the inactive-subscriber job, free of storage (a list's policy as a value, and
+when a window first ends, are `core.sunset_policy`, shared with the subscribe path).
 
 A subscription carries its next due date in a sparse index keyed `YYYY-MM-DD#<shard>`, present
 only while it is active or pending, so the daily job reads about as many items as are due.
@@ -10,45 +11,15 @@ run), and whatever it moves lands on a day after D.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.core.ids import SHARDS
+from chalicelib.core.sunset_policy import DEFAULT_POLICY, SHARES, Policy, first_due, parse_policy
 
-__all__ = ["SHARDS"]
+__all__ = ["DEFAULT_POLICY", "SHARDS", "SHARES", "Policy", "first_due", "parse_policy"]
 RESCHEDULE_FEW_SENDS = timedelta(days=14)  # inactive but not yet sent enough: look again later
 WINDOWS = {"7d": 7, "30d": 30}  # the rolling brake's windows, in days (the run's day included)
-
-
-@dataclass(frozen=True)
-class Policy:
-    enabled: bool = True
-    inactive_days: int = 180
-    min_sends: int = 10
-    grace_days: int = 14
-    max_share: float = 0.05  # the safety brake: share of the list one run may move
-    max_share_7d: float = 0.10  # ... that the runs of the last 7 days may move together
-    max_share_30d: float = 0.20  # ... and of the last 30 days
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def window_share(self, window: str) -> float:
-        return {"7d": self.max_share_7d, "30d": self.max_share_30d}[window]
-
-
-DEFAULT_POLICY = Policy()
-SHARES = ("max_share", "max_share_7d", "max_share_30d")
-
-
-def parse_policy(data) -> Policy:
-    """A policy as `contracts.SunsetPolicy` takes it (None: the defaults)."""
-    if data is None:
-        return DEFAULT_POLICY
-    from chalicelib.core.contracts import validate
-    from chalicelib.sunset.contracts import SunsetPolicy
-
-    return Policy(**validate(SunsetPolicy, data, "bad_policy").model_dump())
 
 
 def day_of(moment: datetime) -> date:
@@ -58,11 +29,6 @@ def day_of(moment: datetime) -> date:
 
 def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def first_due(policy: Policy, since: datetime) -> datetime:
-    """When someone who last engaged (or joined) at `since` becomes inactive."""
-    return since + timedelta(days=policy.inactive_days)
 
 
 @dataclass(frozen=True)

@@ -100,37 +100,23 @@ def keep_subscribed(request, token):
     """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for
     the link's list and every other list pending for the person (one email asked about them
     all). Someone the job already unsubscribed from the link's list comes back, since they
-    asked to stay; a person's own unsubscribe is never overridden from here."""
+    asked to stay, and so does every other list the same email named and the job ended; a
+    person's own unsubscribe (of a list, or of everything) is never overridden from here."""
     from chalicelib.core import i18n
     from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
     from chalicelib.sunset.engagement import next_due
 
     verified, mailing_list = _token_and_list(token)
     sid, list_id, now = verified.subscriber_id, verified.list_id, datetime.now(UTC)
     kept = subscribers.record_engagement(sid, list_id, now, next_due(list_id, now, now))
+    brought_back: list[str] = []
     if not kept:
         subscription = subscribers.get_subscription(sid, list_id)
-        last = subscribers.get_event(sid, subscription.last_event or "") if subscription else None
-        if (
-            subscription
-            and subscription.status == consent.UNSUBSCRIBED
-            and last is not None
-            and last.source == "sunset"
-        ):
-            profile = subscribers.get_profile(sid)
-            subscribers.subscribe(
-                sid,
-                profile.email if profile else "",
-                list_id,
-                AuditContext("page", key_id=verified.key_id, campaign_id=verified.campaign_id),
-                now,
-                sunset_due=next_due(list_id, now, now),
-                resubscribe=True,
-            )
-            kept = True
-        elif subscription and subscription.status != consent.UNSUBSCRIBED:
+        if subscription and subscription.status != consent.UNSUBSCRIBED:
             kept = True  # already engaged at least as recently
+        elif subscription and _ended_by_the_job(sid, subscription):
+            brought_back = _bring_back(verified, subscription, now)
+            kept = list_id in brought_back
     # Each conditional on the subscription still being active or paused: a choice made
     # meanwhile (an unsubscribe) wins.
     others = [
@@ -138,6 +124,7 @@ def keep_subscribed(request, token):
         for other in _other_pending_lists(sid, list_id)
         if subscribers.record_engagement(sid, other, now, next_due(other, now, now))
     ]
+    others = [other for other in brought_back if other != list_id] + others
     if kept or others:
         count("SunsetKeeps")
     t = i18n.translator(language_of(request))
@@ -147,6 +134,39 @@ def keep_subscribed(request, token):
     kept_names = ([mailing_list.name] if kept else []) + _names(others)
     note = None if kept else t("keep.unsubscribed", list=mailing_list.name)
     return _keep_page(request, mailing_list, "", t("keep.done_many"), kept_lists=kept_names, note=note)
+
+
+def _ended_by_the_job(subscriber_id: str, subscription) -> bool:
+    from chalicelib.storage import subscribers
+
+    last = subscribers.get_event(subscriber_id, subscription.last_event or "")
+    return subscription.status == consent.UNSUBSCRIBED and last is not None and last.source == "sunset"
+
+
+def _bring_back(verified, subscription, now: datetime) -> list[str]:
+    """The link's list and every other list the same re-permission email named that the job
+    unsubscribed when its grace period ended (they keep that email's `reminder_sent_at`; a
+    person's own unsubscribe removes it), resubscribed, unless the person has since stopped
+    everything. Returns the lists that came back."""
+    from chalicelib.storage import subscribers
+    from chalicelib.storage.subscribers import AuditContext
+    from chalicelib.sunset.engagement import next_due
+
+    sid = verified.subscriber_id
+    profile = subscribers.get_profile(sid)
+    if profile is not None and profile.opted_out_all:
+        return []
+    ended = [subscription.list_id] + [
+        s.list_id for s in subscribers.reminded_together(sid, subscription.list_id) if s.status == consent.UNSUBSCRIBED
+    ]
+    ctx = AuditContext("page", key_id=verified.key_id, campaign_id=verified.campaign_id)
+    email = profile.email if profile else ""
+    return [
+        list_id
+        for list_id in ended
+        if subscribers.subscribe(sid, email or "", list_id, ctx, now, next_due(list_id, now, now), resubscribe=True)
+        in ("resubscribed", "already_subscribed")
+    ]
 
 
 # Engagement from senders other than SES: signed JSON.

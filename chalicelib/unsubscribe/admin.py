@@ -41,8 +41,11 @@ def create_list(list_id, name, description=None, branding=None) -> dict:
 
 
 def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api") -> dict:
-    """The sunset job reviews a new member on its next run and sets the due date from the
-    list's policy (the unsubscribe side knows nothing of that policy)."""
+    """One transaction, plus the list's policy read at most once a minute per container (an
+    import reads it once): a new member is first due for the sunset job when the list's window
+    after joining can first end, so the job never reads them before."""
+    from chalicelib.core.sunset_policy import first_due, parse_policy
+
     list_id = _list_id(list_id)
     try:
         address = normalize_email(email if isinstance(email, str) else "")
@@ -52,7 +55,13 @@ def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api
     now = datetime.now(UTC)
     try:
         result = subscribers.subscribe(
-            sid, address, list_id, AuditContext(source=source), now, sunset_due=now, resubscribe=bool(resubscribe)
+            sid,
+            address,
+            list_id,
+            AuditContext(source=source),
+            now,
+            sunset_due=first_due(parse_policy(lists.sunset_policy_of(list_id)), now),
+            resubscribe=bool(resubscribe),
         )
     except subscribers.UnknownList as error:
         raise NotFound("unknown_list", "this list does not exist") from error

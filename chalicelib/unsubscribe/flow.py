@@ -33,7 +33,7 @@ from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.unsubscribe import deferred
 from chalicelib.unsubscribe.headers import ONE_CLICK, page_url
-from chalicelib.unsubscribe.tokens import UnsubscribeToken, verify_link
+from chalicelib.unsubscribe.tokens import SUNSET_CAMPAIGN, UnsubscribeToken, verify_link
 
 
 def _now() -> datetime:
@@ -113,8 +113,10 @@ def post_unsubscribe(request, token: str):
     if form and form.get("List-Unsubscribe") != "One-Click":
         raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty")
     ctx, now = _context(request, verified, "one-click"), _now()
+    # The re-permission email's one-click leaves every list that email named.
+    leave = subscribers.unsubscribe_reminded if verified.campaign_id == SUNSET_CAMPAIGN else subscribers.unsubscribe
     try:
-        change = subscribers.unsubscribe(verified.subscriber_id, verified.list_id, ctx, now)
+        change = leave(verified.subscriber_id, verified.list_id, ctx, now)
     except subscribers.UnknownList as error:
         raise NotFound("unknown_list", "this list does not exist") from error
     except PynamoDBException as error:

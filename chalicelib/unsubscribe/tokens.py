@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from chalicelib.core.ids import ID_PATTERN
 
 _SIGNATURE_LENGTH = 43  # base64url of 32 bytes, unpadded
+# The campaign of the sunset job's re-permission email's links: its one-click leaves every list
+# that email named.
+SUNSET_CAMPAIGN = "sunset"
 
 
 class InvalidToken(ValueError):

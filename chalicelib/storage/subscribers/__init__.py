@@ -46,8 +46,10 @@ from chalicelib.storage.subscribers.sunset import (
     mark_pending,
     mark_reminded,
     release_pending,
+    reminded_together,
     reschedule,
     sunset_unsubscribe,
+    unsubscribe_reminded,
 )
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "record_engagement",
     "record_survey",
     "release_pending",
+    "reminded_together",
     "reschedule",
     "set_frequency",
     "sms_opt_out",
@@ -97,4 +100,5 @@ __all__ = [
     "undo_frequency",
     "unsubscribe",
     "unsubscribe_all",
+    "unsubscribe_reminded",
 ]
