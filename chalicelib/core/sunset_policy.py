@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from chalicelib.core.errors import Invalid
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -31,22 +29,13 @@ SHARES = ("max_share", "max_share_7d", "max_share_30d")
 
 
 def parse_policy(data) -> Policy:
+    """A policy as `core.sunset_contract.SunsetPolicy` takes it (None: the defaults)."""
     if data is None:
         return DEFAULT_POLICY
-    if not isinstance(data, dict) or set(data) - set(DEFAULT_POLICY.as_dict()):
-        raise Invalid("bad_policy", f"a sunset policy takes {', '.join(DEFAULT_POLICY.as_dict())}")
-    merged = {**DEFAULT_POLICY.as_dict(), **data}
-    if not isinstance(merged["enabled"], bool):
-        raise Invalid("bad_policy", "enabled must be true or false")
-    for name, low, high in (("inactive_days", 7, 3650), ("min_sends", 0, 10_000), ("grace_days", 1, 365)):
-        value = merged[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise Invalid("bad_policy", f"{name} must be a whole number from {low} to {high}")
-    for name in SHARES:
-        share = merged[name]
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-            raise Invalid("bad_policy", f"{name} must be a fraction above 0 and at most 1")
-    return Policy(**merged)
+    from chalicelib.core.contracts import validate
+    from chalicelib.core.sunset_contract import SunsetPolicy
+
+    return Policy(**validate(SunsetPolicy, data, "bad_policy").model_dump())
 
 
 def first_due(policy: Policy, since: datetime) -> datetime:

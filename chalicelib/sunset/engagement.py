@@ -93,7 +93,14 @@ def _text(value, what: str, limit: int | None = None) -> str | None:
 
 
 def _time(value, what: str = "timestamp") -> datetime:
-    if not isinstance(value, str) or not 0 < len(value) <= 40:
+    if not isinstance(value, str):
+        raise BadRecord(f"{what} is not an ISO 8601 timestamp")
+    return parse_time(value, what)
+
+
+def parse_time(value: str, what: str) -> datetime:
+    """An ISO 8601 timestamp in UTC, within the bounds an engagement fact can have."""
+    if not 0 < len(value) <= 40:
         raise BadRecord(f"{what} is not an ISO 8601 timestamp")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -416,46 +423,38 @@ WEBHOOK_TYPES = ("send", "open", "click", "complaint", "bounce")
 
 
 def parse_webhook_event(event) -> list[Fact]:
-    """{"type": send|open|click|complaint|bounce, "subscriber_id" or "email" (a display name is
-    fine), "list_id", "at", "message_id" (send), "bounce_type" (bounce: permanent|transient),
-    "user_agent" and "machine" (open)}. Raises only BadRecord.
+    """One event of the webhook, as `contracts.WebhookEvent` takes it. Raises only BadRecord.
 
     An open counts as engagement only when it is a person's: `machine: false` (the sender
     vouches for it), or no `machine` flag and a user agent that is not a machine's. An open with
     neither is treated like SES's opens without a user agent: a machine's."""
-    if not isinstance(event, dict):
-        raise BadRecord("each event must be an object")
-    kind = event.get("type")
-    if not isinstance(kind, str) or kind not in WEBHOOK_TYPES:
-        raise BadRecord("type must be send, open, click, complaint or bounce")
-    subscriber = event.get("subscriber_id")
+    from pydantic import ValidationError
+
+    from chalicelib.core.contracts import describe
+    from chalicelib.sunset.contracts import WEBHOOK_EVENT
+
+    try:
+        event = WEBHOOK_EVENT.validate_python(event)
+    except ValidationError as error:
+        raise BadRecord(describe(error)[1]) from None
+    subscriber = event.subscriber_id
+    if subscriber is None and event.email is not None:
+        subscriber = _by_address(event.email)
     if subscriber is None:
-        email = _text(event.get("email"), "email")
-        subscriber = _by_address(email) if email is not None else None
-    if not isinstance(subscriber, str) or not ID_PATTERN.fullmatch(subscriber):
         raise BadRecord("give a subscriber_id or a valid email")
-    list_id = event.get("list_id")
-    if list_id is not None and (not isinstance(list_id, str) or not ID_PATTERN.fullmatch(list_id)):
-        raise BadRecord("list_id is not valid")
-    at = _time(event.get("at"), "at")
+    kind, list_id, at = event.type, event.list_id, event.at
     if kind in ("open", "click", "send") and list_id is None:
         raise BadRecord(f"a {kind} needs a list_id")
     if kind == "send":
-        message_id = _text(event.get("message_id"), "message_id", MAX_MESSAGE_ID)
-        if not message_id:
+        if not event.message_id:
             raise BadRecord("a send needs a message_id")
-        return [Fact("sent", subscriber, list_id, at, message_id)]
+        return [Fact("sent", subscriber, list_id, at, event.message_id)]
     if kind == "open":
-        agent = _text(event.get("user_agent"), "user_agent", MAX_USER_AGENT)
-        machine = event.get("machine")
-        if machine is not None and not isinstance(machine, bool):
-            raise BadRecord("machine is not a boolean")
-        if machine if machine is not None else is_machine_open(agent):
+        if event.machine if event.machine is not None else is_machine_open(event.user_agent):
             return [Fact("ignored", why="machine_open")]
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "click":
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "complaint":
         return [Fact("complaint", subscriber, list_id, at)]
-    bounce_type = _text(event.get("bounce_type"), "bounce_type", 64)
-    return [Fact("hard_bounce" if bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]
+    return [Fact("hard_bounce" if event.bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]

@@ -27,18 +27,15 @@ def _list_id(list_id) -> str:
 
 
 def create_list(list_id, name, description=None, branding=None) -> dict:
-    list_id = _list_id(list_id)
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
-        raise Invalid("bad_name", "name must be 1-200 characters")
-    if description is not None and (not isinstance(description, str) or len(description) > 2000):
-        raise Invalid("bad_description", "description must be a string of at most 2000 characters")
-    branding = branding or {}
-    if not isinstance(branding, dict) or set(branding) - set(BRANDING_FIELDS):
-        raise Invalid("bad_branding", "branding takes sender_name, accent_color and logo_url")
-    if not all(isinstance(v, str) and len(v) <= 500 for v in branding.values()):
-        raise Invalid("bad_branding", "branding values must be short strings")
+    """A new list, as `contracts.NewList` takes it (the route and the CLI both come here)."""
+    from chalicelib.core.contracts import validate
+    from chalicelib.unsubscribe.contracts import NewList
+
+    fields = {"list_id": list_id, "name": name, "description": description, "branding": branding}
+    new = validate(NewList, fields, lambda field: "bad_list" if field == "list_id" else f"bad_{field}")
+    branding = new.branding.model_dump(exclude_unset=True) if new.branding else {}
     try:
-        created = lists.create_list(list_id, name.strip(), description, branding)
+        created = lists.create_list(new.list_id, new.name, new.description, branding)
     except lists.ListExists as error:
         raise Conflict("list_exists", "a list with this id exists") from error
     return {"list_id": created.list_id, "name": created.name}
