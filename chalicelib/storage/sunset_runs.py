@@ -62,6 +62,11 @@ class Run(SubscriberPartition):
     braked = NumberAttribute(null=True)
 
     @property
+    def is_dry_run(self) -> bool:
+        """Stored as "yes" or "no" (the items written so far); callers see a bool."""
+        return self.dry_run == "yes"
+
+    @property
     def run_id(self) -> str:
         return self.sk
 

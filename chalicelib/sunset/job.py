@@ -112,7 +112,7 @@ def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: 
     run = sunset_runs.get_run(message["run_id"])
     if run is None or run.status != "scanning":
         return
-    shard, dry_run = message["shard"], run.dry_run == "yes"
+    shard, dry_run = message["shard"], run.is_dry_run
     day_index, last_key, chunk_number = message.get("day", 0), message.get("last_key"), message.get("chunk", 0)
     outcomes: Counter = Counter()
     per_list: dict[str, Counter] = {}
@@ -199,7 +199,7 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
     sample = [{"subscriber_id": c["sid"], "list_id": c["list"], "step": c["step"]} for c in _sample(run_id, run.shards)]
     if braked:
         sunset_runs.update_run(run_id, braked_lists=braked)
-    if run.dry_run == "yes":
+    if run.is_dry_run:
         sunset_runs.update_run(run_id, status="done", finished_at=now, sample=sample)
         for shard in range(int(run.shards)):
             for chunk in sunset_runs.chunks(run_id, shard):
@@ -369,7 +369,7 @@ def report(run) -> dict:
     return {
         "run_id": run.run_id,
         "status": run.status,
-        "dry_run": run.dry_run == "yes",
+        "dry_run": run.is_dry_run,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "days": len(run.days),
