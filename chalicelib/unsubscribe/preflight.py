@@ -288,7 +288,11 @@ def _our_token(https: str | None) -> tuple[str | None, tokens.UnsubscribeToken |
     if https is None:
         return None, None, Finding(check, Status.WARN, "not checked: List-Unsubscribe has no single https URI")
     settings = get_settings()
-    base, link = urlsplit(settings.public_base_url), urlsplit(https)
+    base = urlsplit(settings.public_base_url)
+    try:
+        link = urlsplit(https)
+    except ValueError:  # `https://[x/`: not a URL, so not ours
+        link = urlsplit("")
     prefix = base.path.rstrip("/") + "/u/"
     raw = link.path[len(prefix) :] if link.path.startswith(prefix) else ""
     ours = (link.scheme, link.netloc.lower()) == (base.scheme, base.netloc.lower())
