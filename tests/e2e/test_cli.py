@@ -67,6 +67,7 @@ def test_every_command_is_registered_once_under_its_name():
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
             *("sunset-run", "sunset-runs", "sunset-policy"),
             *("replay-queue", "redrive-async"),
+            "preflight",
         ]
     )
 

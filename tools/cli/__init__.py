@@ -17,7 +17,7 @@ import os
 
 import click
 
-from tools.cli import failures, local, offers, subscribers, sunset
+from tools.cli import failures, local, offers, preflight, subscribers, sunset
 from tools.cli.output import keep_results_apart
 from tools.stage import UnknownStage, load_stage_environment
 
@@ -53,7 +53,7 @@ def cli(stage: str) -> None:
     keep_results_apart()
 
 
-for module in (local, subscribers, offers, sunset, failures):
+for module in (local, subscribers, offers, sunset, failures, preflight):
     for command in module.COMMANDS:
         cli.add_command(command)
 
