@@ -106,6 +106,8 @@ def _list_unsubscribe(parsed) -> tuple[str | None, Finding]:
     if len(values) > 1:
         return None, Finding(check, Status.FAIL, f"{len(values)} List-Unsubscribe headers: keep exactly one")
     uris = _URI.findall(values[0])
+    if not uris:
+        return None, Finding(check, Status.FAIL, "List-Unsubscribe holds no URI: write each in <angle brackets>")
     https = [u.strip() for u in uris if u.strip().lower().startswith("https://")]
     others = [u for u in uris if not u.strip().lower().startswith(("https://", "mailto:"))]
     if len(https) != 1:

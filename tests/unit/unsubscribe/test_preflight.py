@@ -65,6 +65,15 @@ def test_two_https_uris_fail(unsubscribe):
     assert "2 https URIs" in failing(report)["list_unsubscribe"]
 
 
+def test_a_uri_without_angle_brackets_or_no_https_uri_fails(unsubscribe):
+    url = unsubscribe["List-Unsubscribe"].split(">")[0][1:]
+    for value, says in ((url, "angle brackets"), ("<mailto:leave@example.com>", "no https URIs")):
+        headers = {**unsubscribe, "List-Unsubscribe": value}
+        report = preflight.check_message(sign(compose(good_headers(headers))), KEY)
+        assert says in failing(report)["list_unsubscribe"]
+        assert statuses(report)["token"] == "warn"  # not checked without the link
+
+
 def test_a_missing_post_header_fails(unsubscribe):
     headers = [(n, v) for n, v in good_headers(unsubscribe) if n != "List-Unsubscribe-Post"]
     report = preflight.check_message(sign(compose(headers)), KEY)
