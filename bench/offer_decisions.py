@@ -5,8 +5,10 @@ Prints decisions per second, DynamoDB round trips per decision (target <= 2; 1 f
 visitor), and the median decision time as a ratio to the bare boto3 calls (target <= 1.25x), for
 two paths: a new visitor who is issued a code (one transactional read of the visitor's state and
 the site's version, then one transaction with the count and value budgets) and a returning
-visitor whose offer is still valid (the one read, same code back). Then redemptions and
-rollbacks at the till: round trips (target 1) and the ratio to the bare calls.
+visitor whose offer is still valid (the one read, same code back). Then the till: validation
+(one read; it answers a signed ticket), a redemption with that ticket and a rollback with the
+redemption's ticket: round trips (target 1 each) and the ratio to the bare calls; and a
+redemption without a ticket (the code is read first: 2).
 
     .venv/bin/python bench/offer_decisions.py [--decisions 300]
 """
@@ -180,10 +182,15 @@ def run(n: int, endpoint: str) -> None:
     def bare_repeat(i: int) -> None:
         bare_read(i)
 
-    def bare_till(code: str, sets: str, values: dict) -> None:
-        """What a redemption or a rollback needs: read the code, then one transaction."""
+    def bare_read_code(code: str) -> None:
+        client.get_item(TableName=table, Key={"pk": {"S": f"CODE#{code}"}, "sk": {"S": "CODE"}})
+
+    def bare_till(code: str, sets: str, values: dict, read: bool = False) -> None:
+        """What a redemption or a rollback needs at the least: one transaction (the code, the
+        arm's and the campaign's counters); without a ticket, a read of the code first."""
         key = {"pk": {"S": f"CODE#{code}"}, "sk": {"S": "CODE"}}
-        client.get_item(TableName=table, Key=key)
+        if read:
+            client.get_item(TableName=table, Key=key)
         client.transact_write_items(
             TransactItems=[
                 {
@@ -200,6 +207,15 @@ def run(n: int, endpoint: str) -> None:
                         "Key": {"pk": {"S": "CAMPAIGN#bench-shop#bench"}, "sk": {"S": "ARM#bare"}},
                         "UpdateExpression": "ADD redemptions :one",
                         "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "CAMPAIGN#bench-shop#bench"}, "sk": {"S": "TOTAL"}},
+                        "UpdateExpression": "ADD value_redeemed :v",
+                        "ConditionExpression": "attribute_not_exists(value_redeemed) OR value_redeemed <= :max",
+                        "ExpressionAttributeValues": {":v": {"N": "990"}, ":max": {"N": "9999999010"}},
                     }
                 },
             ]
@@ -230,35 +246,49 @@ def run(n: int, endpoint: str) -> None:
             start = time.perf_counter()
             bare_repeat(i)
             bare_repeat_times.append(time.perf_counter() - start)
-        till = {}
-        for name, path, body in (
-            (
-                "redemption",
-                "redemptions",
-                {"order_ref": "order-{i}", "channel": "store", "order_value": 99, "currency": "USD"},
-            ),
-            ("rollback", "rollbacks", {"order_ref": "order-{i}"}),
-        ):
-            times, bare_times, round_trips = [], [], []
-            for i, code in enumerate(codes):
-                event = api_event(
-                    "POST",
-                    f"/v1/codes/{{code}}/{path}",
-                    f"/v1/codes/{code}/{path}",
-                    json.dumps({k: v.format(i=i) if isinstance(v, str) else v for k, v in body.items()}),
-                    {"content-type": "application/json", "x-api-key": "dev-admin-key"},
-                    path_parameters={"code": code},
-                )
-                before = trips.count
+
+        def till_call(path: str, code: str, body: dict | None) -> tuple[dict, float, int]:
+            method, resource = ("POST", f"/v1/codes/{{code}}/{path}") if path else ("GET", "/v1/codes/{code}")
+            event = api_event(
+                method,
+                resource,
+                f"/v1/codes/{code}/{path}" if path else f"/v1/codes/{code}",
+                json.dumps(body) if body is not None else "",
+                {"content-type": "application/json", "x-api-key": "dev-admin-key"},
+                path_parameters={"code": code},
+            )
+            before = trips.count
+            start = time.perf_counter()
+            response = offboard.app(event, None)
+            elapsed = time.perf_counter() - start
+            assert response["statusCode"] == 200, response
+            return json.loads(response["body"]), elapsed, trips.count - before
+
+        till = {name: ([], [], []) for name in ("validation", "redemption (ticket)", "rollback (ticket)")}
+        till["redemption (no ticket)"] = ([], [], [])
+        order = {"channel": "store", "order_value": 99, "currency": "USD"}
+        for i, code in enumerate(codes):
+            steps = [
+                ("validation", "", None, lambda c=code: bare_read_code(c)),
+                ("redemption (ticket)", "redemptions", {"order_ref": f"order-{i}", **order}, None),
+                ("rollback (ticket)", "rollbacks", {"order_ref": f"order-{i}"}, None),
+                ("redemption (no ticket)", "redemptions", {"order_ref": f"order-{i}", **order}, None),
+            ]
+            ticket = None
+            for name, path, body, bare in steps:
+                if body is not None and name != "redemption (no ticket)":
+                    body = {**body, "ticket": ticket}
+                answer, elapsed, round_trips = till_call(path, code, body)
+                ticket = answer.get("ticket")
                 start = time.perf_counter()
-                response = offboard.app(event, None)
-                times.append(time.perf_counter() - start)
-                round_trips.append(trips.count - before)
-                assert response["statusCode"] == 200, response
-                start = time.perf_counter()
-                bare_till(code, "SET order_ref = :o", {":o": {"S": f"order-{i}"}})
+                if bare is not None:
+                    bare()
+                else:
+                    bare_till(code, "SET order_ref = :o", {":o": {"S": f"order-{i}"}}, read="no ticket" in name)
+                times, bare_times, trips_of = till[name]
                 bare_times.append(time.perf_counter() - start)
-            till[name] = (times, bare_times, round_trips)
+                times.append(elapsed)
+                trips_of.append(round_trips)
 
     def line(name, times, bare, round_trips):
         median, bare_median = statistics.median(times), statistics.median(bare)
@@ -270,7 +300,10 @@ def run(n: int, endpoint: str) -> None:
     print(f"decisions per path: {n}   targets: round trips <= 2 (returning visitor 1), ratio <= 1.25x")
     line("new visitor, code issued", issue_times, bare_issue_times, issue_trips)
     line("returning visitor, same code", repeat_times, bare_repeat_times, repeat_trips)
-    print("at the till   targets: round trips 1 (redemption and rollback); bare = read the code + one transaction")
+    print(
+        "at the till   targets: round trips 1 (validation; redemption and rollback with the ticket of the step before); "
+        "bare = one transaction (+ a read of the code without a ticket)"
+    )
     for name, (times, bare_times, round_trips) in till.items():
         line(name, times, bare_times, round_trips)
 

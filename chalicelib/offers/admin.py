@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.ids import ID_PATTERN
-from chalicelib.offers import report, site_cache
+from chalicelib.domain.money import to_decimal
+from chalicelib.offers import identity, report, site_cache
 from chalicelib.offers.campaigns import parse_campaign
 from chalicelib.storage import offers
 
@@ -37,11 +38,22 @@ def create_site(site_key, name, allowed_origins) -> dict:
         raise Invalid("bad_name", "name must be 1-200 characters")
     if not isinstance(allowed_origins, list) or not 1 <= len(allowed_origins) <= 20:
         raise Invalid("bad_origin", "allowed_origins must list 1 to 20 origins")
+    site_secrets = identity.rotated([])
     try:
-        offers.create_site(site_key, name, [_origin(o) for o in allowed_origins])
+        offers.create_site(site_key, name, [_origin(o) for o in allowed_origins], site_secrets)
     except offers.SiteExists as error:
         raise Conflict("site_exists", "a site with this key exists") from error
-    return {"site_key": site_key, "name": name, "allowed_origins": [_origin(o) for o in allowed_origins]}
+    origins = [_origin(o) for o in allowed_origins]
+    return {"site_key": site_key, "name": name, "allowed_origins": origins, "secret": site_secrets[0]}
+
+
+def rotate_secret(site_key: str) -> dict:
+    """A new identity-verification secret; the previous one stays valid until the next rotation,
+    so pages rendered with it keep working while the shop's servers switch."""
+    site = _site(site_key)
+    site.secrets = identity.rotated(site.secrets)
+    _save(site)
+    return {"site_key": site.site_key, "secret": site.secrets[0], "secrets_accepted": len(site.secrets)}
 
 
 def _site(site_key: str):
@@ -85,11 +97,16 @@ def campaign_report(site_key: str, campaign_id: str) -> dict:
     site = _site(site_key)
     if campaign_id not in site.campaigns:
         raise NotFound("unknown_campaign", "no such campaign")
+    campaign = parse_campaign({**site.campaigns[campaign_id], "campaign_id": campaign_id})
+    currency = campaign.budget_currency or next((v.offer.currency for v in campaign.variants if v.offer.currency), None)
     arms = {}
     for counter in offers.campaign_counters(site_key, campaign_id):
-        values = counter.attribute_values
-        arms[counter.sk.removeprefix("ARM#")] = {k: v for k, v in values.items() if k not in ("pk", "sk", "ttl")}
-    return {"site_key": site_key, "campaign_id": campaign_id, **report.report(arms)}
+        values = {k: v for k, v in counter.attribute_values.items() if k not in ("pk", "sk", "ttl")}
+        for money in ("value_issued", "value_redeemed"):  # counted in minor units; reported as decimals
+            if money in values:
+                values[money] = float(to_decimal(values[money], currency)) if currency else 0
+        arms[counter.sk.removeprefix("ARM#")] = values
+    return {"site_key": site_key, "campaign_id": campaign_id, "currency": currency, **report.report(arms)}
 
 
 def campaign_report_page(site_key: str, campaign_id: str) -> str:

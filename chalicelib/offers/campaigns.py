@@ -7,19 +7,26 @@ from datetime import datetime
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import ID_PATTERN
-from chalicelib.offers.currencies import is_currency
+from chalicelib.domain.coupons import Channel, IssueLimits, OfferKind, Terms, TillRules
+from chalicelib.domain.money import MoneyError, is_currency, to_minor
 
-OFFER_KINDS = ("percent", "amount", "free_shipping")
+OFFER_KINDS = tuple(OfferKind)
 DEVICES = ("desktop", "mobile", "tablet")
 MAX_CART_VALUE = 1_000_000
 
 
 @dataclass(frozen=True)
 class Offer:
-    kind: str
-    value: float
-    currency: str | None
+    terms: Terms
     expires_minutes: int
+
+    @property
+    def kind(self) -> str:
+        return self.terms.kind
+
+    @property
+    def currency(self) -> str | None:
+        return self.terms.currency
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,12 @@ class Schedule:
 
 @dataclass(frozen=True)
 class RedemptionRules:
-    """Checked at the till, whatever channel redeems the code."""
+    """Checked at the till, whatever channel redeems the code (copied onto each code at issue)."""
 
-    min_order_value: float = 0
+    min_order_value: int = 0  # minor units of `currency`
     currency: str | None = None
     first_time_only: bool = False
-    channels: tuple[str, ...] = ("web", "store", "phone", "app")
+    channels: tuple[str, ...] = tuple(Channel)
     store_ids: tuple[str, ...] = ()  # empty: any store
     per_customer: int | None = None  # codes of this campaign one customer may redeem
     rollback_hours: float = 72  # an order cancelled or refunded within this returns the code
@@ -102,26 +109,32 @@ class Campaign:
     min_seconds_on_page: float = 0
     fallback_texts: dict | None = None  # a no-discount message shown when the budget is spent
     dismiss_cooldown_days: tuple[float, ...] = (1, 7, 30)  # after the 1st, 2nd, 3rd+ dismissal
-    total_value: float | None = None  # discount value issued, in `budget_currency`
-    value_per_day: float | None = None
+    total_value: int | None = None  # discount value issued (and redeemed), minor units of `budget_currency`
+    value_per_day: int | None = None
     budget_currency: str | None = None
     schedule: Schedule = field(default_factory=lambda: Schedule())
     redemption: RedemptionRules = field(default_factory=lambda: RedemptionRules())
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def estimated_value(self, offer: Offer, cart_value: float, currency: str | None) -> float | None:
-        """The discount a code issued now is worth, in the budget's currency; None when it cannot
-        be known (a percent offer on a cart in another currency): such a code is not issued
-        under a value budget."""
-        if offer.kind == "percent":
-            return round(cart_value * offer.value / 100, 2) if currency == self.budget_currency else None
-        if offer.kind == "amount":
-            return offer.value if offer.currency == self.budget_currency else None
-        return 0.0
-
     @property
-    def has_value_budget(self) -> bool:
-        return self.total_value is not None or self.value_per_day is not None
+    def limits(self) -> IssueLimits:
+        return IssueLimits(self.total_codes, self.codes_per_day, self.total_value, self.value_per_day)
+
+    def till_rules(self, offer: Offer) -> TillRules:
+        """What a code of `offer` carries to the till: the redemption rules, and the value budget
+        when the code's value counts in the budget's currency."""
+        rules = self.redemption
+        counts = self.total_value is not None and offer.currency == self.budget_currency
+        return TillRules(
+            channels=rules.channels,
+            store_ids=rules.store_ids,
+            min_order=rules.min_order_value,
+            min_order_currency=rules.currency,
+            first_time_only=rules.first_time_only,
+            per_customer=rules.per_customer,
+            rollback_hours=rules.rollback_hours,
+            value_budget=self.total_value if counts else None,
+        )
 
 
 def _fail(message: str) -> Invalid:
@@ -173,7 +186,7 @@ FIELDS = {
     | {"variants", "holdout", "caps", "budget", "min_seconds_on_page", "fallback", "schedule", "redemption"},
     "targeting": {"paths", "exclude_paths", "min_cart_value", "currency", "devices", "visitor", "customers"}
     | {"utm_sources"},
-    "offer": {"kind", "value", "currency", "expires_minutes"},
+    "offer": {"kind", "value", "currency", "expires_minutes", "max_discount"},
     "variant": {"variant_id", "weight", "offer", "texts"},
     "caps": {"cooldown_days", "max_per_visitor", "dismiss_cooldown_days"},
     "budget": {"total_codes", "codes_per_day", "total_value", "value_per_day", "currency"},
@@ -194,23 +207,39 @@ def _known_fields(data: dict, kind: str, name: str) -> None:
         )
 
 
-def parse_offer(data, name: str = "offer") -> Offer:
+def parse_offer(data, name: str = "offer", budget_currency: str | None = None) -> Offer:
     if not isinstance(data, dict):
         raise _fail(f"{name} must be an object")
     _known_fields(data, "offer", name)
     kind = data.get("kind")
     if kind not in OFFER_KINDS:
         raise _fail(f"{name}.kind must be one of {', '.join(OFFER_KINDS)}")
-    value = 0.0
-    if kind == "percent":
-        value = _number(data.get("value"), f"{name}.value", 1, 100)
-    elif kind == "amount":
-        value = _number(data.get("value"), f"{name}.value", 0.01, 10_000)
-    currency = _currency(data.get("currency"), f"{name}.currency")
-    if kind == "amount" and currency is None:
-        raise _fail(f"{name}.currency is needed for an amount off")
+    currency = _currency(data.get("currency"), f"{name}.currency") or budget_currency
     minutes = _number(data.get("expires_minutes", 15), f"{name}.expires_minutes", 1, 60 * 24 * 30, integer=True)
-    return Offer(kind, value, currency, int(minutes))
+    cap = data.get("max_discount")
+    if cap is not None and kind != "percent":
+        raise _fail(f"{name}.max_discount caps a percent offer only")
+    if cap is not None and currency is None:
+        raise _fail(f"{name}.max_discount needs {name}.currency (or budget.currency)")
+    if kind == "percent":
+        percent = _number(data.get("value"), f"{name}.value", 1, 100)
+        max_discount = None if cap is None else _money(cap, f"{name}.max_discount", currency, 0, 10_000_000)
+        return Offer(Terms(OfferKind.PERCENT, percent, currency=currency, max_discount=max_discount), int(minutes))
+    if kind == "amount":
+        if data.get("currency") is None:
+            raise _fail(f"{name}.currency is needed for an amount off")
+        amount = _money(data.get("value"), f"{name}.value", currency, 0.01, 10_000)
+        return Offer(Terms(OfferKind.AMOUNT, amount=amount, currency=currency), int(minutes))
+    return Offer(Terms(OfferKind.FREE_SHIPPING, currency=currency), int(minutes))
+
+
+def _money(value, name: str, currency: str, low: float, high: float) -> int:
+    """A decimal amount of `currency` from the operator's JSON, in minor units."""
+    _number(value, name, low, high)
+    try:
+        return to_minor(value, currency)
+    except MoneyError as error:
+        raise _fail(f"{name}: {error}") from error
 
 
 def _texts(data, name: str) -> dict:
@@ -246,7 +275,12 @@ def parse_campaign(data) -> Campaign:
         customers=_choice(targeting_data.get("customers", "any"), "targeting.customers", ("any", "known", "unknown")),
         utm_sources=_strings(targeting_data.get("utm_sources", []), "targeting.utm_sources"),
     )
-    base_offer = parse_offer(data.get("offer"))
+    budget = data.get("budget") or {}
+    if not isinstance(budget, dict):
+        raise _fail("caps and budget must be objects")
+    _known_fields(budget, "budget", "budget")
+    value_caps = _value_caps(budget)
+    base_offer = parse_offer(data.get("offer"), budget_currency=value_caps[2])
     variants_data = data.get("variants") or [{"variant_id": "a", "weight": 1}]
     if not isinstance(variants_data, list) or not 1 <= len(variants_data) <= 10:
         raise _fail("variants must be a list of 1 to 10 variants")
@@ -262,7 +296,7 @@ def parse_campaign(data) -> Campaign:
         _known_fields(v, "variant", f"variants[{i}]")
         if v["variant_id"] == "holdout":
             raise _fail("'holdout' is reserved")
-        offer = parse_offer(v["offer"], f"variants[{i}].offer") if "offer" in v else base_offer
+        offer = parse_offer(v["offer"], f"variants[{i}].offer", value_caps[2]) if "offer" in v else base_offer
         variants.append(
             Variant(
                 v["variant_id"],
@@ -274,11 +308,9 @@ def parse_campaign(data) -> Campaign:
     if len({v.variant_id for v in variants}) != len(variants):
         raise _fail("variant ids must be unique")
     caps = data.get("caps") or {}
-    budget = data.get("budget") or {}
-    if not isinstance(caps, dict) or not isinstance(budget, dict):
+    if not isinstance(caps, dict):
         raise _fail("caps and budget must be objects")
     _known_fields(caps, "caps", "caps")
-    _known_fields(budget, "budget", "budget")
     if "total_codes" not in budget:
         raise _fail("budget.total_codes is required: offers are never unbounded")
     starts_at, ends_at = _time(data.get("starts_at"), "starts_at"), _time(data.get("ends_at"), "ends_at")
@@ -288,7 +320,6 @@ def parse_campaign(data) -> Campaign:
     if not isinstance(enabled, bool):
         raise _fail("enabled must be true or false")
     per_day = budget.get("codes_per_day")
-    value_caps = _value_caps(budget)
     return Campaign(
         campaign_id=campaign_id,
         name=name,
@@ -317,7 +348,7 @@ def parse_campaign(data) -> Campaign:
     )
 
 
-CHANNELS = ("web", "store", "phone", "app")
+CHANNELS = tuple(Channel)
 
 
 def _schedule(data) -> Schedule:
@@ -359,6 +390,11 @@ def _redemption(data) -> RedemptionRules:
     currency = _currency(data.get("currency"), "redemption.currency")
     if minimum and currency is None:
         raise _fail("redemption.currency is needed with a minimum order value")
+    minimum = (
+        _money(data.get("min_order_value", 0), "redemption.min_order_value", currency, 0, MAX_CART_VALUE)
+        if minimum
+        else 0
+    )
     first_time = data.get("first_time_only", False)
     if not isinstance(first_time, bool):
         raise _fail("redemption.first_time_only must be true or false")
@@ -384,13 +420,14 @@ def _dismiss_schedule(value) -> tuple[float, ...]:
     return days
 
 
-def _value_caps(budget: dict) -> tuple[float | None, float | None, str | None]:
+def _value_caps(budget: dict) -> tuple[int | None, int | None, str | None]:
+    """(total value, value per day, in minor units of the budget's currency, and that currency)."""
     total, per_day = budget.get("total_value"), budget.get("value_per_day")
-    total = None if total is None else _number(total, "budget.total_value", 0, 1e9)
-    per_day = None if per_day is None else _number(per_day, "budget.value_per_day", 0, 1e9)
     currency = _currency(budget.get("currency"), "budget.currency")
     if (total is not None or per_day is not None) and currency is None:
         raise _fail("budget.currency is needed with total_value or value_per_day")
+    total = None if total is None else _money(total, "budget.total_value", currency, 0, 1e9)
+    per_day = None if per_day is None else _money(per_day, "budget.value_per_day", currency, 0, 1e9)
     return total, per_day, currency
 
 

@@ -1,17 +1,5 @@
-"""ISO 4217 currency codes in use (the alphabetic codes of the standard's current list, without
-the fund, metal and testing codes X**, which no shop prices an order in)."""
+"""ISO 4217 currency codes, for the offer rules (the table itself lives in domain.money)."""
 
-_CODES = """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
-    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
-    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
-    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
-    MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
-    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
-    UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
-"""
-ISO_4217 = frozenset(_CODES.split())
+from chalicelib.domain.money import ISO_4217, is_currency
 
-
-def is_currency(value) -> bool:
-    return isinstance(value, str) and value.upper() in ISO_4217
+__all__ = ["ISO_4217", "is_currency"]

@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Invalid
@@ -47,6 +48,40 @@ class Visit:
     seconds_on_page: float
     user_agent: str
     customer_id: str | None = None  # the shop's id of a signed-in customer (hashed before any use)
+    customer_hash: str | None = None  # HMAC-SHA256(site secret, customer_id) from the shop's server
+
+
+class DismissHow(StrEnum):
+    CLOSE = "close"
+    ESC = "esc"
+    NEVER = "never"  # "don't show again"
+
+
+@dataclass(frozen=True)
+class Dismissal:
+    """The visitor closed the dialog, as the snippet reports it."""
+
+    campaign_id: str
+    visitor_id: str
+    how: DismissHow
+    customer_id: str | None = None
+    customer_hash: str | None = None
+
+
+def parse_dismissal(body: dict) -> Dismissal:
+    how = body.get("how")
+    if not isinstance(how, str) or how not in DismissHow:
+        raise Invalid("bad_field", f"how must be one of {', '.join(DismissHow)}")
+    campaign_id = body.get("campaign_id")
+    campaign_id = campaign_id if isinstance(campaign_id, str) else ""  # no such campaign: 404, as any unknown one
+    visitor_id = body.get("visitor_id")
+    if not isinstance(visitor_id, str) or not ID_PATTERN.match(visitor_id) or len(visitor_id) > 64:
+        raise Invalid("bad_field", "visitor_id must be 1-64 letters, digits, '-' or '_'")
+    customer = body.get("customer_id")
+    if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
+        raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
+    signature = _text(body.get("customer_hash"), "customer_hash", 128)
+    return Dismissal(campaign_id, visitor_id, DismissHow(how), customer, signature)
 
 
 @dataclass(frozen=True)
@@ -110,6 +145,7 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
         seconds_on_page=float(seconds),
         user_agent=(user_agent or "")[:512],
         customer_id=_customer_id(body.get("customer_id")),
+        customer_hash=_text(body.get("customer_hash"), "customer_hash", 128),
     )
 
 

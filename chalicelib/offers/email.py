@@ -7,14 +7,17 @@ from chalicelib.core.errors import Invalid, Unavailable
 from chalicelib.core.ids import InvalidEmail, normalize_email, subscriber_id_for
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
+from chalicelib.domain.money import to_decimal
 from chalicelib.storage import subscribers
 
 
-def describe_offer(coupon) -> str:
-    if coupon.kind == "percent":
-        return f"{coupon.value:g}% off"
-    if coupon.kind == "amount":
-        return f"{coupon.value:g} {coupon.currency} off"
+def describe_offer(code) -> str:
+    """What a code (a `domain.coupons.CodeState`) gives, in words: "10% off", "5.50 USD off"."""
+    terms = code.terms
+    if terms.kind == "percent":
+        return f"{terms.percent:g}% off"
+    if terms.kind == "amount":
+        return f"{to_decimal(terms.amount, terms.currency)} {terms.currency} off"
     return "free shipping"
 
 

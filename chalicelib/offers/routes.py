@@ -16,6 +16,8 @@ from chalicelib.core.http import ADMIN, ANY_CONTENT, client_ip, endpoint, header
 from chalicelib.core.ids import hash_ip
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
+from chalicelib.domain.coupons import Channel, Outcome
+from chalicelib.domain.money import to_number
 
 bp = Blueprint(__name__)
 
@@ -54,9 +56,47 @@ def offer_decision(request):
     ip_hash = hash_ip(get_settings().ip_hash_key, client_ip(request))
     answer = service.decide_offer(visit, _origin(request), ip_hash)
     count("Decisions", outcome=answer.reason)
-    if answer.coupon and answer.reason == "offer":
+    if answer.offer and answer.reason == "offer":
         logger.info("offer decided", extra={"campaign_id": answer.campaign_id, "variant_id": answer.variant_id})
-    return answer.as_dict()
+    return decision_body(answer)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _value(terms) -> int | float:
+    """What a code is worth as the wire says it: the percent, or the amount as a decimal."""
+    if terms.kind == "percent":
+        return terms.percent
+    return to_number(terms.amount, terms.currency) if terms.kind == "amount" else 0
+
+
+def _max_discount(terms) -> dict:
+    return {} if terms.max_discount is None else {"max_discount": to_number(terms.max_discount, terms.currency)}
+
+
+def decision_body(answer) -> dict:
+    body = {"show": answer.show, "reason": answer.reason}
+    if answer.campaign_id:
+        body["campaign_id"] = answer.campaign_id
+    if answer.variant_id:
+        body["variant_id"] = answer.variant_id
+    if answer.offer:
+        offer = answer.offer
+        body["offer"] = {
+            "code": offer.code,
+            "kind": str(offer.terms.kind),
+            "value": _value(offer.terms),
+            "currency": offer.terms.currency,
+            **_max_discount(offer.terms),
+            "expires_at": iso(offer.expires_at),
+            "expires_in_seconds": offer.expires_in_seconds,
+            "texts": offer.texts,
+        }
+    if answer.message:
+        body["message"] = {"texts": answer.message}
+    return body
 
 
 @bp.route("/offers/events", methods=["POST"], content_types=ANY_CONTENT)
@@ -69,14 +109,20 @@ def offer_event(request):
 
     data = _browser_body(request)
     event = data.get("event")
-    if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
-        site = service.site_for_page(data.get("site_key"), _origin(request))
-        return {"counted": service.record_dismissal(site, data)}
     field = {"impression": "impressed_at", "claim": "claimed_at"}.get(event) if isinstance(event, str) else None
-    if field is None:
+    if field is None and event != "dismiss":
         raise Invalid("bad_event", "event must be impression, claim or dismiss")
+    code = data.get("code")
+    if code is not None and not isinstance(code, str):  # absent is fine: a no-discount message has none
+        raise Invalid("bad_field", "code must be a string")
     site = service.site_for_page(data.get("site_key"), _origin(request))
+    # Every event is throttled per client before anything is read or stored: a flood of
+    # dismissals would otherwise write a visitor record each.
     service.allow_event(site.site_key, hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    if event == "dismiss":  # closed, Esc or "don't show again": the next offer waits longer
+        from chalicelib.offers.decision import parse_dismissal
+
+        return {"counted": service.record_dismissal(site, parse_dismissal(data))}
     try:
         coupon = service.coupon_for_site(data.get("code"), site.site_key)
     except NotFound:
@@ -151,6 +197,15 @@ def create_site(request):
     return 201, admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins"))
 
 
+@bp.route("/v1/sites/{site_key}/secrets", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def rotate_site_secret(request, site_key):
+    """A new identity-verification secret; the previous one is still accepted until the next rotation."""
+    from chalicelib.offers import admin
+
+    return admin.rotate_secret(site_key)
+
+
 @bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def put_campaign(request, site_key, campaign_id):
@@ -185,12 +240,100 @@ def campaign_report(request, site_key, campaign_id):
 # Any channel (web checkout, a store's till, a call centre): validate, then redeem exactly once.
 
 
+CHANNELS = tuple(Channel)
+# A refusal at the till: the rule that refused, as a problem body with this status.
+REFUSAL_STATUS = {Outcome.EXPIRED: 410, Outcome.ORDER_VALUE_NEEDED: 400, Outcome.CUSTOMER_ID_NEEDED: 400}
+
+
+def _short_text(value, name: str, limit: int = 100, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
+        raise Invalid(f"bad_{name}", f"{name} must be 1-{limit} printable characters")
+    return value
+
+
+def parse_till_request(body: dict):
+    """A till's redemption: the order value counts in minor units of the currency sent with it
+    (without a known currency it counts for nothing); the customer id is hashed by the service."""
+    from chalicelib.domain.coupons import TillRequest
+    from chalicelib.domain.money import MoneyError, is_currency, to_minor
+
+    order_ref = _short_text(body.get("order_ref"), "order_ref", required=True)
+    channel = body.get("channel")
+    if not isinstance(channel, str) or channel not in CHANNELS:
+        raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
+    store_id = _short_text(body.get("store_id"), "store_id", 64)
+    customer_id = _short_text(body.get("customer_id"), "customer_id", 128)
+    order_value, currency = body.get("order_value"), body.get("currency")
+    if order_value is not None and (
+        isinstance(order_value, bool) or not isinstance(order_value, int | float) or not 0 <= order_value <= 1e7
+    ):
+        raise Invalid("bad_order_value", "order_value must be a number from 0 to 10,000,000")
+    if currency is not None and not isinstance(currency, str):
+        raise Invalid("bad_currency", "currency must be an ISO 4217 code")
+    first_order = body.get("first_order")
+    if first_order is not None and not isinstance(first_order, bool):
+        raise Invalid("bad_first_order", "first_order must be true or false")
+    minor = None
+    if order_value is not None and is_currency(currency):
+        currency = currency.upper()
+        try:
+            minor = to_minor(order_value, currency)
+        except MoneyError as error:
+            raise Invalid("bad_order_value", f"order_value: {error}") from error
+    return TillRequest(order_ref, Channel(channel), minor, currency, store_id, customer_id, first_order)
+
+
+def code_body(code, now: datetime | None = None) -> dict:
+    """A code as a till sees it, with the ticket its next step sends back (it saves a read)."""
+    from chalicelib.offers.tickets import seal
+
+    now = now or datetime.now(UTC)
+    redeemed = code.redeemed
+    status = "redeemed" if redeemed else ("expired" if code.expires_at <= now else "valid")
+    body = {
+        "code": code.code,
+        "status": status,
+        "valid": status == "valid",
+        "kind": str(code.terms.kind),
+        "value": _value(code.terms),
+        "currency": code.terms.currency,
+        **_max_discount(code.terms),
+        "campaign_id": code.campaign_id,
+        "site_key": code.site_key,
+        "expires_at": iso(code.expires_at),
+        "redeemed_at": iso(redeemed.at) if redeemed else None,
+        "order_ref": redeemed.order_ref if redeemed else None,
+        "channel": str(redeemed.channel) if redeemed else None,
+        "store_id": redeemed.store_id if redeemed else None,
+        "rollbacks": len(code.rollbacks),
+    }
+    if redeemed and code.terms.currency:
+        body["discount"] = to_number(redeemed.discount, code.terms.currency)
+    body["ticket"] = seal(code)
+    return body
+
+
+def till_answer(result, now: datetime | None = None) -> tuple[int, dict]:
+    """A success: 200 and the code as it now is. A refusal: the documented problem body (`error`,
+    `message`) with the machine-readable `outcome`; 409, 410 for an expired code, 400 when the
+    request lacks what the rule needs."""
+    if result.refused:
+        status = REFUSAL_STATUS.get(result.outcome, 409)
+        return status, {"error": str(result.outcome), "message": result.message, "outcome": str(result.outcome)}
+    body = {**code_body(result.code, now), "outcome": str(result.outcome)}
+    if result.capped_by:
+        body["capped_by"] = result.capped_by
+    return 200, body
+
+
 @bp.route("/v1/codes/{code}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def validate_code(request, code):
     from chalicelib.offers import service
 
-    return service.describe_code(code)
+    return code_body(service.describe_code(code))
 
 
 @bp.route("/v1/codes/{code}/redemptions", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -199,18 +342,9 @@ def redeem_code(request, code):
     from chalicelib.offers import service
 
     body = json_body(request)
-    outcome, answer = service.redeem_code(
-        code,
-        body.get("order_ref"),
-        body.get("channel"),
-        order_value=body.get("order_value"),
-        currency=body.get("currency"),
-        store_id=body.get("store_id"),
-        customer_id=body.get("customer_id"),
-        first_order=body.get("first_order"),
-    )
-    count("Redemptions", outcome=outcome)
-    return service.REDEEM_STATUS[outcome], answer
+    result = service.redeem_code(code, parse_till_request(body), ticket=_ticket(body))
+    count("Redemptions", outcome=str(result.outcome))
+    return till_answer(result)
 
 
 @bp.route("/v1/codes/{code}/rollbacks", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -219,4 +353,13 @@ def roll_back_code(request, code):
     """The order was cancelled or refunded: the redemption is undone, once, within the window."""
     from chalicelib.offers import service
 
-    return service.roll_back_code(code, json_body(request).get("order_ref"))
+    body = json_body(request)
+    order_ref = _short_text(body.get("order_ref"), "order_ref", required=True)
+    return till_answer(service.roll_back_code(code, order_ref, ticket=_ticket(body)))
+
+
+def _ticket(body: dict) -> str | None:
+    ticket = body.get("ticket")
+    if ticket is not None and (not isinstance(ticket, str) or not 0 < len(ticket) <= 4096):
+        raise Invalid("bad_ticket", "ticket must be the string a validation or redemption answered")
+    return ticket

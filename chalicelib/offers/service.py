@@ -12,14 +12,27 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable
+from chalicelib.core.errors import Forbidden, Invalid, NotFound, TooMany, Unavailable
 from chalicelib.core.ids import is_id
 from chalicelib.core.observability import count
 from chalicelib.core.settings import get_settings
-from chalicelib.offers import decision, site_cache
+from chalicelib.domain.coupons import (
+    REFUSAL_MESSAGES,
+    CodeState,
+    Outcome,
+    Refusal,
+    Terms,
+    TillRequest,
+    estimated_value,
+    plan_issue,
+    plan_redeem,
+    plan_rollback,
+)
+from chalicelib.domain.money import MoneyError, to_minor
+from chalicelib.offers import decision, identity, site_cache
 from chalicelib.offers.campaigns import Campaign, Variant
 from chalicelib.offers.codes import new_code, normalize_code
-from chalicelib.offers.decision import Decision, Visit
+from chalicelib.offers.decision import Decision, Dismissal, DismissHow, Visit
 from chalicelib.offers.limits import SlidingWindow
 from chalicelib.offers.site_cache import CachedSite
 from chalicelib.storage import offers
@@ -33,42 +46,27 @@ ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
+class IssuedOffer:
+    code: str
+    terms: Terms
+    expires_at: datetime
+    expires_in_seconds: int
+    texts: dict
+
+
+@dataclass(frozen=True)
 class Answer:
     show: bool
     reason: str
     campaign_id: str | None = None
     variant_id: str | None = None
-    coupon: dict | None = None
+    offer: IssuedOffer | None = None
     message: dict | None = None  # a no-discount fallback: texts, no code
 
-    def as_dict(self) -> dict:
-        body = {"show": self.show, "reason": self.reason}
-        if self.campaign_id:
-            body["campaign_id"] = self.campaign_id
-        if self.variant_id:
-            body["variant_id"] = self.variant_id
-        if self.coupon:
-            body["offer"] = self.coupon
-        if self.message:
-            body["message"] = {"texts": self.message}
-        return body
 
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _offer_body(variant: Variant, code: str, expires_at: datetime, now: datetime) -> dict:
-    offer = variant.offer
-    return {
-        "code": code,
-        "kind": offer.kind,
-        "value": offer.value,
-        "currency": offer.currency,
-        "expires_at": iso(expires_at),
-        "expires_in_seconds": max(0, int((expires_at - now).total_seconds())),
-        "texts": variant.texts,
-    }
+def _offer(variant: Variant, code: str, expires_at: datetime, now: datetime) -> IssuedOffer:
+    seconds = max(0, int((expires_at - now).total_seconds()))
+    return IssuedOffer(code, variant.offer.terms, expires_at, seconds, variant.texts)
 
 
 def _checked_key(value, name: str) -> str:
@@ -106,6 +104,10 @@ def state_id(site_key: str, visitor_id: str | None, customer_id: str | None) -> 
 def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: datetime | None = None) -> Answer:
     now = (now or datetime.now(UTC)).replace(microsecond=0)  # whole seconds, as stored and shown
     settings = get_settings()
+    if visit.customer_id:  # a claim until the site's secret is found to have signed it
+        signed_by = site_cache.site(visit.site_key)
+        secrets = signed_by.secrets if signed_by else ()
+        visit = replace(visit, customer_id=identity.verified_customer(secrets, visit.customer_id, visit.customer_hash))
     if visit.visitor_id is not None and visit.customer_id:
         visit = replace(visit, visitor_id=state_id(visit.site_key, visit.visitor_id, visit.customer_id))
     if visit.visitor_id is None:  # no visitor id: a bot, answered once the site is checked
@@ -173,20 +175,24 @@ def _act(decided: Decision, visit: Visit, visitor: VisitorState | None, ip_hash:
     campaign, variant = decided.campaign, decided.variant
     if decided.existing is not None:
         existing = decided.existing
-        body = _offer_body(variant, existing.code, existing.expires_at, now)
-        return Answer(True, "offer", campaign.campaign_id, variant.variant_id, body)
+        offer = _offer(variant, existing.code, existing.expires_at, now)
+        return Answer(True, "offer", campaign.campaign_id, variant.variant_id, offer)
     return _issue(campaign, variant, visit, visitor, ip_hash, now)
 
 
 def _issue(
     campaign: Campaign, variant: Variant, visit: Visit, visitor: VisitorState | None, ip_hash: str | None, now: datetime
 ) -> Answer:
-    value = campaign.estimated_value(variant.offer, visit.cart_value, visit.currency)
-    if campaign.has_value_budget and value is None:
-        raise offers.IssueRefused("budget_spent")  # its value cannot be counted against the cap
+    terms = variant.offer.terms
+    value = estimated_value(terms, _cart(visit), visit.currency)
+    if terms.currency != campaign.budget_currency and campaign.limits.counts_value:
+        value = None  # its value cannot be counted against the budget's currency
+    state = visitor.state_of(campaign.campaign_id) if visitor else CampaignVisit()
+    counters = plan_issue(campaign.limits, value, first_offer_to_visitor=state.arm is None)
+    if isinstance(counters, Refusal):
+        raise offers.IssueRefused(str(counters.outcome))
     code = new_code()
     expires_at = now + timedelta(minutes=variant.offer.expires_minutes)
-    state = visitor.state_of(campaign.campaign_id) if visitor else CampaignVisit()
     issued = replace(
         state,
         offers=state.offers + 1,
@@ -197,57 +203,51 @@ def _issue(
         arm=state.arm or variant.variant_id,
     )
     visitor = _visitor(visit.site_key, visit.visitor_id, visitor, now).with_state(campaign.campaign_id, issued)
-    coupon = offers.Coupon(
-        offers.code_key(code),
-        "CODE",
-        code=code,
-        site_key=visit.site_key,
-        campaign_id=campaign.campaign_id,
-        variant_id=variant.variant_id,
-        kind=variant.offer.kind,
-        value=variant.offer.value,
-        currency=variant.offer.currency,
-        issued_at=now,
-        expires_at=expires_at,
-        ttl=expires_at + offers.CODE_RETENTION,
-    )
-    budget = offers.Budget(
-        campaign.total_codes,
-        campaign.codes_per_day,
-        day=campaign.schedule.day(now),
-        value=value or 0.0,
-        total_value=campaign.total_value,
-        value_per_day=campaign.value_per_day,
+    new_state = CodeState(
+        code,
+        visit.site_key,
+        campaign.campaign_id,
+        variant.variant_id,
+        terms,
+        campaign.till_rules(variant.offer),
+        expires_at,
     )
     offers.issue(
-        coupon,
+        offers.new_coupon(new_state, now),
         visitor,
-        budget,
-        first_offer_to_visitor=state.arm is None,
+        counters,
+        day=campaign.schedule.day(now),
         rate_key=f"RATE#{visit.site_key}#{ip_hash or 'unknown'}#{now:%Y%m%d%H%M}",
         rate_limit=get_settings().offer_issues_per_ip_per_minute,
         now=now,
     )
     count("CodesIssued", campaign_id=campaign.campaign_id)
-    return Answer(True, "offer", campaign.campaign_id, variant.variant_id, _offer_body(variant, code, expires_at, now))
+    offer = _offer(variant, code, expires_at, now)
+    return Answer(True, "offer", campaign.campaign_id, variant.variant_id, offer)
 
 
-DISMISSALS = ("close", "esc", "never")
+def _cart(visit: Visit) -> int | None:
+    """The cart's value in minor units of its currency; None when it has none or is no amount of it."""
+    if visit.currency is None:
+        return None
+    try:
+        return to_minor(visit.cart_value, visit.currency)
+    except MoneyError:
+        return None
+
+
 DISMISS_DEBOUNCE = timedelta(seconds=2)  # Esc and a close click of the same dialog are one dismissal
 
 
-def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) -> bool:
-    """The visitor closed the dialog: the campaign waits longer after each dismissal."""
+def record_dismissal(site: CachedSite, dismissal: Dismissal, now: datetime | None = None) -> bool:
+    """The visitor closed the dialog: the campaign waits longer after each dismissal. A customer
+    id counts only as the shop's server signed it; else it is this browser's own dismissal."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    how, campaign_id = data.get("how"), data.get("campaign_id")
-    if not isinstance(how, str) or how not in DISMISSALS:
-        raise Invalid("bad_field", f"how must be one of {', '.join(DISMISSALS)}")
-    if not is_id(campaign_id) or campaign_id not in {c.campaign_id for c in site.campaigns}:
+    how, campaign_id = dismissal.how, dismissal.campaign_id
+    if campaign_id not in {c.campaign_id for c in site.campaigns}:
         raise NotFound("unknown_campaign", "no such campaign for this site")
-    customer = data.get("customer_id")
-    if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
-        raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
-    who = state_id(site.site_key, _checked_key(data.get("visitor_id"), "visitor_id"), customer)
+    customer = identity.verified_customer(site.secrets, dismissal.customer_id, dismissal.customer_hash)
+    who = state_id(site.site_key, dismissal.visitor_id, customer)
     for _ in range(ATTEMPTS):
         _, visitor = site_cache.site_and_visitor(site.site_key, who)
         visitor = _visitor(site.site_key, who, visitor, now)
@@ -255,11 +255,11 @@ def record_dismissal(site: CachedSite, data: dict, now: datetime | None = None) 
         if (
             state.dismissed_at
             and now - state.dismissed_at < DISMISS_DEBOUNCE
-            and not (how == "never" and not state.never)
+            and not (how == DismissHow.NEVER and not state.never)
         ):
             return False
         dismissed = replace(
-            state, dismissals=state.dismissals + 1, dismissed_at=now, never=state.never or how == "never"
+            state, dismissals=state.dismissals + 1, dismissed_at=now, never=state.never or how == DismissHow.NEVER
         )
         if offers.record_dismissal(visitor.with_state(campaign_id, dismissed), site.site_key, campaign_id, state.arm):
             count("OfferDismissals", how=how)
@@ -305,7 +305,7 @@ def email_code(
     if coupon is None or coupon.redeemed_at is not None or coupon.expires_at <= now:
         count("OfferEmails", outcome="not_sent")
         return
-    if send_offer_email(address, coupon):
+    if send_offer_email(address, coupon.state()):
         offers.mark_coupon(coupon.site_key, coupon.code, coupon.campaign_id, coupon.variant_id, "claimed_at", now)
         count("OfferEmails", outcome="sent")
 
@@ -330,145 +330,89 @@ def record_conversion(site: CachedSite, visitor_id) -> int:
     return counted
 
 
-def describe_code(code, now: datetime | None = None) -> dict:
-    """Validation for any channel: valid now or not, for what, until when. Changes nothing."""
+def describe_code(code) -> CodeState:
+    """Validation for any channel: the code as it is now. Changes nothing."""
     normalized = normalize_code(code)
-    coupon = offers.get_coupon(normalized) if normalized else None
-    if coupon is None:
+    state = offers.get_code(normalized) if normalized else None
+    if state is None:
         raise NotFound("unknown_code", "no such code")
-    return _describe(coupon, now or datetime.now(UTC))
+    return state
 
 
-def _describe(coupon: offers.Coupon, now: datetime) -> dict:
-    status = "redeemed" if coupon.redeemed_at else ("expired" if coupon.expires_at <= now else "valid")
-    return {
-        "code": coupon.code,
-        "status": status,
-        "valid": status == "valid",
-        "kind": coupon.kind,
-        "value": coupon.value,
-        "currency": coupon.currency,
-        "campaign_id": coupon.campaign_id,
-        "site_key": coupon.site_key,
-        "expires_at": iso(coupon.expires_at),
-        "redeemed_at": iso(coupon.redeemed_at) if coupon.redeemed_at else None,
-        "order_ref": coupon.order_ref,
-        "channel": coupon.channel,
-        "store_id": coupon.store_id,
-        "rollbacks": len(coupon.rollbacks or []),
-    }
+@dataclass(frozen=True)
+class TillResult:
+    """What a redemption or rollback came to, with the code as it now is. A refusal names its
+    rule (`outcome`) and says why (`message`); `capped_by` names the cap that cut a discount."""
+
+    outcome: Outcome
+    code: CodeState
+    message: str | None = None
+    capped_by: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.message is not None
 
 
-REDEEM_STATUS = {
-    "redeemed": 200,
-    "already_redeemed_same_order": 200,
-    "already_redeemed": 409,
-    "customer_limit": 409,
-    "expired": 410,
-}
-CHANNELS = ("web", "store", "phone", "app")
+def _settle(code: CodeState, plan_for, as_read: bool = True) -> TillResult:
+    """Plan on the code and commit in one transaction; when another till changed the code
+    meanwhile, the failed transaction hands back its state and the plan is made again. A code
+    known from a ticket (`as_read` False) is read before a refusal or a no-op is answered: only
+    a write's condition proves what a ticket claims about the redemption."""
+    for _ in range(ATTEMPTS):
+        planned = plan_for(code)
+        unwritten = isinstance(planned, Refusal) or planned.new is planned.code
+        if unwritten and not as_read:
+            code, as_read = describe_code(code.code), True
+            continue
+        if isinstance(planned, Refusal):
+            return TillResult(planned.outcome, code, planned.message)
+        if planned.new is planned.code:  # settled before (the same order again): nothing to write
+            return TillResult(planned.outcome, code)
+        try:
+            committed = offers.commit_code_change(planned)
+        except TransactionConflict:
+            code, as_read = offers.get_code(code.code) or code, True
+            continue
+        if committed is None:
+            return TillResult(planned.outcome, planned.new, capped_by=planned.capped_by)
+        if isinstance(committed, offers.CodeChanged):
+            if committed.code is None:
+                raise NotFound("unknown_code", "no such code")
+            code, as_read = committed.code, True
+            continue
+        return TillResult(committed, code, REFUSAL_MESSAGES.get(committed, str(committed)))
+    raise Unavailable("unavailable", "the code could not be settled after retries", retry_after=2)
 
 
-def _short_text(value, name: str, limit: int = 100, required: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
-        raise Invalid(f"bad_{name}", f"{name} must be 1-{limit} printable characters")
-    return value
+def _known_code(code, ticket: str | None) -> tuple[CodeState, bool]:
+    """(the code, whether it was read): as the till's ticket says it was (no read), or as read
+    when there is no valid ticket."""
+    from chalicelib.offers import tickets
+
+    normalized = normalize_code(code)
+    known = tickets.unseal(ticket, normalized) if ticket is not None and normalized else None
+    return (known, False) if known else (describe_code(code), True)
 
 
-def _rules_of(coupon: offers.Coupon):
-    from chalicelib.offers.campaigns import RedemptionRules
-
-    site = site_cache.site(coupon.site_key)
-    campaign = next((c for c in (site.campaigns if site else ()) if c.campaign_id == coupon.campaign_id), None)
-    return campaign.redemption if campaign else RedemptionRules()
-
-
-def redeem_code(
-    code,
-    order_ref,
-    channel,
-    now: datetime | None = None,
-    order_value=None,
-    currency=None,
-    store_id=None,
-    customer_id=None,
-    first_order=None,
-) -> tuple[str, dict]:
-    """(outcome, the code as it now is). The campaign's redemption rules are checked here, at the
-    till, whatever the browser showed: channel, store, minimum order, first order, and a limit
-    per customer (the shop's customer id, hashed, never stored in clear)."""
+def redeem_code(code, request: TillRequest, now: datetime | None = None, ticket: str | None = None) -> TillResult:
+    """Redeem exactly once. The rules the code carries are checked here, at the till, whatever the
+    browser showed; a customer id is hashed (per site) before anything else sees it. With the
+    ticket of the code's validation, one round trip."""
     now = now or datetime.now(UTC)
-    order_ref = _short_text(order_ref, "order_ref", required=True)
-    if not isinstance(channel, str) or channel not in CHANNELS:
-        raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
-    store_id = _short_text(store_id, "store_id", 64)
-    customer_id = _short_text(customer_id, "customer_id", 128)
-    if order_value is not None and (
-        isinstance(order_value, bool) or not isinstance(order_value, int | float) or not 0 <= order_value <= 1e7
-    ):
-        raise Invalid("bad_order_value", "order_value must be a number from 0 to 10,000,000")
-    if currency is not None and not isinstance(currency, str):
-        raise Invalid("bad_currency", "currency must be an ISO 4217 code")
-    if first_order is not None and not isinstance(first_order, bool):
-        raise Invalid("bad_first_order", "first_order must be true or false")
-    normalized = normalize_code(code)
-    coupon = offers.get_coupon(normalized) if normalized else None
-    if coupon is None:
-        raise NotFound("unknown_code", "no such code")
-    rules = _rules_of(coupon)
-    if channel not in rules.channels:
-        raise Conflict("channel_not_allowed", f"this code is valid only for {', '.join(rules.channels)}")
-    if rules.store_ids and channel == "store" and store_id not in rules.store_ids:
-        raise Conflict("store_not_allowed", "this code is not valid in this store")
-    if rules.min_order_value:
-        if order_value is None or (currency or "").upper() != rules.currency:
-            raise Invalid("order_value_needed", f"send order_value and currency ({rules.currency}) for this code")
-        if order_value < rules.min_order_value:
-            raise Conflict(
-                "order_too_small", f"this code needs an order of at least {rules.min_order_value:g} {rules.currency}"
-            )
-    if rules.first_time_only and first_order is not True:
-        raise Conflict("first_order_only", "this code is for a customer's first order (send first_order: true)")
-    if rules.per_customer and not customer_id:
-        raise Invalid("customer_id_needed", "this code is limited per customer: send customer_id")
-    customer = state_id(coupon.site_key, None, customer_id) if customer_id else None
-    redemption = offers.Redemption(order_ref, channel, order_value, store_id, customer, rules.per_customer)
-    outcome, current = offers.redeem(coupon, redemption, now)
-    if outcome == "already_redeemed":
-        return outcome, _private(current, now, outcome)
-    return outcome, {**_describe(current, now), "outcome": outcome}
+    state, as_read = _known_code(code, ticket)
+    if request.customer:
+        request = replace(request, customer=state_id(state.site_key, None, request.customer))
+    return _settle(state, lambda current: plan_redeem(current, request, now), as_read)
 
 
-def _private(coupon: offers.Coupon, now: datetime, outcome: str) -> dict:
-    """Another order has it: this till learns that, not which order, channel, store or time."""
-    body = {**_describe(coupon, now), "outcome": outcome}
-    for private in ("order_ref", "channel", "redeemed_at", "store_id"):
-        body.pop(private, None)
-    return body
-
-
-def roll_back_code(code, order_ref, now: datetime | None = None) -> dict:
-    """The order was cancelled or refunded within the campaign's window: the code can be used
-    again and the counts return, once, with the rollback kept on the code for audit."""
+def roll_back_code(code, order_ref: str, now: datetime | None = None, ticket: str | None = None) -> TillResult:
+    """The order was cancelled or refunded within the window: the code can be used again and
+    what the redemption took is given back, once, with the rollback kept on the code for audit.
+    With the ticket of the redemption, one round trip."""
     now = now or datetime.now(UTC)
-    order_ref = _short_text(order_ref, "order_ref", required=True)
-    normalized = normalize_code(code)
-    coupon = offers.get_coupon(normalized) if normalized else None
-    if coupon is None:
-        raise NotFound("unknown_code", "no such code")
-    if coupon.redeemed_at is None or coupon.order_ref != order_ref:
-        raise Conflict("not_redeemed_by_this_order", "this code is not redeemed by this order")
-    rules = _rules_of(coupon)
-    if now > coupon.redeemed_at + timedelta(hours=rules.rollback_hours):
-        raise Conflict(
-            "rollback_window_passed", f"a redemption can be rolled back within {rules.rollback_hours:g} hours"
-        )
-    if not offers.roll_back(coupon, rules.per_customer, now):
-        raise Conflict("not_redeemed_by_this_order", "this redemption was rolled back already")
-    count("Rollbacks", campaign_id=coupon.campaign_id)
-    rolled_back = {"order_ref": coupon.order_ref, "rolled_back_at": now.isoformat()}
-    coupon.rollbacks = [*(coupon.rollbacks or []), rolled_back]
-    coupon.redeemed_at = coupon.order_ref = coupon.channel = coupon.store_id = None
-    return {**_describe(coupon, now), "outcome": "rolled_back"}
+    state, as_read = _known_code(code, ticket)
+    result = _settle(state, lambda current: plan_rollback(current, order_ref, now), as_read)
+    if result.outcome == Outcome.ROLLED_BACK:
+        count("Rollbacks", campaign_id=result.code.campaign_id)
+    return result

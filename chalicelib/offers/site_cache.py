@@ -27,6 +27,7 @@ class CachedSite:
     allowed_origins: tuple[str, ...]
     campaigns: tuple[Campaign, ...]
     version: int = 0
+    secrets: tuple[str, ...] = ()  # identity verification: customer ids are signed with one of these
 
 
 _sites: dict[str, tuple[float, CachedSite | None]] = {}  # unknown keys are cached too
@@ -40,6 +41,7 @@ def _from_item(site) -> CachedSite:
         allowed_origins=tuple(site.allowed_origins or ()),
         campaigns=tuple(parse_campaign(raw) for raw in (site.campaigns or {}).values()),
         version=int(site.version or 0),
+        secrets=tuple(site.secrets or ()),
     )
 
 

@@ -1,8 +1,11 @@
 """The offers table family: sites with their campaigns, visitors' offer state, coupon codes,
 campaign counters and rate counters, in one table keyed `pk`/`sk` with one TTL attribute.
 
-Issuing a code is one transaction: the budget reservation (total and per day), the code, the
-visitor's state (optimistic version) and the per-IP rate counter commit together or not at all.
+Storage commits the domain's coupon plans (`chalicelib.domain.coupons`) and decides nothing:
+issuing a code is one transaction (the planned budget reservation, the code, the visitor's state
+with its optimistic version, the per-IP rate counter); a redemption or a rollback is one
+transaction (the code's new state on the condition that it is as the plan saw it, and the
+planned counter changes with their ceilings). Money is integer minor units.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import size
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
+from chalicelib.domain.coupons import CodeState, CounterChange, OfferKind, Outcome, Plan, Redeemed, Terms, TillRules
 from chalicelib.storage.connection import TABLES, TableMeta, connection
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none
 from chalicelib.storage.visitor_state import CampaignVisit
@@ -47,6 +52,7 @@ class Site(_OffersPartition):
     allowed_origins = ListAttribute(of=UnicodeAttribute)
     enabled = BooleanAttribute()
     campaigns = JSONAttribute(default=dict)  # campaign_id -> the campaign as configured
+    secrets = ListAttribute(of=UnicodeAttribute, null=True)  # identity verification, newest first
     version = VersionAttribute()
 
     @property
@@ -94,6 +100,9 @@ def new_visitor(site_key: str, visitor_id: str) -> VisitorState:
 
 
 class Coupon(_OffersPartition):
+    """A code with its terms and the till rules copied at issue. Money in minor units of
+    `currency`; `value` is the percent of a percent code, the minor units of an amount code."""
+
     code = UnicodeAttribute()
     site_key = UnicodeAttribute()
     campaign_id = UnicodeAttribute()
@@ -101,6 +110,8 @@ class Coupon(_OffersPartition):
     kind = UnicodeAttribute()
     value = NumberAttribute()
     currency = UnicodeAttribute(null=True)
+    max_discount = NumberAttribute(null=True)
+    rules = JSONAttribute(null=True)  # the campaign's till rules when the code was issued
     issued_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     redeemed_at = UTCDateTimeAttribute(null=True)
@@ -111,7 +122,83 @@ class Coupon(_OffersPartition):
     store_id = UnicodeAttribute(null=True)
     customer = UnicodeAttribute(null=True)  # hashed customer id of the redemption
     order_value = NumberAttribute(null=True)
-    rollbacks = JSONAttribute(null=True)  # audit: [{order_ref, redeemed_at, rolled_back_at}]
+    discount = NumberAttribute(null=True)  # what the redemption gave
+    took_customer = BooleanAttribute(null=True)  # the redemption counted against a per-customer limit
+    took_budget = BooleanAttribute(null=True)  # ... and against the campaign's redeemed-value budget
+    rollbacks = ListAttribute(null=True)  # audit: [{order_ref, redeemed_at, rolled_back_at}]
+
+    def state(self) -> CodeState:
+        rules = dict(self.rules or {})
+        for name in ("channels", "store_ids"):
+            if name in rules:
+                rules[name] = tuple(rules[name])
+        kind = OfferKind(self.kind)
+        terms = Terms(
+            kind,
+            percent=_number(self.value) if kind == OfferKind.PERCENT else 0,
+            amount=int(self.value) if kind == OfferKind.AMOUNT else 0,
+            currency=self.currency,
+            max_discount=None if self.max_discount is None else int(self.max_discount),
+        )
+        redeemed = None
+        if self.redeemed_at is not None:
+            redeemed = Redeemed(
+                self.order_ref,
+                self.channel,
+                self.redeemed_at,
+                self.store_id,
+                self.customer,
+                None if self.order_value is None else int(self.order_value),
+                int(self.discount or 0),
+                bool(self.took_customer),
+                bool(self.took_budget),
+            )
+        return CodeState(
+            self.code,
+            self.site_key,
+            self.campaign_id,
+            self.variant_id,
+            terms,
+            TillRules(**rules),
+            self.expires_at,
+            redeemed,
+            tuple(self.rollbacks or ()),
+        )
+
+
+def _number(value):
+    """A stored number as it was written: an int when whole (10 for 10%), else a float (12.5)."""
+    return int(value) if value == int(value) else float(value)
+
+
+def new_coupon(code: CodeState, issued_at: datetime) -> Coupon:
+    terms, rules = code.terms, code.rules
+    stored_rules = {
+        "channels": list(rules.channels),
+        "store_ids": list(rules.store_ids),
+        "min_order": rules.min_order,
+        "min_order_currency": rules.min_order_currency,
+        "first_time_only": rules.first_time_only,
+        "per_customer": rules.per_customer,
+        "rollback_hours": rules.rollback_hours,
+        "value_budget": rules.value_budget,
+    }
+    return Coupon(
+        code_key(code.code),
+        "CODE",
+        code=code.code,
+        site_key=code.site_key,
+        campaign_id=code.campaign_id,
+        variant_id=code.variant_id,
+        kind=str(terms.kind),
+        value=terms.percent if terms.kind == OfferKind.PERCENT else terms.amount,
+        currency=terms.currency,
+        max_discount=terms.max_discount,
+        rules=stored_rules,
+        issued_at=issued_at,
+        expires_at=code.expires_at,
+        ttl=code.expires_at + CODE_RETENTION,
+    )
 
 
 class RateCounter(_OffersPartition):
@@ -146,8 +233,16 @@ class SiteExists(Exception):
     pass
 
 
-def create_site(site_key: str, name: str, allowed_origins: list[str]) -> Site:
-    site = Site(site_key_of(site_key), "CONFIG", name=name, allowed_origins=allowed_origins, enabled=True, campaigns={})
+def create_site(site_key: str, name: str, allowed_origins: list[str], secrets: list[str]) -> Site:
+    site = Site(
+        site_key_of(site_key),
+        "CONFIG",
+        name=name,
+        allowed_origins=allowed_origins,
+        enabled=True,
+        campaigns={},
+        secrets=secrets,
+    )
     if not save_site(site, condition=Site.pk.does_not_exist()):
         raise SiteExists(site_key)
     return site
@@ -190,19 +285,6 @@ def _result(future):
         return None
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What one code may take: counts, and (when the campaign caps value) its discount value.
-    `day` is the campaign's calendar day (in its time zone) that daily caps count against."""
-
-    total: int
-    per_day: int | None
-    day: str = ""
-    value: float = 0.0
-    total_value: float | None = None
-    value_per_day: float | None = None
-
-
 class IssueRefused(Exception):
     """Why a transaction did not commit: budget_spent, visitor_changed, code_taken, rate_limited, conflict."""
 
@@ -211,51 +293,48 @@ class IssueRefused(Exception):
         self.reason = reason
 
 
+def _counter(name: str, code: CodeState, day: str | None = None, customer: str | None = None):
+    """The item behind a counter name of the domain's plans."""
+    campaign = campaign_key(code.site_key, code.campaign_id)
+    if name == "total":
+        return Counter(campaign, "TOTAL")
+    if name == "day":
+        return Counter(campaign, f"DAY#{day}")
+    if name == "arm":
+        return Counter(campaign, f"ARM#{code.variant_id}")
+    if name == "customer":
+        return RateCounter(f"CUSTOMER#{code.site_key}#{code.campaign_id}#{customer}", "REDEEMED")
+    raise ValueError(name)
+
+
+def _add_counter(transaction: Transaction, change: CounterChange, item, extra_actions=()) -> None:
+    """The change as one update: ADD each amount, on the condition that no ceiling is passed."""
+    model = type(item)
+    actions = [getattr(model, attribute).add(amount) for attribute, amount in change.adds.items()]
+    condition = None
+    for attribute, ceiling in change.ceilings.items():
+        field = getattr(model, attribute)
+        holds = field.does_not_exist() | (field <= ceiling - change.adds.get(attribute, 0))
+        condition = holds if condition is None else condition & holds
+    transaction.update(change.name, item, actions=[*actions, *extra_actions], condition=condition)
+
+
 def issue(
     coupon: Coupon,
     visitor: VisitorState,
-    budget: Budget,
-    first_offer_to_visitor: bool,
+    counters: tuple[CounterChange, ...],
+    day: str,
     rate_key: str,
     rate_limit: int,
     now: datetime,
 ) -> None:
-    """Reserve the budget and write the code and the visitor's state, all or nothing. Value caps
-    are conditions too: `value_issued` never passes the cap, however many issue at once."""
-    if budget.total <= 0 or (budget.per_day is not None and budget.per_day <= 0):
-        raise IssueRefused("budget_spent")
-    for cap in (budget.total_value, budget.value_per_day):
-        if cap is not None and budget.value > cap:
-            raise IssueRefused("budget_spent")
-    campaign = campaign_key(coupon.site_key, coupon.campaign_id)
+    """Write the code and the visitor's state with the planned budget reservation (total and per
+    day, counts and value) and the per-IP rate counter, all or nothing."""
+    code = coupon.state()
     transaction = Transaction().put("code", coupon, condition=Coupon.pk.does_not_exist()).put("visitor", visitor)
-    total_actions, total_condition = (
-        [Counter.issued.add(1)],
-        Counter.issued.does_not_exist() | (Counter.issued < budget.total),
-    )
-    if budget.total_value is not None:
-        total_actions.append(Counter.value_issued.add(budget.value))
-        total_condition &= Counter.value_issued.does_not_exist() | (
-            Counter.value_issued <= budget.total_value - budget.value
-        )
-    transaction.update("total", Counter(campaign, "TOTAL"), actions=total_actions, condition=total_condition)
-    if budget.per_day is not None or budget.value_per_day is not None:
-        day_actions = [Counter.issued.add(1), Counter.ttl.set(now + timedelta(days=7))]
-        day_condition = None
-        if budget.per_day is not None:
-            day_condition = Counter.issued.does_not_exist() | (Counter.issued < budget.per_day)
-        if budget.value_per_day is not None:
-            day_actions.append(Counter.value_issued.add(budget.value))
-            value_ok = Counter.value_issued.does_not_exist() | (
-                Counter.value_issued <= budget.value_per_day - budget.value
-            )
-            day_condition = value_ok if day_condition is None else day_condition & value_ok
-        day = budget.day or f"{now:%Y-%m-%d}"
-        transaction.update("day", Counter(campaign, f"DAY#{day}"), actions=day_actions, condition=day_condition)
-    arm_actions = [Counter.issued.add(1)] + ([Counter.visitors.add(1)] if first_offer_to_visitor else [])
-    if budget.value:
-        arm_actions.append(Counter.value_issued.add(budget.value))
-    transaction.update("arm", Counter(campaign, f"ARM#{coupon.variant_id}"), arm_actions)
+    for change in counters:
+        keep = [Counter.ttl.set(now + timedelta(days=7))] if change.name == "day" else []
+        _add_counter(transaction, change, _counter(change.name, code, day=day), keep)
     transaction.update(
         "rate",
         RateCounter(rate_key, "RATE"),
@@ -265,8 +344,8 @@ def issue(
     try:
         transaction.commit()
     except ConditionsFailed as failed:
-        reasons = {"code": "code_taken", "visitor": "visitor_changed", "total": "budget_spent"}
-        reasons.update(day="budget_spent", rate="rate_limited")
+        reasons = {"code": "code_taken", "visitor": "visitor_changed", "rate": "rate_limited"}
+        reasons.update({change.name: str(change.refusal) for change in counters if change.refusal})
         raise IssueRefused(next(reasons[name] for name in reasons if name in failed)) from failed
 
 
@@ -338,120 +417,76 @@ def mark_coupon(site_key: str, code: str, campaign_id: str, variant_id: str, fie
     return transaction.commit_unless()
 
 
+def get_code(code: str) -> CodeState | None:
+    coupon = get_coupon(code)
+    return coupon.state() if coupon else None
+
+
 @dataclass(frozen=True)
-class Redemption:
-    order_ref: str
-    channel: str
-    order_value: float | None = None
-    store_id: str | None = None
-    customer: str | None = None  # hashed
-    per_customer: int | None = None  # the campaign's limit of redemptions per customer
+class CodeChanged:
+    """The code was not as the plan read it (another till got there first): how it is now,
+    None when it no longer exists."""
+
+    code: CodeState | None
 
 
-def _customer_counter(coupon: Coupon, customer: str) -> RateCounter:
-    return RateCounter(f"CUSTOMER#{coupon.site_key}#{coupon.campaign_id}#{customer}", "REDEEMED")
-
-
-def redeem(coupon: Coupon, redemption: Redemption, now: datetime) -> tuple[str, Coupon]:
-    """Exactly once, for a coupon the caller has read. Returns (outcome, the coupon as it now is):
-    redeemed, already_redeemed_same_order, already_redeemed, expired or customer_limit."""
-    actions = [
-        Coupon.redeemed_at.set(now),
-        Coupon.order_ref.set(redemption.order_ref),
-        Coupon.channel.set(redemption.channel),
-    ]
-    for attribute, value in (
-        (Coupon.order_value, redemption.order_value),
-        (Coupon.store_id, redemption.store_id),
-        (Coupon.customer, redemption.customer),
-    ):
-        if value is not None:
-            actions.append(attribute.set(value))
-    transaction = Transaction().update(
-        "coupon",
-        Coupon(code_key(coupon.code), "CODE"),
-        actions=actions,
-        condition=Coupon.redeemed_at.does_not_exist() & (Coupon.expires_at > now),
-        keep_old=True,
-    )
-    transaction.update(
-        "arm",
-        Counter(campaign_key(coupon.site_key, coupon.campaign_id), f"ARM#{coupon.variant_id}"),
-        actions=[Counter.redemptions.add(1), Counter.value_redeemed.add(_value(coupon, redemption))],
-    )
-    if redemption.customer and redemption.per_customer:
-        transaction.update(
-            "customer",
-            _customer_counter(coupon, redemption.customer),
-            actions=[RateCounter.n.add(1)],
-            condition=RateCounter.n.does_not_exist() | (RateCounter.n < redemption.per_customer),
-        )
+def commit_code_change(plan: Plan) -> Outcome | CodeChanged | None:
+    """A redemption or rollback plan as one transaction: the code's new state, conditional on
+    the redemption it read, with the planned counter changes. None when it committed; else the
+    rule of the counter ceiling that failed, or how the code now is."""
+    before, after = plan.code, plan.new
+    key = Coupon(code_key(before.code), "CODE")
+    if before.redeemed is None:  # ... and rolled back as often as read (the answer counts rollbacks)
+        rolled_back = size(Coupon.rollbacks) == len(before.rollbacks) if before.rollbacks else None
+        expected = Coupon.pk.exists() & Coupon.redeemed_at.does_not_exist()
+        expected &= rolled_back if rolled_back is not None else Coupon.rollbacks.does_not_exist()
+    else:
+        expected = (Coupon.redeemed_at == before.redeemed.at) & (Coupon.order_ref == before.redeemed.order_ref)
+    actions = _code_actions(before, after)
+    if len(after.rollbacks) > len(
+        before.rollbacks
+    ):  # appended, whatever the list holds (the plan may not have read it)
+        added = list(after.rollbacks[len(before.rollbacks) :])
+        actions.append(Coupon.rollbacks.set((Coupon.rollbacks | []).append(added)))
+    transaction = Transaction().update("coupon", key, actions, condition=expected, keep_old=True)
+    redemption = after.redeemed or before.redeemed
+    for change in plan.counters:
+        _add_counter(transaction, change, _counter(change.name, before, customer=redemption.customer))
     try:
         transaction.commit()
     except ConditionsFailed as failed:
         if "coupon" in failed:
-            redeemed_by = failed.old("coupon", "order_ref")
-            if failed.old("coupon", "redeemed_at") is not None:
-                outcome = "already_redeemed_same_order" if redeemed_by == redemption.order_ref else "already_redeemed"
-                return outcome, get_coupon(coupon.code)
-            return "expired", coupon
-        return "customer_limit", coupon
-    coupon.redeemed_at, coupon.order_ref, coupon.channel = now, redemption.order_ref, redemption.channel
-    coupon.order_value, coupon.store_id, coupon.customer = (
-        redemption.order_value,
-        redemption.store_id,
-        redemption.customer,
-    )
-    return "redeemed", coupon
+            raw = failed.failed["coupon"]
+            return CodeChanged(Coupon.from_raw_data(raw).state() if raw else None)
+        return next(plan.refusal_for(name) for name in failed.failed)
+    return None
 
 
-def _value(coupon: Coupon, redemption: Redemption) -> float:
-    """The discount the redemption gave: exact for an amount, computed for a percent with an order value."""
-    if coupon.kind == "amount":
-        return float(coupon.value)
-    if coupon.kind == "percent" and redemption.order_value is not None:
-        return round(redemption.order_value * float(coupon.value) / 100, 2)
-    return 0.0
+def _redemption_fields(redeemed: Redeemed | None) -> dict:
+    """attribute name -> value of a redemption's attributes on the code item."""
+    if redeemed is None:
+        return {}
+    fields = {
+        "redeemed_at": redeemed.at,
+        "order_ref": redeemed.order_ref,
+        "channel": str(redeemed.channel),
+        "store_id": redeemed.store_id,
+        "customer": redeemed.customer,
+        "order_value": redeemed.order_value,
+        "discount": redeemed.discount,
+        "took_customer": redeemed.took_customer or None,
+        "took_budget": redeemed.took_budget or None,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-def roll_back(coupon: Coupon, per_customer: int | None, now: datetime) -> bool:
-    """Undo a redemption (the order was cancelled or refunded): the code is redeemable again and
-    the counts return. Exactly once: conditional on the redemption the caller read."""
-    redemption = Redemption(coupon.order_ref, coupon.channel, coupon.order_value, coupon.store_id, coupon.customer)
-    audit = [
-        *(coupon.rollbacks or []),
-        {
-            "order_ref": coupon.order_ref,
-            "redeemed_at": coupon.redeemed_at.isoformat(),
-            "rolled_back_at": now.isoformat(),
-        },
+def _code_actions(before: CodeState, after: CodeState) -> list:
+    """SET what the new redemption holds, REMOVE what only the old one held (nothing else)."""
+    old, new = _redemption_fields(before.redeemed), _redemption_fields(after.redeemed)
+    attribute = Coupon.get_attributes()
+    return [attribute[name].set(value) for name, value in new.items()] + [
+        attribute[name].remove() for name in old if name not in new
     ]
-    transaction = Transaction().update(
-        "coupon",
-        Coupon(code_key(coupon.code), "CODE"),
-        actions=[
-            Coupon.redeemed_at.remove(),
-            Coupon.order_ref.remove(),
-            Coupon.channel.remove(),
-            Coupon.order_value.remove(),
-            Coupon.store_id.remove(),
-            Coupon.customer.remove(),
-            Coupon.rollbacks.set(audit),
-        ],
-        condition=(Coupon.redeemed_at == coupon.redeemed_at) & (Coupon.order_ref == coupon.order_ref),
-    )
-    transaction.update(
-        "arm",
-        Counter(campaign_key(coupon.site_key, coupon.campaign_id), f"ARM#{coupon.variant_id}"),
-        actions=[
-            Counter.redemptions.add(-1),
-            Counter.rollbacks.add(1),
-            Counter.value_redeemed.add(-_value(coupon, redemption)),
-        ],
-    )
-    if coupon.customer and per_customer:
-        transaction.update("customer", _customer_counter(coupon, coupon.customer), [RateCounter.n.add(-1)])
-    return transaction.commit_unless("coupon")
 
 
 def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:

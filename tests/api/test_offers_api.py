@@ -291,3 +291,91 @@ def test_a_dismissed_offer_does_not_come_straight_back_with_its_code(shop):
         "counted": True
     }
     assert decide(shop).json_body == {"show": False, "reason": "dismissed"}
+
+
+def test_every_till_refusal_is_a_problem_body_never_a_valid_code(shop):
+    """16.8: a refusal answers `error`, `message` and the machine-readable `outcome`; a code the
+    customer may not use is never `"valid": true` inside a refusal."""
+    limited = {**CAMPAIGN, "redemption": {"per_customer": 1}, "caps": {"cooldown_days": 0, "max_per_visitor": 5}}
+    assert shop.admin("PUT", "/v1/sites/shop/campaigns/five-off", limited).status_code == 200
+    first, second = (decide(shop, visitor_id=v).json_body["offer"]["code"] for v in ("v1", "v2"))
+    till = {"channel": "web", "customer_id": "cust-7"}
+    assert shop.admin("POST", f"/v1/codes/{first}/redemptions", {**till, "order_ref": "o1"}).status_code == 200
+    answers = {
+        "customer_limit": shop.admin("POST", f"/v1/codes/{second}/redemptions", {**till, "order_ref": "o2"}),
+        "already_redeemed": shop.admin("POST", f"/v1/codes/{first}/redemptions", {**till, "order_ref": "o3"}),
+        "customer_id_needed": shop.admin(
+            "POST", f"/v1/codes/{second}/redemptions", {"channel": "web", "order_ref": "o4"}
+        ),
+        "not_redeemed_by_this_order": shop.admin("POST", f"/v1/codes/{second}/rollbacks", {"order_ref": "o2"}),
+    }
+    statuses = {outcome: response.status_code for outcome, response in answers.items()}
+    assert statuses == {
+        "customer_limit": 409,
+        "already_redeemed": 409,
+        "customer_id_needed": 400,
+        "not_redeemed_by_this_order": 409,
+    }
+    for outcome, response in answers.items():
+        assert response.json_body == {"error": outcome, "message": response.json_body["message"], "outcome": outcome}
+        assert response.json_body["message"]
+
+
+def test_dismissals_are_throttled_like_other_events_and_a_refused_one_stores_nothing(shop, monkeypatch):
+    """16.6: a burst of dismissals from one client, each for a new visitor id, was all 200 and
+    stored a visitor record each."""
+    from chalicelib.core.settings import forget_settings
+
+    monkeypatch.setenv("OFFER_EVENTS_PER_IP_PER_MINUTE", "3")
+    forget_settings()
+    event = {"site_key": "shop", "campaign_id": "five-off", "event": "dismiss", "how": "never"}
+    statuses = [
+        shop.http.post(
+            "/offers/events", headers=BROWSER, body=json.dumps({**event, "visitor_id": f"flood{i}"}).encode()
+        ).status_code
+        for i in range(5)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+    stored = [offers_visitor(f"flood{i}") is not None for i in range(5)]
+    assert stored == [True, True, True, False, False]
+    impression = {"site_key": "shop", "code": "ABCDE-FGHJK", "event": "impression"}
+    assert shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(impression).encode()).status_code == 429
+
+
+@pytest.mark.parametrize("code", [12345, ["ABCDE-FGHJK"], {"code": "ABCDE-FGHJK"}, True, 0.5])
+@pytest.mark.parametrize("event", ["impression", "claim"])
+def test_a_code_of_the_wrong_json_type_is_a_400(shop, code, event):
+    """16.6: it answered 200 `{"counted": false}` as if it were a code no one had."""
+    body = {"site_key": "shop", "campaign_id": "five-off", "variant_id": "a", "event": event, "code": code}
+    response = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(body).encode())
+    assert (response.status_code, response.json_body["error"]) == (400, "bad_field")
+    dismiss = {"site_key": "shop", "campaign_id": "five-off", "visitor_id": "v1", "event": "dismiss", "how": "close"}
+    refused = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps({**dismiss, "code": 7}).encode())
+    assert refused.status_code == 400
+    assert offers_visitor("v1") is None
+
+
+def offers_visitor(visitor_id: str):
+    from chalicelib.storage import offers
+
+    return offers.get_or_none(offers.VisitorState, f"VISITOR#shop#{visitor_id}", "STATE")
+
+
+def test_only_a_customer_id_the_shop_signed_follows_the_customer(api):
+    """16.5 over HTTP: the site's secret comes with the site (and with each rotation); a decision
+    naming a customer without the shop's signature is an anonymous visitor's."""
+    from chalicelib.offers.identity import customer_hash
+
+    created = api.admin("POST", "/v1/sites", {"site_key": "shop", "name": "Shop", "allowed_origins": [ORIGIN]})
+    secret = created.json_body["secret"]
+    assert api.admin("PUT", "/v1/sites/shop/campaigns/five-off", CAMPAIGN).status_code == 200
+    signed = {"customer_id": "cust-42", "customer_hash": customer_hash(secret, "cust-42")}
+    victim = decide(api, visitor_id="phone", **signed).json_body["offer"]["code"]
+    assert decide(api, visitor_id="laptop", **signed).json_body["offer"]["code"] == victim
+    stranger = decide(api, visitor_id="script", headers={"Origin": ""}, customer_id="cust-42").json_body
+    assert stranger["offer"]["code"] != victim
+    rotated = api.admin("POST", "/v1/sites/shop/secrets")
+    assert rotated.status_code == 200 and rotated.json_body["secret"] != secret
+    assert rotated.json_body["secrets_accepted"] == 2
+    assert api.admin("POST", "/v1/sites/nope/secrets").status_code == 404
+    assert api.http.post("/v1/sites/shop/secrets").status_code == 401

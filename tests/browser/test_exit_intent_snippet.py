@@ -122,3 +122,36 @@ def test_a_spent_campaign_shows_its_no_discount_message_without_a_code(local_sta
     dialog.get_by_role("button", name="Continue shopping").click()
     assert shopper.get_by_role("dialog").count() == 0
     assert shopper.evaluate("window.__violations") == [] and shopper.problems == []
+
+
+def test_the_snippet_sends_the_customer_the_shops_server_signed(shop, browser):
+    """16.5: the page carries the customer id and the hash the shop's server computed; the snippet
+    sends both, so the customer gets their own code on every device, and a page claiming the
+    same id without the hash gets a code of its own."""
+    import hashlib
+    import hmac
+    import json
+
+    secret = shop.admin("POST", "/v1/sites/browser-shop/secrets").json()["secret"]
+    signature = hmac.new(secret.encode(), b"cust-42", hashlib.sha256).hexdigest()
+
+    def visit(customer: dict) -> tuple[dict, str]:
+        context = browser.new_context(user_agent=CHROME, viewport={"width": 1200, "height": 800})
+        context.add_init_script(f"window.offboardCustomer = {json.dumps(customer)};")
+        page = context.new_page()
+        sent = []
+        page.on("request", lambda r: sent.append(r.post_data) if r.url.endswith("/offers/decide") else None)
+        page.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
+        page.wait_for_timeout(1300)
+        leave_through_the_top(page)
+        dialog = page.get_by_role("dialog")
+        dialog.wait_for(timeout=10_000)
+        code = dialog.get_by_label("Your code").inner_text()
+        context.close()
+        return json.loads(sent[0]), code
+
+    phone, phone_code = visit({"id": "cust-42", "hash": signature})
+    assert (phone["customer_id"], phone["customer_hash"], phone["known_customer"]) == ("cust-42", signature, True)
+    assert visit({"id": "cust-42", "hash": signature})[1] == phone_code  # another device, the same customer
+    claimed, claimed_code = visit({"id": "cust-42", "hash": "0" * 64})
+    assert claimed["customer_id"] == "cust-42" and claimed_code != phone_code

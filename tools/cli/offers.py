@@ -64,9 +64,10 @@ def report(site_key, campaign_id) -> None:
 @click.argument("code")
 def validate(code) -> None:
     """Is this code valid now, for what, until when."""
+    from chalicelib.offers.routes import code_body
     from chalicelib.offers.service import describe_code
 
-    emit(describe_code(code))
+    emit(code_body(describe_code(code)))
 
 
 @click.command("redeem")
@@ -80,20 +81,20 @@ def validate(code) -> None:
 @click.option("--first-order", is_flag=True, help="this is the customer's first order")
 def redeem(code, order_ref, channel, order_value, currency, store_id, customer_id, first_order) -> None:
     """Redeem a code exactly once for an order (exit code 1 when it was not redeemed now or before for this order)."""
-    from chalicelib.offers.service import REDEEM_STATUS, redeem_code
+    from chalicelib.offers.routes import parse_till_request, till_answer
+    from chalicelib.offers.service import redeem_code
 
-    outcome, body = redeem_code(
-        code,
-        order_ref,
-        channel,
-        order_value=order_value,
-        currency=currency,
-        store_id=store_id,
-        customer_id=customer_id,
-        first_order=True if first_order else None,
+    till = {"order_ref": order_ref, "channel": channel, "order_value": order_value, "currency": currency}
+    status, body = till_answer(
+        redeem_code(
+            code,
+            parse_till_request(
+                {**till, "store_id": store_id, "customer_id": customer_id, "first_order": True if first_order else None}
+            ),
+        )
     )
     emit(body)
-    if REDEEM_STATUS[outcome] >= 400:
+    if status >= 400:
         raise SystemExit(1)
 
 

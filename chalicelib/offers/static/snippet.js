@@ -1,7 +1,10 @@
 /* offboard exit-intent snippet. Add to a page:
  *   <script src="https://OFFBOARD/offers/snippet.js" data-site-key="SITE_KEY" async></script>
  * Optional: data-cart-value, data-currency, data-min-seconds (default 4), data-sensitivity (px, default 20),
- * window.offboardCustomer = true for signed-in customers; call window.offboard.converted() on order-complete pages.
+ * Signed-in customers: the shop's server renders window.offboardCustomer = {id: "CUSTOMER_ID", hash: "HEX"} (or
+ * data-customer-id and data-customer-hash), hash = HMAC-SHA256(site secret, id); an id without a valid hash counts
+ * as an anonymous visitor. window.offboardCustomer = true only says "signed in" (targeting). On order-complete
+ * pages call window.offboard.converted().
  * It never blocks leaving: no beforeunload prompts, no history tricks. No dependencies, no cookies.
  * Content-Security-Policy: it needs only `script-src` and `connect-src` for the OFFBOARD origin. Its styles
  * are a constructable stylesheet adopted by its shadow root (not governed by `style-src`); it writes no
@@ -74,6 +77,12 @@
     if (!coarse) return "desktop";
     return Math.min(screen.width, screen.height) >= 600 ? "tablet" : "mobile";
   }
+  function signedCustomer() { // {customer_id, customer_hash} as the shop's server signed them, or {}
+    var given = window.offboardCustomer;
+    var id = given && typeof given === "object" ? given.id : data.customerId;
+    var hash = given && typeof given === "object" ? given.hash : data.customerHash;
+    return typeof id === "string" && id && typeof hash === "string" && hash ? { customer_id: id, customer_hash: hash } : {};
+  }
   function post(path, body, keepalive) {
     // text/plain keeps this a "simple" cross-origin request: no preflight round trip.
     return fetch(api + path, { method: "POST", mode: "cors", credentials: "omit", keepalive: !!keepalive,
@@ -88,14 +97,15 @@
     if ((Date.now() - started) / 1000 < minSeconds) return;
     asked = true; // once per page view, whatever the answer
     var cart = window.offboardCart || {};
+    var customer = signedCustomer(); // read when asked: the page may set it after this script ran
     var params = new URLSearchParams(location.search);
-    post("/offers/decide", {
+    post("/offers/decide", Object.assign({
       site_key: siteKey, visitor_id: visitorId, session_id: sessionId, page_url: location.href,
       cart_value: Number(cart.value || data.cartValue || 0), currency: cart.currency || data.currency || undefined,
       device: device(), referrer: document.referrer || undefined, utm_source: params.get("utm_source") || undefined,
-      known_customer: window.offboardCustomer === true, returning: returning,
+      known_customer: window.offboardCustomer === true || !!customer.customer_id, returning: returning,
       seconds_on_page: Math.round((Date.now() - started) / 1000)
-    }).then(function (r) { return r.ok ? r.json() : null; })
+    }, customer)).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (answer) { if (answer && answer.show) whenVisible(function () { show(answer); }); })
       .catch(function () { /* an offer is never worth an error */ });
   }
@@ -231,7 +241,7 @@
     }
     function dismiss(how) { // close button or backdrop: "close"; Esc: "esc"; don't show again: "never"
       if (closed || !seen) return;
-      beacon(Object.assign({ visitor_id: visitorId, event: "dismiss", how: how }, ids));
+      beacon(Object.assign({ visitor_id: visitorId, event: "dismiss", how: how }, signedCustomer(), ids));
       teardown(true);
     }
     function onKey(e) {
