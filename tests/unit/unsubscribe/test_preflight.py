@@ -250,3 +250,11 @@ def test_a_key_that_is_neither_a_record_nor_pem_is_refused(unsubscribe):
     with pytest.raises(Invalid) as refused:
         preflight.check_message(sign(compose(good_headers(unsubscribe))), "hello")
     assert refused.value.code == "bad_dkim_key"
+
+
+def test_only_the_first_few_signatures_are_checked_and_more_are_a_warning(unsubscribe):
+    message = compose(good_headers(unsubscribe))
+    for _ in range(preflight.MAX_SIGNATURES + 2):
+        message = sign(message)
+    report = preflight.check_message(message, KEY)
+    assert report.ready and statuses(report)["dkim_signatures"] == "warn"
