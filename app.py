@@ -5,6 +5,8 @@
   subscribers, consent export, privacy requests; the deferred-unsubscribe queue.
 - `chalicelib/offers/routes.py`: the exit-intent snippet and `/offers/*` it calls from shops'
   pages, `/v1/sites` and campaigns, `/v1/codes` validation and redemption.
+- `chalicelib/cancel/routes.py`: `/v1/cancel-sessions` and `/v1/cancel-flows/{business}` for
+  subscription businesses' servers, the hosted cancellation pages `/cancel/{token}`.
 - `chalicelib/sunset/routes.py`: `/u/{token}/keep`, the engagement webhook, SES events over
   SNS and EventBridge, the daily schedule and the job's queue, policies and run reports.
 
@@ -15,6 +17,7 @@ thread for the endpoint decorator (`chalice local` serves requests concurrently)
 
 from chalice import Chalice
 
+from chalicelib.cancel.routes import bp as cancel
 from chalicelib.core.http import bind_request
 from chalicelib.core.observability import observe
 from chalicelib.offers.routes import bp as offers
@@ -27,3 +30,11 @@ app.register_middleware(bind_request, "http")
 app.register_blueprint(unsubscribe)
 app.register_blueprint(offers)
 app.register_blueprint(sunset)
+app.register_blueprint(cancel)
+
+# Lambda imports only the module a function's Handler names. Chalice names a Blueprint's event
+# handler by its own module, which skips this file, so the middleware above would never run
+# around it (chalice#1566): infra/resources.yaml points each event function at `app.<name>`.
+from chalicelib.cancel.routes import cancel_webhooks  # noqa: E402,F401
+from chalicelib.sunset.routes import daily_sunset_run, ses_event_from_eventbridge, ses_event_from_sns, sunset_step  # noqa: E402,F401
+from chalicelib.unsubscribe.routes import deferred_unsubscribe, mailto_unsubscribe, sms_keyword  # noqa: E402,F401

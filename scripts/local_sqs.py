@@ -9,7 +9,7 @@ the redrive policy and visibility timeout `infra/resources.yaml` gives them in A
 a message to the dead-letter queue after `maxReceiveCount` receives, as SQS does). It prints
 the queue URLs as JSON, or with `--shell` as `export` lines for `scripts/run-local`.
 Queue names come from `UNSUBSCRIBE_QUEUE_NAME` and `SUNSET_QUEUE_NAME` (defaults
-`offboard-unsubscribes`, `offboard-sunset`), as for the Lambda handlers.
+`offboard-<stage>-unsubscribes`, `offboard-<stage>-sunset`), as for the Lambda handlers.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (visibility timeout s, maxReceiveCount) as in infra/resources.yaml.
 UNSUBSCRIBES = (120, 20)
 SUNSET = (960, 5)
+CANCEL_WEBHOOKS = (60, 10)  # the worker queues failed attempts again itself, with backoff
 RETENTION_SECONDS = 1_209_600  # 14 days
 
 
@@ -41,6 +42,7 @@ def create_queues(endpoint: str, region: str) -> dict[str, str]:
     for variable, name, (visibility, receives) in (
         ("UNSUBSCRIBE_QUEUE_URL", sources.unsubscribe_queue, UNSUBSCRIBES),
         ("SUNSET_QUEUE_URL", sources.sunset_queue, SUNSET),
+        ("CANCEL_WEBHOOK_QUEUE_URL", sources.cancel_webhook_queue, CANCEL_WEBHOOKS),
     ):
         dead_letters = sqs.create_queue(
             QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)}

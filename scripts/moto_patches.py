@@ -14,7 +14,8 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   result under up to a dozen candidate names (`Items`, `ItemList`, `items`, ...), computed anew
   for each value: for a DynamoDB item, each of the ten members of each attribute value. For a
   plain dict result the candidates depend only on the member's name, its shape and that shape's
-  parent, so they are computed once per (name, shape, parent) and reused.
+  parent, so they are computed once per (name, shape, parent) and reused, and once known they
+  are looked up in the dict directly (moto builds a context object per lookup).
 
 All three patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
@@ -99,9 +100,13 @@ def check_moto() -> None:
         _parameters(_ORIGINAL_POSSIBLE_KEYS) == ["self", "context"]
         and [provider.__name__ for provider in serialize.DEFAULT_ALIAS_PROVIDERS] == list(_ALIAS_PROVIDERS)
         and {"obj", "key", "shape"} <= set(inspect.signature(serialize.AttributePickerContext).parameters)
-        and "self.alias_providers" in inspect.getsource(serialize.AttributePicker.__init__),
+        and "self.alias_providers" in inspect.getsource(serialize.AttributePicker.__init__)
+        and _parameters(_ORIGINAL_GET_VALUE) == ["self", "value", "key", "shape"]
+        and "self._value_picker(context)" in inspect.getsource(_ORIGINAL_GET_VALUE)
+        and "get_value(obj, possible_key, MISSING)" in inspect.getsource(serialize.AttributePicker.__call__),
         "moto.core.serialize's attribute picker (XFormedAttributePicker.get_possible_keys(self, context), "
-        f"alias providers {', '.join(_ALIAS_PROVIDERS)}) changed",
+        f"alias providers {', '.join(_ALIAS_PROVIDERS)}, ResponseSerializer.get_value(self, value, key, "
+        "shape) asking the picker) changed",
     )
 
 
@@ -243,6 +248,7 @@ def install_partition_queries() -> None:
 
 _ALIAS_PROVIDERS = ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias", "ModelAlias")
 _ORIGINAL_POSSIBLE_KEYS = serialize.XFormedAttributePicker.get_possible_keys
+_ORIGINAL_GET_VALUE = serialize.ResponseSerializer.get_value
 _possible_keys: dict[tuple[str, int, int], tuple] = {}  # (name, id(shape), id(parent)) -> (shape, parent, keys)
 
 
@@ -262,7 +268,31 @@ def possible_keys_once_per_member(self, context):
     return cached[2]
 
 
+def get_value_by_known_names(self, value, key, shape):
+    """moto's picker, for a plain dict whose member's candidate names are known: the first name
+    the dict holds gives the value, none gives None (a dotted name, a path, goes moto's way)."""
+    picker = self._value_picker
+    if (
+        type(value) is not dict
+        or type(picker) is not serialize.XFormedAttributePicker
+        or picker.response_transformers
+        or picker.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS
+    ):
+        return _ORIGINAL_GET_VALUE(self, value, key, shape)
+    parent = getattr(shape, "parent", None)
+    cached = _possible_keys.get((key, id(shape), id(parent)))
+    if cached is None or cached[0] is not shape or cached[1] is not parent:
+        return _ORIGINAL_GET_VALUE(self, value, key, shape)  # the picker computes and caches them
+    for name in cached[2]:
+        if "." in name:
+            return _ORIGINAL_GET_VALUE(self, value, key, shape)
+        if name in value:
+            return value[name]
+    return None
+
+
 def install_response_key_cache() -> None:
     """The serializer's candidate names for a dict's member are computed once per member (idempotent)."""
     check_moto()
     serialize.XFormedAttributePicker.get_possible_keys = possible_keys_once_per_member
+    serialize.ResponseSerializer.get_value = get_value_by_known_names

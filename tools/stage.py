@@ -26,12 +26,15 @@ def load_stage_environment(stage: str, config: Path = CONFIG) -> None:
     for name, value in merged.items():
         os.environ.setdefault(name, value)
     endpoint = os.environ.get("DYNAMODB_ENDPOINT", "")
-    if endpoint.startswith(("http://127.0.0.1", "http://localhost")) and not os.environ.get("SES_ENDPOINT"):
-        # A local stack: email goes to the local SES (run-local serves it with SQS), never to AWS.
-        if os.environ.get("SQS_ENDPOINT"):
-            os.environ["SES_ENDPOINT"] = os.environ["SQS_ENDPOINT"]
-        else:
-            os.environ["SES_ENDPOINT"] = "http://127.0.0.1:1"  # nothing listens: sending fails, locally
+    if endpoint.startswith(("http://127.0.0.1", "http://localhost")):
+        # A local stack: the CLI finds run-local's servers by the same variables run-local reads.
+        # Email goes to the local SES (run-local serves it with SQS), never to AWS.
+        local_sqs = f"http://127.0.0.1:{os.environ.get('SQS_PORT') or 8002}"
+        os.environ.setdefault("SQS_ENDPOINT", local_sqs)
+        os.environ.setdefault("SES_ENDPOINT", os.environ["SQS_ENDPOINT"])
+    if stage == "dev" and os.environ.get("PORT"):
+        # Links the CLI prints point at the API run-local serves on PORT.
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ['PORT']}")
     if os.environ.get("DYNAMODB_ENDPOINT"):
         # A local endpoint accepts any credentials; never send real ones to it.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")

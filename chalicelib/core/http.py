@@ -11,11 +11,15 @@ framework error or a stack trace.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from chalice import Response
 
@@ -76,10 +80,11 @@ def header(request, name: str) -> str | None:
 
 
 def wants_html(request) -> bool:
-    """An operator's browser asks for the page (`Accept: text/html` or `?format=html`); anything
-    else gets the same report as JSON."""
+    """An operator's browser asks for the page (`Accept: text/html` or `?format=html`, or a signed
+    page link); anything else gets the same report as JSON."""
     accept = header(request, "accept") or ""
-    return (request.query_params or {}).get("format") == "html" or accept.startswith("text/html")
+    query = request.query_params or {}
+    return query.get("format") == "html" or accept.startswith("text/html") or is_page_link_route(request)
 
 
 def client_ip(request) -> str | None:
@@ -138,6 +143,78 @@ def is_admin(request) -> bool:
     return bool(offered) and any(
         hmac.compare_digest(offered.encode(), key.encode()) for key in get_settings().admin_api_keys
     )
+
+
+# Signed page links: a report page opened in a browser, which sends neither an IAM signature nor
+# an X-Api-Key. The operator's CLI mints `/reports/...?...&expires=<unix>&kid=<key id>&sig=<HMAC>`
+# with the stage's signing keys (SIGNING_KEYS, rotated like the unsubscribe tokens' and told apart
+# from them by a key derived for this purpose only); the signature covers the path (URL
+# parameters filled in), every query parameter and the expiry, so a link opens one page, as it
+# was minted, for minutes. These routes have no IAM authorizer (API Gateway would refuse the
+# browser before we could check the link).
+PAGE_LINK_PREFIX = "/reports/"
+PAGE_LINK_MAX_MINUTES = 60
+_LINK_PARAMS = ("expires", "kid", "sig")
+
+
+class LinkRefused(errors.NotAuthenticated):
+    """A page link that is missing, expired, for another page, or altered."""
+
+
+def _page_link_key(key: bytes) -> bytes:
+    return hmac.new(key, b"offboard page link v1", hashlib.sha256).digest()
+
+
+def _page_link_signature(key: bytes, path: str, query: dict[str, str]) -> str:
+    canonical = path + "?" + urlencode(sorted((k, v) for k, v in query.items() if k != "sig"))
+    digest = hmac.new(_page_link_key(key), canonical.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign_page_link(path: str, query: dict[str, str], minutes: int, now: float | None = None) -> str:
+    """The URL (PUBLIC_BASE_URL + path) that opens the report page at `path` for `minutes`."""
+    if not path.startswith(PAGE_LINK_PREFIX):
+        raise ValueError(f"page links open {PAGE_LINK_PREFIX}... pages only")
+    if not 0 < minutes <= PAGE_LINK_MAX_MINUTES:
+        raise ValueError(f"a page link lasts 1 to {PAGE_LINK_MAX_MINUTES} minutes")
+    settings = get_settings()
+    expires = int(now if now is not None else time.time()) + 60 * minutes
+    signed = {**{k: v for k, v in query.items() if v is not None}, "expires": str(expires)}
+    signed["kid"] = settings.signing_key_id
+    signed["sig"] = _page_link_signature(settings.signing_key, path, signed)
+    return f"{settings.public_base_url}{path}?{urlencode(signed)}"
+
+
+def is_page_link_route(request) -> bool:
+    return ((request.context or {}).get("resourcePath") or "").startswith(PAGE_LINK_PREFIX)
+
+
+def check_page_link(request, params: dict[str, str], now: float | None = None) -> None:
+    """Nothing when the request carries a valid link for its own path; LinkRefused otherwise."""
+    query = dict(request.query_params or {})
+    if not all(query.get(name) for name in _LINK_PARAMS):
+        raise LinkRefused("link_missing", "This page opens only with a signed link: ask the operator's CLI for one.")
+    path = request.context["resourcePath"].format(**params)
+    key = get_settings().signing_keys.get(query["kid"])
+    if key is None or not hmac.compare_digest(_page_link_signature(key, path, query), query["sig"]):
+        raise LinkRefused("link_invalid", "This link is not valid for this page (altered, or signed for another one).")
+    now = time.time() if now is None else now
+    try:
+        expires = int(query["expires"])
+    except ValueError:
+        raise LinkRefused("link_invalid", "This link is not valid for this page.") from None
+    if expires <= now:
+        raise LinkRefused("link_expired", "This link has expired: ask the operator's CLI for a new one.")
+    if expires > now + 60 * PAGE_LINK_MAX_MINUTES:
+        raise LinkRefused("link_invalid", "This link lasts longer than a page link may.")
+
+
+def _refused_page(error: LinkRefused) -> Response:
+    from chalicelib.core.pages import render_plain
+
+    count("RejectedInputs", kind=error.code)
+    status = 401 if error.code == "link_missing" else 403
+    return html_response(render_plain("report_refused.html", message=error.message), status)
 
 
 # Errors -> answers.
@@ -254,7 +331,8 @@ def endpoint(kind: str | Callable[[object], str] = "json", admin: bool = False):
 
     It returns a `Response`, a dict (200 JSON) or `(status, dict)`. `kind` may be a function of
     the request, for a route that serves both machines and people. `admin=True` requires the
-    admin identity (IAM in AWS, an API key locally) before the handler runs.
+    admin identity (IAM in AWS, an API key locally) before the handler runs; on a page-link route
+    (`/reports/...`, no IAM authorizer) a valid signed link instead, and a refusal is a page.
     """
 
     def decorate(handler):
@@ -262,10 +340,16 @@ def endpoint(kind: str | Callable[[object], str] = "json", admin: bool = False):
         def run(**params):
             request = current_request()
             answer_as = kind(request) if callable(kind) else kind
+            if admin and is_page_link_route(request):
+                answer_as = "page"  # a browser opened a signed link
             try:
-                if admin and not is_admin(request):
+                if admin and is_page_link_route(request):
+                    check_page_link(request, params)
+                elif admin and not is_admin(request):
                     raise errors.NotAuthenticated("unauthorized", "send a valid X-Api-Key")
                 return _as_response(answer_as, request, handler(request, **params))
+            except LinkRefused as error:
+                return _refused_page(error)
             except errors.ServiceError as error:
                 return _answer_error(answer_as, request, error)
             except _unavailable_errors():

@@ -1,20 +1,26 @@
-"""One Logger, one Metrics and (when switched on) one Tracer for the whole service, and the
-middleware that runs around every invocation, HTTP and events alike.
+"""One Logger, one metrics buffer and (when switched on) one Tracer for the whole service, and
+the middleware that runs around every invocation, HTTP and events alike.
 
 The service name differs from the Chalice app name on purpose: equal names print every line twice.
 The Tracer imports the X-Ray SDK, which costs about 300 ms of cold start here; it is created on
 the first invocation only when `OFFBOARD_TRACING=on`. Lambda's active tracing (infra) still
 traces every invocation without it.
+
+State belongs to the invocation's thread (the CLI's `work-queues` runs one queue per thread): the
+correlation id and keys are the Logger's thread-safe keys, and `count()` adds to this thread's
+buffer, written at the end of the invocation as one EMF record per dimension set.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from functools import lru_cache
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from chalicelib.core.settings import observability_settings
 
@@ -22,22 +28,40 @@ SERVICE = "offboard-api"
 NAMESPACE = observability_settings()[0]
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+_invocation = threading.local()  # .metrics: {dimensions: Counter(name -> count)} while one runs
+
+Dimensions = tuple[tuple[str, str], ...]
 
 
 def count(name: str, **dimensions: str) -> None:
-    """Add one to a metric; dimensions (never personal data) go on a single-metric blob."""
-    if not dimensions:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        return
-    with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-        for key, value in dimensions.items():
-            metric.add_dimension(name=key, value=value)
+    """Add one to a metric; dimensions (never personal data) set which series it counts in.
+
+    Inside an invocation the counts add up until it ends (`observe`); outside one (the CLI, a
+    script) each count is written at once."""
+    key = tuple(sorted(dimensions.items()))
+    buffer = getattr(_invocation, "metrics", None)
+    if buffer is None:
+        _write({key: Counter({name: 1})})
+    else:
+        buffer[key][name] += 1
 
 
 def flush() -> None:
-    if metrics.metric_set:
-        metrics.flush_metrics()
+    """Write what this thread's invocation has counted so far (one record per dimension set)."""
+    buffer = getattr(_invocation, "metrics", None)
+    if buffer:
+        _invocation.metrics = defaultdict(Counter)
+        _write(buffer)
+
+
+def _write(groups: dict[Dimensions, Counter]) -> None:
+    for dimensions, counts in groups.items():
+        record = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+        for key, value in dimensions:
+            record.add_dimension(name=key, value=value)
+        for name, value in counts.items():
+            record.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        record.flush_metrics()
 
 
 @lru_cache(maxsize=1)
@@ -76,16 +100,18 @@ def _describe(event) -> tuple[str, str, dict]:
 
 
 def observe(event, get_response):
-    """Chalice middleware for every event type: fresh logging state, a correlation id,
-    a trace subsegment, and the metrics flushed whatever happens."""
-    logger.clear_state()
-    correlation_id, name, annotations = _describe(event)
-    logger.set_correlation_id(correlation_id)
-    function = getattr(getattr(event, "context", None), "function_name", None)
-    if function:
-        logger.append_keys(function_name=function)
+    """Chalice middleware for every event type: fresh logging state and metrics for this thread,
+    a correlation id, a trace subsegment, and the metrics written whatever happens."""
+    logger.thread_safe_clear_keys()
+    _invocation.metrics = defaultdict(Counter)
     try:
+        correlation_id, name, annotations = _describe(event)
+        function = getattr(getattr(event, "context", None), "function_name", None)
+        logger.thread_safe_append_keys(
+            correlation_id=correlation_id, **({"function_name": function} if function else {})
+        )
         with traced(name, **annotations):
             return get_response(event)
     finally:
         flush()
+        _invocation.metrics = None

@@ -9,6 +9,11 @@ Three groups, by when they are needed:
   Secrets come from the environment, or, when `SECRETS_PARAMETER_PATH` is set (production),
   from SSM Parameter Store through powertools Parameters, cached for `SETTINGS_TTL_SECONDS` so
   a rotated key takes effect within minutes without a deploy.
+
+One way per stage for each setting: dev reads everything from `.chalice/config.json`; a deployed
+stage reads the secrets (`SECRET_NAMES`) from SSM and everything else from its environment,
+which the stack sets from its parameters (`PublicBaseUrl`, `SunsetEmailFrom`, ...; the README's
+deploy section) and from `.chalice/config.json`.
 """
 
 from __future__ import annotations
@@ -32,13 +37,35 @@ class Tables:
     offers: str
 
 
+# What SES publishes to EventBridge about email (its other events, such as sending-status
+# changes and advisor recommendations, are not email events and would be counted as malformed).
+SES_EMAIL_DETAIL_TYPES = (
+    "Email Sent",
+    "Email Delivered",
+    "Email Opened",
+    "Email Clicked",
+    "Email Bounced",
+    "Email Complaint Received",
+    "Email Rejected",
+    "Email Rendering Failed",
+    "Email Delivery Delayed",
+    "Email Subscribed",
+)
+
+
 @dataclass(frozen=True)
 class EventSources:
     ses_events_topic: str
     sunset_queue: str
     unsubscribe_queue: str
-    mail_received_topic: str = "offboard-mail-received"
-    sms_inbound_topic: str = "offboard-sms-inbound"
+    mail_received_topic: str
+    sms_inbound_topic: str
+    cancel_webhook_queue: str
+
+    @property
+    def ses_email_events(self) -> dict:
+        """The EventBridge pattern of the SES events rule: email events only."""
+        return {"source": ["aws.ses"], "detail-type": list(SES_EMAIL_DETAIL_TYPES)}
 
 
 @dataclass(frozen=True)
@@ -59,6 +86,8 @@ class Settings:
     ses_endpoint: str | None = None
     unsubscribe_queue_url: str | None = None
     sunset_queue_url: str | None = None
+    cancel_webhook_queue_url: str | None = None
+    cancel_webhook_dead_letter_url: str | None = None
     offer_email_from: str | None = None
     sunset_email_from: str | None = None
     ses_configuration_set: str | None = None
@@ -121,6 +150,25 @@ def _secret(env: dict, name: str) -> bytes:
     return value.encode()
 
 
+def _sender(env: dict, name: str, required: bool) -> str | None:
+    """A From address (`a@b.example` or `Name <a@b.example>`), or None when unset and optional.
+
+    Outside the dev stage a required sender has no default: mail from an example domain would
+    bounce or land in spam, and the deploy sets it (stack parameter, README "Deploying")."""
+    from email.utils import parseaddr
+
+    value = (env.get(name) or "").strip()
+    if not value:
+        if required:
+            raise ConfigurationError(f"{name} must be set outside the dev stage (a verified SES identity)")
+        return None
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain:
+        raise ConfigurationError(f"{name} must be an email address, not {value!r}")
+    return value
+
+
 def _positive(env: dict, name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -149,18 +197,27 @@ def forget_settings() -> None:
     _cached = None
 
 
+def settings_from(values: dict[str, str]) -> Settings:
+    """The settings `values` make, checked as every function checks them: raises
+    ConfigurationError naming what is wrong (the operator CLI's `doctor` asks before deploy)."""
+    return _build(values)
+
+
 def _build(env: dict[str, str]) -> Settings:
     tables = table_settings()
     keys = _decode_keys(env.get("SIGNING_KEYS", ""))
     current = env.get("SIGNING_KEY_ID", "")
     if current not in keys:
         raise ConfigurationError("SIGNING_KEY_ID must name one of SIGNING_KEYS")
+    stage = env.get("OFFBOARD_STAGE", "dev")
     base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    if env.get("OFFBOARD_STAGE", "dev") != "dev" and not base_url.startswith("https://"):
+    if stage != "dev" and not base_url.startswith("https://"):
         # RFC 8058: the one-click URI must be https, or providers will not offer one-click.
-        raise ConfigurationError("PUBLIC_BASE_URL must be an https URL outside the dev stage")
+        raise ConfigurationError(
+            "PUBLIC_BASE_URL must be an https URL outside the dev stage (stack parameter PublicBaseUrl)"
+        )
     return Settings(
-        stage=env.get("OFFBOARD_STAGE", "dev"),
+        stage=stage,
         region=tables.region,
         dynamodb_endpoint=tables.endpoint,
         public_base_url=base_url,
@@ -175,8 +232,10 @@ def _build(env: dict[str, str]) -> Settings:
         ses_endpoint=env.get("SES_ENDPOINT") or None,
         unsubscribe_queue_url=env.get("UNSUBSCRIBE_QUEUE_URL") or None,
         sunset_queue_url=env.get("SUNSET_QUEUE_URL") or None,
-        offer_email_from=env.get("OFFER_EMAIL_FROM") or None,
-        sunset_email_from=env.get("SUNSET_EMAIL_FROM") or env.get("OFFER_EMAIL_FROM") or "no-reply@offboard.example",
+        cancel_webhook_queue_url=env.get("CANCEL_WEBHOOK_QUEUE_URL") or None,
+        cancel_webhook_dead_letter_url=env.get("CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
+        offer_email_from=_sender(env, "OFFER_EMAIL_FROM", required=False),
+        sunset_email_from=_sender(env, "SUNSET_EMAIL_FROM", required=stage != "dev") or "no-reply@offboard.example",
         ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
         offer_issues_per_ip_per_minute=_positive(env, "OFFER_ISSUES_PER_IP_PER_MINUTE", 30),
         offer_decisions_per_visitor_per_minute=_positive(env, "OFFER_DECISIONS_PER_VISITOR_PER_MINUTE", 20),
@@ -207,14 +266,20 @@ def table_settings() -> Tables:
 
 
 def event_sources() -> EventSources:
-    """The topic and queues the event handlers subscribe to (names, fixed at deploy time)."""
+    """The topics and queues the event handlers subscribe to (names, fixed at deploy time).
+
+    Named per stage, as the tables are, so that dev and prod can share an account and region:
+    `chalice package --stage S` imports the app with the stage's `OFFBOARD_STAGE`, and
+    infra/resources.yaml names the same resources `offboard-${Stage}-...`."""
     env = os.environ
+    prefix = f"offboard-{env.get('OFFBOARD_STAGE', 'dev')}"
     return EventSources(
-        ses_events_topic=env.get("SES_EVENTS_TOPIC", "offboard-ses-events"),
-        sunset_queue=env.get("SUNSET_QUEUE_NAME", "offboard-sunset"),
-        unsubscribe_queue=env.get("UNSUBSCRIBE_QUEUE_NAME", "offboard-unsubscribes"),
-        mail_received_topic=env.get("MAIL_RECEIVED_TOPIC", "offboard-mail-received"),
-        sms_inbound_topic=env.get("SMS_INBOUND_TOPIC", "offboard-sms-inbound"),
+        ses_events_topic=env.get("SES_EVENTS_TOPIC", f"{prefix}-ses-events"),
+        sunset_queue=env.get("SUNSET_QUEUE_NAME", f"{prefix}-sunset"),
+        unsubscribe_queue=env.get("UNSUBSCRIBE_QUEUE_NAME", f"{prefix}-unsubscribes"),
+        mail_received_topic=env.get("MAIL_RECEIVED_TOPIC", f"{prefix}-mail-received"),
+        sms_inbound_topic=env.get("SMS_INBOUND_TOPIC", f"{prefix}-sms-inbound"),
+        cancel_webhook_queue=env.get("CANCEL_WEBHOOK_QUEUE_NAME", f"{prefix}-cancel-webhooks"),
     )
 
 

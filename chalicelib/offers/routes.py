@@ -188,13 +188,19 @@ def demo_shop(request):
 # Operators: sites, campaigns, the kill switch, reports.
 
 
+def _site_code(field: str) -> str:
+    return {"site_key": "bad_site", "name": "bad_name"}.get(field, "bad_origin")
+
+
 @bp.route("/v1/sites", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def create_site(request):
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import admin
+    from chalicelib.offers.contracts import Site
 
-    body = json_body(request)
-    return 201, admin.create_site(body.get("site_key"), body.get("name"), body.get("allowed_origins"))
+    site = validate(Site, json_body(request), _site_code)
+    return 201, admin.create_site(site.site_key, site.name, site.allowed_origins)
 
 
 @bp.route("/v1/sites/{site_key}/secrets", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -219,14 +225,19 @@ def put_campaign(request, site_key, campaign_id):
 )
 @endpoint(admin=True)
 def campaign_kill_switch(request, site_key, campaign_id):
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import admin
+    from chalicelib.offers.contracts import KillSwitch
 
-    return admin.set_enabled(site_key, campaign_id, json_body(request).get("enabled"))
+    return admin.set_enabled(site_key, campaign_id, validate(KillSwitch, json_body(request), "bad_field").enabled)
 
 
 @bp.route(
     "/v1/sites/{site_key}/campaigns/{campaign_id}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN
 )
+@bp.route(
+    "/reports/sites/{site_key}/campaigns/{campaign_id}", methods=["GET"], content_types=ANY_CONTENT
+)  # signed link
 @endpoint(admin=True)
 def campaign_report(request, site_key, campaign_id):
     """JSON, or a page with a chart for a browser (`Accept: text/html` or `?format=html`)."""
@@ -245,44 +256,40 @@ CHANNELS = tuple(Channel)
 REFUSAL_STATUS = {Outcome.EXPIRED: 410, Outcome.ORDER_VALUE_NEEDED: 400, Outcome.CUSTOMER_ID_NEEDED: 400}
 
 
-def _short_text(value, name: str, limit: int = 100, required: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= limit or not value.isprintable():
-        raise Invalid(f"bad_{name}", f"{name} must be 1-{limit} printable characters")
-    return value
+def _till_code(field: str) -> str:
+    return f"bad_{field}"
 
 
 def parse_till_request(body: dict):
-    """A till's redemption: the order value counts in minor units of the currency sent with it
-    (without a known currency it counts for nothing); the customer id is hashed by the service."""
+    return parse_redemption(body)[0]
+
+
+def parse_redemption(body: dict):
+    """A till's redemption (`contracts.Redeem`) and the ticket sent with it: the order value counts in minor units of the
+    currency sent with it (without a known currency it counts for nothing); the customer id is
+    hashed by the service."""
+    from chalicelib.core.contracts import validate
     from chalicelib.domain.coupons import TillRequest
     from chalicelib.domain.money import MoneyError, is_currency, to_minor
+    from chalicelib.offers.contracts import Redeem
 
-    order_ref = _short_text(body.get("order_ref"), "order_ref", required=True)
-    channel = body.get("channel")
-    if not isinstance(channel, str) or channel not in CHANNELS:
-        raise Invalid("bad_channel", f"channel must be one of {', '.join(CHANNELS)}")
-    store_id = _short_text(body.get("store_id"), "store_id", 64)
-    customer_id = _short_text(body.get("customer_id"), "customer_id", 128)
-    order_value, currency = body.get("order_value"), body.get("currency")
-    if order_value is not None and (
-        isinstance(order_value, bool) or not isinstance(order_value, int | float) or not 0 <= order_value <= 1e7
-    ):
-        raise Invalid("bad_order_value", "order_value must be a number from 0 to 10,000,000")
-    if currency is not None and not isinstance(currency, str):
-        raise Invalid("bad_currency", "currency must be an ISO 4217 code")
-    first_order = body.get("first_order")
-    if first_order is not None and not isinstance(first_order, bool):
-        raise Invalid("bad_first_order", "first_order must be true or false")
-    minor = None
-    if order_value is not None and is_currency(currency):
+    redeem = validate(Redeem, body, _till_code)
+    currency, minor = redeem.currency, None
+    if redeem.order_value is not None and is_currency(currency):
         currency = currency.upper()
         try:
-            minor = to_minor(order_value, currency)
+            minor = to_minor(redeem.order_value, currency)
         except MoneyError as error:
             raise Invalid("bad_order_value", f"order_value: {error}") from error
-    return TillRequest(order_ref, Channel(channel), minor, currency, store_id, customer_id, first_order)
+    return TillRequest(
+        redeem.order_ref,
+        Channel(redeem.channel),
+        minor,
+        currency,
+        redeem.store_id,
+        redeem.customer_id,
+        redeem.first_order,
+    ), redeem.ticket
 
 
 def code_body(code, now: datetime | None = None) -> dict:
@@ -341,8 +348,8 @@ def validate_code(request, code):
 def redeem_code(request, code):
     from chalicelib.offers import service
 
-    body = json_body(request)
-    result = service.redeem_code(code, parse_till_request(body), ticket=_ticket(body))
+    till_request, ticket = parse_redemption(json_body(request))
+    result = service.redeem_code(code, till_request, ticket=ticket)
     count("Redemptions", outcome=str(result.outcome))
     return till_answer(result)
 
@@ -351,15 +358,9 @@ def redeem_code(request, code):
 @endpoint(admin=True)
 def roll_back_code(request, code):
     """The order was cancelled or refunded: the redemption is undone, once, within the window."""
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import service
+    from chalicelib.offers.contracts import Rollback
 
-    body = json_body(request)
-    order_ref = _short_text(body.get("order_ref"), "order_ref", required=True)
-    return till_answer(service.roll_back_code(code, order_ref, ticket=_ticket(body)))
-
-
-def _ticket(body: dict) -> str | None:
-    ticket = body.get("ticket")
-    if ticket is not None and (not isinstance(ticket, str) or not 0 < len(ticket) <= 4096):
-        raise Invalid("bad_ticket", "ticket must be the string a validation or redemption answered")
-    return ticket
+    rollback = validate(Rollback, json_body(request), _till_code)
+    return till_answer(service.roll_back_code(code, rollback.order_ref, ticket=rollback.ticket))

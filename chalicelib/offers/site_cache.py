@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from chalicelib.offers.campaigns import Campaign, parse_campaign
+from chalicelib.offers.campaigns import Campaign, build_campaign
 from chalicelib.storage import offers
 from chalicelib.storage.offers import VisitorState
 
@@ -39,7 +39,7 @@ def _from_item(site) -> CachedSite:
         site_key=site.site_key,
         enabled=site.enabled,
         allowed_origins=tuple(site.allowed_origins or ()),
-        campaigns=tuple(parse_campaign(raw) for raw in (site.campaigns or {}).values()),
+        campaigns=tuple(build_campaign(raw) for raw in (site.campaigns or {}).values()),
         version=int(site.version or 0),
         secrets=tuple(site.secrets or ()),
     )

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
+from chalicelib.core.errors import NotFound
 from chalicelib.storage.connection import TABLES, TableMeta
-from chalicelib.storage.transactions import get_or_none, written
+from chalicelib.storage.transactions import get_or_none, storage_errors, written
 
 POLICY_CACHE_SECONDS = 60.0
 
@@ -38,6 +39,14 @@ class ListExists(Exception):
     pass
 
 
+class UnknownList(NotFound):
+    """The one refusal of a list that does not exist, whichever door named it."""
+
+    def __init__(self, list_id: str = ""):
+        super().__init__("unknown_list", "this list does not exist")
+        self.list_id = list_id
+
+
 def create_list(
     list_id: str, name: str, description: str | None = None, branding: dict | None = None, sunset: dict | None = None
 ) -> MailingList:
@@ -56,6 +65,20 @@ def create_list(
 
 def get_list(list_id: str) -> MailingList | None:
     return get_or_none(MailingList, list_id)
+
+
+@storage_errors
+def existing_list(list_id: str) -> MailingList:
+    """The list, or UnknownList."""
+    item = get_list(list_id)
+    if item is None:
+        raise UnknownList(list_id)
+    return item
+
+
+def list_ids() -> list[str]:
+    """Every list's id: one paginated read of the (small) lists table. Not for a request path."""
+    return [item.list_id for item in MailingList.scan(attributes_to_get=["list_id"])]
 
 
 _cached: dict[str, tuple[float, MailingList | None]] = {}

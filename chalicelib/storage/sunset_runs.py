@@ -18,8 +18,9 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 
+from chalicelib.core.ids import shard_of
 from chalicelib.storage.subscribers.models import SubscriberPartition
-from chalicelib.storage.transactions import get_or_none, written
+from chalicelib.storage.transactions import Transaction, get_or_none, written
 
 RUNS = "SUNSET#RUNS"
 CURSOR = "SUNSET#CURSOR"
@@ -85,8 +86,9 @@ class Cursor(SubscriberPartition):
 
 
 class ListActed(SubscriberPartition):
-    """What the job did to one list on one day (the run's day): `<day>#reminded`, and
-    `<day>#unsubscribed#<day of their reminder>` (`-` when unknown)."""
+    """What the job did to one list on one day (the run's day), per subscriber shard:
+    `<day>#reminded#-#<shard>`, and `<day>#unsubscribed#<day of their reminder>#<shard>` (`-`
+    when unknown). Items written before the shard was added lack it and are read the same."""
 
     n = NumberAttribute(null=True)
 
@@ -180,33 +182,38 @@ def _acted_partition(list_id: str) -> str:
     return f"SUNSET#ACTED#{list_id}"
 
 
-def add_acted(
-    list_id: str, day: datetime, reminded: int = 0, unsubscribed: dict[datetime | None, int] | None = None
-) -> None:
-    """Add to what the job did to the list on `day`: subscriptions reminded, and subscriptions
-    unsubscribed by the day of their reminder (None: unknown). Atomic ADDs: workers run side
-    by side."""
-    counts = [(f"{day:%Y-%m-%d}#reminded", reminded)]
-    counts += [
-        (f"{day:%Y-%m-%d}#unsubscribed#{f'{on:%Y-%m-%d}' if on else '-'}", n) for on, n in (unsubscribed or {}).items()
-    ]
-    for sk, n in counts:
-        if n:
-            ListActed(_acted_partition(list_id), sk).update(
-                actions=[ListActed.n.add(n), ListActed.ttl.set(day + ACTED_RETENTION)]
-            )
+def count_acted(
+    transaction: Transaction,
+    list_id: str,
+    day: datetime,
+    subscriber_id: str,
+    kind: str,
+    reminded_on: datetime | None = None,
+) -> Transaction:
+    """Count one subscription the job acted on, in the transaction of the action itself (a
+    worker that dies afterwards has counted it; one whose action failed has not): `kind`
+    "reminded" or "unsubscribed" (by the day of its reminder, None: unknown) on the run's
+    `day`. Atomic ADDs on one item per subscriber shard: one act worker writes each, so workers
+    side by side never contend for it."""
+    on = f"{reminded_on:%Y-%m-%d}" if reminded_on and kind == "unsubscribed" else "-"
+    sk = f"{day:%Y-%m-%d}#{kind}#{on}#{shard_of(subscriber_id):02d}"
+    return transaction.update(
+        "acted",
+        ListActed(_acted_partition(list_id), sk),
+        [ListActed.n.add(1), ListActed.ttl.set(day + ACTED_RETENTION)],
+    )
 
 
 def acted_between(list_id: str, first: datetime, last: datetime) -> list[Acted]:
-    """What the job did to the list from the day of `first` to the day of `last`, both included.
-    One query."""
+    """What the job did to the list from the day of `first` to the day of `last`, both included,
+    summed over the counters' shards. One query."""
     items = ListActed.query(_acted_partition(list_id), ListActed.sk.between(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}~"))
-    found = []
+    found: dict[tuple[str, str, str | None], int] = {}
     for item in items:
         day, kind, *rest = item.sk.split("#")
         reminded_on = rest[0] if rest and rest[0] != "-" else None
-        found.append(Acted(day, kind, reminded_on, int(item.n or 0)))
-    return found
+        found[day, kind, reminded_on] = found.get((day, kind, reminded_on), 0) + int(item.n or 0)
+    return [Acted(day, kind, on, n) for (day, kind, on), n in found.items()]
 
 
 def get_cursor() -> str | None:

@@ -20,6 +20,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core.errors import Unavailable
 from chalicelib.storage.connection import connection
 
 
@@ -142,3 +143,26 @@ def get_or_none(model_cls, hash_key, range_key=None):
         return model_cls.get(hash_key, range_key)
     except DoesNotExist:
         return None
+
+
+class StorageUnavailable(Unavailable):
+    """DynamoDB could not be reached or refused the request (throttling, timeouts) after retries."""
+
+    def __init__(self):
+        super().__init__("unavailable", "try again shortly")
+
+
+def storage_errors(function: Callable) -> Callable:
+    """Nothing of PynamoDB or botocore goes above storage: their failures become `Unavailable`."""
+    from functools import wraps
+
+    from botocore.exceptions import BotoCoreError
+
+    @wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (PynamoDBException, BotoCoreError) as error:
+            raise StorageUnavailable() from error
+
+    return run

@@ -2,10 +2,11 @@
 and run naming every list at stake, with one button that keeps them all, each list's own
 unsubscribe link, and the RFC 8058 headers to leave.
 
-RFC 8058 allows one List-Unsubscribe URI, and a one-click POST to it unsubscribes from one list:
-the headers name the first list of the email, the body says so and carries every list's own
-link (whose page also offers "all our lists"). A list the person neither keeps nor leaves ends
-at the end of its grace period anyway."""
+RFC 8058 allows one List-Unsubscribe URI: the headers carry the first list's link, and a
+one-click POST to it (campaign `sunset`) leaves every list the email named (the job marks them
+with the same reminder time); the body carries every list's own link too (whose page also offers
+"all our lists"). A list the person neither keeps nor leaves ends at the end of its grace period
+anyway; "keep me" after that brings back every list the email named."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chalicelib.core.aws import ses
 from chalicelib.core.settings import get_settings
 from chalicelib.storage import lists
 from chalicelib.unsubscribe.headers import build_headers
+from chalicelib.unsubscribe.tokens import SUNSET_CAMPAIGN
 
 
 def _name(list_id: str) -> str:
@@ -38,7 +40,7 @@ def build_reminder(subscriber_id: str, address: str, list_ids: list[str] | str) 
         list_ids = [list_ids]
     settings = get_settings()
     names = [_name(list_id) for list_id in list_ids]
-    links = [build_headers(settings, subscriber_id, list_id, "sunset") for list_id in list_ids]
+    links = [build_headers(settings, subscriber_id, list_id, SUNSET_CAMPAIGN) for list_id in list_ids]
     first = links[0]
     keep_url = first.url + "/keep"  # keeps every list pending for this person
     # No folding or encoded-words: receivers must read the List-Unsubscribe URI as it is.
@@ -66,7 +68,7 @@ def build_reminder(subscriber_id: str, address: str, list_ids: list[str] | str) 
             + "".join(f"- {name} (to stop it now: {link.url})\n" for name, link in zip(names, links, strict=True))
             + f"\nIf you still want them, keep all of them with one click:\n{keep_url}\n\n"
             "If we do not hear from you, we will stop sending them. Your mail app's unsubscribe button "
-            f"stops {names[0]}; the links above stop each list.\n"
+            "stops all of them; the links above stop each list.\n"
         )
         items = "".join(
             f'<li><b>{escape(name)}</b> · <a href="{escape(link.url)}">Unsubscribe from {escape(name)}</a></li>'
@@ -76,8 +78,8 @@ def build_reminder(subscriber_id: str, address: str, list_ids: list[str] | str) 
             f"<p>We have not seen you open these for a while:</p><ul>{items}</ul>"
             f'<p><a href="{escape(keep_url)}" style="display:inline-block;padding:12px 20px;background:#1f5fbf;'
             f'color:#fff;border-radius:8px;text-decoration:none">Keep me subscribed to all of them</a></p>'
-            f"<p>If we do not hear from you, we will stop sending them. Your mail app's unsubscribe button "
-            f"stops {escape(names[0])}; the links above stop each list.</p>"
+            "<p>If we do not hear from you, we will stop sending them. Your mail app's unsubscribe button "
+            "stops all of them; the links above stop each list.</p>"
         )
     message.set_content(text)
     message.add_alternative(html, subtype="html")

@@ -93,7 +93,14 @@ def _text(value, what: str, limit: int | None = None) -> str | None:
 
 
 def _time(value, what: str = "timestamp") -> datetime:
-    if not isinstance(value, str) or not 0 < len(value) <= 40:
+    if not isinstance(value, str):
+        raise BadRecord(f"{what} is not an ISO 8601 timestamp")
+    return parse_time(value, what)
+
+
+def parse_time(value: str, what: str) -> datetime:
+    """An ISO 8601 timestamp in UTC, within the bounds an engagement fact can have."""
+    if not 0 < len(value) <= 40:
         raise BadRecord(f"{what} is not an ISO 8601 timestamp")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -248,9 +255,12 @@ def next_due(list_id: str, engaged_at: datetime, now: datetime | None = None) ->
 
 
 def apply(fact: Fact, now: datetime) -> str:
-    """Carry out one fact; returns what happened (for counting)."""
+    """Carry out one fact; returns what happened (for counting). Whether a complaint, an SES
+    unsubscribe-all or a bounce is already done is the planner's to say (`consent.plan_complaint`,
+    `plan_ses_unsubscribe_all`, `plan_suppress_channel`), never this function's."""
+    from chalicelib.domain import consent
+    from chalicelib.domain.consent import AuditContext, Source
     from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
 
     if fact.kind == "ignored":
         return f"ignored_{fact.why}"
@@ -262,13 +272,16 @@ def apply(fact: Fact, now: datetime) -> str:
         )
         return "engaged" if moved else "engaged_stale"
     if fact.kind in ("complaint", "unsubscribe_all"):
-        source = "complaint" if fact.kind == "complaint" else "ses-subscription"
-        if all(s.status == "unsubscribed" for s in subscribers.subscriptions_of(fact.subscriber_id)):
-            return f"{fact.kind}_already"
-        subscribers.unsubscribe_all(fact.subscriber_id, AuditContext(source), now)
-        return fact.kind
+        complaint = fact.kind == "complaint"
+        change = subscribers.unsubscribe_all(
+            fact.subscriber_id,
+            AuditContext(Source.COMPLAINT if complaint else Source.SES_SUBSCRIPTION),
+            now,
+            planner=consent.plan_complaint if complaint else consent.plan_ses_unsubscribe_all,
+        )
+        return fact.kind if change.applied else f"{fact.kind}_already"
     if fact.kind == "hard_bounce":
-        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext("bounce"), now)
+        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext(Source.BOUNCE), now)
         return "hard_bounce" if applied else "hard_bounce_already"
     if fact.kind == "soft_bounce":
         if subscribers.get_profile(fact.subscriber_id) is None:
@@ -276,6 +289,68 @@ def apply(fact: Fact, now: datetime) -> str:
         subscribers.count_transient_bounce(fact.subscriber_id)
         return "soft_bounce"
     raise ValueError(fact.kind)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What "keep me subscribed" did: the link's list kept (or brought back), and the person's
+    other lists kept or brought back with it (one re-permission email asked about them all)."""
+
+    kept: bool
+    others: list[str]
+
+
+def pending_lists(subscriber_id: str, list_id: str) -> list[str]:
+    """The person's other lists awaiting an answer to a re-permission email."""
+    from chalicelib.domain import consent
+    from chalicelib.storage import subscribers
+
+    return sorted(
+        s.list_id
+        for s in subscribers.subscriptions_of(subscriber_id)
+        if s.list_id != list_id and s.status == consent.ACTIVE and s.sunset_state == consent.PENDING
+    )
+
+
+def keep(subscriber_id: str, list_id: str, ctx, now: datetime) -> Kept:
+    """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for the
+    link's list and every other list pending for the person. What a keep does to a list the
+    engagement write could not move is `consent.plan_keep`'s to say: the lists the job itself
+    ended come back; a person's own unsubscribe (of a list, or of everything) is never
+    overridden from here."""
+    from chalicelib.domain import consent
+    from chalicelib.storage import subscribers
+
+    kept = subscribers.record_engagement(subscriber_id, list_id, now, next_due(list_id, now, now))
+    brought_back: list[str] = []
+    if not kept:
+        subscription = subscribers.get_subscription(subscriber_id, list_id)
+        last = subscribers.get_event(subscriber_id, subscription.last_event or "") if subscription else None
+        state = subscribers.subscription_state(subscription, list_id, last.source if last else None)
+        profile = subscribers.get_profile(subscriber_id) if state.status == consent.UNSUBSCRIBED else None
+        together = subscribers.reminded_together(subscriber_id, list_id) if state.last_source == "sunset" else []
+        decision = consent.plan_keep(
+            state,
+            subscribers.profile_state(profile),
+            [subscribers.subscription_state(s, s.list_id) for s in together],
+        )
+        email = (profile.email if profile else None) or ""
+        brought_back = [
+            other
+            for other in decision.resubscribe
+            if subscribers.subscribe(
+                subscriber_id, email, other, ctx, now, sunset_due=next_due(other, now, now), resubscribe=True
+            )
+            in (consent.Outcome.RESUBSCRIBED, consent.Outcome.ALREADY_SUBSCRIBED)
+        ]
+        kept = decision.engage or list_id in brought_back
+    # Each conditional on the subscription still receiving: a choice made meanwhile wins.
+    others = [
+        other
+        for other in pending_lists(subscriber_id, list_id)
+        if subscribers.record_engagement(subscriber_id, other, now, next_due(other, now, now))
+    ]
+    return Kept(kept, [other for other in brought_back if other != list_id] + others)
 
 
 def ingest(records: list, parse=parse_ses_record, now: datetime | None = None) -> Counter:
@@ -348,46 +423,38 @@ WEBHOOK_TYPES = ("send", "open", "click", "complaint", "bounce")
 
 
 def parse_webhook_event(event) -> list[Fact]:
-    """{"type": send|open|click|complaint|bounce, "subscriber_id" or "email" (a display name is
-    fine), "list_id", "at", "message_id" (send), "bounce_type" (bounce: permanent|transient),
-    "user_agent" and "machine" (open)}. Raises only BadRecord.
+    """One event of the webhook, as `contracts.WebhookEvent` takes it. Raises only BadRecord.
 
     An open counts as engagement only when it is a person's: `machine: false` (the sender
     vouches for it), or no `machine` flag and a user agent that is not a machine's. An open with
     neither is treated like SES's opens without a user agent: a machine's."""
-    if not isinstance(event, dict):
-        raise BadRecord("each event must be an object")
-    kind = event.get("type")
-    if not isinstance(kind, str) or kind not in WEBHOOK_TYPES:
-        raise BadRecord("type must be send, open, click, complaint or bounce")
-    subscriber = event.get("subscriber_id")
+    from pydantic import ValidationError
+
+    from chalicelib.core.contracts import describe
+    from chalicelib.sunset.contracts import WEBHOOK_EVENT
+
+    try:
+        event = WEBHOOK_EVENT.validate_python(event)
+    except ValidationError as error:
+        raise BadRecord(describe(error)[1]) from None
+    subscriber = event.subscriber_id
+    if subscriber is None and event.email is not None:
+        subscriber = _by_address(event.email)
     if subscriber is None:
-        email = _text(event.get("email"), "email")
-        subscriber = _by_address(email) if email is not None else None
-    if not isinstance(subscriber, str) or not ID_PATTERN.fullmatch(subscriber):
         raise BadRecord("give a subscriber_id or a valid email")
-    list_id = event.get("list_id")
-    if list_id is not None and (not isinstance(list_id, str) or not ID_PATTERN.fullmatch(list_id)):
-        raise BadRecord("list_id is not valid")
-    at = _time(event.get("at"), "at")
+    kind, list_id, at = event.type, event.list_id, event.at
     if kind in ("open", "click", "send") and list_id is None:
         raise BadRecord(f"a {kind} needs a list_id")
     if kind == "send":
-        message_id = _text(event.get("message_id"), "message_id", MAX_MESSAGE_ID)
-        if not message_id:
+        if not event.message_id:
             raise BadRecord("a send needs a message_id")
-        return [Fact("sent", subscriber, list_id, at, message_id)]
+        return [Fact("sent", subscriber, list_id, at, event.message_id)]
     if kind == "open":
-        agent = _text(event.get("user_agent"), "user_agent", MAX_USER_AGENT)
-        machine = event.get("machine")
-        if machine is not None and not isinstance(machine, bool):
-            raise BadRecord("machine is not a boolean")
-        if machine if machine is not None else is_machine_open(agent):
+        if event.machine if event.machine is not None else is_machine_open(event.user_agent):
             return [Fact("ignored", why="machine_open")]
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "click":
         return [Fact("engaged", subscriber, list_id, at)]
     if kind == "complaint":
         return [Fact("complaint", subscriber, list_id, at)]
-    bounce_type = _text(event.get("bounce_type"), "bounce_type", 64)
-    return [Fact("hard_bounce" if bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]
+    return [Fact("hard_bounce" if event.bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]

@@ -243,26 +243,16 @@ def _by_person(chunks) -> list[list[dict]]:
 
 
 class _Tally:
-    """What an act worker did, written out at its end or before a continuation."""
+    """What an act worker did, for the run's report: written out at its end or before a
+    continuation. The brake's counts are not here: each is committed with its action."""
 
     def __init__(self):
         self.outcomes: Counter = Counter()
         self.left_days: set[str] = set()
-        self.reminded: Counter = Counter()  # list -> subscriptions reminded
-        self.unsubscribed: dict[str, Counter] = {}  # list -> day of their reminder -> unsubscribed
 
-    def did_unsubscribe(self, record: dict) -> None:
-        self.unsubscribed.setdefault(record["list"], Counter())[record.get("reminded")] += 1
-
-    def flush(self, run_id: str, today: date) -> None:
+    def flush(self, run_id: str) -> None:
         sunset_runs.add_outcomes(run_id, dict(self.outcomes))
         sunset_runs.add_left_days(run_id, self.left_days)
-        for list_id in set(self.reminded) | set(self.unsubscribed):
-            by_reminder_day = {
-                sunset_policy.start_of(date.fromisoformat(day)) if day else None: n
-                for day, n in self.unsubscribed.get(list_id, Counter()).items()
-            }
-            sunset_runs.add_acted(list_id, sunset_policy.start_of(today), self.reminded[list_id], by_reminder_day)
         for outcome, n in self.outcomes.items():
             if n:
                 count("SunsetTransitions", outcome=outcome)
@@ -286,13 +276,13 @@ def act_shard(
     start = message.get("person", 0)
     for index in range(start, len(people)):
         if index > start and remaining_ms() < SAFETY_MARGIN_MS:
-            tally.flush(run.run_id, today)
+            tally.flush(run.run_id)
             enqueue([{**message, "person": index}])
             return
-        _act_on_person(people[index], braked, send_reminder, now, tally)
+        _act_on_person(people[index], braked, send_reminder, now, sunset_policy.start_of(today), tally)
     for chunk in chunks:
         sunset_runs.delete_chunk(chunk)
-    tally.flush(run.run_id, today)
+    tally.flush(run.run_id)
     if sunset_runs.finish_phase(run.run_id, "acted", message["shard"]) == run.shards:
         _finish(run.run_id, now)
 
@@ -301,18 +291,24 @@ def _due_day(record: dict) -> str:
     return record["due"].split("#")[0]
 
 
-def _act_on_person(records: list[dict], braked: set[str], send_reminder, now: datetime, tally: _Tally) -> None:
+def _reminded_on(record: dict) -> datetime | None:
+    return sunset_policy.start_of(date.fromisoformat(record["reminded"])) if record.get("reminded") else None
+
+
+def _act_on_person(
+    records: list[dict], braked: set[str], send_reminder, now: datetime, day: datetime, tally: _Tally
+) -> None:
     """Every due subscription of one person: unsubscribes one by one, reminders in one email
-    naming every list it marked pending (each mark conditional on what the scan read)."""
+    naming every list it marked pending (each mark conditional on what the scan read). Each
+    action counts itself for the brake on the run's `day`, in its own transaction."""
     to_remind = []
     for record in records:
         if record["list"] in braked:
             tally.left_days.add(_due_day(record))  # still due: the next run finds them again
             tally.outcomes["braked"] += 1
         elif record["step"] == "unsubscribe":
-            if subscribers.sunset_unsubscribe(_subscription(record), now):
+            if subscribers.sunset_unsubscribe(_subscription(record), now, day, _reminded_on(record)):
                 tally.outcomes["unsubscribed"] += 1
-                tally.did_unsubscribe(record)
             else:
                 tally.outcomes["kept"] += 1
         elif subscribers.mark_pending(_subscription(record), now, now - PENDING_STALE_AFTER):
@@ -323,6 +319,10 @@ def _act_on_person(records: list[dict], braked: set[str], send_reminder, now: da
             tally.left_days.add(_due_day(record))
             tally.outcomes["changed_since_read"] += 1
         else:
+            # Engaged or left since the scan, usually; or marked pending by a worker of this run
+            # that died before sending (this message is its redelivery): the cursor stays on
+            # their day, so the run that finds them stale sends the email.
+            tally.left_days.add(_due_day(record))
             tally.outcomes["kept"] += 1
     if not to_remind:
         return
@@ -341,9 +341,8 @@ def _act_on_person(records: list[dict], braked: set[str], send_reminder, now: da
     tally.outcomes["emails_sent"] += 1
     for record in to_remind:
         grace = timedelta(days=policy_of(record["list"]).grace_days)
-        subscribers.mark_reminded(_subscription(record), now, now + grace)
+        subscribers.mark_reminded(_subscription(record), now, now + grace, day)
         tally.outcomes["emailed"] += 1
-        tally.reminded[record["list"]] += 1
 
 
 def _finish(run_id: str, now: datetime) -> None:

@@ -1,4 +1,5 @@
-"""The sunset policy of a list, and the rules of the inactive-subscriber job, free of storage.
+"""The rules of the inactive-subscriber job, free of storage (a list's policy as a value, and
+when a window first ends, are `core.sunset_policy`, shared with the subscribe path).
 
 A subscription carries its next due date in a sparse index keyed `YYYY-MM-DD#<shard>`, present
 only while it is active or pending, so the daily job reads about as many items as are due.
@@ -10,55 +11,15 @@ run), and whatever it moves lands on a day after D.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import SHARDS
+from chalicelib.core.sunset_policy import DEFAULT_POLICY, SHARES, Policy, first_due, parse_policy
 
-__all__ = ["SHARDS"]
+__all__ = ["DEFAULT_POLICY", "SHARDS", "SHARES", "Policy", "first_due", "parse_policy"]
 RESCHEDULE_FEW_SENDS = timedelta(days=14)  # inactive but not yet sent enough: look again later
 WINDOWS = {"7d": 7, "30d": 30}  # the rolling brake's windows, in days (the run's day included)
-
-
-@dataclass(frozen=True)
-class Policy:
-    enabled: bool = True
-    inactive_days: int = 180
-    min_sends: int = 10
-    grace_days: int = 14
-    max_share: float = 0.05  # the safety brake: share of the list one run may move
-    max_share_7d: float = 0.10  # ... that the runs of the last 7 days may move together
-    max_share_30d: float = 0.20  # ... and of the last 30 days
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def window_share(self, window: str) -> float:
-        return {"7d": self.max_share_7d, "30d": self.max_share_30d}[window]
-
-
-DEFAULT_POLICY = Policy()
-SHARES = ("max_share", "max_share_7d", "max_share_30d")
-
-
-def parse_policy(data) -> Policy:
-    if data is None:
-        return DEFAULT_POLICY
-    if not isinstance(data, dict) or set(data) - set(DEFAULT_POLICY.as_dict()):
-        raise Invalid("bad_policy", f"a sunset policy takes {', '.join(DEFAULT_POLICY.as_dict())}")
-    merged = {**DEFAULT_POLICY.as_dict(), **data}
-    if not isinstance(merged["enabled"], bool):
-        raise Invalid("bad_policy", "enabled must be true or false")
-    for name, low, high in (("inactive_days", 7, 3650), ("min_sends", 0, 10_000), ("grace_days", 1, 365)):
-        value = merged[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise Invalid("bad_policy", f"{name} must be a whole number from {low} to {high}")
-    for name in SHARES:
-        share = merged[name]
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-            raise Invalid("bad_policy", f"{name} must be a fraction above 0 and at most 1")
-    return Policy(**merged)
 
 
 def day_of(moment: datetime) -> date:
@@ -68,11 +29,6 @@ def day_of(moment: datetime) -> date:
 
 def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def first_due(policy: Policy, since: datetime) -> datetime:
-    """When someone who last engaged (or joined) at `since` becomes inactive."""
-    return since + timedelta(days=policy.inactive_days)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Cron
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, NotFound, Unavailable
 from chalicelib.core.http import (
     ADMIN,
@@ -27,7 +26,7 @@ from chalicelib.core.http import (
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import event_sources, get_settings
 from chalicelib.unsubscribe.headers import page_url
-from chalicelib.unsubscribe.tokens import verify_link
+from chalicelib.unsubscribe.tokens import link_and_list
 
 bp = Blueprint(__name__)
 
@@ -39,14 +38,6 @@ def _lists():
 
 
 SOURCES = event_sources()
-
-
-def _token_and_list(raw_token: str):
-    token = verify_link(raw_token)
-    mailing_list = _lists().get_list(token.list_id)
-    if mailing_list is None:
-        raise NotFound("unknown_list", "this list does not exist")
-    return token, mailing_list
 
 
 def _keep_page(request, mailing_list, action: str, outcome: str | None, list_names=(), kept_lists=(), note=None):
@@ -66,18 +57,6 @@ def _keep_page(request, mailing_list, action: str, outcome: str | None, list_nam
     return html_response(page)
 
 
-def _other_pending_lists(subscriber_id: str, list_id: str) -> list[str]:
-    """The person's other lists awaiting an answer to a re-permission email (one email names
-    them all; its button keeps them all)."""
-    from chalicelib.storage import subscribers
-
-    return sorted(
-        s.list_id
-        for s in subscribers.subscriptions_of(subscriber_id)
-        if s.list_id != list_id and s.status == consent.ACTIVE and s.sunset_state == "pending"
-    )
-
-
 def _names(list_ids: list[str]) -> list[str]:
     found = [_lists().cached_list(list_id) for list_id in list_ids]
     return [item.name if item else list_id for item, list_id in zip(found, list_ids, strict=True)]
@@ -87,8 +66,10 @@ def _names(list_ids: list[str]) -> list[str]:
 @bp.route("/u/{token}/keep", methods=["GET"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_page(request, token):
-    verified, mailing_list = _token_and_list(token)
-    others = _names(_other_pending_lists(verified.subscriber_id, verified.list_id))
+    from chalicelib.sunset.engagement import pending_lists
+
+    verified, mailing_list = link_and_list(token)
+    others = _names(pending_lists(verified.subscriber_id, verified.list_id))
     return _keep_page(
         request, mailing_list, page_url(get_settings(), token, "/keep"), None, list_names=[mailing_list.name, *others]
     )
@@ -97,47 +78,16 @@ def keep_page(request, token):
 @bp.route("/u/{token}/keep", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint("page")
 def keep_subscribed(request, token):
-    """Counts as engagement: the sunset clock restarts and a pending re-permission ends, for
-    the link's list and every other list pending for the person (one email asked about them
-    all). Someone the job already unsubscribed from the link's list comes back, since they
-    asked to stay; a person's own unsubscribe is never overridden from here."""
+    """The re-permission email's button: the service (`engagement.keep`) keeps the link's list
+    and every other list the email asked about; this answers with the page saying which."""
     from chalicelib.core import i18n
-    from chalicelib.storage import subscribers
-    from chalicelib.storage.subscribers import AuditContext
-    from chalicelib.sunset.engagement import next_due
+    from chalicelib.domain.consent import AuditContext, Source
+    from chalicelib.sunset.engagement import keep
 
-    verified, mailing_list = _token_and_list(token)
-    sid, list_id, now = verified.subscriber_id, verified.list_id, datetime.now(UTC)
-    kept = subscribers.record_engagement(sid, list_id, now, next_due(list_id, now, now))
-    if not kept:
-        subscription = subscribers.get_subscription(sid, list_id)
-        last = subscribers.get_event(sid, subscription.last_event or "") if subscription else None
-        if (
-            subscription
-            and subscription.status == consent.UNSUBSCRIBED
-            and last is not None
-            and last.source == "sunset"
-        ):
-            profile = subscribers.get_profile(sid)
-            subscribers.subscribe(
-                sid,
-                profile.email if profile else "",
-                list_id,
-                AuditContext("page", key_id=verified.key_id, campaign_id=verified.campaign_id),
-                now,
-                sunset_due=next_due(list_id, now, now),
-                resubscribe=True,
-            )
-            kept = True
-        elif subscription and subscription.status != consent.UNSUBSCRIBED:
-            kept = True  # already engaged at least as recently
-    # Each conditional on the subscription still being active or paused: a choice made
-    # meanwhile (an unsubscribe) wins.
-    others = [
-        other
-        for other in _other_pending_lists(sid, list_id)
-        if subscribers.record_engagement(sid, other, now, next_due(other, now, now))
-    ]
+    verified, mailing_list = link_and_list(token)
+    ctx = AuditContext(Source.PAGE, key_id=verified.key_id, campaign_id=verified.campaign_id)
+    result = keep(verified.subscriber_id, verified.list_id, ctx, datetime.now(UTC))
+    kept, others = result.kept, result.others
     if kept or others:
         count("SunsetKeeps")
     t = i18n.translator(language_of(request))
@@ -182,7 +132,7 @@ def sunset_policy(request, list_id):
 
     policy = parse_policy(json_body(request))
     if not _lists().set_sunset_policy(list_id, policy.as_dict()):
-        raise NotFound("unknown_list", "this list does not exist")
+        raise _lists().UnknownList(list_id)
     return {"list_id": list_id, "sunset": policy.as_dict()}
 
 
@@ -216,7 +166,7 @@ def ses_event_from_sns(event):
     engagement.ingest([event.message], parse=engagement.parse_sns_record)
 
 
-@bp.on_cw_event({"source": ["aws.ses"]})
+@bp.on_cw_event(SOURCES.ses_email_events)
 def ses_event_from_eventbridge(event):
     from chalicelib.sunset import engagement
 
@@ -246,9 +196,12 @@ def sunset_step(event):
 
 # Operators: each recent run's funnel, as JSON or (Accept: text/html, ?format=html) a page.
 SUNSET_FUNNEL = (("due", "found"), ("emailed", "emailed"), ("kept", "kept"), ("unsubscribed", "unsubscribed"))
+# Due but not emailed this run: the send failed, or the person was moved to a later day.
+NOT_EMAILED = ("email_failed", "rescheduled")
 
 
 @bp.route("/v1/reports/sunset", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/sunset", methods=["GET"], content_types=ANY_CONTENT)  # a signed link's page (core.http)
 @endpoint(admin=True)
 def sunset_report(request):
     """Read from the run reports (`job.report`): due -> emailed -> kept -> unsubscribed, braked lists."""
@@ -265,6 +218,7 @@ def sunset_report(request):
             "status": r["status"],
             "dry_run": r["dry_run"],
             "funnel": {step: r["outcomes"].get(outcome, 0) for step, outcome in SUNSET_FUNNEL},
+            "not_emailed": {outcome: r["outcomes"].get(outcome, 0) for outcome in NOT_EMAILED},
             "braked_lists": r["braked_lists"],
         }
         for r in reports

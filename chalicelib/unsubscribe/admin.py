@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.core.ids import InvalidEmail, is_id, normalize_email, subscriber_id_for
 from chalicelib.core.settings import get_settings
+from chalicelib.domain import consent
+from chalicelib.domain.consent import Source
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 
@@ -26,26 +27,26 @@ def _list_id(list_id) -> str:
 
 
 def create_list(list_id, name, description=None, branding=None) -> dict:
-    list_id = _list_id(list_id)
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
-        raise Invalid("bad_name", "name must be 1-200 characters")
-    if description is not None and (not isinstance(description, str) or len(description) > 2000):
-        raise Invalid("bad_description", "description must be a string of at most 2000 characters")
-    branding = branding or {}
-    if not isinstance(branding, dict) or set(branding) - set(BRANDING_FIELDS):
-        raise Invalid("bad_branding", "branding takes sender_name, accent_color and logo_url")
-    if not all(isinstance(v, str) and len(v) <= 500 for v in branding.values()):
-        raise Invalid("bad_branding", "branding values must be short strings")
+    """A new list, as `contracts.NewList` takes it (the route and the CLI both come here)."""
+    from chalicelib.core.contracts import validate
+    from chalicelib.unsubscribe.contracts import NewList
+
+    fields = {"list_id": list_id, "name": name, "description": description, "branding": branding}
+    new = validate(NewList, fields, lambda field: "bad_list" if field == "list_id" else f"bad_{field}")
+    branding = new.branding.model_dump(exclude_unset=True) if new.branding else {}
     try:
-        created = lists.create_list(list_id, name.strip(), description, branding)
+        created = lists.create_list(new.list_id, new.name, new.description, branding)
     except lists.ListExists as error:
         raise Conflict("list_exists", "a list with this id exists") from error
     return {"list_id": created.list_id, "name": created.name}
 
 
-def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api") -> dict:
-    """The sunset job reviews a new member on its next run and sets the due date from the
-    list's policy (the unsubscribe side knows nothing of that policy)."""
+def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = Source.API) -> dict:
+    """One transaction, plus the list's policy read at most once a minute per container (an
+    import reads it once): a new member is first due for the sunset job when the list's window
+    after joining can first end, so the job never reads them before."""
+    from chalicelib.core.sunset_policy import first_due, parse_policy
+
     list_id = _list_id(list_id)
     try:
         address = normalize_email(email if isinstance(email, str) else "")
@@ -53,12 +54,15 @@ def add_subscriber(list_id, email, resubscribe: bool = False, source: str = "api
         raise Invalid("bad_email", "email is not a valid address") from error
     sid = subscriber_id_for(get_settings().subscriber_id_key, address)
     now = datetime.now(UTC)
-    try:
-        result = subscribers.subscribe(
-            sid, address, list_id, AuditContext(source=source), now, sunset_due=now, resubscribe=bool(resubscribe)
-        )
-    except subscribers.UnknownList as error:
-        raise NotFound("unknown_list", "this list does not exist") from error
+    result = subscribers.subscribe(
+        sid,
+        address,
+        list_id,
+        AuditContext(source=source),
+        now,
+        sunset_due=first_due(parse_policy(lists.sunset_policy_of(list_id)), now),
+        resubscribe=bool(resubscribe),
+    )
     return {"subscriber_id": sid, "result": result}
 
 
@@ -81,7 +85,7 @@ def import_csv(list_id, text: str, progress: Callable[[int], None] | None = None
             if line - 1 > MAX_IMPORT_ROWS:
                 raise TooLarge("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time")
             try:
-                outcomes[add_subscriber(list_id, row.get(column), source="import")["result"]] += 1
+                outcomes[add_subscriber(list_id, row.get(column), source=Source.IMPORT)["result"]] += 1
             except Invalid:
                 outcomes["rejected"] += 1
                 rejected_rows.append(line)
@@ -189,7 +193,7 @@ def set_frequencies(list_id, body) -> dict:
     except consent.InvalidFrequencies as error:
         raise Invalid("bad_frequencies", str(error)) from error
     if not lists.set_frequencies(list_id, frequencies):
-        raise NotFound("unknown_list", "this list does not exist")
+        raise lists.UnknownList(list_id)
     return {"list_id": list_id, "frequencies": frequencies}
 
 

@@ -8,10 +8,11 @@ Who is unsubscribed, in order:
    subject (`unsubscribe <token>`, when the compact form did not fit). The token is the only
    credential, as for one-click: the sender is not checked.
 2. without a valid token, the sender, from the list the address names
-   (`unsubscribe+<list_id>@domain`), but only when SES's SPF or DKIM verdict is PASS and that
-   check vouches for the From address: DMARC passed, or the passing SPF check's envelope
-   domain (`mail.source`, which SRS/BATV rewrite) or a DKIM signature's `d=` aligns with the
-   From domain. The address must already have a subscription to that list.
+   (`unsubscribe+<list_id>@domain`), but only when SES's DMARC verdict is PASS: that verdict
+   is what ties a passing SPF or DKIM domain to the From domain. Nothing is read from the
+   mail's own headers to decide it (anyone can add a `DKIM-Signature` naming the victim's
+   domain beside the one that passed). The address must already have a subscription to that
+   list.
 
 Anything else (not a Received notification, a virus or spam verdict FAIL, a bad token, an
 untrusted or unknown sender, no list named) is counted and dropped, never raised: AWS would
@@ -23,7 +24,6 @@ twice changes nothing the second time (the unsubscribe is conditional).
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -35,7 +35,6 @@ from chalicelib.unsubscribe import tokens
 MAX_RECIPIENTS = 50
 MAX_SUBJECT = 998
 PASS, FAIL = "PASS", "FAIL"
-_DKIM_DOMAIN = re.compile(r"(?:^|;)\s*d\s*=\s*([A-Za-z0-9.-]{1,253})\s*(?:;|$)")
 
 
 class Dropped(Exception):
@@ -59,51 +58,19 @@ def _strings(value, limit: int) -> list[str]:
     return [v for v in value[:limit] if isinstance(v, str) and len(v) <= 320]
 
 
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2].strip().strip(">").lower()
-
-
-def aligned(domain: str, other: str) -> bool:
-    """Relaxed alignment, approximated: the same domain, or one a subdomain of the other."""
-    if not domain or not other:
-        return False
-    return domain == other or domain.endswith("." + other) or other.endswith("." + domain)
-
-
-def _dkim_domains(mail: dict) -> list[str]:
-    found = []
-    for header in mail.get("headers") if isinstance(mail.get("headers"), list) else []:
-        header = _obj(header)
-        name, value = header.get("name"), header.get("value")
-        if isinstance(name, str) and name.lower() == "dkim-signature" and isinstance(value, str):
-            match = _DKIM_DOMAIN.search(value[:4096])
-            if match:
-                found.append(match.group(1).lower())
-    return found
-
-
 def trusted_sender(mail: dict, receipt: dict) -> str:
-    """The From address when SES's verdicts vouch for it; Dropped otherwise."""
+    """The From address when SES's DMARC verdict vouches for it; Dropped otherwise."""
     spf, dkim, dmarc = (_status(receipt, f"{n}Verdict") for n in ("spf", "dkim", "dmarc"))
-    if PASS not in (spf, dkim):
+    # DMARC passes only through a passing SPF or DKIM check: a PASS without one is not SES's.
+    if dmarc != PASS or PASS not in (spf, dkim):
         raise Dropped("untrusted_sender")
     senders = _strings(_obj(mail.get("commonHeaders")).get("from"), 2)
     try:
         if len(senders) != 1:
             raise InvalidEmail("not one From address")
-        sender = parse_address(senders[0])
+        return parse_address(senders[0])
     except InvalidEmail as error:
         raise Dropped("no_sender") from error
-    domain = _domain(sender)
-    source = mail.get("source") if isinstance(mail.get("source"), str) else ""
-    vouched = (
-        dmarc == PASS
-        or (spf == PASS and aligned(_domain(source), domain))
-        or (dkim == PASS and any(aligned(d, domain) for d in _dkim_domains(mail)))
-    )
-    if not vouched:
-        raise Dropped("untrusted_sender")
-    return sender
 
 
 def _ours(recipient: str, mailbox: str) -> str | None:
@@ -138,14 +105,23 @@ def _unsubscribe(subscriber_id: str, list_id: str, ctx, now: datetime) -> str:
 
 
 def _by_compact_token(detail: str, now: datetime) -> str:
-    from chalicelib.storage import subscribers
+    """The list is not written in the compact token: the subscriber's own lists are tried first
+    (one query), then every other list, since `/v1/unsubscribe-headers` hands out a mailto for
+    an address we have never seen (or a list it never joined): its opt-out is stored as the
+    one-click link for the same message stores it."""
+    from chalicelib.storage import lists, subscribers
     from chalicelib.storage.subscribers import AuditContext
 
     keys = get_settings().signing_keys
     try:
         token = tokens.parse_mailto(keys, detail)
         held = [s.list_id for s in subscribers.subscriptions_of(token.subscriber_id)]
-        list_id = tokens.mailto_list(keys, token, held)
+        try:
+            list_id = tokens.mailto_list(keys, token, held)
+        except tokens.InvalidToken:
+            # One paginated read of the small lists table, only for a token none of the
+            # subscriber's lists matches (an async event, never a request path).
+            list_id = tokens.mailto_list(keys, token, [x for x in lists.list_ids() if x not in held])
     except tokens.InvalidToken as error:
         raise Dropped("bad_token") from error
     return _unsubscribe(token.subscriber_id, list_id, AuditContext("mailto", key_id=token.key_id), now)

@@ -8,8 +8,26 @@ import json
 from chalice import Blueprint, Response
 
 from chalicelib.core.errors import Invalid, TooLarge, UnsupportedMediaType
-from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, json_body, media_type, raw_body, wants_html
+from chalicelib.core.forms import FORM_CONTENT_TYPES, FORM_URLENCODED, MAX_FORM_BYTES, parse_form
+from chalicelib.core.http import (
+    ADMIN,
+    ANY_CONTENT,
+    client_ip,
+    endpoint,
+    error_page,
+    header,
+    html_response,
+    json_body,
+    json_response,
+    language_of,
+    media_type,
+    raw_body,
+    redirect,
+    wants_html,
+)
 from chalicelib.core.observability import count
+from chalicelib.unsubscribe.headers import ONE_CLICK
+from chalicelib.unsubscribe.tokens import verify_link
 
 bp = Blueprint(__name__)
 
@@ -20,34 +38,141 @@ ONE_CLICK_TYPES = ANY_CONTENT
 MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
-def _flow(name: str):
-    """A handler of `flow`, imported on first use: storage stays off the cold start of routes
-    that do not need it (the offers' and the operators')."""
+def _one_click_form(request) -> dict[str, str]:
+    """Be liberal in what this route accepts: mailbox providers send the RFC 8058 body as a
+    form, but some clients send it with no Content-Type, as text/plain, or as JSON."""
+    if media_type(request) in FORM_CONTENT_TYPES:
+        return parse_form(header(request, "content-type"), raw_body(request))
+    body = raw_body(request)
+    if len(body) > MAX_FORM_BYTES:
+        raise TooLarge("bad_form", "the form is too large")
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty") from error
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty")
+        return value
+    return parse_form(FORM_URLENCODED, text.encode())
 
-    def handler(request, **params):
-        from chalicelib.unsubscribe import flow
 
-        return getattr(flow, name)(request, **params)
-
-    handler.__name__ = handler.__qualname__ = name
-    return handler
+def _form(request, limit: int | None = None) -> dict[str, str]:
+    if limit is None:
+        return parse_form(header(request, "content-type"), raw_body(request))
+    return parse_form(header(request, "content-type"), raw_body(request), limit=limit)
 
 
 def _answers_people(request) -> str:
+    """The unsubscribe POST serves mailbox providers (JSON) and our own page's form (pages)."""
+    try:
+        return "page" if "choice" in _one_click_form(request) else "json"
+    except Invalid:
+        return "json"
+
+
+def _caller(request):
+    from chalicelib.unsubscribe.flow import Caller
+
+    return Caller(client_ip(request), header(request, "user-agent"))
+
+
+def _url(raw_token: str, suffix: str = "", event: str | None = None, **extra: str) -> str:
+    from chalicelib.core.settings import get_settings
+    from chalicelib.unsubscribe.headers import page_url
+
+    return page_url(get_settings(), raw_token, suffix, event, **extra)
+
+
+def _next_page(request, raw_token: str, result):
+    """A page choice's answer: where to go next, or a page saying what happened."""
     from chalicelib.unsubscribe import flow
 
-    return flow.answers_people(request)
+    if isinstance(result, flow.Deferred):
+        return error_page(request, 202, "done.deferred", status_class="notice")
+    if isinstance(result, flow.UndoUnavailable):
+        return error_page(request, 409, "done.undo_unavailable", result.mailing_list)
+    return redirect(_url(raw_token, result.page, result.event, **({"thanks": "1"} if result.thanks else {})))
 
 
 # Recipients: the link in List-Unsubscribe and in the message body. GET never changes anything.
-bp.route("/u/{token}", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("landing_page")))
-bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)(
-    endpoint(_answers_people)(_flow("post_unsubscribe"))
-)
-bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("survey_page")))
-bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(_flow("submit_survey")))
-bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)(endpoint("page")(_flow("done_page")))
-bp.route("/u/{token}/undo", methods=["POST"], content_types=ANY_CONTENT)(endpoint("page")(_flow("submit_undo")))
+# Storage is imported on first use: it stays off the cold start of the routes that do not need it.
+
+
+@bp.route("/u/{token}", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint("page")
+def landing_page(request, token):
+    from chalicelib.unsubscribe import flow, pages
+
+    return html_response(pages.choice_page(language_of(request), flow.landing(token), _url(token)))
+
+
+@bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)
+@endpoint(_answers_people)
+def post_unsubscribe(request, token):
+    """One route, two callers: a mailbox provider's one-click POST (`List-Unsubscribe=One-Click`
+    or an empty body; answered 200, never redirected) and our own page's form (`choice=...`)."""
+    from chalicelib.unsubscribe import flow
+
+    try:
+        form = _one_click_form(request)
+    except Invalid:
+        count("RejectedInputs", kind="form")
+        verify_link(token)  # a bad link is named before a bad body
+        raise
+    if "choice" in form:
+        return _next_page(request, token, flow.choose(token, form["choice"], _caller(request)))
+    if form and form.get("List-Unsubscribe") != "One-Click":
+        verify_link(token)  # a bad link is named before a bad body
+        raise Invalid("bad_form", f"the body must be {ONE_CLICK} or empty")
+    answer = flow.one_click(token, _caller(request))
+    return json_response({"status": answer.status}, 202 if answer.status == "accepted" else 200)
+
+
+@bp.route("/u/{token}/survey", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint("page")
+def survey_page(request, token):
+    from chalicelib.unsubscribe import flow, pages
+
+    _, event, mailing_list = flow.event_of_link(token, (request.query_params or {}).get("event") or "")
+    if not pages.asks_survey(event):
+        return redirect(_url(token, "/done", event.sk))
+    page = pages.survey_page(
+        language_of(request), event, mailing_list, _url(token, "/survey"), _url(token, "/done", event.sk)
+    )
+    return html_response(page)
+
+
+@bp.route("/u/{token}/survey", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def submit_survey(request, token):
+    from chalicelib.unsubscribe import flow
+
+    verify_link(token)  # a bad link is named before a bad body
+    form = _form(request, limit=flow.SURVEY_BODY_LIMIT)
+    result = flow.answer_survey(token, form.get("event", ""), form.get("reason"), form.get("comment"))
+    return _next_page(request, token, result)
+
+
+@bp.route("/u/{token}/done", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint("page")
+def done_page(request, token):
+    from chalicelib.unsubscribe import flow, pages
+
+    query = request.query_params or {}
+    _, event, mailing_list = flow.event_of_link(token, query.get("event") or "")
+    page = pages.done_page(language_of(request), event, mailing_list, query.get("thanks") == "1", _url(token, "/undo"))
+    return html_response(page)
+
+
+@bp.route("/u/{token}/undo", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def submit_undo(request, token):
+    from chalicelib.unsubscribe import flow
+
+    verify_link(token)  # a bad link is named before a bad body
+    return _next_page(request, token, flow.undo(token, _form(request).get("event", ""), _caller(request)))
 
 
 # Senders: the headers for a message, and who may be sent to (X-Api-Key locally; IAM in AWS).
@@ -142,6 +267,7 @@ def list_frequencies(request, list_id):
 
 
 @bp.route("/v1/reports/leaving", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/leaving", methods=["GET"], content_types=ANY_CONTENT)  # a signed link's page (core.http)
 @endpoint(admin=True)
 def leaving_report(request):
     """Why people leave, by list and month: JSON, or a page with SVG charts for a browser."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.core import consent
-from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import InvalidEmail, is_id, subscriber_id_for
 from chalicelib.core.settings import get_settings
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.unsubscribe.headers import UnsubscribeHeaders, build_headers
 
@@ -47,17 +47,12 @@ def _list_id(value) -> str:
     return value
 
 
-def _existing_list(list_id: str) -> None:
-    if lists.get_list(list_id) is None:
-        raise NotFound("unknown_list", "this list does not exist")
-
-
 def headers_for(recipient, list_id, campaign_id=None) -> UnsubscribeHeaders:
     """The RFC 8058 headers for one message to one recipient of one list."""
     list_id = _list_id(list_id)
     if campaign_id is not None and not is_id(campaign_id):
         raise Invalid("bad_campaign", "campaign_id is not valid")
-    _existing_list(list_id)
+    lists.existing_list(list_id)
     return build_headers(get_settings(), resolve_subscriber(recipient), list_id, campaign_id or "")
 
 
@@ -105,7 +100,7 @@ def check_recipients(list_id, channel, recipients, now: datetime | None = None) 
     ]
     key = get_settings().subscriber_id_key
     number_ids = [phone_id(key, number) if number else None for number in numbers]
-    _existing_list(list_id)
+    lists.existing_list(list_id)
     people = list(dict.fromkeys(sid for sid in ids if sid))
     found, profiles = subscribers.permission_records(list_id, people) if people else ({}, {})
     opted_out = subscribers.sms_opted_out([n for n in number_ids if n])

@@ -2,10 +2,13 @@
 topic as JSON `{originationNumber, destinationNumber, messageKeyword, messageBody,
 inboundMessageId, previousPublishedMessageId}`.
 
-- STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT (any case; Thai: หยุด, ยกเลิก, เลิก) record an
-  SMS opt-out in the consent trail (source `sms-keyword`), on the profile of the number;
+- AWS's required opt-out keywords ARRET, CANCEL, END, OPT-OUT, OPTOUT, QUIT, REMOVE, STOP, TD,
+  UNSUBSCRIBE, and STOPALL (any case; Thai: หยุด, ยกเลิก, เลิก) record an SMS opt-out in the
+  consent trail (source `sms-keyword`), on the profile of the number: AWS opts the number out
+  on each of them itself, so our record must agree;
 - START, UNSTOP (Thai: เริ่ม) lift it (SMS only: an email unsubscribe stays);
-- HELP (Thai: ช่วยเหลือ) is counted (AWS answers it with the number's configured HELP reply).
+- HELP (Thai: ช่วยเหลือ) is counted and never opts out (AWS answers it with the number's
+  configured HELP reply).
 
 Numbers are normalised to E.164 and never stored or logged in clear: a number's profile is keyed
 by `phone_id`, an HMAC of the number under `SUBSCRIBER_ID_KEY` with a prefix of its own, so it
@@ -27,7 +30,9 @@ from datetime import UTC, datetime
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
 
-STOP_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "หยุด", "ยกเลิก", "เลิก")
+# AWS End User Messaging SMS's required opt-out keywords, then ours.
+AWS_OPT_OUT_WORDS = ("arret", "cancel", "end", "opt-out", "optout", "quit", "remove", "stop", "td", "unsubscribe")
+STOP_WORDS = (*AWS_OPT_OUT_WORDS, "stopall", "หยุด", "ยกเลิก", "เลิก")
 START_WORDS = ("start", "unstop", "เริ่ม")
 HELP_WORDS = ("help", "ช่วยเหลือ")
 # Thai is written without spaces between words: a message starting with one of these is it.

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from chalicelib.core.ids import ID_PATTERN
 
 _SIGNATURE_LENGTH = 43  # base64url of 32 bytes, unpadded
+# The campaign of the sunset job's re-permission email's links: its one-click leaves every list
+# that email named.
+SUNSET_CAMPAIGN = "sunset"
 
 
 class InvalidToken(ValueError):
@@ -78,8 +81,17 @@ def verify_link(raw: str) -> UnsubscribeToken:
         logger.info("rejected unsubscribe token", extra={"why": str(error)})
         count("RejectedInputs", kind="token")
         raise Invalid("invalid_token", "the unsubscribe link is not valid") from error
-    logger.append_keys(token_kid=token.key_id, list_id=token.list_id)
+    logger.thread_safe_append_keys(token_kid=token.key_id, list_id=token.list_id)
     return token
+
+
+def link_and_list(raw: str):
+    """A link's verified token and the list it names (`UnknownList` when that list is gone):
+    what every page of a link starts with."""
+    from chalicelib.storage import lists  # PynamoDB: only the routes that read lists pay for it
+
+    token = verify_link(raw)
+    return token, lists.existing_list(token.list_id)
 
 
 # The mailto's compact form: `<kid>.<subscriber>.<signature>` in the local part of the address

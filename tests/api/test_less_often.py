@@ -186,6 +186,7 @@ def test_the_sunset_report_reads_each_runs_funnel(api):
     report = api.admin("GET", "/v1/reports/sunset").json_body
     assert report["runs"] and set(report["runs"][0]["funnel"]) == {"due", "emailed", "kept", "unsubscribed"}
     assert report["runs"][0]["dry_run"] is True and report["runs"][0]["braked_lists"] == []
+    assert set(report["runs"][0]["not_emailed"]) == {"email_failed", "rescheduled"}
     page = api.admin("GET", "/v1/reports/sunset?format=html")
     assert page.status_code == 200 and b"Sunset runs" in page.body and b"<script" not in page.body
     assert api.http.get("/v1/reports/sunset").status_code == 401

@@ -18,6 +18,7 @@ from chalicelib.core.ids import subscriber_id_for
 from chalicelib.storage import subscribers
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.sunset import job as sunset_job
+from tests.api.conftest import ADMIN
 from tests.helpers import eventbridge_event, join, sns_message
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -168,8 +169,10 @@ def test_one_re_permission_email_for_three_lists_and_one_click_keeps_them_all(ap
         assert api.admin("PUT", f"/v1/lists/{list_id}/sunset-policy", short).status_code == 200
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
     today = datetime.now(UTC)
-    sunset_job.run_locally(False, send_reminder, now=today)  # new members: next due in 7 days
-    run_id = sunset_job.run_locally(False, send_reminder, now=today + timedelta(days=8))
+    sunset_job.run_locally(False, send_reminder, now=today)  # nobody is due yet
+    # They joined under the default policy: first due when its 180 days end (issue 16.11); by
+    # then the 7-day policy finds them inactive.
+    run_id = sunset_job.run_locally(False, send_reminder, now=today + timedelta(days=181))
     report = api.admin("GET", f"/v1/sunset/runs/{run_id}").json_body
     assert report["outcomes"]["emails_sent"] == 2 and report["outcomes"]["emailed"] == 6
 
@@ -219,3 +222,143 @@ def test_keep_leaves_a_list_the_person_left_meanwhile(api, alice, settings):
     assert subscribers.get_subscription(alice, "newsletter").status == "unsubscribed"
     promo = subscribers.get_subscription(alice, "promo")
     assert (promo.status, promo.sunset_state) == ("active", None)
+
+
+class DynamoCalls:
+    """DynamoDB operations PynamoDB sends, by name."""
+
+    def __init__(self, monkeypatch):
+        from collections import Counter
+
+        from pynamodb.connection.base import Connection
+
+        self.calls: Counter = Counter()
+        real = Connection._make_api_call
+
+        def counted(connection, operation, kwargs):
+            self.calls[operation] += 1
+            return real(connection, operation, kwargs)
+
+        monkeypatch.setattr(Connection, "_make_api_call", counted)
+
+
+def test_new_members_are_due_when_their_window_can_first_end_and_a_braked_list_gets_no_writes(api, monkeypatch):
+    """Issue 16.11: imports wrote `sunset_due = now`, so every run rewrote each member who
+    joined that day, even on a list the brake had stopped (188 writes). New members are due when
+    the list's window can first end; the run that brakes the list writes nothing to it."""
+    assert api.admin("POST", "/v1/lists", {"list_id": "weekly", "name": "Weekly"}).status_code == 201
+    assert api.admin("PUT", "/v1/lists/weekly/sunset-policy", {"inactive_days": 30}).status_code == 200
+    today = datetime.now(UTC)
+    long_ago = today - timedelta(days=90)
+    inactive = [f"sold{i:02d}" for i in range(20)]  # 20 of 208: over the 5% one run may move
+    for sid in inactive:
+        due = today - timedelta(days=1)  # engaged long ago; due since yesterday
+        subscribers.subscribe(sid, f"{sid}@example.com", "weekly", AuditContext("api"), long_ago, sunset_due=due)
+        for m in range(10):
+            subscribers.count_send(sid, "weekly", f"{sid}-{m}", long_ago)
+    csv = "email\n" + "".join(f"new{i:03d}@example.com\n" for i in range(188))
+    dynamo, started = DynamoCalls(monkeypatch), time.monotonic()
+    imported = api.http.post(
+        "/v1/lists/weekly/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=csv.encode()
+    )
+    minutes, calls = int((time.monotonic() - started) // 60), dict(dynamo.calls)
+    assert imported.status_code == 200 and imported.json_body["counts"] == {"subscribed": 188}
+    assert subscribers.members_of("weekly") == 208
+    from chalicelib.core.ids import subscriber_id_for
+    from chalicelib.core.settings import get_settings
+
+    key = get_settings().subscriber_id_key
+    new = [subscriber_id_for(key, f"new{i:03d}@example.com") for i in range(188)]
+    first_day = f"{today + timedelta(days=30):%Y-%m-%d}"
+    assert {subscribers.get_subscription(sid, "weekly").sunset_due[:10] for sid in new} == {first_day}
+    # One transaction a row, and the list's policy read once a minute (moto is slow: an import of
+    # 188 rows can take more than one).
+    assert calls["TransactWriteItems"] == 188 and 1 <= calls.get("GetItem", 0) <= 1 + minutes
+    assert set(calls) == {"TransactWriteItems", "GetItem"}
+
+    before = {sid: subscribers.get_subscription(sid, "weekly").attribute_values for sid in new + inactive}
+    run_id = sunset_job.run_locally(False, lambda record: None, now=today)
+    report = api.admin("GET", f"/v1/sunset/runs/{run_id}").json_body
+    assert report["braked_lists"] == ["weekly"] and report["per_list"]["weekly"] == {"remind": 20, "unsubscribe": 0}
+    assert report["outcomes"]["rescheduled"] == 0 and report["outcomes"]["found"] == 20
+    after = {sid: subscribers.get_subscription(sid, "weekly").attribute_values for sid in new + inactive}
+    assert after == before
+
+
+def test_a_member_added_before_a_policy_is_set_is_due_after_the_default_window(api, alice):
+    due = subscribers.get_subscription(alice, "newsletter").sunset_due[:10]
+    assert due == f"{datetime.now(UTC) + timedelta(days=180):%Y-%m-%d}"
+
+
+def _grouped_email(api, alice, reminded_at):
+    """Alice reminded about three lists in one re-permission email (as the job marks them: the
+    same reminder time on each), and that email as SES would send it."""
+    from chalicelib.sunset.email import build_reminder
+
+    assert api.admin("POST", "/v1/lists", {"list_id": "digest", "name": "The Digest"}).status_code == 201
+    for email in ("alice@example.com", "bob@example.com"):
+        assert api.admin("POST", "/v1/lists/digest/subscribers", {"email": email}).status_code == 201
+    named = ["digest", "newsletter", "promo"]
+    for list_id in named:
+        sub = subscribers.get_subscription(alice, list_id)
+        sub.sunset_state, sub.pending_since, sub.reminder_sent_at = "pending", reminded_at, reminded_at
+        sub.save()
+    message = build_reminder(alice, "alice@example.com", named)
+    [header] = message.get_all("List-Unsubscribe")
+    return named, urlsplit(header.strip("<>")).path
+
+
+def test_the_one_click_of_a_grouped_re_permission_email_leaves_every_list_it_named(api, alice, settings):
+    """Issue 16.12: the mail app's unsubscribe button on the email that asked about three lists
+    leaves the three, not only the first; nobody else's, and nothing another email asked."""
+    bob = subscriber_id_for(settings.subscriber_id_key, "bob@example.com")
+    named, one_click = _grouped_email(api, alice, datetime.now(UTC) - timedelta(days=2))
+    response = api.http.post(one_click, headers=FORM, body=b"List-Unsubscribe=One-Click")
+    assert response.status_code == 200
+    assert {lst: subscribers.get_subscription(alice, lst).status for lst in named} == dict.fromkeys(
+        named, "unsubscribed"
+    )
+    assert all(subscribers.get_subscription(bob, lst).status == "active" for lst in named)
+    left = [e for e in api.events(alice) if e["action"] == "unsubscribe"]
+    assert sorted(e["list_id"] for e in left) == named and {e["source"] for e in left} == {"one-click"}
+    again = api.http.post(one_click, headers=FORM, body=b"List-Unsubscribe=One-Click")  # a double click
+    assert again.status_code == 200 and len([e for e in api.events(alice) if e["action"] == "unsubscribe"]) == 3
+
+
+def test_a_newsletters_one_click_while_a_re_permission_email_is_pending_leaves_that_list_only(api, alice):
+    named, _ = _grouped_email(api, alice, datetime.now(UTC) - timedelta(days=2))
+    assert api.http.post(api.link("alice@example.com"), headers=FORM, body=b"").status_code == 200
+    assert [subscribers.get_subscription(alice, lst).status for lst in named] == ["active", "unsubscribed", "active"]
+
+
+def test_keep_after_the_grace_period_brings_back_every_list_the_email_named(api, alice, settings):
+    """Issue 16.12: the job unsubscribed the three lists when the grace period ended; the email's
+    "keep me" button, clicked late, brings back all three (it promised to keep them all)."""
+    bob = subscriber_id_for(settings.subscriber_id_key, "bob@example.com")
+    named, one_click = _grouped_email(api, alice, datetime.now(UTC) - timedelta(days=20))
+    now = datetime.now(UTC)
+    for list_id in named:
+        assert subscribers.sunset_unsubscribe(subscribers.get_subscription(alice, list_id), now)
+    members = {lst: subscribers.members_of(lst) for lst in named}
+    page = api.http.post(one_click + "/keep", headers=FORM, body=b"")
+    assert page.status_code == 200 and all(n in page.body for n in (b"The Weekly", b"Promotions", b"The Digest"))
+    for list_id in named:
+        mine = subscribers.get_subscription(alice, list_id)
+        assert (mine.status, mine.sunset_state, mine.reminder_sent_at) == ("active", None, None)
+        assert mine.sunset_due[:10] > f"{now:%Y-%m-%d}" and subscribers.members_of(list_id) == members[list_id] + 1
+        assert subscribers.get_subscription(bob, list_id).status == "active"
+    assert api.allowed("alice@example.com", "promo")["allowed"] is True
+    # a second click changes nothing more
+    assert api.http.post(one_click + "/keep", headers=FORM, body=b"").status_code == 200
+    assert len([e for e in api.events(alice) if e["action"] == "resubscribe"]) == 3
+
+
+def test_keep_after_the_grace_period_never_overrides_the_persons_own_choice(api, alice):
+    named, one_click = _grouped_email(api, alice, datetime.now(UTC) - timedelta(days=20))
+    now = datetime.now(UTC)
+    for list_id in named:
+        assert subscribers.sunset_unsubscribe(subscribers.get_subscription(alice, list_id), now)
+    subscribers.unsubscribe_all(alice, AuditContext("page"), now)  # then they stopped everything
+    assert api.http.post(one_click + "/keep", headers=FORM, body=b"").status_code == 200
+    assert all(subscribers.get_subscription(alice, lst).status == "unsubscribed" for lst in named)
+    assert api.allowed("alice@example.com")["reason"] == "opted_out_all"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chalicelib.storage import lists, offers, subscribers
+from chalicelib.storage import cancel, lists, offers, subscribers
 from tests.api.test_offers_api import BROWSER, CAMPAIGN, ORIGIN, decide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,6 +211,44 @@ def routes(code: str) -> dict[tuple[str, str], Route]:
         ),
         ("POST", "/v1/codes/{code}/rollbacks"): Route(
             "POST", f"/v1/codes/{code}/rollbacks", {"order_ref": "order-{n}"}
+        ),
+        ("POST", "/v1/cancel-sessions"): Route(
+            "POST",
+            "/v1/cancel-sessions",
+            {
+                "business": "fuzz",
+                "customer_id": "cus{n}",
+                "subscription_id": "sub{n}",
+                "plan": "Pro",
+                "price": 1999,
+                "currency": "USD",
+                "tenure_months": 3,
+                "locale": "th",
+                "return_url": "https://shop.example/account",
+                "effective_date": "2030-01-01",
+            },
+            stored=lambda n: bool(cancel.sessions_of_customer("fuzz", f"cus{n}")),
+        ),
+        ("PUT", "/v1/cancel-flows/{business}"): Route(
+            "PUT",
+            "/v1/cancel-flows/fuzz{n}",
+            {
+                "reasons": ["too_expensive", "unused", "other"],
+                "offers": {
+                    "too_expensive": [{"offer_id": "lite", "kind": "cheaper_plan", "plan": "Lite", "price": 900}],
+                    "unused": [{"offer_id": "p1", "kind": "pause", "months": 1, "percent": 0}],
+                },
+                "holdout_percent": 10,
+                "budget": 100,
+                "retention_days": 1200,
+            },
+            stored=lambda n: cancel.load_flow(f"fuzz{n}") is not None,
+        ),
+        ("PUT", "/v1/cancel-flows/{business}/webhook"): Route(
+            "PUT",
+            "/v1/cancel-flows/hook{n}/webhook",
+            {"url": "https://hooks.example/offboard"},
+            stored=lambda n: cancel.load_webhook(f"hook{n}") is not None,
         ),
     }
 

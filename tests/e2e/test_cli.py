@@ -1,9 +1,14 @@
 """The operator CLI against the embedded DynamoDB server."""
 
 import json
+import os
 import subprocess
+import sys
 
 import pytest
+
+from tests.helpers import ROOT
+from tools.demo import DEMO_ACTIVE_MEMBERS
 
 pytestmark = pytest.mark.server
 
@@ -45,15 +50,82 @@ def test_subscribers_from_the_cli(local_stack, tmp_path):
     assert [json.loads(line)["action"] for line in local_stack.cli("export", sid).splitlines()] == ["subscribe"]
 
 
+def as_the_readme_shows(stack) -> dict:
+    """The environment of a newcomer's second shell, as the README shows it: DYNAMODB_ENDPOINT and
+    the ports run-local was given, none of the endpoints and URLs run-local exported to its own
+    processes."""
+    env = {
+        name: value
+        for name, value in stack.env.items()
+        if name not in ("SQS_ENDPOINT", "SES_ENDPOINT", "PUBLIC_BASE_URL") and not name.endswith("_QUEUE_URL")
+    }
+    return {**env, "PORT": str(stack.api_port), "SQS_PORT": str(stack.sqs_port)}
+
+
+def run_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
-    dry = json.loads(local_stack.cli("sunset-run", "--dry-run"))
+    """`sunset-run` run as the README shows it sends through run-local's SES (it sent nothing
+    before: the CLI pointed SES at a port where nothing listens)."""
+    env = as_the_readme_shows(local_stack)
+
+    def sunset_run(*args):
+        done = run_cli(env, "sunset-run", *args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    dry = sunset_run("--dry-run")
     assert dry["dry_run"] and dry["per_list"]["newsletter"]["remind"] == 3 and dry["outcomes"]["emailed"] == 0
-    real = json.loads(local_stack.cli("sunset-run"))
+    real = sunset_run()
     assert real["status"] == "done" and real["outcomes"]["emailed"] == 3 and real["braked_lists"] == []
-    again = json.loads(local_stack.cli("sunset-run"))
+    assert real["outcomes"]["email_failed"] == 0 and real["outcomes"]["emails_sent"] == 3
+    again = sunset_run()
     assert again["outcomes"]["emailed"] == 0
     listed = json.loads(local_stack.cli("sunset-runs"))
     assert [r["run_id"] for r in listed][:3] == [again["run_id"], real["run_id"], dry["run_id"]]
+    [shown] = [
+        r for r in local_stack.admin("GET", "/v1/reports/sunset").json()["runs"] if r["run_id"] == real["run_id"]
+    ]
+    assert shown["funnel"]["emailed"] == 3 and shown["not_emailed"] == {
+        "email_failed": 0,
+        "rescheduled": DEMO_ACTIVE_MEMBERS,
+    }
+
+
+def test_cli_links_follow_port(local_stack):
+    """run-local serves the API on PORT; the links the CLI prints point there."""
+    done = run_cli(as_the_readme_shows(local_stack), "headers", "newsletter", "port@example.com")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["unsubscribe_url"].startswith(f"http://127.0.0.1:{local_stack.api_port}/u/")
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({}, "DYNAMODB_ENDPOINT=http://127.0.0.1:8001"),
+        ({"DYNAMODB_ENDPOINT": "http://127.0.0.1:9"}, "nothing answers at DYNAMODB_ENDPOINT=http://127.0.0.1:9"),
+    ],
+)
+def test_a_cli_without_storage_settings_says_what_to_set(tmp_path, setting, says):
+    """No DYNAMODB_ENDPOINT and no AWS credentials anywhere (environment, files, instance
+    metadata), or an endpoint where nothing listens: one line naming what to set, exit 3."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **setting,
+    }
+    done = run_cli(env, "check", "newsletter", "email", "a@example.com")
+    assert done.returncode == 3 and done.stdout == ""
+    assert says in done.stderr and "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    if not setting:
+        assert "AWS_ACCESS_KEY_ID" in done.stderr and "AWS_PROFILE" in done.stderr
 
 
 def test_every_command_is_registered_once_under_its_name():
@@ -67,6 +139,8 @@ def test_every_command_is_registered_once_under_its_name():
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
             *("sunset-run", "sunset-runs", "sunset-policy"),
             *("replay-queue", "redrive-async"),
+            "report-link",
+            "doctor",
             "preflight",
         ]
     )

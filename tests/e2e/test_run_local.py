@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -111,7 +112,7 @@ def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_
 
         # The worker applies what is queued on run-local's SQS server.
         sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{sqs_port}", region_name="us-east-1")
-        queue = sqs.get_queue_url(QueueName="offboard-unsubscribes")["QueueUrl"]
+        queue = sqs.get_queue_url(QueueName="offboard-dev-unsubscribes")["QueueUrl"]
         asked_at = "2026-03-04T05:06:07+00:00"
         context = {"source": "one-click", "ip_hash": None, "user_agent": None, "key_id": "k1", "campaign_id": None}
         sqs.send_message(
@@ -145,3 +146,82 @@ def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_
             with contextlib.suppress(ProcessLookupError):  # anything left of the group
                 os.killpg(run_local.pid, signal.SIGKILL)
             output.close()
+
+
+def local_env(tmp_path, **ports) -> dict:
+    """run-local's environment on free ports (or the ones given), nothing of the test's AWS."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("AWS_") and name not in ("PUBLIC_BASE_URL", "SES_ENDPOINT", "DYNAMODB_ENDPOINT")
+    }
+    env.update(PORT=str(free_port()), DYNAMODB_PORT=str(free_port()), SQS_PORT=str(free_port()))
+    env.update({name: str(port) for name, port in ports.items()}, LOG_DIR=str(tmp_path / "logs"))
+    return env
+
+
+@pytest.mark.parametrize("variable", ["PORT", "DYNAMODB_PORT", "SQS_PORT"])
+def test_a_busy_port_stops_run_local_before_anything_starts_naming_the_port_and_its_variable(tmp_path, variable):
+    """Another stack (here: a bare listener) on one of the ports: run-local says which port and
+    which variable moves it, exits non-zero, starts nothing, and sends the listener nothing (a
+    second run-local used to attach to the first stack's servers, re-seed them and hang)."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        busy = other.getsockname()[1]
+        env = local_env(tmp_path, **{variable: busy})
+        done = subprocess.run(["scripts/run-local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0
+        assert f"port {busy} is already in use" in done.stderr and f"set {variable} to a free port" in done.stderr
+        assert done.stdout == "" and not (tmp_path / "logs").exists()
+        other.settimeout(0.2)
+        connection, _ = other.accept()  # run-local's own probe, and nothing after it
+        with connection:
+            connection.settimeout(0.5)
+            assert connection.recv(1024) == b""
+        with pytest.raises(TimeoutError):
+            other.accept()
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_run_local_stops_every_process_it_started(tmp_path, stop):
+    """Ctrl-C (SIGINT to run-local alone: its servers run in process groups of their own, so
+    the terminal's signal never reaches them) or SIGTERM: every process run-local started is
+    gone, `chalice local`'s reloaded child process too, and the ports are free again."""
+    env = local_env(tmp_path, SEED_DEMO=0)
+    run_local = subprocess.Popen(
+        ["scripts/run-local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    started: dict[int, str] = {}
+    try:
+        wait_for(f"http://127.0.0.1:{env['PORT']}/u/x", run_local, seconds=120)
+        started = descendants(run_local.pid)
+        commands = list(started.values())
+        assert sum("chalice local" in c for c in commands) >= 2, commands  # the reloader and its child
+        assert any("local_dynamodb.py" in c for c in commands) and any("work-queues" in c for c in commands)
+        os.kill(run_local.pid, stop)
+        run_local.wait(timeout=30)
+        assert run_local.returncode == 128 + stop
+        left = {pid: command for pid, command in started.items() if alive(pid)}
+        assert left == {}
+        for variable in ("PORT", "DYNAMODB_PORT", "SQS_PORT"):
+            with pytest.raises(requests.ConnectionError):
+                requests.get(f"http://127.0.0.1:{env[variable]}", timeout=1)
+    finally:
+        for pid in [run_local.pid, *started]:  # whatever is left, whichever group it is in
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

@@ -3,6 +3,7 @@ command an operator runs), and a reader for the CloudFormation it contains."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -67,10 +68,11 @@ def resources(template: dict, kind: str) -> dict:
 
 class Resolver:
     """Values of a packaged template as CloudFormation would resolve them for a stage (stack
-    `offboard-<stage>`, REGION, ACCOUNT)."""
+    `offboard-<stage>`, REGION, ACCOUNT), with the parameters given at deploy (`parameters`, as
+    `--parameter-overrides`) or else their defaults."""
 
-    def __init__(self, template: dict, stage: str):
-        self.template, self.stage = template, stage
+    def __init__(self, template: dict, stage: str, parameters: dict[str, str] | None = None):
+        self.template, self.stage, self.parameters = template, stage, dict(parameters or {})
         self.stack = f"offboard-{stage}"
         self.pseudo = {
             "AWS::Region": REGION,
@@ -88,6 +90,8 @@ class Resolver:
     def ref(self, logical: str):
         if logical in self.pseudo:
             return self.pseudo[logical]
+        if logical in self.parameters:
+            return self.parameters[logical]
         if logical in self.template.get("Parameters", {}):  # deployed without overriding it
             return self.template["Parameters"][logical].get("Default", "")
         resource = self.template["Resources"][logical]
@@ -147,3 +151,67 @@ class Resolver:
         shared = self.template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         own = self.template["Resources"][logical]["Properties"].get("Environment", {}).get("Variables", {})
         return {name: self.value(value) for name, value in {**shared, **own}.items()}
+
+
+def create_stack_resources(client, resolver: Resolver) -> None:
+    """What CloudFormation creates from the template, as far as the functions and `doctor` look:
+    tables (with their backups and protection), queues (with their redrive policies), topics,
+    the configuration set, the receipt rule set (when the stack has a mailbox) and the alarms on
+    a single metric. `client(service)` builds a boto3 client."""
+    template = resolver.template
+    for table in resources(template, "AWS::DynamoDB::Table").values():
+        properties = table["Properties"]
+        name = resolver.value(properties["TableName"])
+        arguments = {
+            "TableName": name,
+            "KeySchema": properties["KeySchema"],
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "BillingMode": properties["BillingMode"],
+            "DeletionProtectionEnabled": properties.get("DeletionProtectionEnabled", False),
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        client("dynamodb").create_table(**arguments)
+        if "PointInTimeRecoverySpecification" in properties:
+            client("dynamodb").update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification=properties["PointInTimeRecoverySpecification"]
+            )
+    sqs = client("sqs")
+    queues = resources(template, "AWS::SQS::Queue")
+    urls = {
+        logical: sqs.create_queue(QueueName=resolver.value(q["Properties"]["QueueName"]))["QueueUrl"]
+        for logical, q in queues.items()
+    }
+    for logical, queue in queues.items():
+        if "RedrivePolicy" in queue["Properties"]:
+            policy = queue["Properties"]["RedrivePolicy"]
+            target = resolver.value(policy["deadLetterTargetArn"])
+            redrive = json.dumps({"deadLetterTargetArn": target, "maxReceiveCount": str(policy["maxReceiveCount"])})
+            sqs.set_queue_attributes(QueueUrl=urls[logical], Attributes={"RedrivePolicy": redrive})
+    for topic in resources(template, "AWS::SNS::Topic").values():
+        client("sns").create_topic(Name=resolver.value(topic["Properties"]["TopicName"]))
+    for configuration_set in resources(template, "AWS::SES::ConfigurationSet").values():
+        client("sesv2").create_configuration_set(
+            ConfigurationSetName=resolver.value(configuration_set["Properties"]["Name"])
+        )
+    if resolver.ref("UnsubscribeMailbox"):
+        for rule_set in resources(template, "AWS::SES::ReceiptRuleSet").values():
+            client("ses").create_receipt_rule_set(RuleSetName=resolver.value(rule_set["Properties"]["RuleSetName"]))
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        properties = alarm["Properties"]
+        if "MetricName" not in properties:
+            continue
+        client("cloudwatch").put_metric_alarm(
+            AlarmName=f"{resolver.stack}-{name}",
+            Namespace=properties["Namespace"],
+            MetricName=properties["MetricName"],
+            Dimensions=[
+                {"Name": d["Name"], "Value": resolver.value(d["Value"])} for d in properties.get("Dimensions", [])
+            ],
+            Statistic=properties["Statistic"],
+            Period=properties["Period"],
+            EvaluationPeriods=properties["EvaluationPeriods"],
+            Threshold=float(properties["Threshold"]),
+            ComparisonOperator=properties["ComparisonOperator"],
+            AlarmActions=[resolver.value(a) for a in properties["AlarmActions"]],
+        )

@@ -64,18 +64,18 @@ def people(aws, settings):
     return sids
 
 
-def create_queue(sqs, template, logical) -> str:
+def create_queue(sqs, resolver: Resolver, logical) -> str:
     """The queue as the template declares it (name, redrive policy onto its DLQ)."""
-    properties = template["Resources"][logical]["Properties"]
+    properties = resolver.template["Resources"][logical]["Properties"]
     attributes = {}
     if "RedrivePolicy" in properties:
         policy = properties["RedrivePolicy"]
-        target = create_queue(sqs, template, policy["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        target = create_queue(sqs, resolver, policy["deadLetterTargetArn"]["Fn::GetAtt"][0])
         arn = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes["RedrivePolicy"] = json.dumps(
             {"deadLetterTargetArn": arn, "maxReceiveCount": str(policy["maxReceiveCount"])}
         )
-    return sqs.create_queue(QueueName=properties["QueueName"], Attributes=attributes)["QueueUrl"]
+    return sqs.create_queue(QueueName=resolver.value(properties["QueueName"]), Attributes=attributes)["QueueUrl"]
 
 
 def drain(sqs, url: str) -> list[dict]:
@@ -93,7 +93,7 @@ def test_a_poison_message_lands_in_the_dlq_and_the_good_one_next_to_it_is_applie
 ):
     from chalicelib.unsubscribe import deferred
 
-    template, _ = deployed
+    template, resolver = deployed
     [worker] = [
         name
         for name, f in resources(template, "AWS::Serverless::Function").items()
@@ -103,13 +103,13 @@ def test_a_poison_message_lands_in_the_dlq_and_the_good_one_next_to_it_is_applie
     queue_logical = next(
         name
         for name, q in resources(template, "AWS::SQS::Queue").items()
-        if event_source["Properties"]["Queue"]["Fn::Sub"].endswith(":" + q["Properties"]["QueueName"])
+        if event_source["Properties"]["Queue"]["Fn::Sub"].endswith(":" + resolver.value(q["Properties"]["QueueName"]))
     )
-    url = create_queue(sqs, template, queue_logical)
+    url = create_queue(sqs, resolver, queue_logical)
     redrive = template["Resources"][queue_logical]["Properties"]["RedrivePolicy"]
-    dlq = sqs.get_queue_url(
-        QueueName=template["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]["QueueName"]
-    )["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=resolver.get_att(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0], "QueueName"))[
+        "QueueUrl"
+    ]
 
     good, _ = people
     monkeypatch.setenv("UNSUBSCRIBE_QUEUE_URL", url)
@@ -128,7 +128,7 @@ def test_a_poison_message_lands_in_the_dlq_and_the_good_one_next_to_it_is_applie
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0).get("Messages")
         if not messages:
             break
-        event = app_client.events.generate_sqs_event([messages[0]["Body"]], queue_name="offboard-unsubscribes")
+        event = app_client.events.generate_sqs_event([messages[0]["Body"]], queue_name="offboard-prod-unsubscribes")
         try:
             app_client.lambda_.invoke("deferred_unsubscribe", event)
         except Exception:  # noqa: BLE001  (what Lambda sees: the batch failed)
@@ -202,7 +202,7 @@ def test_an_ses_event_that_cannot_be_stored_is_retried_then_kept_and_redriven(
     ]
     config = config["Properties"]
     destination = config["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
-    failed_url = create_queue(sqs, template, destination)
+    failed_url = create_queue(sqs, resolver, destination)
     function = resolver.function_name("SesEventFromSns")
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
 
@@ -238,8 +238,8 @@ def test_an_ses_event_that_cannot_be_stored_is_retried_then_kept_and_redriven(
 def test_redrive_leaves_records_of_another_function_alone(deployed, sqs, monkeypatch):
     import tools.cli.failures
 
-    template, _ = deployed
-    url = create_queue(sqs, template, "DailySunsetRunFailures")
+    _, resolver = deployed
+    url = create_queue(sqs, resolver, "DailySunsetRunFailures")
     other = {"requestContext": {"functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:someone-else:$LATEST"}}
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({**other, "requestPayload": {}}))
     fake = LambdaInProcess(None, {})
@@ -289,9 +289,9 @@ def test_the_deployed_stage_sends_through_its_configuration_set_and_queues_sunse
     from chalicelib.sunset.email import send_reminder
 
     boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="offboard.example")
-    boto3.client("sesv2", region_name=REGION).create_configuration_set(ConfigurationSetName="offboard-events")
-    queue = sqs.create_queue(QueueName="offboard-sunset")["QueueUrl"]
-    monkeypatch.setenv("SES_CONFIGURATION_SET", "offboard-events")
+    boto3.client("sesv2", region_name=REGION).create_configuration_set(ConfigurationSetName="offboard-prod-events")
+    queue = sqs.create_queue(QueueName="offboard-prod-sunset")["QueueUrl"]
+    monkeypatch.setenv("SES_CONFIGURATION_SET", "offboard-prod-events")
     monkeypatch.setenv("SUNSET_QUEUE_URL", queue)
     forget_settings()
 

@@ -84,19 +84,20 @@ def test_every_functions_environment_names_the_stages_tables_and_queues(packaged
     tables = {resolver.ref(name) for name in resources(template, "AWS::DynamoDB::Table")}
     queues = {resolver.ref(name) for name in resources(template, "AWS::SQS::Queue")}
     functions = resources(template, "AWS::Serverless::Function")
-    assert len(functions) == 8
+    assert len(functions) == 9
     for name in functions:
         variables = resolver.environment(name)
         named = {k: v for k, v in variables.items() if k.endswith("_TABLE")}
         assert set(named) == {"LISTS_TABLE", "SUBSCRIBERS_TABLE", "OFFERS_TABLE"}, name
         assert set(named.values()) == tables, (name, named)
         assert {variables["SUNSET_QUEUE_URL"], variables["UNSUBSCRIBE_QUEUE_URL"]} <= queues
-        assert variables["SES_CONFIGURATION_SET"] == "offboard-events"
+        assert variables["SES_CONFIGURATION_SET"] == f"offboard-{stage}-events"
 
 
 def test_event_sources_point_at_resources_of_the_template(template):
-    queues = {q["Properties"]["QueueName"] for q in resources(template, "AWS::SQS::Queue").values()}
-    topics = {t["Properties"]["TopicName"] for t in resources(template, "AWS::SNS::Topic").values()}
+    resolver = Resolver(template, "prod")
+    queues = {resolver.value(q["Properties"]["QueueName"]) for q in resources(template, "AWS::SQS::Queue").values()}
+    topics = {resolver.value(t["Properties"]["TopicName"]) for t in resources(template, "AWS::SNS::Topic").values()}
     for function in resources(template, "AWS::Serverless::Function").values():
         for event in function["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
@@ -107,7 +108,7 @@ def test_event_sources_point_at_resources_of_the_template(template):
 
 def test_work_queues_have_dead_letter_queues_and_alarms(template):
     queues = resources(template, "AWS::SQS::Queue")
-    for name in ("SunsetQueue", "UnsubscribeQueue"):
+    for name in ("SunsetQueue", "UnsubscribeQueue", "CancelWebhookQueue"):
         target, attribute = queues[name]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"]
         assert target in queues and target.endswith("DeadLetters") and attribute == "Arn"
     alarms = resources(template, "AWS::CloudWatch::Alarm")
@@ -117,6 +118,7 @@ def test_work_queues_have_dead_letter_queues_and_alarms(template):
         "UnsubscribeDeadLettersAlarm",
         "SunsetDeadLettersAlarm",
         "SunsetJobErrorsAlarm",
+        "CancelWebhookDeadLettersAlarm",
     } <= set(alarms)
 
 
@@ -128,6 +130,8 @@ def test_the_admin_api_is_behind_iam_and_public_routes_are_not(template):
                 continue
             behind_iam = operation.get("security") == [{"sigv4": []}]
             assert behind_iam == (path.startswith("/v1/") and path != "/v1/engagement"), (path, method)
+    # A browser opens report pages by a signed link (core.http.check_page_link): no IAM there.
+    assert {"/reports/leaving", "/reports/sunset", "/reports/sites/{site_key}/campaigns/{campaign_id}"} <= set(paths)
 
 
 # Part 2: nothing lost on asynchronous paths.
@@ -172,6 +176,12 @@ def _dead_letter_queues(template) -> set[str]:
     for config in resources(template, "AWS::Lambda::EventInvokeConfig").values():
         for destination in config["Properties"]["DestinationConfig"].values():
             dead.add(destination["Destination"]["Fn::GetAtt"][0])
+    for function in resources(template, "AWS::Serverless::Function").values():
+        for event in function["Properties"].get("Events", {}).values():
+            target = event["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+            target = target or event["Properties"].get("DeadLetterConfig", {}).get("Arn")
+            if target:
+                dead.add(target["Fn::GetAtt"][0])
     return dead
 
 
@@ -204,7 +214,7 @@ def _alarmed(template, namespace: str, metric: str) -> list:
 
 def test_every_dead_letter_queue_has_a_depth_alarm(template):
     dead = _dead_letter_queues(template)
-    assert len(dead) == 7
+    assert len(dead) == 12  # 3 work queues, 5 on-failure queues, 3 SNS subscriptions, 1 EventBridge target
     alarmed = _alarmed(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     for queue in dead:
         assert {"Fn::GetAtt": [queue, "QueueName"]} in alarmed, queue
@@ -293,11 +303,12 @@ def _references(value) -> set[str]:
 def test_event_sources_exist_before_the_functions_that_read_them(template, functions):
     """Chalice names event sources by ARN strings, which CloudFormation does not order by: the
     function must depend on the source (DependsOn, or a Ref in its properties or in Globals)."""
+    resolver = Resolver(template, "prod")
     by_name = {}
     for logical, resource in template["Resources"].items():
         name = resource.get("Properties", {}).get("QueueName") or resource.get("Properties", {}).get("TopicName")
-        if isinstance(name, str):
-            by_name[name] = logical
+        if name is not None:
+            by_name[resolver.value(name)] = logical
     shared = _references(template.get("Globals", {}))
     for name, function in functions.items():
         depends = set(_listed(function.get("DependsOn", []))) | _references(function["Properties"]) | shared

@@ -304,7 +304,7 @@ def test_the_checker_resolves_names_per_stage_and_skips_what_a_stage_never_calls
     call = Call("dynamodb", "Query", "service", (index, queue), "made up")
     assert [u.arn for u in code_uses(call, prod.environment("SunsetStep"))] == [
         f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/offboard-prod-subscribers/index/sunset-due",
-        f"arn:aws:sqs:{REGION}:{ACCOUNT}:offboard-unsubscribes",
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:offboard-prod-unsubscribes",
     ]
     assert code_uses(call, dev.environment("SunsetStep"))[0].arn.endswith(
         "table/offboard-dev-subscribers/index/sunset-due"

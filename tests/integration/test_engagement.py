@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
 from chalicelib.core.ids import subscriber_id_for
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.sunset import engagement

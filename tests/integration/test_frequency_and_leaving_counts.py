@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext, Subscription
 from chalicelib.storage.subscribers.counters import LeavingCounter, counter_key

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
 from chalicelib.core.ids import subscriber_id_for
 from chalicelib.core.settings import forget_settings
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.unsubscribe import mailto, sms
@@ -239,3 +239,101 @@ def test_a_storage_failure_while_applying_a_keyword_raises_for_a_retry(aws, monk
     monkeypatch.setattr(subscribers, "sms_opt_out", down)
     with pytest.raises(StorageDown):
         sms.handle(inbound_sms("+66812345678", "STOP"), "2026-11-23T09:00:00.000Z")
+
+
+# Issue 16.2: a mail without our token proves nothing by its own headers.
+
+
+def test_an_injected_dkim_signature_for_the_victims_domain_unsubscribes_nobody(people):
+    """The attacker's mail passes SPF and DKIM for the attacker's own domain; a second
+    `DKIM-Signature` header claiming `d=example.com` sits beside the real one. SES says DMARC
+    FAIL (nothing that passed is aligned with the From domain): the victim stays subscribed."""
+    mail = received(
+        "unsubscribe+newsletter@mail.offboard.test",
+        sender="Alice <alice@example.com>",
+        envelope="bounce@attacker.test",
+        dkim_domain="attacker.test",
+        dmarc="FAIL",
+    )
+    injected = dict(mail["mail"]["headers"][2])
+    injected["value"] = injected["value"].replace("d=attacker.test", "d=example.com")
+    mail["mail"]["headers"].insert(2, injected)
+    assert [h["value"].count("d=example.com") for h in mail["mail"]["headers"][2:4]] == [1, 0]
+    assert mailto.handle(mail) == {"untrusted_sender": 1}
+    assert subscribers.get_subscription(people["alice@example.com"], "newsletter").status == consent.ACTIVE
+    assert trail(people["alice@example.com"]).count(("unsubscribe", "newsletter", "mailto")) == 0
+
+
+@pytest.mark.parametrize("dmarc", ["FAIL", "GRAY", "PROCESSING_FAILED", None])
+def test_without_a_dmarc_pass_an_aligned_envelope_or_signature_vouches_for_nobody(people, dmarc):
+    mail = received(
+        "unsubscribe+newsletter@mail.offboard.test", sender="alice@example.com", envelope="prvs=1a2b=alice@example.com"
+    )
+    if dmarc is None:
+        del mail["receipt"]["dmarcVerdict"]
+    else:
+        mail["receipt"]["dmarcVerdict"] = {"status": dmarc}
+    assert mailto.handle(mail) == {"untrusted_sender": 1}
+    assert subscribers.get_subscription(people["alice@example.com"], "newsletter").status == consent.ACTIVE
+
+
+# Issue 16.3: a mailto handed out for an address we have never seen.
+
+
+def test_mailing_the_mailto_of_an_address_never_seen_stores_its_opt_out_for_that_list(people, settings):
+    from chalicelib.core.settings import get_settings
+
+    carol = subscriber_id_for(settings.subscriber_id_key, "carol@example.com")
+    assert subscribers.subscriptions_of(carol) == []
+    to = _address(mailto_uri(get_settings(), carol, "promo"))
+    assert mailto.handle(received(to, sender="noreply@google.test", spf="FAIL", dkim="FAIL")) == {"unsubscribed": 1}
+    assert mailto.handle(received(to)) == {"already_unsubscribed": 1}  # the same mail again
+    assert trail(carol) == [("unsubscribe", "promo", "mailto")]
+    # an import later keeps the choice, for that list only
+    assert join(carol, "carol@example.com", "promo", AuditContext("import"), NOW) == "previously_unsubscribed"
+    assert join(carol, "carol@example.com", "newsletter", AuditContext("import"), NOW) == "subscribed"
+
+
+def test_the_mailto_of_a_known_address_for_a_list_it_never_joined_stores_the_opt_out_too(people, settings):
+    from chalicelib.core.settings import get_settings
+
+    lists.create_list("digest", "Digest")
+    alice = people["alice@example.com"]
+    to = _address(mailto_uri(get_settings(), alice, "digest"))
+    assert mailto.handle(received(to)) == {"unsubscribed": 1}
+    assert subscribers.get_subscription(alice, "digest").status == consent.UNSUBSCRIBED
+    assert subscribers.get_subscription(alice, "newsletter").status == consent.ACTIVE
+
+
+def test_a_forged_compact_token_for_an_address_never_seen_stores_nothing(people, settings):
+    carol = subscriber_id_for(settings.subscriber_id_key, "carol@example.com")
+    forged = f"unsubscribe+k1.{carol[1:]}.{'a' * 16}@mail.offboard.test"
+    assert mailto.handle(received(forged)) == {"bad_token": 1}
+    assert subscribers.subscriptions_of(carol) == [] and trail(carol) == []
+
+
+# Issue 16.4: AWS's required opt-out keywords.
+
+
+@pytest.mark.parametrize(
+    "keyword", ["ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"]
+)
+@pytest.mark.parametrize("case", [str.upper, str.lower, str.title])
+def test_every_opt_out_keyword_aws_acts_on_is_recorded_too(aws, settings, keyword, case):
+    number = "+14255550182"
+    assert sms.handle(inbound_sms(number, case(keyword)), "2026-11-23T09:00:00.000Z") == "opted_out"
+    number_id = sms.phone_id(settings.subscriber_id_key, number)
+    assert subscribers.sms_opted_out([number_id]) == {number_id}
+    assert trail(number_id) == [("suppress_sms", "*", "sms-keyword")]
+
+
+def test_help_answers_and_never_opts_out_and_start_resubscribes(aws, settings):
+    number = "+14255550182"
+    number_id = sms.phone_id(settings.subscriber_id_key, number)
+    assert sms.handle(inbound_sms(number, "OPTOUT"), "2026-11-23T09:00:00.000Z") == "opted_out"
+    assert sms.handle(inbound_sms(number, "HELP"), "2026-11-23T09:01:00.000Z") == "help"
+    assert subscribers.sms_opted_out([number_id]) == {number_id}
+    assert sms.handle(inbound_sms(number, "unstop"), "2026-11-23T09:02:00.000Z") == "resumed"
+    assert sms.handle(inbound_sms(number, "help"), "2026-11-23T09:03:00.000Z") == "help"
+    assert subscribers.sms_opted_out([number_id]) == set()
+    assert [a for a, _, _ in trail(number_id)] == ["suppress_sms", "resume_sms"]

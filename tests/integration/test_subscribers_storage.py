@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 from tests.helpers import join
@@ -189,3 +189,63 @@ def test_the_same_pause_twice_is_one_pause_and_a_longer_one_extends_it(newslette
     longer = subscribers.pause("s1", "newsletter", NOW + timedelta(days=90), AuditContext("page"), NOW)
     assert longer.applied
     assert [a for a, _, _ in actions()].count("pause") == 2
+
+
+# The planners' plans committed on moto: a change concurrent with ours, and the doors whose
+# planners are committed by the same code (SMS keywords, the sunset job's last step).
+
+
+def test_a_blind_one_click_that_loses_a_race_is_planned_again_from_the_item_as_it_was(newsletter):
+    from chalicelib.domain.consent import UNKNOWN, plan_unsubscribe
+
+    blind = plan_unsubscribe(UNKNOWN, "newsletter", ONE_CLICK, NOW)
+    first = subscribers.unsubscribe("s1", "newsletter", AuditContext("page"), NOW)  # lands first
+    stale = subscribers.commit_plan("s1", blind, NOW)
+    assert stale is not None and stale.first
+    assert (stale.subscriptions["newsletter"].status, stale.subscriptions["newsletter"].last_event) == (
+        "unsubscribed",
+        first.event_key,
+    )
+    assert subscribers.members_of("newsletter") == 0 and actions().count(("unsubscribe", "newsletter", "page")) == 1
+    assert ("unsubscribe", "newsletter", "one-click") not in actions()
+
+
+def test_a_complaint_after_leaving_every_list_records_the_opt_out_of_every_list(newsletter):
+    from chalicelib.domain.consent import plan_complaint
+
+    for list_id in ("newsletter", "promo"):
+        subscribers.unsubscribe("s1", list_id, ONE_CLICK, NOW)
+    complained = subscribers.unsubscribe_all("s1", AuditContext("complaint"), NOW, planner=plan_complaint)
+    again = subscribers.unsubscribe_all("s1", AuditContext("complaint"), NOW, planner=plan_complaint)
+    assert complained.applied and not again.applied and again.event_key == complained.event_key
+    profile = subscribers.get_profile("s1")
+    assert profile.opted_out_all and profile.opted_out_event == complained.event_key
+    assert subscribers.members_of("newsletter") == 0  # left once, counted once
+
+
+def test_sms_keywords_apply_in_the_order_they_were_sent(aws):
+    stop, start = NOW, NOW + timedelta(minutes=5)
+    sms = AuditContext("sms-keyword")
+    assert subscribers.sms_opt_out("pnumber", stop, sms, NOW).applied
+    assert not subscribers.sms_opt_out("pnumber", stop + timedelta(minutes=1), sms, NOW).applied
+    assert not subscribers.sms_resume("pnumber", stop + timedelta(seconds=30), sms, NOW).applied
+    assert subscribers.sms_opted_out(["pnumber"]) == {"pnumber"}  # a START older than the repeated STOP
+    assert subscribers.sms_resume("pnumber", start, sms, NOW).applied
+    assert subscribers.sms_opted_out(["pnumber"]) == set()
+    assert [a for a, _, _ in actions("pnumber")] == ["suppress_sms", "resume_sms"]
+
+
+def test_the_sunset_job_leaves_only_what_it_read(newsletter):
+    subscription = subscribers.get_subscription("s1", "newsletter")
+    subscription.sunset_state, subscription.reminder_sent_at = "pending", NOW - timedelta(days=20)
+    subscription.save()
+    read = subscribers.get_subscription("s1", "newsletter")
+    engaged = subscribers.get_subscription("s1", "promo")
+    engaged.sunset_state, engaged.reminder_sent_at = "pending", NOW - timedelta(days=20)
+    engaged.save()
+    read_promo = subscribers.get_subscription("s1", "promo")
+    subscribers.record_engagement("s1", "promo", NOW, NOW + timedelta(days=90))  # moves the clock
+    assert subscribers.sunset_unsubscribe(read, NOW) and not subscribers.sunset_unsubscribe(read_promo, NOW)
+    assert subscribers.get_subscription("s1", "newsletter").status == "unsubscribed"
+    assert subscribers.get_subscription("s1", "promo").status == "active"
+    assert ("unsubscribe", "newsletter", "sunset") in actions() and subscribers.members_of("newsletter") == 0

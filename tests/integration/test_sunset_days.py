@@ -66,7 +66,7 @@ def test_every_due_person_is_emailed_on_their_day_once_and_unsubscribed_after_th
 
     def schedule_join(sid: str, when: datetime, review_next_run: bool) -> None:
         email = f"{sid}@example.com"
-        if review_next_run:  # what the admin API and imports write: "review on the next run"
+        if review_next_run:  # due at once (what imports wrote before issue 16.11): "review on the next run"
             simulation.at(
                 when, lambda: subscribers.subscribe(sid, email, "daily", AuditContext("import"), when, sunset_due=when)
             )

@@ -2,6 +2,7 @@
 repeated and overlapping runs, the safety brake, dry runs, and a run resumed after a stop."""
 
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -10,6 +11,7 @@ from chalicelib.storage.subscribers import AuditContext
 from chalicelib.sunset import job as sunset_job
 from chalicelib.sunset.policy import parse_policy
 from tests.helpers import engage, join
+from tests.integration.sunset_simulation import use_fewer_shards
 
 JOINED = datetime(2027, 1, 1, tzinfo=UTC)  # after today: due dates are never set in the past
 DAY_181 = JOINED + timedelta(days=181)
@@ -245,3 +247,66 @@ def test_a_pending_subscriber_marked_moments_ago_is_not_taken_over_by_another_ru
     assert sunset_runs.get_cursor() == f"{subscribers.get_subscription(sid, 'newsletter').sunset_due[:10]}"
     later, _ = run(outbox, DAY_181 + timedelta(days=1))  # that worker died: the next run sends it
     assert [r["sid"] for r in outbox.sent] == [sid] and later["outcomes"]["emailed"] == 1
+
+
+class WorkerDied(BaseException):
+    """The Lambda runtime stopping a worker (a timeout, out of memory): nothing after it runs."""
+
+
+def _acted(list_id, day):
+    return sorted((a.kind, a.reminded_on, a.n) for a in sunset_runs.acted_between(list_id, day, day))
+
+
+def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch):
+    """Issue 16.13: what the brake counts is committed with each action, so a worker that dies
+    after reminding someone (or unsubscribing them) has already counted them, and the redelivered
+    message counts nobody twice."""
+    use_fewer_shards(monkeypatch, 1)  # one act worker for the three of them
+    people(3)
+    sent: list[dict] = []
+    died = []
+
+    def dies_on_the_second_email(record):
+        if len(sent) == 1 and not died:
+            died.append(record)
+            raise WorkerDied()
+        sent.append(record)
+
+    queue: list[dict] = []
+    sunset_job.plan_run(queue.extend, DAY_181)
+    with pytest.raises(WorkerDied):
+        while queue:
+            sunset_job.work(queue[0], queue.extend, lambda: 900_000, dies_on_the_second_email, DAY_181)
+            queue.pop(0)
+    assert len(sent) == 1
+    assert _acted("newsletter", DAY_181) == [("reminded", None, 1)]
+    while queue:  # SQS delivers the message again: the second person waits for a later run
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, dies_on_the_second_email, DAY_181)
+    assert len(sent) == 2 and _acted("newsletter", DAY_181) == [("reminded", None, 2)]
+
+    outbox = Outbox()
+    run(outbox, DAY_181 + timedelta(days=1))  # the one left pending is emailed now
+    assert len(outbox.sent) == 1 and _acted("newsletter", DAY_181 + timedelta(days=1)) == [("reminded", None, 1)]
+
+    # After the grace period: the worker dies after the first unsubscribe.
+    done = []
+    real = subscribers.sunset_unsubscribe
+
+    def dies_after_one(*args, **kwargs):
+        if done:
+            raise WorkerDied()
+        done.append(real(*args, **kwargs))
+        return done[-1]
+
+    later = DAY_181 + timedelta(days=14)  # the grace period of the two reminded on DAY_181 ends
+    queue = []
+    sunset_job.plan_run(queue.extend, later)
+    with pytest.raises(WorkerDied), mock.patch.object(subscribers, "sunset_unsubscribe", dies_after_one):
+        while queue:
+            sunset_job.work(queue[0], queue.extend, lambda: 900_000, outbox, later)
+            queue.pop(0)
+    assert done == [True]
+    assert _acted("newsletter", later) == [("unsubscribed", f"{DAY_181:%Y-%m-%d}", 1)]
+    while queue:
+        sunset_job.work(queue.pop(0), queue.extend, lambda: 900_000, outbox, later)
+    assert _acted("newsletter", later) == [("unsubscribed", f"{DAY_181:%Y-%m-%d}", 2)]

@@ -1,7 +1,8 @@
-"""Dependencies point down only: app -> jobs (unsubscribe, offers, sunset) -> storage -> domain -> core.
-The one link between jobs: sunset uses unsubscribe's tokens and headers for its re-permission
-email. Nothing that ships imports the test client, the local server, the CLI or the tests. And no
-module imports itself through others: the direction rule cannot see a cycle inside one package
+"""Dependencies point down only: app -> jobs (unsubscribe, offers, sunset, cancel) -> storage -> domain
+-> core. The links between jobs: sunset uses unsubscribe's tokens and headers for its
+re-permission email; cancel's save-rate report uses the offer report's statistics. Nothing that
+ships imports the test client, the local server, the CLI or the tests. And no module imports
+itself through others: the direction rule cannot see a cycle inside one package
 (`core.http` -> `core.observability` -> `core.http`), so it is checked on its own."""
 
 import ast
@@ -10,8 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-JOBS = ("unsubscribe", "offers", "sunset")
-ALLOWED_BETWEEN_JOBS = {("sunset", "chalicelib.unsubscribe.tokens"), ("sunset", "chalicelib.unsubscribe.headers")}
+JOBS = ("unsubscribe", "offers", "sunset", "cancel")
+ALLOWED_BETWEEN_JOBS = {
+    ("sunset", "chalicelib.unsubscribe.tokens"),
+    ("sunset", "chalicelib.unsubscribe.headers"),
+    ("cancel", "chalicelib.offers.report"),  # the save-rate report uses the offer report's intervals
+}
 NOT_FOR_RUN_TIME = ("chalice.test", "chalice.local")
 NOT_SHIPPED = ("tools", "tests", "moto", "pytest")
 
@@ -193,6 +198,8 @@ def test_the_tree_has_the_three_jobs_and_the_kernel():
         ("chalicelib.domain.coupons", "from chalicelib.storage import offers"),
         ("chalicelib.unsubscribe.routes", "from chalice.test import Client"),
         ("chalicelib.offers.routes", "from tools.cli import emit"),
+        ("chalicelib.domain.consent", "from chalicelib.storage import subscribers"),
+        ("chalicelib.core.ids", "from chalicelib.domain import consent"),
     ],
 )
 def test_the_check_catches_an_import_against_the_direction(module, source):
@@ -207,6 +214,7 @@ def test_the_check_catches_an_import_against_the_direction(module, source):
         ("chalicelib.offers.email", "from chalicelib.storage import subscribers"),
         ("app", "from chalicelib.offers.routes import bp"),
         ("chalicelib.core.http", "from chalice import Response"),
+        ("chalicelib.storage.subscribers.changes", "from chalicelib.domain import consent"),
     ],
 )
 def test_the_check_allows_what_the_layers_allow(module, source):

@@ -8,7 +8,8 @@ nothing extra when piped. Not shipped to Lambda.
 
 The commands live by job: `subscribers` (lists, subscribers, consent), `offers` (sites,
 campaigns, codes), `sunset` (the inactive-subscriber job), `failures` (dead letters and failed
-asynchronous invocations) and `local` (tables, demo data, the local queue worker).
+asynchronous invocations), `doctor` (a stage's readiness), `reports` (signed links to report
+pages) and `local` (tables, demo data, the local queue worker).
 """
 
 from __future__ import annotations
@@ -17,28 +18,69 @@ import os
 
 import click
 
-from tools.cli import failures, local, offers, preflight, subscribers, sunset
+from tools.cli import doctor, failures, local, offers, preflight, reports, subscribers, sunset
 from tools.cli.output import keep_results_apart
 from tools.stage import UnknownStage, load_stage_environment
 
 
+def _causes(error: BaseException):
+    while error is not None:
+        yield error
+        error = error.__cause__ or error.__context__
+
+
+def what_to_set(error: BaseException) -> tuple[str, str] | None:
+    """(kind, what to do) when storage is out of reach for a setting missing or a local server
+    not running, else None."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+
+    for cause in _causes(error):
+        if isinstance(cause, NoCredentialsError):
+            return "settings", (
+                "no DYNAMODB_ENDPOINT and no AWS credentials. For the local stack set "
+                "DYNAMODB_ENDPOINT=http://127.0.0.1:8001 (where scripts/run-local serves DynamoDB; "
+                "DYNAMODB_PORT if you changed it); for AWS set credentials (AWS_PROFILE, or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and pick the stage with --stage"
+            )
+        if isinstance(cause, NoRegionError):
+            return "settings", "no AWS region: set AWS_DEFAULT_REGION (e.g. us-east-1)"
+        if isinstance(cause, EndpointConnectionError):
+            endpoint = os.environ.get("DYNAMODB_ENDPOINT")
+            if endpoint and endpoint.rstrip("/") in str(cause.kwargs.get("endpoint_url", "")).rstrip("/"):
+                return "unavailable", (
+                    f"nothing answers at DYNAMODB_ENDPOINT={endpoint}: start scripts/run-local, "
+                    "or set DYNAMODB_ENDPOINT to where your DynamoDB listens"
+                )
+            return (
+                "unavailable",
+                f"nothing answers at {cause.kwargs.get('endpoint_url')}: is scripts/run-local running (SQS_PORT)?",
+            )
+    return None
+
+
 class ServiceErrors(click.Group):
     """Errors a service names (bad input, not found, ...) are one line on stderr and exit code 2;
-    storage or AWS out of reach is one line and exit code 3. Never a traceback."""
+    storage or AWS out of reach, or a setting missing, is one line saying what to set and exit
+    code 3. Never a traceback."""
 
     def invoke(self, ctx):
         from botocore.exceptions import BotoCoreError
         from pynamodb.exceptions import PynamoDBException
 
         from chalicelib.core.errors import ServiceError
+        from chalicelib.core.settings import ConfigurationError
 
         try:
             return super().invoke(ctx)
         except ServiceError as error:
             click.echo(f"error: {error.code}: {error}", err=True)
             raise SystemExit(2) from None
+        except ConfigurationError as error:
+            click.echo(f"error: settings: {error}", err=True)
+            raise SystemExit(3) from None
         except (PynamoDBException, BotoCoreError) as error:
-            click.echo(f"error: unavailable: {error}", err=True)
+            kind, text = what_to_set(error) or ("unavailable", str(error))
+            click.echo(f"error: {kind}: {text}", err=True)
             raise SystemExit(3) from None
 
 
@@ -53,7 +95,7 @@ def cli(stage: str) -> None:
     keep_results_apart()
 
 
-for module in (local, subscribers, offers, sunset, failures, preflight):
+for module in (local, subscribers, offers, sunset, failures, doctor, reports, preflight):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -93,4 +93,16 @@ def redrive_async(function_name, failure_queue_url, most) -> None:
     emit({"redriven": redriven, "other_functions": skipped})
 
 
-COMMANDS = (replay_queue, redrive_async)
+@click.command("cancel-webhooks-flush")
+@click.option("--older-than", type=click.IntRange(0, 86_400), default=300, show_default=True, help="seconds")
+def cancel_webhooks_flush(older_than) -> None:
+    """Queue the cancel-session webhook events still in the outbox after `--older-than` seconds
+    (their queueing failed after the change was stored); an event is still delivered once."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.cancel.webhooks import flush_outbox
+
+    emit({"queued": flush_outbox(datetime.now(UTC), timedelta(seconds=older_than))})
+
+
+COMMANDS = (replay_queue, redrive_async, cancel_webhooks_flush)

@@ -1,14 +1,34 @@
-"""Changes of consent. Each is one DynamoDB transaction: the subscription's conditional update,
-the list's member counter and the audit event are written together or not at all."""
+"""Changes of consent, committed. The domain (`chalicelib.domain.consent`) plans each change;
+`commit_plan` turns the plan into DynamoDB conditions and one transaction (the subscription's
+conditional update, the list's member counter, the leaving counters and the audit event, all or
+nothing), or the fewest transactions when a change covers more lists than one can hold. When a
+precondition no longer holds it answers `Stale` with the items as they were (`ALL_OLD`), and the
+change is planned again from them: "already done" is only ever decided by the planner."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from chalicelib.core import consent
-from chalicelib.storage.lists import MailingList
-from chalicelib.storage.subscribers.counters import EVERY_LIST, count_in
+from chalicelib.core.errors import Unavailable
+from chalicelib.domain import consent
+from chalicelib.domain.consent import (
+    ANY,
+    LISTS_PER_TRANSACTION,
+    UNKNOWN,
+    EventState,
+    NumberState,
+    Plan,
+    ProfileState,
+    ProfileWrite,
+    Status,
+    SubscriptionState,
+    SubscriptionWrite,
+    Sunset,
+)
+from chalicelib.storage.lists import MailingList, UnknownList
+from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     PROFILE,
     AuditContext,
@@ -17,232 +37,389 @@ from chalicelib.storage.subscribers.models import (
     Profile,
     ReasonCounts,
     Subscription,
+    consent_event,
     leave_sunset,
     list_key,
     members_counter,
-    new_event,
     request_token,
     restart_sunset,
 )
-from chalicelib.storage.subscribers.reads import get_event, subscriptions_of
-from chalicelib.storage.transactions import ConditionsFailed, Transaction
+from chalicelib.storage.subscribers.reads import get_event, get_profile, subscriptions_of
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, storage_errors
 
 
 @dataclass(frozen=True)
 class Change:
-    """What a consent change did: `applied` is False when the state already was the asked one."""
+    """What a consent change did: `applied` is False when the state already was the asked one
+    (`outcome` says why); `event_key` names the event written, or the one that did it before."""
 
     applied: bool
     event_key: str | None
     status: str | None = None
+    outcome: str | None = None
+
+    @classmethod
+    def of(cls, plan: Plan) -> Change:
+        return cls(plan.applied, plan.event_key, plan.status, plan.outcome)
 
 
-class UnknownList(LookupError):
-    pass
-
-
-class ConcurrentChange(RuntimeError):
+class ConcurrentChange(Unavailable):
     """The subscriber's state changed between our read and our write too often to finish."""
 
+    def __init__(self, subscriber_id: str = ""):
+        super().__init__("unavailable", "try again shortly")
 
-def _list_exists(transaction: Transaction, list_id: str) -> Transaction:
-    return transaction.check("list", MailingList, list_id, condition=MailingList.list_id.exists())
+
+# State as the planners read it.
 
 
-def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime, attempts: int = 3) -> Change:
-    """One round trip in the usual case: list check, conditional status change, member counter
-    and audit event in one transaction. Repeating it changes nothing and keeps the first
-    `unsubscribed_at`. A subscription we never saw is created as unsubscribed (a second round
-    trip), so the choice holds if the sender imports the address later.
-    """
-    event = new_event(subscriber_id, "unsubscribe", list_id, ctx, now)
-    for _ in range(attempts):
-        transaction = _list_exists(Transaction(), list_id)
+def subscription_state(item: Subscription | None, list_id: str, last_source: str | None = None) -> SubscriptionState:
+    if item is None:
+        return SubscriptionState(list_id)
+    return SubscriptionState(
+        item.list_id or list_id,
+        Status(item.status) if item.status else None,
+        item.last_event,
+        item.paused_until,
+        item.frequency,
+        last_source,
+        item.sunset_due,
+        item.sunset_state,
+        item.reminder_sent_at is not None,
+    )
+
+
+def profile_state(item: Profile | None) -> ProfileState | None:
+    if item is None:
+        return None
+    return ProfileState(
+        bool(item.opted_out_all),
+        item.opted_out_event,
+        frozenset(item.suppressed_channels or ()),
+        frozenset(item.undone or ()),
+        item.email,
+    )
+
+
+def number_state(item: Profile | None) -> NumberState:
+    """A phone number's profile, as the SMS keyword planner reads it."""
+    if item is None:
+        return NumberState()
+    return NumberState(consent.SMS in (item.suppressed_channels or ()), item.sms_keyword_at)
+
+
+def event_state(item: ConsentEvent | None) -> EventState | None:
+    if item is None:
+        return None
+    return EventState(
+        item.sk, item.action, item.list_id, item.at, tuple(item.lists or ()), item.frequency, item.frequency_before
+    )
+
+
+def _old_subscription(raw: dict, list_id: str) -> SubscriptionState:
+    return subscription_state(Subscription.from_raw_data(raw) if raw else None, list_id)
+
+
+def _old_profile(raw: dict) -> ProfileState:
+    return profile_state(Profile.from_raw_data(raw)) if raw else consent.NO_PROFILE
+
+
+def _old_number(raw: dict) -> NumberState:
+    return number_state(Profile.from_raw_data(raw) if raw else None)
+
+
+# A plan, committed.
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The preconditions of a plan no longer held. `first` says nothing of the plan was written
+    (else its first part was: a change over many lists, stopped part-way); the items whose
+    condition failed, as they were."""
+
+    first: bool
+    subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
+    profile: ProfileState | None = None
+    number: NumberState | None = None  # the same profile, as a phone number's
+
+
+def _status_condition(expect: consent.Expect):
+    statuses = [s for s in expect.statuses if s is not None]
+    pause_clause = expect.pause_ends_before is not None and consent.PAUSED in statuses
+    if not pause_clause and None not in expect.statuses:
+        return Subscription.status.is_in(*sorted(statuses))
+    parts = [Subscription.status.does_not_exist()] if None in expect.statuses else []
+    for status in sorted(statuses):
+        condition = Subscription.status == status
+        if status == consent.PAUSED and pause_clause:
+            condition = condition & (
+                Subscription.paused_until.does_not_exist() | (Subscription.paused_until < expect.pause_ends_before)
+            )
+        parts.append(condition)
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined | part
+    return combined
+
+
+def _condition(expect: consent.Expect):
+    condition = _status_condition(expect)
+    if expect.last_event is not None:
+        condition = condition & (Subscription.last_event == expect.last_event)
+    if expect.frequency is not ANY:
+        held = expect.frequency
+        condition = condition & (
+            Subscription.frequency.does_not_exist() if held is None else Subscription.frequency == held
+        )
+    for attribute, value in (
+        (Subscription.sunset_due, expect.sunset_due),
+        (Subscription.sunset_state, expect.sunset_state),
+    ):
+        if value is not ANY:
+            condition = condition & (attribute.does_not_exist() if value is None else attribute == value)
+    if expect.reminded is not None:
+        reminded = Subscription.reminder_sent_at
+        condition = condition & (reminded.exists() if expect.reminded else reminded.does_not_exist())
+    return condition
+
+
+def _actions(subscriber_id: str, write: SubscriptionWrite, event_key: str) -> list:
+    actions = [Subscription.last_event.set(event_key)]
+    if None in write.expect.statuses:  # it may be created by this write
+        actions.append(Subscription.list_id.set(write.list_id))
+    if write.status == consent.UNSUBSCRIBED:
+        actions += [
+            Subscription.status.set(str(write.status)),
+            Subscription.unsubscribed_at.set(write.at),
+            Subscription.paused_until.remove(),
+        ]
+    elif write.status == consent.ACTIVE:
+        actions += [
+            Subscription.status.set(str(write.status)),
+            Subscription.unsubscribed_at.remove(),
+            Subscription.paused_until.remove(),
+        ]
+        if write.joined:
+            actions += [Subscription.subscribed_at.set(write.at), Subscription.email.set(write.email)]
+    elif write.status == consent.PAUSED:
+        actions += [Subscription.status.set(str(write.status)), Subscription.paused_until.set(write.paused_until)]
+    if write.frequency is not ANY:
+        frequency = write.frequency
+        actions.append(Subscription.frequency.set(frequency) if frequency else Subscription.frequency.remove())
+    if write.sunset in (Sunset.LEAVE, Sunset.LEAVE_KEEPING_REMINDER):
+        actions += leave_sunset(keep_reminder=write.sunset == Sunset.LEAVE_KEEPING_REMINDER)
+    elif write.sunset == Sunset.RESTART:
+        actions += restart_sunset(subscriber_id, write.sunset_due)
+    return actions
+
+
+def _profile_condition(write: ProfileWrite):
+    parts = []
+    if write.expect_opted_out is True:
+        parts.append(Profile.opted_out_all == True)  # noqa: E712  (a DynamoDB condition, not a comparison)
+    elif write.expect_opted_out is False:
+        parts.append(Profile.opted_out_all.does_not_exist() | (Profile.opted_out_all == False))  # noqa: E712
+    if write.expect_not_undone is not None:
+        parts.append(Profile.undone.does_not_exist() | ~Profile.undone.contains(write.expect_not_undone))
+    if write.expect_not_suppressed is not None:
+        channel = write.expect_not_suppressed
+        parts.append(Profile.suppressed_channels.does_not_exist() | ~Profile.suppressed_channels.contains(channel))
+    if write.expect_suppressed is not None:
+        parts.append(Profile.suppressed_channels.contains(write.expect_suppressed))
+    if write.expect_keyword_before is not None:
+        at = write.expect_keyword_before
+        parts.append(Profile.sms_keyword_at.does_not_exist() | (Profile.sms_keyword_at < at))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined & part
+    return combined
+
+
+def _profile_actions(write: ProfileWrite) -> list:
+    actions = []
+    if write.opted_out_all is not None:
+        actions.append(Profile.opted_out_all.set(write.opted_out_all))
+    if write.opted_out_event is not None:
+        actions.append(Profile.opted_out_event.set(write.opted_out_event))
+    if write.add_undone is not None:
+        actions.append(Profile.undone.add({write.add_undone}))
+    if write.suppress is not None:
+        actions.append(Profile.suppressed_channels.add({write.suppress}))
+    if write.unsuppress is not None:
+        actions.append(Profile.suppressed_channels.delete({write.unsuppress}))
+    if write.keyword_at is not None:
+        actions.append(Profile.sms_keyword_at.set(write.keyword_at))
+    if write.email is not None:
+        actions.append(Profile.email.set(write.email))
+    if write.created_at is not None:
+        actions.append(Profile.created_at.set(Profile.created_at | write.created_at))
+    return actions
+
+
+def _transaction(
+    subscriber_id: str,
+    plan: Plan,
+    writes: list[SubscriptionWrite],
+    first: bool,
+    now: datetime,
+    event: ConsentEvent | None,
+):
+    transaction = Transaction()
+    if first and plan.list_must_exist is not None:
+        transaction.check("list", MailingList, plan.list_must_exist, condition=MailingList.list_id.exists())
+    if first and plan.profile is not None:
         transaction.update(
-            "subscription",
-            Subscription(subscriber_id, list_key(list_id)),
-            actions=[
-                Subscription.status.set(consent.UNSUBSCRIBED),
-                Subscription.unsubscribed_at.set(now),
-                Subscription.paused_until.remove(),
-                Subscription.last_event.set(event.sk),
-                *leave_sunset(),
-            ],
-            condition=Subscription.status.is_in(consent.ACTIVE, consent.PAUSED),
+            "profile",
+            Profile(subscriber_id, PROFILE),
+            _profile_actions(plan.profile),
+            condition=_profile_condition(plan.profile),
             keep_old=True,
         )
-        transaction.update("members", members_counter(list_id, subscriber_id), [ListMembers.members.add(-1)])
-        count_in(transaction, list_id, subscriber_id, now, [f"unsubscribe#{ctx.source}"])
+    if first and plan.event is not None:
         transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
+    counts = list(plan.counts) if first else []
+    for write in writes:
+        transaction.update(
+            f"subscription:{write.list_id}",
+            Subscription(subscriber_id, list_key(write.list_id)),
+            actions=_actions(subscriber_id, write, plan.event_key),
+            condition=_condition(write.expect),
+            keep_old=True,
+        )
+        if write.members:
+            transaction.update(
+                f"members:{write.list_id}",
+                members_counter(write.list_id, subscriber_id),
+                [ListMembers.members.add(write.members)],
+            )
+        counts += write.counts
+    if plan.count_scope is not None:
+        count_in(transaction, plan.count_scope, subscriber_id, now, counts)
+    return transaction
+
+
+def commit_plan(
+    subscriber_id: str, plan: Plan, now: datetime, also: Callable[[Transaction], object] | None = None
+) -> Stale | None:
+    """Write `plan`: None when all of it is written (or an earlier attempt of this very plan
+    was: its event exists), `Stale` when a precondition no longer held. A plan over more than
+    `LISTS_PER_TRANSACTION` lists is written in parts, the profile and the event with the first,
+    so nothing can be sent in between. `also` adds a job's own items to the first part (the
+    sunset brake's counters). Raises UnknownList when the list it needs is gone."""
+    if not plan.applied and not plan.writes and plan.profile is None:
+        return None
+    event = consent_event(subscriber_id, plan.event) if plan.event is not None else None
+    for number, part in enumerate(consent.chunks(plan.writes, LISTS_PER_TRANSACTION)):
+        first = number == 0
+        if not first and not part:
+            continue
+        transaction = _transaction(subscriber_id, plan, part, first, now, event)
+        if first and also is not None:
+            also(transaction)
         try:
-            transaction.commit(request_token(event))
-            return Change(True, event.sk, consent.UNSUBSCRIBED)
+            transaction.commit(request_token(event) if first and event is not None else None)
         except ConditionsFailed as failed:
             if "list" in failed:
-                raise UnknownList(list_id) from failed
-            if _landed(failed):
-                return Change(True, event.sk, consent.UNSUBSCRIBED)
-            if "subscription" not in failed:
-                raise
-            if failed.failed["subscription"]:  # it exists, and is unsubscribed already
-                return Change(False, failed.old("subscription", "last_event"), consent.UNSUBSCRIBED)
-        if _record_unknown_unsubscribe(subscriber_id, list_id, event, now):
-            return Change(True, event.sk, consent.UNSUBSCRIBED)
-    raise ConcurrentChange(subscriber_id)
+                raise UnknownList(plan.list_must_exist or "") from failed
+            if first and "event" in failed:
+                continue  # our own event exists: an earlier attempt of this very plan landed
+            return Stale(
+                first,
+                {
+                    name.partition(":")[2]: _old_subscription(raw, name.partition(":")[2])
+                    for name, raw in failed.failed.items()
+                    if name.startswith("subscription:")
+                },
+                _old_profile(failed.failed["profile"]) if "profile" in failed else None,
+                _old_number(failed.failed["profile"]) if "profile" in failed else None,
+            )
+    return None
 
 
-def _landed(failed: ConditionsFailed) -> bool:
-    """Our own event exists already: an earlier attempt of this very change committed (a
-    retried request whose first answer was lost), so this one is done, not refused. Event keys
-    hold a random part: nobody else writes the same one."""
-    return "event" in failed
-
-
-def _record_unknown_unsubscribe(subscriber_id: str, list_id: str, event: ConsentEvent, now: datetime) -> bool:
-    transaction = Transaction().update(
-        "subscription",
-        Subscription(subscriber_id, list_key(list_id)),
-        actions=[
-            Subscription.list_id.set(list_id),
-            Subscription.status.set(consent.UNSUBSCRIBED),
-            Subscription.unsubscribed_at.set(now),
-            Subscription.last_event.set(event.sk),
-        ],
-        condition=Subscription.status.does_not_exist(),
-    )
-    count_in(transaction, list_id, subscriber_id, now, [f"unsubscribe#{event.source}"])
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    return transaction.commit_unless("subscription")  # False: created meanwhile, go round again
-
-
-# A repeated pause that would move its end by less than this is the same pause (a double click).
-PAUSE_REPEAT_WINDOW = timedelta(hours=1)
-
-
-def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, now: datetime) -> Change:
-    """Pause a list until `until`. Pausing again extends the pause; repeating the same pause (a
-    double click, a retry) changes nothing and records nothing."""
-    event = new_event(subscriber_id, "pause", list_id, ctx, now)
-    event.until = until
-    transaction = Transaction().update(
-        "subscription",
-        Subscription(subscriber_id, list_key(list_id)),
-        actions=[
-            Subscription.status.set(consent.PAUSED),
-            Subscription.paused_until.set(until),
-            Subscription.last_event.set(event.sk),
-        ],
-        condition=(Subscription.status == consent.ACTIVE)
-        | (
-            (Subscription.status == consent.PAUSED)
-            & (Subscription.paused_until.does_not_exist() | (Subscription.paused_until < until - PAUSE_REPEAT_WINDOW))
-        ),
-        keep_old=True,
-    )
-    count_in(transaction, list_id, subscriber_id, now, [f"pause#{ctx.source}"])
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    try:
-        transaction.commit(request_token(event))
-    except ConditionsFailed as failed:
-        if _landed(failed):
-            return Change(True, event.sk, consent.PAUSED)
-        if "subscription" not in failed:
-            raise
-        return Change(False, failed.old("subscription", "last_event"), failed.old("subscription", "status"))
-    return Change(True, event.sk, consent.PAUSED)
-
-
-# A transaction holds at most 100 items: a subscription and its member counter take two.
-LISTS_PER_TRANSACTION = 45
-
-
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
-
-
-def _leave(transaction: Transaction, subscriber_id: str, s: Subscription, event_key: str, now: datetime) -> None:
-    transaction.update(
-        f"subscription:{s.list_id}",
-        s,
-        actions=[
-            Subscription.status.set(consent.UNSUBSCRIBED),
-            Subscription.unsubscribed_at.set(now),
-            Subscription.paused_until.remove(),
-            Subscription.last_event.set(event_key),
-            *leave_sunset(),
-        ],
-        condition=Subscription.status == s.status,
-    )
-    transaction.update(f"members:{s.list_id}", members_counter(s.list_id, subscriber_id), [ListMembers.members.add(-1)])
-
-
-def _opted_out_unchanged(profile: Profile | None):
-    """The profile still says what we read about opting out of everything."""
-    if profile is not None and profile.opted_out_all:
-        return Profile.opted_out_all == True  # noqa: E712  (a DynamoDB condition, not a comparison)
-    return Profile.opted_out_all.does_not_exist() | (Profile.opted_out_all == False)  # noqa: E712
-
-
-def unsubscribe_all(subscriber_id: str, ctx: AuditContext, now: datetime, attempts: int = 5) -> Change:
-    """Leave every list and opt out of future ones, as one consent event.
-
-    The opted-out-of-everything flag is written first, with the event and the first lists, so
-    nothing can be sent in between; the remaining lists follow in as many transactions as needed
-    (a transaction holds at most 100 items), each conditional on the status read, so concurrent
-    changes make us re-read and nothing is done twice. Repeating it (a double click, concurrent
-    posts) when everything is already stopped changes nothing and records nothing: the answer
-    names the event that stopped everything.
-    """
-    from chalicelib.storage.subscribers.reads import get_profile
-
-    event = None
+def replanned(subscriber_id: str, plan: Plan, replan: Callable[[Stale], Plan], now: datetime, attempts: int) -> Plan:
+    """Commit `plan`; when its preconditions no longer hold, plan again from what the items
+    held (`replan`), until a plan is written or says there is nothing to do."""
     for _ in range(attempts):
-        profile = get_profile(subscriber_id)
-        left = [s for s in subscriptions_of(subscriber_id) if s.status != consent.UNSUBSCRIBED]
-        if event is None:
-            if not left and profile is not None and profile.opted_out_all:
-                return Change(False, profile.opted_out_event, consent.UNSUBSCRIBED)
-            event = new_event(subscriber_id, "unsubscribe_all", "*", ctx, now, lists=[s.list_id for s in left])
-            first, rest = (left[:LISTS_PER_TRANSACTION], left[LISTS_PER_TRANSACTION:])
-            transaction = Transaction()
-            transaction.update(
-                "profile",
-                Profile(subscriber_id, PROFILE),
-                [Profile.opted_out_all.set(True), Profile.opted_out_event.set(event.sk)],
-                condition=_opted_out_unchanged(profile),
-            )
-            transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-            for s in first:
-                _leave(transaction, subscriber_id, s, event.sk, now)
-            left_names = [f"unsubscribe#{ctx.source}@{s.list_id}" for s in first]
-            count_in(transaction, EVERY_LIST, subscriber_id, now, [f"unsubscribe_all#{ctx.source}", *left_names])
-            try:
-                transaction.commit(request_token(event))
-            except ConditionsFailed as failed:
-                if not _landed(failed):
-                    event = None  # someone changed the state between our read and write: read again
-                    continue
-            left = rest
-        for chunk in _chunks(left, LISTS_PER_TRANSACTION):
-            if not chunk:
-                continue
-            transaction = Transaction()
-            for s in chunk:
-                _leave(transaction, subscriber_id, s, event.sk, now)
-            count_in(
-                transaction, EVERY_LIST, subscriber_id, now, [f"unsubscribe#{ctx.source}@{s.list_id}" for s in chunk]
-            )
-            try:
-                transaction.commit()
-            except ConditionsFailed:
-                break  # a list changed meanwhile: read again and finish what is left
-        else:
-            return Change(True, event.sk, consent.UNSUBSCRIBED)
-    if event is not None:
-        return Change(True, event.sk, consent.UNSUBSCRIBED)  # stopped everything; a list changed since
+        stale = commit_plan(subscriber_id, plan, now)
+        if stale is None:
+            return plan
+        plan = replan(stale)
     raise ConcurrentChange(subscriber_id)
 
 
+# One function per change: read what the planner needs (nothing, on the hot path), plan, commit.
+
+
+@storage_errors
+def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime, attempts: int = 3) -> Change:
+    """One round trip in the usual case: planned blind, the list check, the conditional status
+    change, member counter, leaving counter and audit event go in one transaction. When the
+    subscription was not receiving, the item as it was decides (already unsubscribed, or never
+    seen: recorded as unsubscribed, a second round trip)."""
+    plan = consent.plan_unsubscribe(UNKNOWN, list_id, ctx, now)
+
+    def replan(stale: Stale) -> Plan:
+        return consent.plan_unsubscribe(stale.subscriptions[list_id], list_id, ctx, now)
+
+    return Change.of(replanned(subscriber_id, plan, replan, now, attempts))
+
+
+@storage_errors
+def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, now: datetime) -> Change:
+    """Pause a list until `until` (see `consent.plan_pause`), in one round trip."""
+    plan = consent.plan_pause(UNKNOWN, list_id, until, ctx, now)
+
+    def replan(stale: Stale) -> Plan:
+        return consent.plan_pause(stale.subscriptions[list_id], list_id, until, ctx, now)
+
+    return Change.of(replanned(subscriber_id, plan, replan, now, 3))
+
+
+def read_everything_state(subscriber_id: str) -> tuple[ProfileState | None, list[SubscriptionState]]:
+    """The profile and every subscription, as the planners of changes over every list read them."""
+    return profile_state(get_profile(subscriber_id)), [
+        subscription_state(s, s.list_id) for s in subscriptions_of(subscriber_id)
+    ]
+
+
+@storage_errors
+def unsubscribe_all(
+    subscriber_id: str,
+    ctx: AuditContext,
+    now: datetime,
+    attempts: int = 5,
+    planner: Callable[..., Plan] | None = None,
+) -> Change:
+    """Leave every list and opt out of future ones, as one consent event (see
+    `consent.plan_unsubscribe_all`; `planner` is the door's own, e.g. `plan_complaint`). A
+    change read between our read and our write makes us read again: nothing is done twice; a
+    list that changed after the first part was written is finished under the same event."""
+
+    def plan_from(continuing: str | None = None) -> Plan:
+        profile, subscriptions = read_everything_state(subscriber_id)
+        if planner is not None and continuing is None:
+            return planner(profile, subscriptions, now)
+        return consent.plan_unsubscribe_all(profile, subscriptions, ctx, now, continuing=continuing)
+
+    plan = plan_from()
+    first_written: Plan | None = None
+    for _ in range(attempts):
+        stale = commit_plan(subscriber_id, plan, now)
+        if plan.applied and (stale is None or not stale.first):
+            first_written = plan
+        if stale is None:
+            return Change.of(first_written or plan)
+        plan = plan_from(first_written.event_key if first_written else None)
+        if not plan.writes and not plan.applied:
+            return Change.of(first_written or plan)
+    if first_written is not None:
+        return Change.of(first_written)  # everything stopped; a list changed since
+    raise ConcurrentChange(subscriber_id)
+
+
+@storage_errors
 def undo(
     subscriber_id: str,
     list_id: str,
@@ -252,83 +429,21 @@ def undo(
     sunset_due: datetime,
     attempts: int = 3,
 ) -> Change:
-    """Revert the change recorded by `undone_key`, for the lists it still governs; a list that
-    rejoins is next due for the sunset job on `sunset_due`.
-
-    A list whose state changed since (its `last_event` moved on) is left as it is, so an undo
-    never overrides a later choice, and a second undo changes nothing. Undoing "stop everything"
-    when none of its lists can come back any more is refused (the page says so), unless it
-    covered no list at all (then it only lifts the opt-out of future lists).
-    """
-    original = get_event(subscriber_id, undone_key)
-    if original is None or original.action not in consent.UNDO_ACTION:
-        return Change(False, None)
-    covers_all = original.list_id == "*"
-    if not covers_all and original.list_id != list_id:
-        return Change(False, None)
-    lists = set(original.lists or []) if covers_all else {original.list_id}
-    rejoins = original.action != "pause"  # a resume keeps the member count and the sunset clock
+    """Revert the change recorded by `undone_key` where it still holds (see `consent.plan_undo`).
+    A list that changed after the first part was written keeps its later choice."""
+    original = event_state(get_event(subscriber_id, undone_key))
     for _ in range(attempts):
-        to_restore = [s for s in subscriptions_of(subscriber_id) if s.list_id in lists and s.last_event == undone_key]
-        if not to_restore and (not covers_all or lists):
-            return Change(False, None)
-        event = new_event(
-            subscriber_id, consent.UNDO_ACTION[original.action], original.list_id, ctx, now, lists=original.lists
-        )
-        chunks = _chunks(to_restore, LISTS_PER_TRANSACTION)
-        for number, chunk in enumerate(chunks):
-            transaction = Transaction()
-            for s in chunk:
-                transaction.update(
-                    f"subscription:{s.list_id}",
-                    s,
-                    actions=[
-                        Subscription.status.set(consent.ACTIVE),
-                        Subscription.unsubscribed_at.remove(),
-                        Subscription.paused_until.remove(),
-                        Subscription.last_event.set(event.sk),
-                        *(restart_sunset(subscriber_id, sunset_due) if rejoins else []),
-                    ],
-                    condition=Subscription.last_event == undone_key,
-                )
-                if rejoins:
-                    transaction.update(
-                        f"members:{s.list_id}", members_counter(s.list_id, subscriber_id), [ListMembers.members.add(1)]
-                    )
-            if number == 0:
-                if covers_all:
-                    transaction.update(
-                        "profile",
-                        Profile(subscriber_id, PROFILE),
-                        actions=[Profile.opted_out_all.set(False), Profile.undone.add({undone_key})],
-                        condition=Profile.undone.does_not_exist() | ~Profile.undone.contains(undone_key),
-                    )
-                transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-            returned = consent.UNDO_ACTION[original.action]  # counted as a return: resubscribe or resume
-            if covers_all:
-                names = [f"{returned}#{ctx.source}@{s.list_id}" for s in chunk]
-                count_in(
-                    transaction,
-                    EVERY_LIST,
-                    subscriber_id,
-                    now,
-                    names + ([f"{returned}_all#{ctx.source}"] if number == 0 else []),
-                )
-            elif number == 0:
-                count_in(transaction, original.list_id, subscriber_id, now, [f"{returned}#{ctx.source}"])
-            try:
-                transaction.commit(request_token(event) if number == 0 else None)
-            except ConditionsFailed as failed:
-                if number == 0 and "profile" in failed:
-                    return Change(False, None)  # this opt-out was already undone
-                if number == 0 and not _landed(failed):
-                    break  # a list changed since we read: read again
-                # a later chunk: the lists that changed keep their later choice
-        else:
-            return Change(True, event.sk, consent.ACTIVE)
+        profile, subscriptions = read_everything_state(subscriber_id)
+        plan = consent.plan_undo(original, list_id, subscriptions, profile, ctx, now, sunset_due)
+        stale = commit_plan(subscriber_id, plan, now)
+        if stale is None or not stale.first:
+            return Change.of(plan)
+        if stale.profile is not None:
+            return Change(False, None, outcome=consent.Outcome.NOTHING_TO_UNDO)  # undone already
     raise ConcurrentChange(subscriber_id)
 
 
+@storage_errors
 def subscribe(
     subscriber_id: str,
     email: str,
@@ -338,54 +453,29 @@ def subscribe(
     sunset_due: datetime,
     resubscribe: bool = False,
 ) -> str:
-    """Add a subscriber to a list, next due for the sunset job on `sunset_due`. Someone who
-    unsubscribed is never brought back by an import; only an explicit `resubscribe` (consent
-    given again) does that.
+    """Add a subscriber to a list, next due for the sunset job on `sunset_due` (see
+    `consent.plan_subscribe`). Returns the outcome: subscribed, resubscribed, already_subscribed
+    or previously_unsubscribed."""
+    plan = consent.plan_subscribe(UNKNOWN, list_id, email, ctx, now, sunset_due, resubscribe)
 
-    Returns one of: subscribed, resubscribed, already_subscribed, previously_unsubscribed.
-    """
-    action = "resubscribe" if resubscribe else "subscribe"
-    event = new_event(subscriber_id, action, list_id, ctx, now)
-    condition = Subscription.status.does_not_exist()
-    if resubscribe:
-        condition = condition | (Subscription.status == consent.UNSUBSCRIBED)
-    transaction = _list_exists(Transaction(), list_id)
-    transaction.update(
-        "subscription",
-        Subscription(subscriber_id, list_key(list_id)),
-        actions=[
-            Subscription.list_id.set(list_id),
-            Subscription.status.set(consent.ACTIVE),
-            Subscription.subscribed_at.set(now),
-            Subscription.unsubscribed_at.remove(),
-            Subscription.paused_until.remove(),
-            Subscription.last_event.set(event.sk),
-            Subscription.email.set(email),
-            *restart_sunset(subscriber_id, sunset_due),
-        ],
-        condition=condition,
-        keep_old=True,
-    )
-    transaction.update("members", members_counter(list_id, subscriber_id), [ListMembers.members.add(1)])
-    profile_actions = [Profile.email.set(email), Profile.created_at.set(Profile.created_at | now)]
-    if resubscribe:
-        profile_actions.append(Profile.opted_out_all.set(False))
-    transaction.update("profile", Profile(subscriber_id, PROFILE), profile_actions)
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    try:
-        transaction.commit(request_token(event))
-    except ConditionsFailed as failed:
-        if "list" in failed:
-            raise UnknownList(list_id) from failed
-        if _landed(failed):
-            return "resubscribed" if resubscribe else "subscribed"
-        if "subscription" in failed:
-            unsubscribed = failed.old("subscription", "status") == consent.UNSUBSCRIBED
-            return "previously_unsubscribed" if unsubscribed else "already_subscribed"
-        raise
-    return "resubscribed" if resubscribe else "subscribed"
+    def replan(stale: Stale) -> Plan:
+        return consent.plan_subscribe(stale.subscriptions[list_id], list_id, email, ctx, now, sunset_due, resubscribe)
+
+    return replanned(subscriber_id, plan, replan, now, 3).outcome
 
 
+@storage_errors
+def suppress_channel(subscriber_id: str, channel: str, ctx: AuditContext, now: datetime) -> bool:
+    """Stop sending on this channel (a permanent bounce), recorded once in the audit trail."""
+    plan = consent.plan_suppress_channel(UNKNOWN, channel, ctx, now)
+
+    def replan(stale: Stale) -> Plan:
+        return consent.plan_suppress_channel(stale.profile, channel, ctx, now)
+
+    return replanned(subscriber_id, plan, replan, now, 3).applied
+
+
+@storage_errors
 def record_survey(subscriber_id: str, list_id: str, key: str, reason: str, comment: str | None, now: datetime) -> bool:
     """Attach the exit survey to the event it explains (answered once, never overwritten) and
     count the reason for the list's monthly report, in one transaction."""
@@ -394,24 +484,11 @@ def record_survey(subscriber_id: str, list_id: str, key: str, reason: str, comme
         ConsentEvent(subscriber_id, key),
         actions=[ConsentEvent.reason.set(reason), ConsentEvent.comment.set(comment)],
         condition=ConsentEvent.sk.exists()
-        & ConsentEvent.list_id.is_in(list_id, "*")
-        & ConsentEvent.action.is_in(*consent.UNDO_ACTION)
+        & ConsentEvent.list_id.is_in(list_id, consent.EVERY_LIST)
+        & ConsentEvent.action.is_in(*map(str, consent.UNDO_ACTION))
         & ConsentEvent.reason.does_not_exist(),
     )
     transaction.update(
         "counts", ReasonCounts(f"REASONS#{list_id}", f"{now:%Y-%m}"), [getattr(ReasonCounts, reason).add(1)]
     )
     return transaction.commit_unless("event")
-
-
-def suppress_channel(subscriber_id: str, channel: str, ctx: AuditContext, now: datetime) -> bool:
-    """Stop sending on this channel (a permanent bounce), recorded once in the audit trail."""
-    event = new_event(subscriber_id, f"suppress_{channel}", "*", ctx, now)
-    transaction = Transaction().update(
-        "profile",
-        Profile(subscriber_id, PROFILE),
-        actions=[Profile.suppressed_channels.add({channel})],
-        condition=Profile.suppressed_channels.does_not_exist() | ~Profile.suppressed_channels.contains(channel),
-    )
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    return transaction.commit_unless("profile")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 from chalicelib.storage.subscribers.models import PROFILE, Profile, SendMark, Subscription, list_key, restart_sunset
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, written
 

@@ -10,7 +10,6 @@ index the sunset job reads by day and shard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import (
@@ -26,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.core.ids import event_key, shard_of
+from chalicelib.domain.consent import Action, AuditContext, Event
 from chalicelib.storage.connection import TABLES, TableMeta
 
 PROFILE = "PROFILE"
@@ -73,6 +73,7 @@ class Profile(SubscriberPartition):
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
     transient_bounces = NumberAttribute(null=True)
     erased_at = UTCDateTimeAttribute(null=True)  # what is left after erasure: the opt-out itself
+    sms_keyword_at = UTCDateTimeAttribute(null=True)  # a number's profile: its latest SMS keyword applied
 
 
 class Subscription(SubscriberPartition):
@@ -132,20 +133,10 @@ class ConsentEvent(SubscriberPartition):
     frequency_before = UnicodeAttribute(null=True)  # ... and the one it replaced, for its undo
 
 
-@dataclass(frozen=True)
-class AuditContext:
-    """Who asked, and how, for the consent trail (never an address: a hashed IP at most)."""
-
-    source: str
-    ip_hash: str | None = None
-    user_agent: str | None = None
-    key_id: str | None = None
-    campaign_id: str | None = None
-
-
 def new_event(
     subscriber_id: str, action: str, list_id: str, ctx: AuditContext, now: datetime, lists: list[str] | None = None
 ) -> ConsentEvent:
+    """An audit item for a change no planner describes yet (the SMS keywords' own trail)."""
     return ConsentEvent(
         subscriber_id,
         event_key(now),
@@ -161,6 +152,31 @@ def new_event(
     )
 
 
+def consent_event(subscriber_id: str, event: Event) -> ConsentEvent:
+    """The audit item of a planned event."""
+    ctx = event.context
+    item = ConsentEvent(
+        subscriber_id,
+        event.key,
+        action=str(event.action),
+        list_id=event.list_id,
+        source=str(ctx.source),
+        at=event.at,
+        ip_hash=ctx.ip_hash,
+        user_agent=(ctx.user_agent or "")[:256] or None,
+        key_id=ctx.key_id,
+        campaign_id=ctx.campaign_id or None,
+    )
+    # Only what the event has: each attribute set costs PynamoDB time on the one-click path.
+    if event.lists is not None:
+        item.lists = list(event.lists)
+    if event.until is not None:
+        item.until = event.until
+    if event.action == Action.FREQUENCY:
+        item.frequency, item.frequency_before = event.frequency, event.frequency_before
+    return item
+
+
 def request_token(event: ConsentEvent) -> str:
     """The transaction's idempotency token: a retried commit of the same change is one change."""
     import hashlib
@@ -172,13 +188,14 @@ def members_counter(list_id: str, subscriber_id: str) -> ListMembers:
     return ListMembers(f"MEMBERS#{list_id}", f"SHARD#{shard_of(subscriber_id):02d}")
 
 
-def leave_sunset() -> list:
-    """Actions that take a subscription out of the sunset index (it no longer receives mail)."""
+def leave_sunset(keep_reminder: bool = False) -> list:
+    """Actions that take a subscription out of the sunset index (it no longer receives mail);
+    with `keep_reminder`, the time of the re-permission email that asked stays."""
     return [
         Subscription.sunset_due.remove(),
         Subscription.sunset_state.remove(),
         Subscription.pending_since.remove(),
-        Subscription.reminder_sent_at.remove(),
+        *([] if keep_reminder else [Subscription.reminder_sent_at.remove()]),
     ]
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.core import consent
-from chalicelib.storage.subscribers.changes import unsubscribe_all
+from chalicelib.domain import consent
+from chalicelib.storage.subscribers.changes import storage_errors, unsubscribe_all
 from chalicelib.storage.subscribers.models import PROFILE, AuditContext, ConsentEvent, Profile, Subscription
-from chalicelib.storage.subscribers.reads import everything_about, subscriptions_of
+from chalicelib.storage.subscribers.reads import everything_about
 
 
+@storage_errors
 def erase(subscriber_id: str, now: datetime) -> dict:
     """The address, engagement history and audit trail go; what stays is the opaque id (an HMAC
     of the address) marked opted out of everything, with each list unsubscribed, so a later
     import of the same address cannot bring them back. Idempotent: running it again finishes an
     erasure that stopped half-way."""
-    if any(s.status != consent.UNSUBSCRIBED for s in subscriptions_of(subscriber_id)):
-        unsubscribe_all(subscriber_id, AuditContext("erasure"), now)  # also keeps member counts right
+    # First leave every list and refuse future ones (`consent.plan_erase`), which also keeps the
+    # member counts right; then forget everything but that choice.
+    unsubscribe_all(subscriber_id, AuditContext(consent.Source.ERASURE), now, planner=consent.plan_erase)
     profile, subscriptions, events = everything_about(subscriber_id)
     with Profile.batch_write() as batch:
         batch.save(
@@ -35,7 +37,7 @@ def erase(subscriber_id: str, now: datetime) -> dict:
                     subscriber_id,
                     s.sk,
                     list_id=s.list_id,
-                    status=consent.UNSUBSCRIBED,
+                    status=str(consent.UNSUBSCRIBED),
                     unsubscribed_at=s.unsubscribed_at or now,
                 )
             )

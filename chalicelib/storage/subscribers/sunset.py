@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.core import consent
-from chalicelib.storage.subscribers.counters import count_in
+from chalicelib.domain import consent
+from chalicelib.storage.subscribers.changes import Change, commit_plan, storage_errors, subscription_state, unsubscribe
 from chalicelib.storage.subscribers.models import (
     AuditContext,
-    ConsentEvent,
-    ListMembers,
     Subscription,
     due_key,
     due_partition,
-    leave_sunset,
-    members_counter,
-    new_event,
 )
+from chalicelib.storage.subscribers.reads import subscriptions_of
 from chalicelib.storage.transactions import Transaction, written
 
 
@@ -66,12 +62,24 @@ def mark_pending(candidate: Subscription, now: datetime, stale_before: datetime)
     return _conditional_update(candidate, actions, condition)
 
 
-def mark_reminded(candidate: Subscription, now: datetime, unsubscribe_on: datetime) -> bool:
-    return _conditional_update(
-        candidate,
-        [Subscription.reminder_sent_at.set(now), Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk))],
-        (Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
+def mark_reminded(
+    candidate: Subscription, now: datetime, unsubscribe_on: datetime, day: datetime | None = None
+) -> bool:
+    """The email went out: the grace period runs until `unsubscribe_on`. Counted for the brake
+    as reminded on the run's `day` (default: the day of `now`) in the same transaction."""
+    from chalicelib.storage.sunset_runs import count_acted  # sunset_runs imports our models
+
+    transaction = Transaction().update(
+        "subscription",
+        Subscription(candidate.pk, candidate.sk),
+        actions=[
+            Subscription.reminder_sent_at.set(now),
+            Subscription.sunset_due.set(due_key(unsubscribe_on, candidate.pk)),
+        ],
+        condition=(Subscription.sunset_state == "pending") & Subscription.reminder_sent_at.does_not_exist(),
     )
+    count_acted(transaction, candidate.list_id, day or now, candidate.pk, "reminded")
+    return transaction.commit_unless("subscription")
 
 
 def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
@@ -87,25 +95,42 @@ def release_pending(candidate: Subscription, retry_on: datetime) -> bool:
     )
 
 
-def sunset_unsubscribe(candidate: Subscription, now: datetime) -> bool:
-    """Step 2: still no engagement after the grace period. Source "sunset" in the audit trail,
-    distinct from a person's own choice; a later subscribe brings them back."""
-    event = new_event(candidate.pk, "unsubscribe", candidate.list_id, AuditContext("sunset"), now)
-    transaction = Transaction().update(
-        "subscription",
-        Subscription(candidate.pk, candidate.sk),
-        actions=[
-            Subscription.status.set(consent.UNSUBSCRIBED),
-            Subscription.unsubscribed_at.set(now),
-            Subscription.last_event.set(event.sk),
-            *leave_sunset(),
-        ],
-        condition=_unchanged_since_read(candidate)
-        & (Subscription.sunset_state == "pending")
-        & Subscription.reminder_sent_at.exists()
-        & (Subscription.status == consent.ACTIVE),
-    )
-    transaction.update("members", members_counter(candidate.list_id, candidate.pk), [ListMembers.members.add(-1)])
-    count_in(transaction, candidate.list_id, candidate.pk, now, ["unsubscribe#sunset"])
-    transaction.put("event", event, condition=ConsentEvent.sk.does_not_exist())
-    return transaction.commit_unless("subscription")
+@storage_errors
+def sunset_unsubscribe(
+    candidate: Subscription, now: datetime, day: datetime | None = None, reminded_on: datetime | None = None
+) -> bool:
+    """Step 2: still no engagement after the grace period (see `consent.plan_sunset_unsubscribe`:
+    only what the job read, source "sunset", the reminder's time kept). Counted for the brake as
+    unsubscribed on the run's `day` (default: the day of `now`), by the day of the reminder
+    (`reminded_on`, None: unknown), in the same transaction."""
+    from chalicelib.storage.sunset_runs import count_acted  # sunset_runs imports our models
+
+    plan = consent.plan_sunset_unsubscribe(subscription_state(candidate, candidate.list_id), now)
+
+    def brake_count(transaction: Transaction) -> None:
+        count_acted(transaction, candidate.list_id, day or now, candidate.pk, "unsubscribed", reminded_on)
+
+    return plan.applied and commit_plan(candidate.pk, plan, now, also=brake_count) is None
+
+
+def reminded_together(subscriber_id: str, list_id: str) -> list[Subscription]:
+    """The subscriber's other subscriptions that the re-permission email about `list_id` named:
+    the job marks every list of one email with the same `reminder_sent_at` (kept on those it
+    unsubscribed since). Empty when `list_id` awaits no answer. One query."""
+    held = subscriptions_of(subscriber_id)
+    asked = next((s.reminder_sent_at for s in held if s.list_id == list_id), None)
+    if asked is None:
+        return []
+    return [s for s in held if s.list_id != list_id and s.reminder_sent_at == asked]
+
+
+@storage_errors
+def unsubscribe_reminded(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime) -> Change:
+    """A one-click from a re-permission email: leave `list_id` and every other list that email
+    named (still awaiting an answer), each an ordinary unsubscribe (one transaction and one
+    event per list); the answer is the link's list's. One query more than an unsubscribe."""
+    others = [s.list_id for s in reminded_together(subscriber_id, list_id) if s.status != consent.UNSUBSCRIBED]
+    change = unsubscribe(subscriber_id, list_id, ctx, now)
+    for other in others:
+        unsubscribe(subscriber_id, other, ctx, now)
+    return change

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import consent
+from chalicelib.domain import consent
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

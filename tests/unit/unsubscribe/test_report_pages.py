@@ -63,3 +63,17 @@ def test_the_sunset_page_draws_each_funnel_and_names_braked_lists():
     assert max(widths) == 400 and all(0 <= w <= 400 for w in widths)
     empty = render_plain("sunset_report.html", runs=[], steps=["due"])
     assert "The sunset job has not run yet." in empty
+
+
+def test_the_sunset_page_shows_failures_and_reschedules_next_to_due_and_emailed():
+    run = {
+        "run_id": "r2",
+        "started_at": "2026-11-24T03:00:00+00:00",
+        "status": "done",
+        "dry_run": False,
+        "funnel": {"due": 10, "emailed": 6, "kept": 0, "unsubscribed": 0},
+        "not_emailed": {"email_failed": 3, "rescheduled": 1},
+        "braked_lists": [],
+    }
+    html = render_plain("sunset_report.html", runs=[run], steps=["due", "emailed", "kept", "unsubscribed"])
+    assert "<strong>3</strong> email failed" in html and "<strong>1</strong> rescheduled" in html

@@ -1,0 +1,147 @@
+"""Benchmark of the hosted cancellation page, handled in process by the Lambda handler against
+the embedded DynamoDB server, beside the bare boto3 calls each step needs at the least.
+
+Prints, per step (landing GET, "Continue" to the offer, "Accept", the done page GET), the
+DynamoDB round trips (target 1 per step) and the median time as a ratio to the bare calls
+(target <= 1.25x). A click reads the session (one consistent GetItem) and writes its change
+(one TransactWriteItems: the session on its version, the report's counter, the budget when an
+offer is accepted): 2 round trips today.
+
+    .venv/bin/python bench/cancel_flow.py [--sessions 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from common import Quiet, RoundTrips, api_event, start_dynamodb
+
+FORM = {"content-type": "application/x-www-form-urlencoded", "accept-language": "en"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=200)
+    args = parser.parse_args()
+    process, endpoint = start_dynamodb()
+    try:
+        run(args.sessions, endpoint)
+    finally:
+        process.terminate()
+
+
+def subscriptions_shown_an_offer(n: int) -> list[str]:
+    from chalicelib.domain import cancel as rules
+
+    found = []
+    for i in range(n * 2):
+        raw = session_body(f"sub{i}")
+        session = rules.open_session(
+            rules.parse_session_request(raw, date.today()), rules.DEFAULT_FLOW, "x", datetime.now(UTC)
+        )
+        if rules.choose_offer(session, rules.Reason.UNUSED)[1] is not None:
+            found.append(f"sub{i}")
+    return found[:n]
+
+
+def session_body(subscription_id: str) -> dict:
+    return {
+        "business": "bench",
+        "customer_id": f"c{subscription_id}",
+        "subscription_id": subscription_id,
+        "plan": "Pro",
+        "price": 1999,
+        "currency": "USD",
+        "return_url": "https://bench.example/account",
+        "effective_date": (date.today() + timedelta(days=30)).isoformat(),
+    }
+
+
+def run(n: int, endpoint: str) -> None:
+    import boto3
+
+    import app as offboard
+    from chalicelib.cancel import service
+    from chalicelib.core.settings import table_settings
+    from chalicelib.storage.tables import create_tables
+
+    create_tables()
+    table = table_settings().offers
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    trips = RoundTrips()
+    steps: dict[str, list[tuple[int, float]]] = {
+        "landing GET": [],
+        "continue POST": [],
+        "accept POST": [],
+        "done GET": [],
+    }
+    bare: dict[str, list[float]] = {k: [] for k in steps}
+
+    def call(step: str, method: str, path: str, body: str = "") -> dict:
+        before, start = trips.count, time.perf_counter()
+        response = offboard.app(
+            api_event(method, "/cancel/{token}", path, body, FORM, {"token": path.split("/")[-1]}), None
+        )
+        steps[step].append((trips.count - before, time.perf_counter() - start))
+        assert response["statusCode"] == 200, response
+        return response
+
+    def bare_step(step: str, session_id: str, write: bool) -> None:
+        start = time.perf_counter()
+        key = {"pk": {"S": f"CANCEL#{session_id}"}, "sk": {"S": "SESSION"}}
+        item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        if write:
+            version = item["version"]["N"]
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {**item, "version": {"N": str(int(version) + 1)}},
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": {":v": {"N": version}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"pk": {"S": "CANCELFLOW#bare"}, "sk": {"S": "STATS#unused#pause-2"}},
+                            "UpdateExpression": "ADD sessions :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
+        bare[step].append(time.perf_counter() - start)
+
+    with Quiet():
+        for subscription in subscriptions_shown_an_offer(n):
+            opened = service.open_session(session_body(subscription), datetime.now(UTC))
+            path = urlsplit(opened.url).path
+            call("landing GET", "GET", path)
+            bare_step("landing GET", opened.session_id, write=False)
+            call("continue POST", "POST", path, urlencode({"action": "continue", "reason": "unused"}))
+            bare_step("continue POST", opened.session_id, write=True)
+            call("accept POST", "POST", path, urlencode({"action": "accept", "offer_id": "pause-2"}))
+            bare_step("accept POST", opened.session_id, write=True)
+            call("done GET", "GET", path)
+            bare_step("done GET", opened.session_id, write=False)
+
+    print(f"cancellation flow, {len(steps['landing GET'])} sessions (embedded DynamoDB server)")
+    for step, results in steps.items():
+        rounds = sorted({r for r, _ in results})
+        median = statistics.median(t for _, t in results)
+        bare_median = statistics.median(bare[step])
+        print(
+            f"  {step:<14} DynamoDB round trips {json.dumps(rounds)} (target 1); "
+            f"median {median * 1000:.2f} ms vs bare boto3 {bare_median * 1000:.2f} ms = {median / bare_median:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The hosted cancellation pages: the page a session's state calls for, in the session's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from chalicelib.cancel import texts
+from chalicelib.cancel.service import page_path, undo_path
+from chalicelib.core.pages import render
+from chalicelib.domain.cancel import OfferKind, SaveOffer, Session, Status
+from chalicelib.domain.money import to_decimal
+
+
+def money(minor: int, currency: str) -> str:
+    return f"{to_decimal(minor, currency)} {currency}"
+
+
+def offer_text(t, offer: SaveOffer, currency: str) -> str:
+    if offer.kind is OfferKind.DISCOUNT:
+        return t("offer.discount", percent=offer.percent, months=offer.months)
+    if offer.kind is OfferKind.PAUSE:
+        return t("offer.pause", months=offer.months)
+    return t("offer.cheaper_plan", plan=offer.plan, price=money(offer.price or 0, currency))
+
+
+def _page(template: str, session: Session | None, **values) -> str:
+    language = texts.language_of(session.request.locale if session else None)
+    t = texts.translator(language)
+    back = {}
+    if session is not None:
+        back = {"return_url": session.request.return_url, "return_host": urlsplit(session.request.return_url).hostname}
+    return render(template, language, None, t=t, **{"return_url": None, "notice": None, **back, **values})
+
+
+def session_page(session: Session, now: datetime, notice_key: str | None = None) -> str:
+    t = texts.translator(texts.language_of(session.request.locale))
+    notice = t(notice_key) if notice_key else None
+    request = session.request
+    if session.status is Status.OPEN and session.offer_shown_at is not None:
+        offer = session.offer if notice_key != "offer_unavailable" else None
+        return _page(
+            "cancel_offer.html",
+            session,
+            title_key="offer.title",
+            action=page_path(session),
+            offer_text=offer_text(t, offer, request.currency) if offer else None,
+            offer_id=offer.offer_id if offer else "",
+            notice=notice,
+        )
+    if session.status is Status.OPEN:
+        return _page(
+            "cancel_reasons.html",
+            session,
+            title_key="title",
+            action=page_path(session),
+            reasons=[str(r) for r in session.flow.reasons],
+            plan=request.plan,
+            price=money(request.price, request.currency),
+            return_url=None,
+        )
+    done = {"title_key": "done.title", "notice": notice, "lead": None, "undo_action": None}
+    if session.status is Status.CANCELLED:
+        done["outcome"] = t("done.cancelled", date=request.effective_date.isoformat())
+        if now < session.undo_until():
+            done |= {"undo_action": undo_path(session), "undo_until": request.effective_date.isoformat()}
+    elif session.status is Status.SAVED:
+        done["outcome"] = t("done.saved", offer=offer_text(t, session.offer, request.currency))
+    else:
+        done["outcome"] = t("done.undone")
+    return _page("cancel_done.html", session, **done)
+
+
+def refused_link_page(session: Session | None) -> str:
+    """An expired link still leads back to the business (where a new link is one click away);
+    an invalid one says to start again there."""
+    key = "expired.lead" if session else "invalid.lead"
+    language = texts.language_of(session.request.locale if session else None)
+    lead = texts.translator(language)(key)
+    return _page("cancel_done.html", session, title_key="expired.title", outcome=None, lead=lead, undo_action=None)

@@ -1,0 +1,172 @@
+"""Cancellation flow: businesses' servers open sessions and configure their flow (`/v1/…`,
+admin), people use the hosted pages (`/cancel/{token}`). GET never changes anything."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice import Blueprint
+
+from chalicelib.core.errors import Conflict
+from chalicelib.core.forms import FORM_CONTENT_TYPES, parse_form
+from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_response, json_body, raw_body
+from chalicelib.core.settings import event_sources
+
+bp = Blueprint(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@bp.route("/v1/cancel-sessions", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def open_cancel_session(request):
+    from chalicelib.cancel import service
+
+    opened = service.open_session(json_body(request), _now())
+    return 201, {"session_id": opened.session_id, "url": opened.url, "expires_at": opened.expires_at.isoformat()}
+
+
+@bp.route("/v1/cancel-flows/{business}", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def put_cancel_flow(request, business):
+    from chalicelib.cancel import service
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.ids import is_id
+
+    if not is_id(business):
+        raise Invalid("invalid_business", "the business id is letters, digits, - and _")
+    return service.save_flow(business, json_body(request)).to_raw()
+
+
+@bp.route("/v1/cancel-flows/{business}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def get_cancel_flow(request, business):
+    from chalicelib.cancel import service
+
+    return service.flow_of(business).to_raw()
+
+
+@bp.route("/v1/cancel-flows/{business}/webhook", methods=["PUT"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def put_cancel_webhook(request, business):
+    from chalicelib.cancel import service
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.ids import is_id
+
+    if not is_id(business):
+        raise Invalid("invalid_business", "the business id is letters, digits, - and _")
+    return service.set_webhook(business, json_body(request).get("url"))
+
+
+@bp.route("/v1/cancel-flows/{business}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def cancel_report(request, business):
+    from chalicelib.cancel import report
+
+    return report.save_rates(business)
+
+
+def _customer(business: str, customer_id: str) -> None:
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.ids import is_id
+
+    if not (is_id(business) and is_id(customer_id)):
+        raise Invalid("invalid_id", "business and customer ids are letters, digits, - and _")
+
+
+@bp.route(
+    "/v1/cancel-customers/{business}/{customer_id}/records",
+    methods=["GET"],
+    content_types=ANY_CONTENT,
+    authorizer=ADMIN,
+)
+@endpoint(admin=True)
+def export_cancel_records(request, business, customer_id):
+    from chalicelib.cancel import service
+
+    _customer(business, customer_id)
+    return {
+        "business": business,
+        "customer_id": customer_id,
+        "sessions": service.export_customer(business, customer_id),
+    }
+
+
+@bp.route(
+    "/v1/cancel-customers/{business}/{customer_id}/records",
+    methods=["DELETE"],
+    content_types=ANY_CONTENT,
+    authorizer=ADMIN,
+)
+@endpoint(admin=True)
+def erase_cancel_records(request, business, customer_id):
+    from chalicelib.cancel import service
+
+    _customer(business, customer_id)
+    return service.erase_customer(business, customer_id)
+
+
+@bp.on_sqs_message(queue=event_sources().cancel_webhook_queue, batch_size=1)
+def cancel_webhooks(event):
+    """One event per message; a failed attempt is queued again by `deliver` with its backoff, so
+    only an unexpected failure raises (SQS retries it, then keeps it in the DLQ)."""
+    import json
+
+    from chalicelib.cancel import webhooks
+
+    for record in event:
+        webhooks.deliver(json.loads(record.body))
+
+
+def _refused(error):
+    from chalicelib.cancel import pages
+
+    return html_response(pages.refused_link_page(error.session), 410 if error.session else 400)
+
+
+@bp.route("/cancel/{token}", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint("page")
+def cancel_page(request, token):
+    from chalicelib.cancel import pages, service
+
+    now = _now()
+    try:
+        return html_response(pages.session_page(service.view(token, now), now))
+    except service.LinkRefused as refused:
+        return _refused(refused)
+
+
+@bp.route("/cancel/{token}", methods=["POST"], content_types=FORM_CONTENT_TYPES)
+@endpoint("page")
+def cancel_click(request, token):
+    from chalicelib.cancel import pages, service
+
+    now = _now()
+    form = parse_form(header(request, "content-type"), raw_body(request))
+    try:
+        return html_response(pages.session_page(service.act(token, form.get("action", ""), form, now), now))
+    except service.LinkRefused as refused:
+        return _refused(refused)
+    except Conflict as conflict:
+        if conflict.code not in ("offer_unavailable", "no_such_offer"):
+            raise
+        session = service.view(token, now)
+        return html_response(pages.session_page(session, now, notice_key="offer_unavailable"), 409)
+
+
+@bp.route("/cancel/undo/{token}", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def cancel_undo(request, token):
+    from chalicelib.cancel import pages, service
+
+    now = _now()
+    try:
+        return html_response(pages.session_page(service.undo(token, now), now))
+    except service.LinkRefused as refused:
+        return _refused(refused)
+    except Conflict as conflict:
+        if conflict.code != "undo_window_passed":
+            raise
+        return html_response(pages.refused_link_page(None), 409)

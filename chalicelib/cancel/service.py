@@ -1,0 +1,169 @@
+"""The cancellation flow's services: open a session for a business's server, show the hosted
+page for a signed link, and apply each click (continue, cancel, accept, undo) as the domain
+plans it, committed conditionally; a click that loses a race is re-planned on the state that
+won, so 20 simultaneous clicks come to one outcome."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.cancel import webhooks
+from chalicelib.core import signed_links
+from chalicelib.core.errors import Conflict, Invalid, NotFound, Unavailable
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+from chalicelib.domain import cancel as rules
+from chalicelib.domain.cancel import Change, Session, Settled
+from chalicelib.storage import cancel as store
+from chalicelib.storage.transactions import TransactionConflict
+
+PAGE_PURPOSE = "cancel-page-v1"
+UNDO_PURPOSE = "cancel-undo-v1"
+ATTEMPTS = 6
+
+
+class LinkRefused(Exception):
+    """The link cannot open the flow; `session` when it was ours but expired (its return URL)."""
+
+    def __init__(self, session: Session | None):
+        super().__init__("link refused")
+        self.session = session
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+def _link(purpose: str, session_id: str, expires_at: datetime) -> str:
+    settings = get_settings()
+    return signed_links.sign(settings.signing_keys, settings.signing_key_id, purpose, (session_id,), expires_at)
+
+
+def page_path(session: Session) -> str:
+    return f"/cancel/{_link(PAGE_PURPOSE, session.session_id, session.link_expires_at)}"
+
+
+def undo_path(session: Session) -> str:
+    return f"/cancel/undo/{_link(UNDO_PURPOSE, session.session_id, session.undo_until())}"
+
+
+def open_session(raw: dict, now: datetime) -> OpenedSession:
+    try:
+        request = rules.parse_session_request(raw, now.date())
+    except rules.CancelRuleError as error:
+        raise Invalid("invalid_session", str(error)) from error
+    flow = store.load_flow(request.business) or rules.DEFAULT_FLOW
+    session = rules.open_session(request, flow, secrets.token_urlsafe(16), now)
+    messages = webhooks.messages_for(session, (rules.Event.STARTED,), now)
+    store.create_session(session, messages)
+    count("CancelSessions", outcome="started")
+    webhooks.enqueue(messages)
+    url = get_settings().public_base_url + page_path(session)
+    return OpenedSession(session.session_id, url, session.link_expires_at)
+
+
+def save_flow(business: str, raw: dict) -> rules.Flow:
+    try:
+        flow = rules.parse_flow(raw)
+    except rules.CancelRuleError as error:
+        raise Invalid("invalid_flow", str(error)) from error
+    store.save_flow(business, flow)
+    return flow
+
+
+def flow_of(business: str) -> rules.Flow:
+    return store.load_flow(business) or rules.DEFAULT_FLOW
+
+
+def _session_of(purpose: str, token: str, now: datetime) -> Session:
+    try:
+        link = signed_links.verify(get_settings().signing_keys, purpose, 1, token, now)
+    except signed_links.ExpiredLink as expired:
+        count("RejectedInputs", kind="cancel_link_expired")
+        raise LinkRefused(store.load_session(expired.link.fields[0])) from expired
+    except signed_links.InvalidLink as error:
+        logger.info("rejected cancel link", extra={"why": str(error)})
+        count("RejectedInputs", kind="cancel_link")
+        raise LinkRefused(None) from error
+    session = store.load_session(link.fields[0])
+    if session is None:
+        raise NotFound("unknown_session", "this cancellation session does not exist any more")
+    return session
+
+
+def view(token: str, now: datetime) -> Session:
+    """The session behind a page link (one read; GET changes nothing)."""
+    return _session_of(PAGE_PURPOSE, token, now)
+
+
+def _apply(session: Session, plan, now: datetime) -> Session:
+    """Commit what `plan(session)` gives; on a lost race, re-read and plan again from the winner."""
+    for _ in range(ATTEMPTS):
+        step = plan(session)
+        if isinstance(step, Settled):
+            return step.session
+        try:
+            messages = webhooks.messages_for(step.session, step.events, now)
+            if store.commit(step, messages):
+                _committed(step, messages)
+                return step.session
+        except TransactionConflict:
+            pass
+        session = store.load_session(session.session_id) or session
+    raise Unavailable("busy", "the session is being changed by another request; try again", retry_after=1)
+
+
+def _committed(change: Change, messages: list[dict]) -> None:
+    if change.session.status is not rules.Status.OPEN:
+        count("CancelSessions", outcome=str(change.session.status))
+    webhooks.enqueue(messages)
+
+
+def set_webhook(business: str, url) -> dict:
+    """Point the business's webhooks at `url` with a new signing secret (answered once; the
+    previous secret keeps verifying until the next rotation)."""
+    secrets_now = store.save_webhook(business, webhooks.check_url(url), webhooks.new_secret())
+    return {"url": url, "secret": secrets_now[0], "previous_secret_valid": len(secrets_now) > 1}
+
+
+def act(token: str, action: str, form: dict[str, str], now: datetime) -> Session:
+    """A click on the hosted page: `continue` (answer, then the one routed offer or a
+    cancellation), `cancel` (at once), `accept` (the offer shown)."""
+    session = _session_of(PAGE_PURPOSE, token, now)
+    try:
+        answer = rules.parse_answer(session.flow, form.get("reason"), form.get("comment"))
+    except rules.CancelRuleError as error:
+        raise Invalid("bad_answer", str(error)) from error
+    try:
+        if action == "continue":
+            return _apply(session, lambda s: rules.plan_continue(s, answer, now), now)
+        if action == "cancel":
+            return _apply(session, lambda s: rules.plan_cancel(s, answer, now), now)
+        if action == "accept":
+            offer_id = form.get("offer_id") or ""
+            return _apply(session, lambda s: rules.plan_accept(s, offer_id, now), now)
+    except rules.Refused as refused:
+        raise Conflict(refused.code, str(refused)) from refused
+    raise Invalid("bad_action", "action is continue, cancel or accept")
+
+
+def undo(token: str, now: datetime) -> Session:
+    session = _session_of(UNDO_PURPOSE, token, now)
+    try:
+        return _apply(session, lambda s: rules.plan_undo(s, now), now)
+    except rules.Refused as refused:
+        raise Conflict(refused.code, str(refused)) from refused
+
+
+def export_customer(business: str, customer_id: str) -> list[dict]:
+    """Every session of the customer with the business: reasons, offer shown, choice, times."""
+    return [webhooks.record_of(session) for session in store.sessions_of_customer(business, customer_id)]
+
+
+def erase_customer(business: str, customer_id: str) -> dict:
+    return {"business": business, "sessions_erased": store.erase_customer(business, customer_id)}

@@ -1,0 +1,194 @@
+"""The outcome reaches the business: each session event becomes a signed webhook (Stripe's
+scheme, `core.webhook_signature`) queued on SQS and delivered by `deliver`, once per event id.
+
+Event ids are derived from the session and the event (`evt_<session>_<event>`), so queueing an
+event twice never makes two events; the delivery record in storage lets one worker send it at a
+time and none after a 2xx. A failed attempt is queued again with a growing delay (SQS
+`DelaySeconds`, at most 15 minutes) and after `MAX_ATTEMPTS` goes to the dead-letter queue,
+from which `python -m tools.cli replay-queue DLQ_URL QUEUE_URL` puts it back.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from chalicelib.core.errors import Invalid
+from chalicelib.core.observability import count, logger
+from chalicelib.core.settings import get_settings
+from chalicelib.core.webhook_signature import HEADER, signature_header
+from chalicelib.domain.cancel import Event, Session
+from chalicelib.storage import cancel as store
+
+MAX_ATTEMPTS = 8
+TIMEOUT_SECONDS = 10
+LEASE = timedelta(seconds=TIMEOUT_SECONDS * 3)  # longer than one attempt can take
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds' limit
+BACKOFF_BASE_SECONDS = 5
+
+
+def event_id(session_id: str, event: Event) -> str:
+    return f"evt_{session_id}_{event.value.rsplit('.', 1)[1]}"
+
+
+def record_of(session: Session) -> dict:
+    """What happened in a session, as the business sees it (webhooks, exports)."""
+    request = session.request
+    answer = session.answer
+    return {
+        "id": session.session_id,
+        "business": request.business,
+        "customer_id": request.customer_id,
+        "subscription_id": request.subscription_id,
+        "plan": request.plan,
+        "price": request.price,
+        "currency": request.currency,
+        "status": str(session.status),
+        "effective_date": request.effective_date.isoformat(),
+        "reason": str(answer.reason) if answer.reason else None,
+        "comment": answer.comment,
+        "arm": session.arm,
+        "offer": session.offer.to_raw() if session.offer else None,
+        "offer_shown_at": session.offer_shown_at.isoformat() if session.offer_shown_at else None,
+        "decided_at": session.decided_at.isoformat() if session.decided_at else None,
+        "undone_at": session.undone_at.isoformat() if session.undone_at else None,
+        "created_at": session.created_at.isoformat(),
+    }
+
+
+def payload(session: Session, event: Event, now: datetime) -> dict:
+    return {
+        "id": event_id(session.session_id, event),
+        "type": str(event),
+        "created": int(now.timestamp()),
+        "data": {"object": record_of(session)},
+    }
+
+
+def messages_for(session: Session, events: tuple[Event, ...], now: datetime) -> list[dict]:
+    """The queue messages for a change's events, each naming its outbox entry."""
+    return [
+        {
+            "session_id": session.session_id,
+            "attempt": 1,
+            "outbox": store.outbox_key(event_id(session.session_id, e), now),
+            "event": payload(session, e, now),
+        }
+        for e in events
+    ]
+
+
+def enqueue(messages: list[dict]) -> bool:
+    """Queue messages whose outbox entries are committed. A queue outage is logged and counted,
+    never an error for the person: the outbox keeps the events for `flush_outbox`."""
+    url = get_settings().cancel_webhook_queue_url
+    if not url or not messages:
+        return False
+    from chalicelib.core.aws import send_messages
+
+    try:
+        send_messages(url, messages)
+    except Exception:  # noqa: BLE001  (counted; the outbox keeps the events)
+        logger.exception("could not queue cancel webhooks")
+        count("CancelWebhookQueueFailures")
+        return False
+    return True
+
+
+def flush_outbox(now: datetime, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Queue the outbox entries older than `older_than` (their first queueing failed, or their
+    worker never settled them); a repeat is harmless, the delivery record sends an event once."""
+    messages = store.outbox_older_than(now - older_than)
+    if messages and not enqueue(messages):
+        raise RuntimeError("the webhook queue is not reachable")
+    return len(messages)
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def check_url(url) -> str:
+    parts = urlsplit(url if isinstance(url, str) else "")
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and get_settings().stage == "dev"
+    if not (parts.scheme == "https" or local) or not parts.hostname or len(url) > 500:
+        raise Invalid("invalid_webhook_url", "the webhook URL must be https")
+    return url
+
+
+def _post(url: str, body: bytes, signature: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 (https, or http to this machine in dev)
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", HEADER: signature, "User-Agent": "offboard-webhooks/1"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _retry(message: dict, why: str) -> bool:
+    """Queue the next attempt with its backoff; True when it went to the dead-letter queue."""
+    settings = get_settings()
+    from chalicelib.core.aws import sqs
+
+    attempt = int(message.get("attempt", 1))
+    body = json.dumps({**message, "attempt": attempt + 1, "last_error": why})
+    if attempt >= MAX_ATTEMPTS:
+        sqs().send_message(QueueUrl=settings.cancel_webhook_dead_letter_url, MessageBody=body)
+        count("CancelWebhooksDeadLettered")
+        return True
+    base = BACKOFF_BASE_SECONDS
+    delay = min(MAX_DELAY_SECONDS, base * 2**attempt + random.randint(0, base))  # noqa: S311 (jitter)
+    sqs().send_message(QueueUrl=settings.cancel_webhook_queue_url, MessageBody=body, DelaySeconds=delay)
+    return False
+
+
+def deliver(message: dict, now: datetime | None = None) -> str:
+    """One queued event: sent at most once at a time, never again after a 2xx. Answers what came
+    of it (delivered, already_delivered, retry, no_endpoint); raises when another worker holds it
+    (SQS delivers the message again later)."""
+    event = message["event"]
+    session_id, business = message["session_id"], event["data"]["object"]["business"]
+    webhook = store.load_webhook(business)
+    if webhook is None:
+        count("CancelWebhooks", outcome="no_endpoint")
+        _settled(message)
+        return "no_endpoint"
+    url, secrets_now = webhook
+    owner = secrets.token_hex(8)
+    now = now or datetime.now(UTC)
+    claim = store.claim_delivery(session_id, event["id"], owner, now, LEASE)
+    if claim is store.Claim.DELIVERED:
+        _settled(message)
+        return "already_delivered"
+    if claim is store.Claim.BUSY:
+        raise RuntimeError(f"event {event['id']} is being delivered by another worker")
+    body = json.dumps(event, separators=(",", ":")).encode()
+    try:
+        status = _post(url, body, signature_header(secrets_now[0], body, int(datetime.now(UTC).timestamp())))
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+    except OSError as failure:  # refused, reset, timed out
+        error = f"{type(failure).__name__}: {failure}"
+    store.finish_delivery(session_id, event["id"], owner, datetime.now(UTC), error)
+    count("CancelWebhooks", outcome="delivered" if error is None else "failed")
+    if error is None:
+        _settled(message)
+        return "delivered"
+    if _retry(message, error):
+        _settled(message)  # the dead-letter queue holds it now
+    return "retry"
+
+
+def _settled(message: dict) -> None:
+    if message.get("outbox"):
+        store.clear_outbox(message["outbox"])

@@ -1,0 +1,385 @@
+"""Cancellation flow rules: a business's flow (reasons, save offers routed by reason, holdout),
+the session and every change to it planned from its current state.
+
+Each planner returns a `Change` (the new session, the version it must replace, the webhook
+events it emits, whether it spends the offer budget), a `Settled` (nothing to write: the session
+already reached an outcome, answered as it stands) or raises `Refused`. `settled` decides once
+whether a request is already done; a session is open, then exactly one of cancelled or saved
+(a cancelled one may be undone before its effective date). Money is integer minor units.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from chalicelib.core.ids import ID_PATTERN
+from chalicelib.domain.money import MoneyError, exponent
+
+MAX_REASONS = 10
+COMMENT_LIMIT = 5000  # Stripe's cancellation_details.comment
+MAX_TEXT = 200
+DEFAULT_LINK_TTL = timedelta(hours=1)
+DEFAULT_RETENTION_DAYS = 3 * 366  # California: consent records kept 3 years
+
+
+MAX_PRICE = 10**12  # minor units: far above any subscription's price
+
+
+class CancelRuleError(ValueError):
+    """Input a flow or session cannot be made of; the message says what to fix."""
+
+
+def _whole(value, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
+
+
+class Reason(StrEnum):
+    """Stripe's `cancellation_details.feedback` vocabulary, so the answer maps one to one."""
+
+    TOO_EXPENSIVE = "too_expensive"
+    UNUSED = "unused"
+    SWITCHED_SERVICE = "switched_service"
+    MISSING_FEATURES = "missing_features"
+    TOO_COMPLEX = "too_complex"
+    LOW_QUALITY = "low_quality"
+    CUSTOMER_SERVICE = "customer_service"
+    OTHER = "other"
+
+
+class OfferKind(StrEnum):
+    DISCOUNT = "discount"  # `percent` off for `months` billing months
+    CHEAPER_PLAN = "cheaper_plan"  # move to `plan` at `price`
+    PAUSE = "pause"  # no billing for `months` (1-3)
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    SAVED = "saved"
+    UNDONE = "undone"  # cancelled, then taken back before the effective date
+
+
+class Event(StrEnum):
+    STARTED = "cancel_session.started"
+    COMPLETED = "cancel_session.completed"
+    UNDONE = "cancel_session.undone"
+
+
+HOLDOUT = "holdout"
+NO_OFFER = "none"
+
+
+@dataclass(frozen=True)
+class SaveOffer:
+    offer_id: str
+    kind: OfferKind
+    percent: int = 0
+    months: int = 0
+    plan: str | None = None
+    price: int | None = None  # the cheaper plan's price, minor units of the session's currency
+
+    def to_raw(self) -> dict:
+        raw = {"offer_id": self.offer_id, "kind": str(self.kind), "percent": self.percent, "months": self.months}
+        return raw | ({"plan": self.plan, "price": self.price} if self.kind is OfferKind.CHEAPER_PLAN else {})
+
+
+def parse_offer(raw) -> SaveOffer:
+    if not isinstance(raw, dict):
+        raise CancelRuleError("an offer must be an object")
+    offer_id, kind = raw.get("offer_id"), raw.get("kind")
+    if not isinstance(offer_id, str) or not ID_PATTERN.match(offer_id):
+        raise CancelRuleError("offer_id must be an id (letters, digits, - and _)")
+    if not isinstance(kind, str) or kind not in set(OfferKind):
+        raise CancelRuleError(f"kind must be one of {', '.join(OfferKind)}")
+    kind = OfferKind(kind)
+    percent, months = raw.get("percent", 0), raw.get("months", 0)
+    if not (_whole(percent, 100) and _whole(months, 12)):
+        raise CancelRuleError("percent and months are whole numbers")
+    if kind is OfferKind.PAUSE and not 1 <= months <= 3:
+        raise CancelRuleError("a pause lasts 1 to 3 months")
+    if kind is OfferKind.DISCOUNT and not (1 <= percent <= 100 and 1 <= months <= 12):
+        raise CancelRuleError("a discount is 1-100 percent for 1-12 months")
+    if kind is OfferKind.CHEAPER_PLAN:
+        plan, price = raw.get("plan"), raw.get("price")
+        if not isinstance(plan, str) or not 0 < len(plan) <= MAX_TEXT:
+            raise CancelRuleError("a cheaper plan names its plan")
+        if not _whole(price, MAX_PRICE):
+            raise CancelRuleError("a cheaper plan's price is an integer of minor units")
+        return SaveOffer(offer_id, kind, plan=plan, price=price)
+    return SaveOffer(offer_id, kind, percent=percent if kind is OfferKind.DISCOUNT else 0, months=months)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A business's flow: the reasons asked (in order), the offers each reason may be shown (one
+    arm per offer, assigned sticky per subscription), the holdout share shown no offer, and the
+    most offers that may be accepted (None: no limit)."""
+
+    reasons: tuple[Reason, ...] = tuple(Reason)
+    offers: dict[Reason, tuple[SaveOffer, ...]] = field(default_factory=dict)
+    holdout_percent: int = 10
+    budget: int | None = None
+    retention_days: int = DEFAULT_RETENTION_DAYS
+
+    def to_raw(self) -> dict:
+        return {
+            "reasons": [str(r) for r in self.reasons],
+            "offers": {str(r): [o.to_raw() for o in arms] for r, arms in self.offers.items()},
+            "holdout_percent": self.holdout_percent,
+            "budget": self.budget,
+            "retention_days": self.retention_days,
+        }
+
+
+DEFAULT_FLOW = Flow(
+    offers={
+        Reason.TOO_EXPENSIVE: (SaveOffer("discount-25-3", OfferKind.DISCOUNT, percent=25, months=3),),
+        Reason.UNUSED: (SaveOffer("pause-2", OfferKind.PAUSE, months=2),),
+    }
+)
+
+
+def parse_flow(raw) -> Flow:
+    if not isinstance(raw, dict):
+        raise CancelRuleError("the flow must be an object")
+    reasons = raw.get("reasons", [str(r) for r in Reason])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise CancelRuleError("reasons is a list of reason names")
+    if not 1 <= len(reasons) <= MAX_REASONS or len(set(reasons)) != len(reasons):
+        raise CancelRuleError(f"reasons: 1 to {MAX_REASONS} different reasons")
+    if not all(r in set(Reason) for r in reasons):
+        raise CancelRuleError(f"reasons are among {', '.join(Reason)}")
+    offers_raw = raw.get("offers", {})
+    if not isinstance(offers_raw, dict) or not all(r in reasons for r in offers_raw):
+        raise CancelRuleError("offers: reason -> list of offers, for reasons the flow asks")
+    offers = {}
+    for reason, arms in offers_raw.items():
+        if not isinstance(arms, list) or len(arms) > 4:
+            raise CancelRuleError("each reason has a list of at most 4 offers (one per arm)")
+        offers[Reason(reason)] = tuple(parse_offer(a) for a in arms)
+        if Reason(reason) is Reason.SWITCHED_SERVICE and arms:
+            raise CancelRuleError("someone who switched gets a clean exit, no offer")
+    holdout, budget = raw.get("holdout_percent", 10), raw.get("budget")
+    retention = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
+    if not _whole(holdout, 50):
+        raise CancelRuleError("holdout_percent is 0 to 50")
+    if budget is not None and not _whole(budget, 10**9):
+        raise CancelRuleError("budget is a whole number of accepted offers, or null")
+    if not _whole(retention, 36_500) or retention < DEFAULT_RETENTION_DAYS:
+        raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
+    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention)
+
+
+@dataclass(frozen=True)
+class Answer:
+    reason: Reason | None = None
+    comment: str | None = None
+
+
+def parse_answer(flow: Flow, reason, comment) -> Answer:
+    """What step 1 posted: every part optional; a reason only among the flow's."""
+    reason = reason or None
+    if reason is not None and reason not in {str(r) for r in flow.reasons}:
+        raise CancelRuleError("choose one of the listed reasons, or none")
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > COMMENT_LIMIT:
+        raise CancelRuleError(f"the comment is longer than {COMMENT_LIMIT} characters")
+    return Answer(Reason(reason) if reason else None, comment)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    business: str
+    customer_id: str
+    subscription_id: str
+    plan: str
+    price: int
+    currency: str
+    tenure_months: int
+    locale: str
+    return_url: str
+    effective_date: date
+
+
+def parse_session_request(raw: dict, today: date) -> SessionRequest:
+    def text(name: str, ids: bool = False) -> str:
+        value = raw.get(name)
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or (ids and not ID_PATTERN.match(value)):
+            raise CancelRuleError(f"{name} is required" + (" (letters, digits, - and _)" if ids else ""))
+        return value
+
+    price, currency, tenure = raw.get("price"), raw.get("currency"), raw.get("tenure_months", 0)
+    try:
+        exponent(currency if isinstance(currency, str) else "")
+    except MoneyError as error:
+        raise CancelRuleError("currency is an ISO 4217 code") from error
+    if not _whole(price, MAX_PRICE):
+        raise CancelRuleError("price is an integer of minor units (1999 for 19.99 USD)")
+    if not _whole(tenure, 1200):
+        raise CancelRuleError("tenure_months is a whole number")
+    return_url = text("return_url")
+    parts = urlsplit(return_url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise CancelRuleError("return_url is an https URL")
+    try:
+        effective = date.fromisoformat(text("effective_date"))
+    except ValueError as error:
+        raise CancelRuleError("effective_date is YYYY-MM-DD") from error
+    if effective < today:
+        raise CancelRuleError("effective_date is today or later")
+    locale = raw.get("locale") or "en"
+    if not isinstance(locale, str) or len(locale) > 35:
+        raise CancelRuleError("locale is a language tag such as en or th")
+    return SessionRequest(
+        business=text("business", ids=True),
+        customer_id=text("customer_id", ids=True),
+        subscription_id=text("subscription_id", ids=True),
+        plan=text("plan"),
+        price=price,
+        currency=currency.upper(),
+        tenure_months=tenure,
+        locale=locale,
+        return_url=return_url,
+        effective_date=effective,
+    )
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    request: SessionRequest
+    flow: Flow
+    created_at: datetime
+    link_expires_at: datetime
+    status: Status = Status.OPEN
+    answer: Answer = Answer()
+    answered_at: datetime | None = None
+    arm: str | None = None  # the offer id shown, HOLDOUT, or NO_OFFER
+    offer: SaveOffer | None = None
+    offer_shown_at: datetime | None = None
+    decided_at: datetime | None = None  # cancelled or saved
+    undone_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not Status.OPEN
+
+    def undo_until(self) -> datetime:
+        """Undo works until the start of the effective date (UTC)."""
+        day = self.request.effective_date
+        return datetime(day.year, day.month, day.day, tzinfo=self.created_at.tzinfo)
+
+
+class Tally(StrEnum):
+    """The counters a change moves on its (reason, arm) row, for the save-rate report."""
+
+    SESSIONS = "sessions"  # reached the reason step's answer (an arm was assigned)
+    SAVED = "saved"
+    CANCELLED = "cancelled"
+    UNDONE = "undone"
+
+
+@dataclass(frozen=True)
+class Change:
+    session: Session
+    expected_version: int
+    events: tuple[Event, ...] = ()
+    spends_budget: bool = False
+    tallies: tuple[Tally, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Nothing to write: the session already is where this request would take it, or past it."""
+
+    session: Session
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def open_session(request: SessionRequest, flow: Flow, session_id: str, now: datetime) -> Session:
+    return Session(session_id, request, flow, now, now + DEFAULT_LINK_TTL)
+
+
+def _bucket(*parts: str) -> float:
+    """A stable number in [0, 1) for the parts: the same subscription gets the same arm."""
+    digest = hashlib.sha256("|".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def choose_offer(session: Session, reason: Reason | None) -> tuple[str, SaveOffer | None]:
+    """(arm, offer): no reason or no offer for it -> no offer; the sticky holdout is taken before
+    the arm, so the holdout's share is the same whatever offers a reason has."""
+    arms = session.flow.offers.get(reason, ()) if reason else ()
+    if not arms:
+        return NO_OFFER, None
+    request = session.request
+    if _bucket("holdout", request.business, request.subscription_id) * 100 < session.flow.holdout_percent:
+        return HOLDOUT, None
+    index = int(_bucket("arm", request.business, request.subscription_id, str(reason)) * len(arms))
+    return arms[index].offer_id, arms[index]
+
+
+def settled(session: Session, wanted: Status) -> bool:
+    """Whether a request for `wanted` has nothing left to do: any finished session stays as it
+    is (a saved one is never cancelled by a late click, nor a cancelled one saved)."""
+    return session.finished and not (wanted is Status.UNDONE and session.status is Status.CANCELLED)
+
+
+def _answered(session: Session, answer: Answer | None, now: datetime) -> Session:
+    if session.answered_at is not None or answer is None or answer == Answer():
+        return session
+    return replace(session, answer=answer, answered_at=now)
+
+
+def plan_continue(session: Session, answer: Answer, now: datetime) -> Change | Settled:
+    """Step 1's "Continue": record the answer and show the one offer routed by it; when there is
+    none (no reason, a reason without offers, the holdout) the session is cancelled at once."""
+    if settled(session, Status.CANCELLED) or session.offer_shown_at is not None:
+        return Settled(session)
+    arm, offer = choose_offer(session, answer.reason)
+    new = replace(_answered(session, answer, now), arm=arm, version=session.version + 1)
+    if offer is None:
+        new = replace(new, status=Status.CANCELLED, decided_at=now)
+        return Change(new, session.version, (Event.COMPLETED,), tallies=(Tally.SESSIONS, Tally.CANCELLED))
+    return Change(replace(new, offer=offer, offer_shown_at=now), session.version, tallies=(Tally.SESSIONS,))
+
+
+def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Change | Settled:
+    """The cancel button, on step 1 or beside the offer: cancelled at once."""
+    if settled(session, Status.CANCELLED):
+        return Settled(session)
+    new = _answered(session, answer, now)
+    new = replace(new, arm=new.arm or NO_OFFER, status=Status.CANCELLED, decided_at=now, version=session.version + 1)
+    tallies = (Tally.CANCELLED,) if session.arm else (Tally.SESSIONS, Tally.CANCELLED)
+    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies)
+
+
+def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Settled:
+    if settled(session, Status.SAVED):
+        return Settled(session)
+    if session.offer is None or session.offer.offer_id != offer_id:
+        raise Refused("no_such_offer", "this offer was not shown in this session")
+    new = replace(session, status=Status.SAVED, decided_at=now, version=session.version + 1)
+    spends = session.flow.budget is not None
+    return Change(new, session.version, (Event.COMPLETED,), spends_budget=spends, tallies=(Tally.SAVED,))
+
+
+def plan_undo(session: Session, now: datetime) -> Change | Settled:
+    if session.status is Status.UNDONE:
+        return Settled(session)
+    if session.status is not Status.CANCELLED:
+        raise Refused("nothing_to_undo", "only a cancellation can be undone")
+    if now >= session.undo_until():
+        raise Refused("undo_window_passed", "the cancellation is already in effect")
+    new = replace(session, status=Status.UNDONE, undone_at=now, version=session.version + 1)
+    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,))

@@ -1,0 +1,237 @@
+"""Cancel-session webhooks against a real local HTTP receiver (http.server in a thread) that
+fails, times out and answers slowly: every event arrives signed, nothing is lost, and no event
+id is sent again once the receiver answered 2xx; a dead-lettered event is replayed by the CLI."""
+
+import json
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlencode, urlsplit
+
+import boto3
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.cancel import webhooks
+from chalicelib.core.settings import forget_settings
+from chalicelib.core.webhook_signature import HEADER, verify
+from tests.moto_atomic import atomic_dynamodb  # noqa: F401  (fixture)
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Receiver:
+    """A business's endpoint. `script` says how to answer each request in turn (then 200):
+    "fail" (500), "timeout" (answers after the sender gave up), "slow" (late, but in time)."""
+
+    def __init__(self):
+        self.script: list[str] = []
+        self.secrets: list[str] = []
+        self.received: list[tuple[str, str, bool]] = []  # (event id, how answered, signature ok)
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                ok = verify(receiver.secrets, self.headers[HEADER], body, int(time.time()))
+                with receiver.lock:
+                    how = receiver.script.pop(0) if receiver.script else "ok"
+                    receiver.received.append((json.loads(body)["id"], how, ok))
+                if how == "timeout":
+                    time.sleep(webhooks.TIMEOUT_SECONDS * 2)
+                elif how == "slow":
+                    time.sleep(webhooks.TIMEOUT_SECONDS / 3)
+                self.send_response(500 if how == "fail" else 200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answered_ok(self) -> list[str]:
+        return [event for event, how, _ in self.received if how in ("ok", "slow")]
+
+
+@pytest.fixture
+def queues(monkeypatch):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    urls = {
+        "CANCEL_WEBHOOK_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks")["QueueUrl"],
+        "CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL": sqs.create_queue(QueueName="offboard-dev-cancel-webhooks-dlq")[
+            "QueueUrl"
+        ],
+    }
+    for name, url in urls.items():
+        monkeypatch.setenv(name, url)
+    forget_settings()
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.6)
+    monkeypatch.setattr(webhooks, "LEASE", timedelta(seconds=2))
+    monkeypatch.setattr(webhooks, "BACKOFF_BASE_SECONDS", 0)
+    yield urls
+    forget_settings()
+
+
+@pytest.fixture
+def receiver(api, queues):
+    receiver = Receiver()
+    response = api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": receiver.url})
+    assert response.status_code == 200, response.body
+    receiver.secrets = [response.json_body["secret"]]
+    yield receiver
+    receiver.server.shutdown()
+
+
+def open_and_cancel(api, n: int) -> str:
+    body = {
+        "business": "acme",
+        "customer_id": f"cus_{n}",
+        "subscription_id": f"sub_{n}",
+        "plan": "Pro",
+        "price": 1000,
+        "currency": "EUR",
+        "return_url": "https://acme.example/account",
+        "effective_date": (date.today() + timedelta(days=10)).isoformat(),
+    }
+    response = api.admin("POST", "/v1/cancel-sessions", body)
+    path = urlsplit(response.json_body["url"]).path
+    api.http.request("POST", path, headers=FORM, body=urlencode({"action": "cancel", "reason": "other"}).encode())
+    return response.json_body["session_id"]
+
+
+def pump(url: str, duplicate_every: int = 0, rounds: int = 200) -> None:
+    """What the SQS event source does: hand each message to the `cancel_webhooks` function,
+    delete it when the function returned; a failure leaves it for the next receive. With
+    `duplicate_every`, some messages are handed over twice (SQS delivers at least once)."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    handed = 0
+    with Client(app) as client:
+        for _ in range(rounds):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1).get("Messages")
+            if not messages:
+                attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+                if all(int(attributes[k]) == 0 for k in attributes if k.startswith("ApproximateNumberOf")):
+                    return
+                time.sleep(0.3)
+                continue
+            for message in messages:
+                event = client.events.generate_sqs_event(
+                    queue_name="offboard-dev-cancel-webhooks", message_bodies=[message["Body"]]
+                )
+                handed += 1
+                times = 2 if duplicate_every and handed % duplicate_every == 0 else 1
+                try:
+                    for _ in range(times):
+                        client.lambda_.invoke("cancel_webhooks", event)
+                except Exception:  # noqa: BLE001  (left for the next receive, as SQS does)
+                    continue
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the queue did not drain")
+
+
+def test_every_event_arrives_signed_once_despite_failures_timeouts_and_slow_answers(api, receiver, queues):
+    receiver.script = ["fail", "timeout", "slow", "fail", "ok", "timeout"]
+    sessions = [open_and_cancel(api, n) for n in range(5)]
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"], duplicate_every=3)
+    expected = {f"evt_{s}_{kind}" for s in sessions for kind in ("started", "completed")}
+    assert {event for event, _, _ in receiver.received} == expected  # nothing lost
+    assert all(ok for _, _, ok in receiver.received)  # every request signed with the secret
+    ok = receiver.answered_ok()
+    assert sorted(ok) == sorted(expected)  # once answered 2xx, never sent again
+    # The faults did happen, and were retried.
+    assert sum(how in ("fail", "timeout") for _, how, _ in receiver.received) == 4
+
+
+def test_a_payload_says_what_happened(api, receiver, queues):
+    session = open_and_cancel(api, 1)
+    captured = []
+    real_post = webhooks._post
+    webhooks._post = lambda url, body, signature: captured.append(json.loads(body)) or real_post(url, body, signature)
+    try:
+        pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    finally:
+        webhooks._post = real_post
+    completed = next(e for e in captured if e["type"] == "cancel_session.completed")
+    assert completed["id"] == f"evt_{session}_completed"
+    assert completed["data"]["object"]["status"] == "cancelled"
+    assert completed["data"]["object"]["reason"] == "other"
+    assert completed["data"]["object"]["subscription_id"] == "sub_1"
+
+
+def test_an_endpoint_down_for_long_dead_letters_the_event_and_the_cli_replays_it(api, receiver, queues, monkeypatch):
+    from tools.cli import main
+
+    monkeypatch.setattr(webhooks, "MAX_ATTEMPTS", 3)
+    receiver.script = ["fail"] * 6  # started and completed, three attempts each
+    session = open_and_cancel(api, 7)
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert receiver.answered_ok() == []
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    dlq = queues["CANCEL_WEBHOOK_DEAD_LETTER_QUEUE_URL"]
+    dead = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+    assert dead["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+    assert main(["replay-queue", dlq, queues["CANCEL_WEBHOOK_QUEUE_URL"]]) == 0
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert sorted(receiver.answered_ok()) == [f"evt_{session}_completed", f"evt_{session}_started"]
+
+
+def test_the_webhook_url_must_be_https_outside_this_machine(api, queues):
+    response = api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": "http://acme.example/hooks"})
+    assert response.status_code == 400
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_two_workers_with_the_same_message_send_it_once(api, receiver, queues):
+    open_and_cancel(api, 3)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    bodies = [
+        m["Body"]
+        for m in sqs.receive_message(QueueUrl=queues["CANCEL_WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
+    ]
+    message = json.loads(bodies[0])
+    receiver.script = ["slow"]
+    outcomes, start = [], threading.Barrier(2)
+
+    def work():
+        start.wait()
+        try:
+            outcomes.append(webhooks.deliver(message))
+        except RuntimeError:
+            outcomes.append("busy")  # SQS hands it over again later
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["busy", "delivered"]
+    assert webhooks.deliver(message) == "already_delivered"
+    assert [event for event, _, _ in receiver.received] == [message["event"]["id"]]
+
+
+def test_events_whose_queueing_failed_wait_in_the_outbox_until_flushed(api, receiver, queues, monkeypatch):
+    from chalicelib.core import aws
+    from chalicelib.storage import cancel as store
+    from tools.cli import main
+
+    def queue_down(url, messages):
+        raise RuntimeError("SQS unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(aws, "send_messages", queue_down)
+        session = open_and_cancel(api, 9)  # the person's cancellation succeeds all the same
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert receiver.received == []
+    assert len(store.outbox_older_than(datetime.now(UTC) + timedelta(minutes=1))) == 2
+
+    assert main(["cancel-webhooks-flush", "--older-than", "0"]) == 0
+    pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
+    assert sorted(receiver.answered_ok()) == [f"evt_{session}_completed", f"evt_{session}_started"]
+    assert store.outbox_older_than(datetime.now(UTC) + timedelta(minutes=1)) == []

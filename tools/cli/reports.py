@@ -1,0 +1,45 @@
+"""Report pages for a browser: a short-lived signed link to one page (no IAM, no X-Api-Key needed)."""
+
+from __future__ import annotations
+
+import click
+
+from tools.cli.output import emit
+
+
+@click.command("report-link")
+@click.argument("report", type=click.Choice(["leaving", "sunset", "campaign"]))
+@click.argument("names", nargs=-1, metavar="[SITE_KEY CAMPAIGN_ID]")
+@click.option("--list", "list_id", help="leaving: the list (required)")
+@click.option("--from", "first", help="leaving: first month, e.g. 2026-01")
+@click.option("--to", "last", help="leaving: last month")
+@click.option("--minutes", type=click.IntRange(1, 60), default=10, show_default=True, help="how long the link opens")
+@click.option("--open", "open_it", is_flag=True, help="open the link in this machine's browser")
+def report_link(report, names, list_id, first, last, minutes, open_it) -> None:
+    """A signed link that opens one report page in a browser for a few minutes: `leaving --list
+    LIST`, `sunset`, or `campaign SITE_KEY CAMPAIGN_ID`. It opens that page only, as asked
+    (another path, other parameters or an altered link are refused), and nothing after it expires."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.core.http import sign_page_link
+
+    wanted = 2 if report == "campaign" else 0
+    if len(names) != wanted:
+        raise click.UsageError(f"{report} takes {'SITE_KEY CAMPAIGN_ID' if wanted else 'no names'}")
+    if report == "leaving" and not list_id:
+        raise click.UsageError("leaving needs --list LIST_ID")
+    if report == "campaign":
+        path, query = "/reports/sites/{}/campaigns/{}".format(*names), {}
+    elif report == "leaving":
+        path, query = "/reports/leaving", {"list_id": list_id, "from": first, "to": last}
+    else:
+        path, query = "/reports/sunset", {}
+    url = sign_page_link(path, query, minutes)
+    emit({"url": url, "expires_at": (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")})
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(url)
+
+
+COMMANDS = (report_link,)
