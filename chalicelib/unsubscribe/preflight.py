@@ -16,10 +16,10 @@ from email.policy import compat32
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from chalicelib.core import consent
 from chalicelib.core.errors import Invalid, TooLarge
 from chalicelib.core.ids import addresses_in, subscriber_id_for
 from chalicelib.core.settings import get_settings
+from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.unsubscribe import tokens
 from chalicelib.unsubscribe.headers import ONE_CLICK
