@@ -15,6 +15,14 @@ from enum import StrEnum
 from chalicelib.domain.money import percent_of
 
 
+class DismissHow(StrEnum):
+    """How a visitor closed an offer."""
+
+    CLOSE = "close"
+    ESC = "esc"
+    NEVER = "never"  # "don't show again"
+
+
 class OfferKind(StrEnum):
     PERCENT = "percent"
     AMOUNT = "amount"

@@ -15,9 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field
 
 from chalicelib.core.contracts import Contract, Identifier, Lenient, Printable
-from chalicelib.domain.coupons import Channel, OfferKind
+from chalicelib.domain.coupons import Channel, DismissHow, OfferKind
 from chalicelib.domain.money import is_currency
-from chalicelib.offers.decision import DismissHow
 
 CampaignId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=40)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]

@@ -13,11 +13,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import ID_PATTERN
+from chalicelib.domain.coupons import DismissHow  # noqa: F401  (the vocabulary lives in the domain; re-exported)
 from chalicelib.offers.campaigns import DEVICES, MAX_CART_VALUE, Campaign, Variant
 from chalicelib.offers.currencies import is_currency
 from chalicelib.storage.visitor_state import CampaignVisit
@@ -49,12 +49,6 @@ class Visit:
     user_agent: str
     customer_id: str | None = None  # the shop's id of a signed-in customer (hashed before any use)
     customer_hash: str | None = None  # HMAC-SHA256(site secret, customer_id) from the shop's server
-
-
-class DismissHow(StrEnum):
-    CLOSE = "close"
-    ESC = "esc"
-    NEVER = "never"  # "don't show again"
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from pydantic import BeforeValidator, ConfigDict, Field, TypeAdapter, WithJsonSc
 
 from chalicelib.core.contracts import Contract, Identifier
 from chalicelib.core.sunset_contract import SunsetPolicy
+from chalicelib.sunset.records import BadRecord, parse_time
 
 # The signed engagement webhook: each event is read on its own (one that does not fit is counted
 # `malformed` and skipped); the fields an event type does not use are ignored, as before.
 
 
 def _timestamp(value):
-    from chalicelib.sunset.engagement import BadRecord, parse_time
-
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 timestamp")
     try:

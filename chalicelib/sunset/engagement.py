@@ -21,6 +21,7 @@ from chalicelib.core.errors import Invalid, NotAuthenticated
 from chalicelib.core.ids import ID_PATTERN, InvalidEmail, addresses_in, parse_address, subscriber_id_for
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
+from chalicelib.sunset.records import EARLIEST, FUTURE_TOLERANCE, BadRecord, parse_time  # noqa: F401  (re-exported)
 
 SUBSCRIBER_TAG, LIST_TAG = "offboard-subscriber", "offboard-list"
 SCANNER_WINDOW = timedelta(seconds=30)  # link scanners click within seconds of delivery
@@ -28,10 +29,6 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 MAX_WEBHOOK_EVENTS = 100
 MAX_MESSAGE_ID = 200  # the send de-duplication mark is keyed by it
 MAX_USER_AGENT = 2048
-# Timestamps outside these bounds are malformed: far-future engagement would hold the sunset clock
-# forever (and overflow date arithmetic), and nothing we sent predates 2000.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(days=1)
 
 # Machine opens say nothing about a person, so they never count as engagement:
 # - Apple Mail Privacy Protection pre-fetches every message's images with exactly `Mozilla/5.0`;
@@ -51,10 +48,6 @@ class Fact:
     at: datetime | None = None
     message_id: str | None = None
     why: str | None = None  # for ignored facts
-
-
-class BadRecord(ValueError):
-    """A record this service cannot read; the message never holds the record's values."""
 
 
 def is_machine_open(user_agent) -> bool:
@@ -96,20 +89,6 @@ def _time(value, what: str = "timestamp") -> datetime:
     if not isinstance(value, str):
         raise BadRecord(f"{what} is not an ISO 8601 timestamp")
     return parse_time(value, what)
-
-
-def parse_time(value: str, what: str) -> datetime:
-    """An ISO 8601 timestamp in UTC, within the bounds an engagement fact can have."""
-    if not 0 < len(value) <= 40:
-        raise BadRecord(f"{what} is not an ISO 8601 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError) as error:
-        raise BadRecord(f"{what} is not an ISO 8601 timestamp") from error
-    if not EARLIEST <= parsed <= datetime.now(UTC) + FUTURE_TOLERANCE:
-        raise BadRecord(f"{what} is out of range")
-    return parsed
 
 
 def _when(part: dict, mail: dict, what: str) -> datetime:
