@@ -344,3 +344,19 @@ def sms_keyword(event):
 
     published = ((event.to_dict().get("Records") or [{}])[0].get("Sns") or {}).get("Timestamp")
     sms.handle(event.message, published)
+
+
+# Senders' preflight (issue 17): the message itself is the body (message/rfc822), the signer's
+# public key optionally in `DKIM-Key` (its DNS TXT value; else looked up in DNS). Any media type
+# reaches the handler so that a wrong one is answered as a JSON problem, not Chalice's 415.
+
+
+@bp.route("/v1/preflight", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def preflight_message(request):
+    from chalicelib.core.http import header
+    from chalicelib.unsubscribe import preflight
+
+    if media_type(request) != "message/rfc822":
+        raise UnsupportedMediaType("unsupported_media_type", "send the message as message/rfc822")
+    return preflight.check_message(raw_body(request), header(request, "dkim-key")).as_dict()

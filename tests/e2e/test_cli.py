@@ -141,6 +141,7 @@ def test_every_command_is_registered_once_under_its_name():
             *("replay-queue", "redrive-async"),
             "report-link",
             "doctor",
+            "preflight",
         ]
     )
 

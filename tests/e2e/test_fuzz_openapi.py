@@ -3,6 +3,7 @@ checked-in OpenAPI description, every phase (examples, coverage, fuzzing, statef
 after a failure so one run shows them all: no generated request gets a 5xx, and every answer
 fits the schema the description gives it."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,7 @@ def test_no_generated_request_gets_a_server_error(local_stack, tmp_path):
             "X-Api-Key: dev-admin-key",
         ],
         cwd=tmp_path,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).parent / "schemathesis_hooks.py")},
         capture_output=True,
         text=True,
         timeout=400,

@@ -18,7 +18,7 @@ import os
 
 import click
 
-from tools.cli import doctor, failures, local, offers, reports, subscribers, sunset
+from tools.cli import doctor, failures, local, offers, preflight, reports, subscribers, sunset
 from tools.cli.output import keep_results_apart
 from tools.stage import UnknownStage, load_stage_environment
 
@@ -95,7 +95,7 @@ def cli(stage: str) -> None:
     keep_results_apart()
 
 
-for module in (local, subscribers, offers, sunset, failures, doctor, reports):
+for module in (local, subscribers, offers, sunset, failures, doctor, reports, preflight):
     for command in module.COMMANDS:
         cli.add_command(command)
 
