@@ -138,7 +138,7 @@ def test_every_command_is_registered_once_under_its_name():
             *("create-list", "add", "import", "headers", "check", "export", "export-all", "erase", "reasons"),
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
             *("sunset-run", "sunset-runs", "sunset-policy"),
-            *("replay-queue", "redrive-async"),
+            *("replay-queue", "redrive-async", "cancel-webhooks-flush"),
             "report-link",
             "doctor",
             "preflight",
