@@ -2,11 +2,13 @@
 
 - `chalicelib/unsubscribe/routes.py`: `/u/{token}` (one-click POST, landing page, survey,
   confirmation, undo), the senders' `/v1/unsubscribe-headers` and `/v1/send-check`, lists,
-  subscribers, consent export, privacy requests; the deferred-unsubscribe queue.
+  subscribers, consent export, privacy requests, the senders' `/v1/preflight`; the
+  deferred-unsubscribe, mailto and SMS-keyword events.
 - `chalicelib/offers/routes.py`: the exit-intent snippet and `/offers/*` it calls from shops'
   pages, `/v1/sites` and campaigns, `/v1/codes` validation and redemption.
 - `chalicelib/cancel/routes.py`: `/v1/cancel-sessions` and `/v1/cancel-flows/{business}` for
-  subscription businesses' servers, the hosted cancellation pages `/cancel/{token}`.
+  subscription businesses' servers, the hosted cancellation pages `/cancel/{token}`, and the
+  queue that delivers their signed webhooks.
 - `chalicelib/sunset/routes.py`: `/u/{token}/keep`, the engagement webhook, SES events over
   SNS and EventBridge, the daily schedule and the job's queue, policies and run reports.
 
