@@ -67,11 +67,15 @@ class ServiceErrors(click.Group):
         from botocore.exceptions import BotoCoreError
         from pynamodb.exceptions import PynamoDBException
 
-        from chalicelib.core.errors import ServiceError
+        from chalicelib.core.errors import ServiceError, Unavailable
         from chalicelib.core.settings import ConfigurationError
 
         try:
             return super().invoke(ctx)
+        except Unavailable as error:  # storage out of reach (it raises only core.errors): say what to set
+            kind, text = what_to_set(error) or ("unavailable", str(error))
+            click.echo(f"error: {kind}: {text}", err=True)
+            raise SystemExit(3) from None
         except ServiceError as error:
             click.echo(f"error: {error.code}: {error}", err=True)
             raise SystemExit(2) from None
