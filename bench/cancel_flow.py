@@ -19,7 +19,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
-from common import Quiet, RoundTrips, api_event, start_dynamodb
+from common import Quiet, RoundTrips, api_event, dynamodb_server
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept-language": "en"}
 
@@ -28,11 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=200)
     args = parser.parse_args()
-    process, endpoint = start_dynamodb()
-    try:
+    with dynamodb_server() as endpoint:
         run(args.sessions, endpoint)
-    finally:
-        process.terminate()
 
 
 def subscriptions_shown_an_offer(n: int) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,16 @@ class RoundTrips:
             return original(endpoint, request)
 
         botocore.endpoint.Endpoint._send = counting_send
+
+
+@contextmanager
+def dynamodb_server() -> Iterator[str]:
+    """The embedded DynamoDB server for one bench run: yields its endpoint, stops it after."""
+    process, endpoint = start_dynamodb()
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
 
 
 def api_event(

@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from common import Quiet, RoundTrips, api_event, start_dynamodb
+from common import Quiet, RoundTrips, api_event, dynamodb_server
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 ORIGIN = "https://bench-shop.example"
@@ -45,11 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--decisions", type=int, default=300)
     args = parser.parse_args()
-    process, endpoint = start_dynamodb()
-    try:
+    with dynamodb_server() as endpoint:
         run(args.decisions, endpoint)
-    finally:
-        process.terminate()
 
 
 def run(n: int, endpoint: str) -> None:

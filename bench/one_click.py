@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, Quiet, RoundTrips, api_event, start_dynamodb
+from common import ROOT, Quiet, RoundTrips, api_event, dynamodb_server
 
 
 def cold_import_seconds(statement: str) -> float:
@@ -42,11 +42,8 @@ def main() -> None:
     parser.add_argument("--imports", type=int, default=25)
     args = parser.parse_args()
 
-    process, endpoint = start_dynamodb()
-    try:
+    with dynamodb_server() as endpoint:
         run(args, endpoint)
-    finally:
-        process.terminate()
 
 
 def run(args, endpoint: str) -> None:

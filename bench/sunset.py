@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from common import Quiet, start_dynamodb
+from common import Quiet, dynamodb_server
 
 
 def main() -> None:
@@ -24,12 +24,9 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--inactive-share", type=float, default=0.05)
     args = parser.parse_args()
-    process, endpoint = start_dynamodb()
-    os.environ["SES_ENDPOINT"] = endpoint
-    try:
+    with dynamodb_server() as endpoint:
+        os.environ["SES_ENDPOINT"] = endpoint
         run(args.subscribers, args.inactive_share, endpoint)
-    finally:
-        process.terminate()
 
 
 def build_list(n: int, inactive_share: float, endpoint: str) -> int:
