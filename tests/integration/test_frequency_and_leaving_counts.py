@@ -100,9 +100,7 @@ def test_a_paused_subscriber_may_choose_a_frequency_and_stays_paused(newsletter)
 def test_a_frequency_unsubscribe_race_leaves_the_person_unsubscribed(newsletter, monkeypatch):
     """The person unsubscribes between the frequency's read and its write: the write fails its
     condition, is read again and stops."""
-    from chalicelib.storage.subscribers import frequency
-
-    real = frequency.get_subscription
+    real = subscribers.DYNAMODB.subscription
     calls = []
 
     def read_then_unsubscribe(sid, list_id):
@@ -112,7 +110,7 @@ def test_a_frequency_unsubscribe_race_leaves_the_person_unsubscribed(newsletter,
         calls.append(1)
         return found
 
-    monkeypatch.setattr(frequency, "get_subscription", read_then_unsubscribe)
+    monkeypatch.setattr(subscribers.DYNAMODB, "subscription", read_then_unsubscribe)
     change = subscribers.set_frequency("s1", "newsletter", "weekly", PAGE, NOW + timedelta(minutes=1))
     assert not change.applied and change.status == consent.UNSUBSCRIBED and len(calls) == 2
     assert subscribers.get_subscription("s1", "newsletter").frequency is None

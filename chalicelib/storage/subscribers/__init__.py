@@ -22,6 +22,7 @@ from chalicelib.storage.subscribers.changes import (
     unsubscribe_all,
 )
 from chalicelib.storage.subscribers.counters import leaving_counts
+from chalicelib.storage.subscribers.dynamodb import DYNAMODB
 from chalicelib.storage.subscribers.engagement import count_send, count_transient_bounce, record_engagement
 from chalicelib.storage.subscribers.frequency import set_frequency, undo_frequency
 from chalicelib.storage.subscribers.models import (
@@ -76,6 +77,7 @@ __all__ = [
     "consent_events",
     "count_send",
     "count_transient_bounce",
+    "DYNAMODB",
     "due_key",
     "due_page",
     "erase",
