@@ -306,3 +306,121 @@ class MemoryConsentStore:
 
 
 _LANDED = object()
+
+
+# Coupons
+
+
+class MemoryCouponStore:
+    """The coupon store in dicts: codes, visitors' states with their versions, counters. One lock
+    makes each commit atomic; every condition is checked before anything is written."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._codes: dict[str, CodeState] = {}
+        self._visitors: dict[str, tuple[int, dict]] = {}  # key -> (version, campaign states)
+        self._counters: dict[tuple[str, str, str], dict[str, int]] = {}  # (site, campaign, item)
+        self._rates: Counter[str] = Counter()
+
+    def code(self, code: str) -> CodeState | None:
+        with self._lock:
+            return self._codes.get(code)
+
+    def visitor(self, site_key: str, visitor_id: str):
+        from chalicelib.storage.offers import VisitorState, visitor_key
+
+        key = visitor_key(site_key, visitor_id)
+        with self._lock:
+            if key not in self._visitors:
+                return None
+            version, campaigns = self._visitors[key]
+            return VisitorState(key, "STATE", campaigns=dict(campaigns), version=version)
+
+    def _counter(self, name: str, code: CodeState, day: str | None = None, customer: str | None = None) -> dict:
+        """The counter a plan's name stands for (`offers._counter`)."""
+        item = {"total": "TOTAL", "day": f"DAY#{day}", "arm": f"ARM#{code.variant_id}"}.get(name)
+        if name == "customer":
+            item = f"CUSTOMER#{customer}"
+        if item is None:
+            raise ValueError(name)
+        return self._counters.setdefault((code.site_key, code.campaign_id, item), {})
+
+    @staticmethod
+    def _add(counter: dict, change: CounterChange) -> None:
+        for attribute, amount in change.adds.items():
+            counter[attribute] = counter.get(attribute, 0) + amount
+
+    def issue(
+        self,
+        code: CodeState,
+        visitor,
+        counters: tuple[CounterChange, ...],
+        day: str,
+        rate_key: str,
+        rate_limit: int,
+        now: datetime,
+    ) -> None:
+        from chalicelib.storage.offers import IssueRefused
+
+        with self._lock:
+            held_version = self._visitors.get(visitor.pk, (None, None))[0]
+            failed = {
+                "code_taken": code.code in self._codes,
+                "visitor_changed": visitor.version != held_version,
+                "rate_limited": self._rates[rate_key] >= rate_limit,
+            }
+            for change in counters:
+                counter = self._counter(change.name, code, day=day)
+                if not change.allows(counter):
+                    failed.setdefault(str(change.refusal), True)
+            refusal = next((reason for reason, did in failed.items() if did), None)
+            if refusal is not None:
+                raise IssueRefused(refusal)
+            self._codes[code.code] = code
+            visitor.version = (held_version or 0) + 1  # as PynamoDB moves the local version
+            self._visitors[visitor.pk] = (visitor.version, dict(visitor.campaigns or {}))
+            for change in counters:
+                self._add(self._counter(change.name, code, day=day), change)
+            self._rates[rate_key] += 1
+
+    def commit_code_change(self, plan: CodePlan) -> Outcome | CodeChanged | None:
+        before, after = plan.code, plan.new
+        redemption = after.redeemed or before.redeemed
+        with self._lock:
+            current = self._codes.get(before.code)
+            if before.redeemed is None:
+                holds = (
+                    current is not None and current.redeemed is None and len(current.rollbacks) == len(before.rollbacks)
+                )
+            else:
+                holds = (
+                    current is not None
+                    and current.redeemed is not None
+                    and (current.redeemed.at, current.redeemed.order_ref)
+                    == (before.redeemed.at, before.redeemed.order_ref)
+                )
+            if not holds:
+                return CodeChanged(current)
+            counters = [
+                (change, self._counter(change.name, before, customer=redemption.customer)) for change in plan.counters
+            ]
+            refused = next((change for change, counter in counters if not change.allows(counter)), None)
+            if refused is not None:
+                return plan.refusal_for(refused.name)
+            added = after.rollbacks[len(before.rollbacks) :]
+            self._codes[before.code] = replace(current, redeemed=after.redeemed, rollbacks=(*current.rollbacks, *added))
+            for change, counter in counters:
+                self._add(counter, change)
+            return None
+
+    def campaign_counts(self, site_key: str, campaign_id: str) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {
+                item: dict(values)
+                for (site, campaign, item), values in sorted(self._counters.items())
+                if (site, campaign) == (site_key, campaign_id) and not item.startswith("CUSTOMER#") and values
+            }
+
+    def customer_redemptions(self, site_key: str, campaign_id: str, customer: str) -> int:
+        with self._lock:
+            return self._counters.get((site_key, campaign_id, f"CUSTOMER#{customer}"), {}).get("n", 0)
