@@ -296,3 +296,17 @@ def test_a_stale_plan_hands_back_the_state_as_it_is(lists):
     stale = lists.commit("s1", paused, NOW)
     assert stale.first and stale.subscriptions["news"].status == consent.UNSUBSCRIBED
     assert stale.profile is None and lists.members("news") == 0
+
+
+def test_sms_keywords_apply_in_the_order_they_were_sent(consent_store):
+    ctx = AuditContext(Source.SMS_KEYWORD)
+    stop = subscribers.sms_opt_out("n1", NOW + timedelta(minutes=2), ctx, NOW)
+    late_start = subscribers.sms_resume("n1", NOW + timedelta(minutes=1), ctx, NOW)  # sent before the STOP
+    repeat = subscribers.sms_opt_out("n1", NOW + timedelta(minutes=3), ctx, NOW)
+    assert stop.applied and not late_start.applied and not repeat.applied
+    assert consent_store.everything("n1")[0].suppressed_channels == {"sms"}
+    start = subscribers.sms_resume("n1", NOW + timedelta(minutes=4), ctx, NOW)
+    older_stop = subscribers.sms_opt_out("n1", NOW + timedelta(minutes=3, seconds=30), ctx, NOW)
+    assert start.applied and not older_stop.applied
+    assert consent_store.everything("n1")[0].suppressed_channels == frozenset()
+    assert [r.action for r in consent_store.trail("n1")] == ["suppress_sms", "resume_sms"]
