@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain import consent
 from chalicelib.storage.store import consent_store
 from chalicelib.storage.subscribers.models import PROFILE, Profile, SendMark, Subscription, list_key, restart_sunset
-from chalicelib.storage.transactions import ConditionsFailed, Transaction, written
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, storage_errors, written
 
 SEND_MARK_RETENTION = timedelta(days=30)
 
@@ -51,5 +51,6 @@ def count_send(subscriber_id: str, list_id: str, message_id: str, now: datetime)
     return "counted"
 
 
+@storage_errors
 def count_transient_bounce(subscriber_id: str) -> None:
     Profile(subscriber_id, PROFILE).update(actions=[Profile.transient_bounces.add(1)])

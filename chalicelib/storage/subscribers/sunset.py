@@ -17,6 +17,7 @@ from chalicelib.storage.subscribers.reads import subscriptions_of
 from chalicelib.storage.transactions import Transaction, written
 
 
+@storage_errors
 def due_page(
     day: str, shard: int, last_key: dict | None, page_size: int = 200
 ) -> tuple[list[Subscription], dict | None]:
