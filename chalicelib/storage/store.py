@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from chalicelib.domain.consent import EventState, NumberState, ProfileState, SubscriptionState
-from chalicelib.domain.consent import Plan as ConsentPlan
-from chalicelib.domain.coupons import CodeState, CounterChange, Outcome
-from chalicelib.domain.coupons import Plan as CodePlan
+if TYPE_CHECKING:  # annotations only: the one-click path does not import the coupon rules
+    from chalicelib.domain.consent import EventState, NumberState, ProfileState, SubscriptionState
+    from chalicelib.domain.consent import Plan as ConsentPlan
+    from chalicelib.domain.coupons import CodeState, CounterChange, Outcome
+    from chalicelib.domain.coupons import Plan as CodePlan
 
 
 @dataclass(frozen=True)
