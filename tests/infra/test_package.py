@@ -389,7 +389,7 @@ def test_the_packaged_handlers_import_from_the_package_alone(package, functions,
         "PYTHONPATH": f"{task}:{opt}/{SITE}",
         "AWS_DEFAULT_REGION": "us-east-1",
         "OFFBOARD_STAGE": "prod",
-        "POWERTOOLS_METRICS_NAMESPACE": "Offboard",
+        "POWERTOOLS_METRICS_NAMESPACE": "Offboard/prod",
         "POWERTOOLS_SERVICE_NAME": "offboard-api",
         "OFFBOARD_TRACING": "on",
     }
