@@ -121,3 +121,22 @@ def test_storage_out_of_reach_raises_only_core_errors(unreachable, name):
     with pytest.raises(StorageUnavailable):
         result = CALLS[name]()
         list(result) if hasattr(result, "__next__") else None  # a lazy read fails when it is read
+
+
+def test_storage_refusals_are_core_errors(aws):
+    """What storage refuses, it refuses in `core.errors`' terms: the endpoint can answer any of
+    them, and no caller needs to know storage's own exception classes."""
+    from chalicelib.core.errors import Conflict
+
+    offers.create_site("shop", "Shop", ["https://shop.example"], ["s"])
+    with pytest.raises(Conflict) as site:
+        offers.create_site("shop", "Shop", ["https://shop.example"], ["s"])
+    lists.create_list("news", "News")
+    with pytest.raises(Conflict) as listed:
+        lists.create_list("news", "News")
+    code = a_code()
+    counters = plan_issue(IssueLimits(10), 30, True)
+    offers.DYNAMODB.issue(code, offers.new_visitor("shop", "v1"), counters, "d", "r", 5, NOW)
+    with pytest.raises(Conflict) as issued:
+        offers.DYNAMODB.issue(code, offers.new_visitor("shop", "v2"), counters, "d", "r", 5, NOW)
+    assert (site.value.code, listed.value.code, issued.value.code) == ("site_exists", "list_exists", "code_taken")
