@@ -82,6 +82,35 @@ class ClockExpect:
 
 
 @dataclass(frozen=True)
+class ClockItem:
+    """A subscription's clock as it is now (what a condition is evaluated against)."""
+
+    status: consent.Status | None
+    due: str | None
+    state: SunsetState | None = None
+    pending_since: datetime | None = None
+    reminded: bool = False
+
+
+def holds(expect: ClockExpect, read: Clock, item: ClockItem) -> bool:
+    """Whether `item` still meets `expect`, `read` being what the job read (storage writes the
+    same conditions; an in-memory store evaluates them here)."""
+    if expect.as_read and (item.due, item.state) != (read.due, read.state):
+        return False
+    if expect.active and item.status != consent.ACTIVE:
+        return False
+    if expect.state is not KEEP and item.state != expect.state:
+        return False
+    if expect.not_reminded and item.reminded:
+        return False
+    return not (
+        expect.pending_since_before is not None
+        and item.pending_since is not None
+        and item.pending_since >= expect.pending_since_before
+    )
+
+
+@dataclass(frozen=True)
 class ClockWrite:
     """The clock's new fields: a value, REMOVE (None) or KEEP."""
 
