@@ -21,7 +21,7 @@ from pydantic import (
 from chalicelib.core.contracts import Contract, Identifier
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.core.sunset_contract import SunsetPolicy
-from chalicelib.sunset.records import BadRecord, parse_time
+from chalicelib.sunset.records import MAX_WEBHOOK_EVENTS, BadRecord, parse_time
 
 # The signed engagement webhook: each event is read on its own (one that does not fit is counted
 # `malformed` and skipped); the fields an event type does not use are ignored, as before.
@@ -99,7 +99,16 @@ class WebhookBatch(Contract):
 
     model_config = ConfigDict(extra="ignore")
 
-    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=100)]
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=MAX_WEBHOOK_EVENTS)]
+
+
+class WebhookEnvelope(Contract):
+    """The batch as the route takes it: 1-100 events, each then read on its own (`WebhookEvent`),
+    so one that does not fit is counted `malformed`, never a 400 for the whole batch."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    events: Annotated[list[Any], Field(min_length=1, max_length=MAX_WEBHOOK_EVENTS)]
 
 
 SCHEMAS = {model.__name__: model for model in (SunsetPolicy, WebhookBatch)}

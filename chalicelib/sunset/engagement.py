@@ -22,14 +22,17 @@ from chalicelib.core.errors import Invalid, NotAuthenticated
 from chalicelib.core.ids import InvalidEmail, addresses_in, parse_address, subscriber_id_for
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
-from chalicelib.sunset.records import EARLIEST, FUTURE_TOLERANCE, BadRecord, parse_time  # noqa: F401  (re-exported)
+from chalicelib.sunset.records import (  # noqa: F401  (re-exported)
+    EARLIEST,
+    FUTURE_TOLERANCE,
+    MAX_WEBHOOK_EVENTS,
+    BadRecord,
+    parse_time,
+)
 
 SUBSCRIBER_TAG, LIST_TAG = "offboard-subscriber", "offboard-list"
 SCANNER_WINDOW = timedelta(seconds=30)  # link scanners click within seconds of delivery
 WEBHOOK_TOLERANCE_SECONDS = 300
-MAX_WEBHOOK_EVENTS = 100
-MAX_MESSAGE_ID = 200  # the send de-duplication mark is keyed by it
-MAX_USER_AGENT = 2048
 
 # Machine opens say nothing about a person, so they never count as engagement:
 # - Apple Mail Privacy Protection pre-fetches every message's images with exactly `Mozilla/5.0`;
