@@ -1,10 +1,20 @@
-"""What operators send to the unsubscribe side, as pydantic models: new lists and their branding."""
+"""What the unsubscribe side is sent, as pydantic models: new lists and their branding, the
+senders' send-check, and the notifications of the mailto and SMS doors."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WrapValidator,
+)
 
 from chalicelib.core.contracts import Contract, Identifier
 
@@ -37,3 +47,99 @@ class NewList(Contract):
 
 
 SCHEMAS = {model.__name__: model for model in (NewList,)}
+
+
+# The doors an opt-out comes through by itself (events, never HTTP): read leniently, since what
+# AWS delivers is dropped, never refused: a field of the wrong type reads as absent, and what is
+# left decides (a mail or a message nothing can be read from is counted and dropped).
+
+
+def _absent_when_wrong(default):
+    def read(value, handler):
+        try:
+            return handler(value)
+        except ValidationError:
+            return default
+
+    return WrapValidator(read)
+
+
+class _Notification(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
+
+
+MAX_ADDRESS = 320
+LooseText = Annotated[str | None, _absent_when_wrong(None)]
+_Address = Annotated[Annotated[str, Field(max_length=MAX_ADDRESS)] | None, _absent_when_wrong(None)]
+_ADDRESSES = TypeAdapter(list[_Address])
+
+
+def _addresses(limit: int):
+    """A string, or the strings among the first `limit` entries of a list (each at most 320
+    characters); anything else is none."""
+
+    def read(value) -> list[str]:
+        match value:
+            case str():
+                value = [value]
+            case list():
+                value = value[:limit]
+            case _:
+                return []
+        return [address for address in _ADDRESSES.validate_python(value) if address is not None]
+
+    return BeforeValidator(read)
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value is not None else None
+
+
+class Verdict(_Notification):
+    """An SES receipt verdict: PASS | FAIL | GRAY | PROCESSING_FAILED (any case)."""
+
+    status: Annotated[LooseText, AfterValidator(_upper)] = None
+
+
+LooseVerdict = Annotated[Verdict, _absent_when_wrong(Verdict())]
+
+
+class ReceivedHeaders(_Notification):
+    sender: Annotated[list[str], _addresses(2)] = Field([], alias="from")
+    subject: Annotated[Annotated[str, Field(max_length=998)] | None, _absent_when_wrong(None)] = None
+
+
+class ReceivedMail(_Notification):
+    destination: Annotated[list[str], _addresses(50)] = []
+    commonHeaders: Annotated[ReceivedHeaders, _absent_when_wrong(ReceivedHeaders())] = ReceivedHeaders()
+
+
+class Receipt(_Notification):
+    recipients: Annotated[list[str], _addresses(50)] = []
+    spfVerdict: LooseVerdict = Verdict()
+    dkimVerdict: LooseVerdict = Verdict()
+    dmarcVerdict: LooseVerdict = Verdict()
+    spamVerdict: LooseVerdict = Verdict()
+    virusVerdict: LooseVerdict = Verdict()
+
+
+class ReceivedNotification(_Notification):
+    """What an SES receipt rule's SNS action publishes (`content`, the raw message, is not read:
+    the token is in the recipient address or the subject)."""
+
+    notificationType: LooseText = None
+    mail: Annotated[ReceivedMail, _absent_when_wrong(ReceivedMail())] = ReceivedMail()
+    receipt: Annotated[Receipt, _absent_when_wrong(Receipt())] = Receipt()
+
+
+RECEIVED = TypeAdapter(Annotated[ReceivedNotification, _absent_when_wrong(ReceivedNotification())])
+
+
+class SmsInbound(_Notification):
+    """An AWS End User Messaging SMS two-way message, as its SNS topic gets it."""
+
+    originationNumber: LooseText = None
+    destinationNumber: LooseText = None
+    messageKeyword: LooseText = None
+    messageBody: LooseText = None
+    inboundMessageId: LooseText = None
