@@ -3,7 +3,7 @@ senders' send-check, and the notifications of the mailto and SMS doors."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from chalicelib.core.contracts import Contract, Identifier
+from chalicelib.domain.consent import CHANNELS
 
 
 def _named(value: str) -> str:
@@ -26,6 +27,7 @@ def _named(value: str) -> str:
 
 
 Short = Annotated[str, Field(max_length=500)]
+MAX_ADDRESS = 320
 
 
 class Branding(Contract):
@@ -46,7 +48,73 @@ class NewList(Contract):
     branding: Branding | None = None
 
 
-SCHEMAS = {model.__name__: model for model in (NewList,)}
+# Senders: may each recipient be sent to? Each refusal keeps the code it always had.
+
+MAX_RECIPIENTS = 100
+
+
+def _country(value: str) -> str:
+    if not (value.isascii() and value.isalpha()):
+        raise ValueError("region must be a two-letter country code")
+    return value
+
+
+Region = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=2,
+        description="ISO 3166 country of a phone without its country code (default SMS_DEFAULT_REGION)",
+    ),
+    AfterValidator(_country),
+]
+
+
+class Recipient(Contract):
+    """A person (`subscriber_id` or `email`, both naming one), or on sms a phone; other fields come back."""
+
+    model_config = ConfigDict(extra="allow")
+
+    email: Annotated[str, Field(max_length=MAX_ADDRESS, json_schema_extra={"format": "email"})] | None = None
+    subscriber_id: Identifier | None = None
+    phone: (
+        Annotated[
+            str,
+            Field(
+                max_length=32,
+                description="channel sms only: E.164 (+66812345678), or national with region; a number that sent STOP answers sms_opted_out",
+            ),
+        ]
+        | None
+    ) = None
+    region: Region | None = None
+
+    @property
+    def names_person(self) -> bool:
+        return self.subscriber_id is not None or self.email is not None
+
+
+class SendCheck(Contract):
+    """The body of `POST /v1/send-check`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    list_id: Identifier
+    channel: Literal[CHANNELS] = "email"
+    recipients: Annotated[list[Recipient], Field(min_length=1, max_length=MAX_RECIPIENTS)]
+
+
+SEND_CHECK_CODES = {"list_id": "bad_list", "channel": "bad_channel", "recipients": "bad_batch"}
+
+
+def send_check_code(field: str) -> str:
+    """A refusal's code: a recipient's own field is `bad_recipient`, the rest by top-level field."""
+    if field.startswith("recipients["):
+        return "bad_recipient"
+    return SEND_CHECK_CODES.get(field.split(".")[0].split("[")[0], "bad_request")
+
+
+SCHEMAS = {model.__name__: model for model in (NewList, SendCheck)}
 
 
 # The doors an opt-out comes through by itself (events, never HTTP): read leniently, since what
@@ -68,7 +136,6 @@ class _Notification(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
 
 
-MAX_ADDRESS = 320
 LooseText = Annotated[str | None, _absent_when_wrong(None)]
 _Address = Annotated[Annotated[str, Field(max_length=MAX_ADDRESS)] | None, _absent_when_wrong(None)]
 _ADDRESSES = TypeAdapter(list[_Address])
