@@ -13,11 +13,13 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     WrapValidator,
 )
 
 from chalicelib.core.contracts import Contract, Identifier
-from chalicelib.domain.consent import CHANNELS
+from chalicelib.core.i18n import SUPPORTED
+from chalicelib.domain.consent import CHANNELS, FREQUENCY_ID
 
 
 def _named(value: str) -> str:
@@ -114,7 +116,73 @@ def send_check_code(field: str) -> str:
     return SEND_CHECK_CODES.get(field.split(".")[0].split("[")[0], "bad_request")
 
 
-SCHEMAS = {model.__name__: model for model in (NewList, SendCheck)}
+# "Less often" instead of leaving: the few frequencies a list's page offers.
+
+MAX_FREQUENCIES = 4
+FREQUENCY_LABEL_LIMIT = 80
+
+
+def _label(value: str) -> str:
+    """Trimmed, 1-80 characters, no control characters (it is shown on the page as it is)."""
+    if not 0 < len(value.strip()) <= FREQUENCY_LABEL_LIMIT:
+        raise ValueError(f"a label must be 1-{FREQUENCY_LABEL_LIMIT} characters")
+    if any(ord(c) < 32 for c in value):
+        raise ValueError("a label must not hold control characters")
+    return value.strip()
+
+
+Label = Annotated[str, AfterValidator(_label), WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 80})]
+
+
+class Frequency(Contract):
+    id: Annotated[
+        str,
+        Field(
+            pattern=FREQUENCY_ID,
+            description="1-32 lower-case letters, digits, '-' or '_' (the page posts `choice=frequency:<id>`)",
+        ),
+    ]
+    label: Label
+    labels: (
+        Annotated[
+            dict[Literal[SUPPORTED], Label],
+            WithJsonSchema(
+                {
+                    "type": "object",
+                    "description": "the label per page language",
+                    "properties": {
+                        language: {"type": "string", "minLength": 1, "maxLength": 80} for language in SUPPORTED
+                    },
+                    "additionalProperties": False,
+                }
+            ),
+        ]
+        | None
+    ) = None
+
+
+def _unique(frequencies: list[Frequency]) -> list[Frequency]:
+    seen = set()
+    for frequency in frequencies:
+        if frequency.id in seen:
+            raise ValueError(f"the frequency id {frequency.id} is given twice")
+        seen.add(frequency.id)
+    return frequencies
+
+
+class Frequencies(Contract):
+    """The body of `PUT /v1/lists/{list_id}/frequencies`: at most 4, ids unique (none: offer none)."""
+
+    frequencies: Annotated[list[Frequency], Field(max_length=MAX_FREQUENCIES), AfterValidator(_unique)]
+
+    def as_stored(self) -> list[dict]:
+        """As the list keeps them (and the page reads them): `labels` only when some are given."""
+        return [
+            {"id": f.id, "label": f.label, **({"labels": dict(f.labels)} if f.labels else {})} for f in self.frequencies
+        ]
+
+
+SCHEMAS = {model.__name__: model for model in (NewList, SendCheck, Frequencies)}
 
 
 # The doors an opt-out comes through by itself (events, never HTTP): read leniently, since what
