@@ -66,8 +66,8 @@ class Fact:
     why: str | None = None  # for ignored facts
 
 
-def is_machine_open(user_agent) -> bool:
-    agent = user_agent.strip() if isinstance(user_agent, str) else ""
+def is_machine_open(user_agent: str | None) -> bool:
+    agent = (user_agent or "").strip()
     if agent in ("", APPLE_MPP_USER_AGENT):
         return True
     lowered = agent.lower()
