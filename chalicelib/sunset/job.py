@@ -276,6 +276,7 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
                 },
             )
             count("SunsetBrakes", list_id=list_id)
+            count("SunsetBrakes")  # the service-wide series SunsetBrakeAlarm watches
     sample = [
         {"subscriber_id": c.subscriber_id, "list_id": c.list_id, "step": c.step} for c in _sample(run_id, run.shards)
     ]
