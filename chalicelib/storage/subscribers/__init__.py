@@ -49,6 +49,9 @@ from chalicelib.storage.subscribers.reads import (
 )
 from chalicelib.storage.subscribers.sms import sms_opt_out, sms_opted_out, sms_profile, sms_resume
 from chalicelib.storage.subscribers.sunset import (
+    clock_of,
+    commit_clock,
+    commit_sunset_unsubscribe,
     due_page,
     mark_pending,
     mark_reminded,
@@ -73,7 +76,10 @@ __all__ = [
     "SubscriberPartition",
     "Subscription",
     "UnknownList",
+    "clock_of",
+    "commit_clock",
     "commit_plan",
+    "commit_sunset_unsubscribe",
     "consent_events",
     "count_send",
     "count_transient_bounce",
