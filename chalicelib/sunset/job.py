@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -51,6 +51,40 @@ class Phase(StrEnum):
 
     SCAN = "scan"
     ACT = "act"
+
+
+@dataclass(frozen=True)
+class Work:
+    """One queue message: a phase of a run for one shard and, in a continuation, where it
+    resumes (None: from the start). On the queue it is JSON (`read`, `as_message`)."""
+
+    run_id: str
+    phase: Phase
+    shard: int
+    day: int | None = None  # scan: the index of the day it resumes on
+    last_key: dict | None = None  # scan: where in that day's partition
+    chunk: int | None = None  # scan: the number of its next chunk
+    person: int | None = None  # act: the index of the person it resumes with
+
+    @classmethod
+    def read(cls, message: dict) -> Work:
+        return cls(
+            message["run_id"],
+            Phase(message["phase"]),
+            message["shard"],
+            message.get("day"),
+            message.get("last_key"),
+            message.get("chunk"),
+            message.get("person"),
+        )
+
+    def as_message(self) -> dict:
+        message = {"run_id": self.run_id, "phase": str(self.phase), "shard": self.shard}
+        if self.day is not None:  # a scan that resumes
+            message |= {"day": self.day, "last_key": self.last_key, "chunk": self.chunk}
+        if self.person is not None:  # an act that resumes
+            message["person"] = self.person
+        return message
 
 
 class RunStatus(StrEnum):
@@ -153,7 +187,7 @@ def plan_run(enqueue: Enqueue, now: datetime | None = None, dry_run: bool = Fals
     run_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     days = _days(sunset_runs.get_cursor(), now)
     sunset_runs.create_run(run_id, days, sunset_policy.SHARDS, dry_run, now)
-    enqueue([{"run_id": run_id, "phase": Phase.SCAN, "shard": shard} for shard in range(sunset_policy.SHARDS)])
+    enqueue([Work(run_id, Phase.SCAN, shard).as_message() for shard in range(sunset_policy.SHARDS)])
     logger.info("sunset run planned", extra={"run_id": run_id, "days": len(days), "dry_run": dry_run})
     return run_id
 
@@ -183,13 +217,13 @@ def _count_candidate(counts: Counter, record: Due, today: date) -> None:
                 counts[f"unsubscribe_before_{window}"] += 1
 
 
-def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: datetime | None = None) -> None:
+def scan_shard(work: Work, enqueue: Enqueue, remaining_ms: RemainingMs, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
-    run = sunset_runs.get_run(message["run_id"])
+    run = sunset_runs.get_run(work.run_id)
     if run is None or run.status != RunStatus.SCANNING:
         return
-    shard, dry_run = message["shard"], run.is_dry_run
-    day_index, last_key, chunk_number = message.get("day", 0), message.get("last_key"), message.get("chunk", 0)
+    shard, dry_run = work.shard, run.is_dry_run
+    day_index, last_key, chunk_number = work.day or 0, work.last_key, work.chunk or 0
     outcomes: Counter = Counter()
     per_list: dict[str, Counter] = {}
     buffer: list[Due] = []
@@ -212,7 +246,8 @@ def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: 
             chunk_number, buffer = chunk_number + 1, []
         if day_index < len(days) and remaining_ms() < SAFETY_MARGIN_MS:
             _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
-            enqueue([{**message, "day": day_index, "last_key": last_key, "chunk": chunk_number + (1 if buffer else 0)}])
+            rest = replace(work, day=day_index, last_key=last_key, chunk=chunk_number + (1 if buffer else 0))
+            enqueue([rest.as_message()])
             return
     _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
     if sunset_runs.finish_phase(run.run_id, "scanned", shard) == run.shards:
@@ -289,7 +324,7 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
                 sunset_runs.delete_chunk(chunk)
         return
     sunset_runs.update_run(run_id, status=RunStatus.ACTING, sample=sample)
-    enqueue([{"run_id": run_id, "phase": Phase.ACT, "shard": shard} for shard in range(int(run.shards))])
+    enqueue([Work(run_id, Phase.ACT, shard).as_message() for shard in range(int(run.shards))])
 
 
 def _sample(run_id: str, shards) -> list[Due]:
@@ -334,31 +369,31 @@ class _Tally:
 
 
 def act_shard(
-    message: dict,
+    work: Work,
     enqueue: Enqueue,
     remaining_ms: RemainingMs,
     send_reminder: Callable[[Reminder], None],
     now: datetime | None = None,
 ) -> None:
     now = now or datetime.now(UTC)
-    run = sunset_runs.get_run(message["run_id"])
+    run = sunset_runs.get_run(work.run_id)
     if run is None or run.status != RunStatus.ACTING:
         return
     braked, today = set(run.braked_lists or ()), run_day(run)
     tally = _Tally()
-    chunks = sunset_runs.chunks(run.run_id, message["shard"])
+    chunks = sunset_runs.chunks(run.run_id, work.shard)
     people = _by_person(chunks)
-    start = message.get("person", 0)
+    start = work.person or 0
     for index in range(start, len(people)):
         if index > start and remaining_ms() < SAFETY_MARGIN_MS:
             tally.flush(run.run_id)
-            enqueue([{**message, "person": index}])
+            enqueue([replace(work, person=index).as_message()])
             return
         _act_on_person(people[index], braked, send_reminder, now, sunset_policy.start_of(today), tally)
     for chunk in chunks:
         sunset_runs.delete_chunk(chunk)
     tally.flush(run.run_id)
-    if sunset_runs.finish_phase(run.run_id, "acted", message["shard"]) == run.shards:
+    if sunset_runs.finish_phase(run.run_id, "acted", work.shard) == run.shards:
         _finish(run.run_id, now)
 
 
@@ -419,12 +454,14 @@ def _finish(run_id: str, now: datetime) -> None:
 def work(
     message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, send_reminder, now: datetime | None = None
 ) -> None:
-    if message.get("phase") == Phase.SCAN:
-        scan_shard(message, enqueue, remaining_ms, now)
-    elif message.get("phase") == Phase.ACT:
-        act_shard(message, enqueue, remaining_ms, send_reminder, now)
-    else:
+    if message.get("phase") not in tuple(Phase):
         logger.warning("unknown sunset message", extra={"phase": message.get("phase")})
+        return
+    work = Work.read(message)
+    if work.phase == Phase.SCAN:
+        scan_shard(work, enqueue, remaining_ms, now)
+    else:
+        act_shard(work, enqueue, remaining_ms, send_reminder, now)
 
 
 def report(run) -> dict:

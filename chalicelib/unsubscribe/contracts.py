@@ -182,7 +182,30 @@ class Frequencies(Contract):
         ]
 
 
-SCHEMAS = {model.__name__: model for model in (NewList, SendCheck, Frequencies)}
+# Operators: a subscriber added by hand, or looked up by address (never in a URL).
+
+Address = Annotated[str, Field(max_length=MAX_ADDRESS, json_schema_extra={"format": "email"})]
+
+
+class NewSubscriber(Contract):
+    """The body of `POST /v1/lists/{list_id}/subscribers`. Only the JSON `true` resubscribes
+    someone who left (any other value is no consent given again)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: Address
+    resubscribe: Annotated[bool, _absent_when_wrong(False)] = False
+
+
+class SubscriberLookup(Contract):
+    """The body of `POST /v1/subscribers/find`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    email: Address
+
+
+SCHEMAS = {model.__name__: model for model in (NewList, SendCheck, Frequencies, NewSubscriber, SubscriberLookup)}
 
 
 # The doors an opt-out comes through by itself (events, never HTTP): read leniently, since what

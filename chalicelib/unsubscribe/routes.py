@@ -212,10 +212,12 @@ def create_list(request):
 @bp.route("/v1/lists/{list_id}/subscribers", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def add_subscriber(request, list_id):
+    from chalicelib.core.contracts import validate
     from chalicelib.unsubscribe import admin
+    from chalicelib.unsubscribe.contracts import NewSubscriber
 
-    body = json_body(request)
-    result = admin.add_subscriber(list_id, body.get("email"), body.get("resubscribe") is True)
+    new = validate(NewSubscriber, json_body(request), "bad_email")
+    result = admin.add_subscriber(list_id, new.email, new.resubscribe)
     return (201 if result["result"] in ("subscribed", "resubscribed") else 200), result
 
 
@@ -285,9 +287,11 @@ def leaving_report(request):
 @bp.route("/v1/subscribers/find", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def find_subscriber(request):
+    from chalicelib.core.contracts import validate
     from chalicelib.unsubscribe import admin
+    from chalicelib.unsubscribe.contracts import SubscriberLookup
 
-    return admin.find_subscriber(json_body(request).get("email"))
+    return admin.find_subscriber(validate(SubscriberLookup, json_body(request), "bad_email").email)
 
 
 @bp.route("/v1/subscribers/{subscriber_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)

@@ -30,3 +30,24 @@ def test_a_candidate_knows_its_due_day_its_reminder_day_and_the_clock_it_read():
     assert record.due_day == "2027-07-01"
     assert record.reminded_on == datetime(2027, 6, 17, tzinfo=UTC)
     assert (record.clock.due, record.clock.state) == ("2027-07-01#03", SunsetState.PENDING)
+
+
+def test_a_queue_message_reads_back_as_it_was_sent_continuations_included():
+    from chalicelib.sunset.job import Phase, Work
+
+    fresh = Work("r1", Phase.SCAN, 3)
+    scan_rest = Work("r1", Phase.SCAN, 3, day=2, last_key={"pk": "x"}, chunk=4)
+    scan_rest_of_a_day = Work("r1", Phase.SCAN, 3, day=1, last_key=None, chunk=0)
+    act_rest = Work("r1", Phase.ACT, 5, person=17)
+    for work in (fresh, scan_rest, scan_rest_of_a_day, act_rest):
+        assert Work.read(work.as_message()) == work
+    assert fresh.as_message() == {"run_id": "r1", "phase": "scan", "shard": 3}
+    assert scan_rest_of_a_day.as_message() == {
+        "run_id": "r1",
+        "phase": "scan",
+        "shard": 3,
+        "day": 1,
+        "last_key": None,
+        "chunk": 0,
+    }
+    assert act_rest.as_message() == {"run_id": "r1", "phase": "act", "shard": 5, "person": 17}

@@ -91,3 +91,22 @@ def test_a_frequency_given_twice_is_named():
     body = {"frequencies": [{"id": "weekly", "label": "a"}, {"id": "weekly", "label": "b"}]}
     with pytest.raises(Invalid, match="weekly is given twice"):
         validate(Frequencies, body, "bad_frequencies")
+
+
+@pytest.mark.parametrize(
+    ("given", "resubscribes"), [(True, True), (False, False), ("yes", False), (1, False), (None, False)]
+)
+def test_only_the_json_true_resubscribes_someone_who_left(given, resubscribes):
+    from chalicelib.unsubscribe.contracts import NewSubscriber
+
+    new = validate(NewSubscriber, {"email": "a@example.com", "resubscribe": given}, "bad_email")
+    assert new.resubscribe is resubscribes
+
+
+@pytest.mark.parametrize("body", [{}, {"email": 5}, {"email": ["a@example.com"]}, {"email": "a" * 321}])
+def test_a_new_subscriber_without_an_address_is_bad_email(body):
+    from chalicelib.unsubscribe.contracts import NewSubscriber
+
+    with pytest.raises(Invalid) as error:
+        validate(NewSubscriber, body, "bad_email")
+    assert error.value.code == "bad_email" and error.value.message.startswith("email")
