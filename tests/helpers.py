@@ -95,6 +95,29 @@ def install_moto_tables(tables: dict[tuple[str, str], dict]) -> None:
     moto_patches.note_write()  # new tables: no index partition map built before applies to them
 
 
+# What the xdist workers of one run share (./scripts/test runs two): a directory in the run's
+# basetemp, never in the tree, built by whichever worker comes first.
+
+
+@contextmanager
+def built_once(tmp_path_factory, name: str):
+    """A directory `name` shared by every xdist worker of this run (this session's own without
+    xdist), held under an exclusive lock while the block runs: the first worker builds what goes
+    in it, the others wait and find it built."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            folder.mkdir(exist_ok=True)
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 # The real local stack for end-to-end tests.
 
 ROOT = Path(__file__).resolve().parent.parent
