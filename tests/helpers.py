@@ -138,7 +138,7 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine may answer its first request late
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {seconds} s")
 
