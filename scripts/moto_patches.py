@@ -1,4 +1,4 @@
-"""Four patches of moto that make it fast without changing what a client sees, shared by the
+"""Three patches of moto that make it fast without changing what a client sees, shared by the
 embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
@@ -17,12 +17,7 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   parent, so they are computed once per (name, shape, parent) and reused, and once known they
   are looked up in the dict directly (moto builds a context object per lookup).
 
-- Update-expression traversals: moto validates an UpdateExpression with ten depth-first
-  traversers, and each rebuilds its node-class -> processor map twice for every node it visits.
-  Patched, a traverser builds its map once (a traverser lives for one update: the map holds its
-  bound methods), and the processing order and results are moto's own.
-
-All four patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+All three patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -39,7 +34,6 @@ import moto.core.serialize as serialize
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 
 
 class MotoChanged(RuntimeError):
@@ -56,13 +50,6 @@ def _require(condition: bool, what: str) -> None:
 
 def _parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)
-
-
-def _source(function) -> str:
-    try:
-        return inspect.getsource(function)
-    except (OSError, TypeError):  # defined where no source file is: not moto's
-        return ""
 
 
 def check_moto() -> None:
@@ -120,15 +107,6 @@ def check_moto() -> None:
         "moto.core.serialize's attribute picker (XFormedAttributePicker.get_possible_keys(self, context), "
         f"alias providers {', '.join(_ALIAS_PROVIDERS)}, ResponseSerializer.get_value(self, value, key, "
         "shape) asking the picker) changed",
-    )
-
-    # Update-expression traversals: the map is only read, through these two methods.
-    _require(
-        _parameters(_ORIGINAL_PROCESS) == ["self", "node"]
-        and "self._processing_map()" in _source(_ORIGINAL_NODES_TO_BE_PROCESSED)
-        and "self._processing_map().items()" in _source(_ORIGINAL_PROCESS)
-        and "self._processing_map" not in _source(DepthFirstTraverser.traverse_node_recursively),
-        "DepthFirstTraverser no longer reads its _processing_map() only in nodes_to_be_processed() and process(node)",
     )
 
 
@@ -318,37 +296,3 @@ def install_response_key_cache() -> None:
     check_moto()
     serialize.XFormedAttributePicker.get_possible_keys = possible_keys_once_per_member
     serialize.ResponseSerializer.get_value = get_value_by_known_names
-
-
-# Update-expression traversals.
-
-_ORIGINAL_NODES_TO_BE_PROCESSED = DepthFirstTraverser.nodes_to_be_processed
-_ORIGINAL_PROCESS = DepthFirstTraverser.process
-
-
-def _processing_map_once(self) -> dict:
-    cached = self.__dict__.get("_moto_patches_map")
-    if cached is None:
-        cached = self.__dict__["_moto_patches_map"] = self._processing_map()
-    return cached
-
-
-def nodes_to_be_processed_once(self):
-    kinds = self.__dict__.get("_moto_patches_kinds")
-    if kinds is None:
-        kinds = self.__dict__["_moto_patches_kinds"] = tuple(_processing_map_once(self))
-    return kinds
-
-
-def process_with_the_map_built_once(self, node):
-    for class_key, processor in _processing_map_once(self).items():
-        if isinstance(node, class_key):
-            return processor(node)
-    return None
-
-
-def install_traversal_maps() -> None:
-    """Each update-expression traverser builds its node-processor map once (idempotent)."""
-    check_moto()
-    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed_once
-    DepthFirstTraverser.process = process_with_the_map_built_once

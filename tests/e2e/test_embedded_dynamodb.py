@@ -159,11 +159,6 @@ def test_moto_still_has_what_the_embedded_servers_patches_rely_on():
             "import moto.dynamodb.models as m, types\nm.copy = types.SimpleNamespace()",
             "moto.dynamodb.models no longer imports the `copy` module as `copy`",
         ),
-        (
-            "from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser\n"
-            "def process(self, node, parent=None): return node\nDepthFirstTraverser.process = process",
-            "DepthFirstTraverser no longer reads its _processing_map() only in nodes_to_be_processed() and process(node)",
-        ),
     ],
 )
 def test_a_moto_change_the_patches_rely_on_stops_the_server_with_a_clear_message(change, message):
