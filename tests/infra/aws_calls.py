@@ -328,7 +328,7 @@ def pytest_runtest_protocol(item, nextitem):
 # other test was handed out; the other workers publish what they recorded when their session ends,
 # and that worker waits for them before its first permission test, so the tests see the whole run.
 
-MERGE_TIMEOUT = float(os.environ.get("OFFBOARD_MERGE_TIMEOUT", "1800"))
+MERGE_TIMEOUT = float(os.environ.get("OFFBOARD_MERGE_TIMEOUT", "900"))  # a crashed worker never publishes
 
 
 def _run_dir(config) -> Path:
