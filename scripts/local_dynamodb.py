@@ -36,6 +36,7 @@ try:
     moto_patches.install_item_snapshots()
     moto_patches.install_partition_queries()
     moto_patches.install_response_key_cache()
+    moto_patches.install_parsed_expression_cache()
 except moto_patches.MotoChanged as error:
     if __name__ == "__main__":
         sys.exit(f"local_dynamodb.py: {error}")

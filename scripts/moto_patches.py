@@ -1,4 +1,4 @@
-"""Three patches of moto that make it fast without changing what a client sees, shared by the
+"""Four patches of moto that make it fast without changing what a client sees, shared by the
 embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
@@ -17,7 +17,12 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   parent, so they are computed once per (name, shape, parent) and reused, and once known they
   are looked up in the dict directly (moto builds a context object per lookup).
 
-All three patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+- Parsed update expressions: moto parses a request's UpdateExpression twice (to check the names
+  and values it uses, then to apply it), and the same few expressions come back on every write.
+  Patched, each distinct expression is parsed once; moto only reads the parsed tree (the
+  validator works on a deep copy of it), and an expression that does not parse raises each time.
+
+All four patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -25,6 +30,7 @@ install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ i
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 import types
@@ -32,8 +38,11 @@ import types
 import moto
 import moto.core.serialize as serialize
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.parsing.validators as validators
+import moto.dynamodb.responses as dynamodb_responses
 from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 
 class MotoChanged(RuntimeError):
@@ -107,6 +116,18 @@ def check_moto() -> None:
         "moto.core.serialize's attribute picker (XFormedAttributePicker.get_possible_keys(self, context), "
         f"alias providers {', '.join(_ALIAS_PROVIDERS)}, ResponseSerializer.get_value(self, value, key, "
         "shape) asking the picker) changed",
+    )
+
+    # Parsed update expressions: parsed in these three places only, and the validator, which
+    # rewrites the tree, works on its own deep copy.
+    _require(
+        _parameters(_ORIGINAL_MAKE) == ["expression_str"]
+        and inspect.getsource(dynamodb_responses).count("UpdateExpressionParser.make(") == 2
+        and inspect.getsource(dynamodb_models).count("UpdateExpressionParser.make(") == 1
+        and "self.node_to_validate = deepcopy(expression)" in inspect.getsource(validators.Validator.__init__),
+        "moto parses update expressions in other places than DynamoHandler.update_item, "
+        "DynamoHandler.transact_write_items and DynamoDBBackend.update_item, or its Validator no longer deep-copies "
+        "the parsed tree",
     )
 
 
@@ -296,3 +317,15 @@ def install_response_key_cache() -> None:
     check_moto()
     serialize.XFormedAttributePicker.get_possible_keys = possible_keys_once_per_member
     serialize.ResponseSerializer.get_value = get_value_by_known_names
+
+
+# Parsed update expressions.
+
+_ORIGINAL_MAKE = UpdateExpressionParser.make  # bound to the class: make(expression_str)
+_parsed_once = functools.lru_cache(maxsize=4096)(_ORIGINAL_MAKE)
+
+
+def install_parsed_expression_cache() -> None:
+    """Each distinct UpdateExpression is parsed once (idempotent)."""
+    check_moto()
+    UpdateExpressionParser.make = staticmethod(_parsed_once)

@@ -95,6 +95,29 @@ def install_moto_tables(tables: dict[tuple[str, str], dict]) -> None:
     moto_patches.note_write()  # new tables: no index partition map built before applies to them
 
 
+# What the xdist workers of one run share (./scripts/test runs two): a directory in the run's
+# basetemp, never in the tree, built by whichever worker comes first.
+
+
+@contextmanager
+def built_once(tmp_path_factory, name: str):
+    """A directory `name` shared by every xdist worker of this run (this session's own without
+    xdist), held under an exclusive lock while the block runs: the first worker builds what goes
+    in it, the others wait and find it built."""
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            folder.mkdir(exist_ok=True)
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 # The real local stack for end-to-end tests.
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +138,7 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine may answer its first request late
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer in {seconds} s")
 
@@ -159,34 +182,34 @@ class LocalStack:
         return process
 
     def cli(self, *args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "tools.cli", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        return self._finish(self._begin(sys.executable, "-m", "tools.cli", *args))
+
+    def _begin(self, *args: str) -> subprocess.Popen:
+        """A set-up command, started now and finished (checked, its output read) by _finish."""
+        return subprocess.Popen(
+            args, cwd=ROOT, env=dict(self.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    @staticmethod
+    def _finish(process: subprocess.Popen) -> str:
+        out, err = process.communicate(timeout=120)
+        if process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, process.args, out, err)
+        return out
 
     def start(self) -> LocalStack:
+        # What does not depend on each other starts at once (each is a Python process importing
+        # boto3): the tables with the queues, chalice local and its worker with the demo data.
         self.dynamodb = self._spawn(
             "dynamodb", sys.executable, "scripts/local_dynamodb.py", "--port", str(self.dynamodb_port)
         )
         sqs = self._spawn("sqs", sys.executable, "scripts/local_sqs.py", "--port", str(self.sqs_port))
         wait_for(self.dynamodb_endpoint, self.dynamodb)
+        tables = self._begin(sys.executable, "-m", "tools.cli", "create-tables")
         wait_for(self.sqs_endpoint, sqs)
-        created = subprocess.run(
-            [sys.executable, "scripts/local_sqs.py", "create-queues", "--endpoint", self.sqs_endpoint],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        self.queues = json.loads(created.stdout)
+        queues = self._begin(sys.executable, "scripts/local_sqs.py", "create-queues", "--endpoint", self.sqs_endpoint)
+        self.queues = json.loads(self._finish(queues))
         self.env.update(self.queues)
-        self.cli("create-tables")
-        self.demo = json.loads(self.cli("seed-demo"))
         chalice = self._spawn(
             "chalice",
             str(BIN / "chalice"),
@@ -200,6 +223,8 @@ class LocalStack:
             "dev",
         )
         self._spawn("worker", sys.executable, "-m", "tools.cli", "work-queues", "--wait", "2", "--retry-after", "2")
+        self._finish(tables)
+        self.demo = json.loads(self.cli("seed-demo"))
         wait_for(self.base_url + "/u/x", chalice)
         return self
 

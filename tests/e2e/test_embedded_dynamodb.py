@@ -159,6 +159,11 @@ def test_moto_still_has_what_the_embedded_servers_patches_rely_on():
             "import moto.dynamodb.models as m, types\nm.copy = types.SimpleNamespace()",
             "moto.dynamodb.models no longer imports the `copy` module as `copy`",
         ),
+        (
+            "from moto.dynamodb.parsing.expressions import UpdateExpressionParser as P\n"
+            "P.make = classmethod(lambda cls, expression_str, names=None: None)",
+            "moto parses update expressions in other places than",
+        ),
     ],
 )
 def test_a_moto_change_the_patches_rely_on_stops_the_server_with_a_clear_message(change, message):

@@ -70,6 +70,7 @@ class Session:
     finished: int = 0
     args_cover_the_suite: bool = False
     current_test: str = ""
+    merged: bool = False  # the other xdist workers' calls were added (see _merge_the_other_workers)
 
     def whole_suite_before(self, nodeid: str) -> tuple[bool, str]:
         """(True, "") when every test of tests/ was collected and every one before `nodeid` has
@@ -293,21 +294,102 @@ def pytest_collection_finish(session):
     SESSION.items = list(session.items)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
-    """`OFFBOARD_AWS_CALLS=calls.json pytest ...` writes what was recorded (to read, or diff)."""
+    """`OFFBOARD_AWS_CALLS=calls.json pytest ...` writes what was recorded (to read, or diff);
+    under xdist the worker that ran the permission tests writes everything, the others leave
+    `calls.json.gwN` only when no worker merged them."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        _publish(session.config, worker)
     out = os.environ.get("OFFBOARD_AWS_CALLS")
     if out:
         import json
         from dataclasses import asdict
 
-        Path(out).write_text(json.dumps([asdict(c) for c in SESSION.calls], indent=1))
+        target = Path(out) if not worker or SESSION.merged else Path(f"{out}.{worker}")
+        target.write_text(json.dumps([asdict(c) for c in SESSION.calls], indent=1))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
+    if item.nodeid.startswith(PERMISSION_TESTS) and not SESSION.merged and os.environ.get("PYTEST_XDIST_WORKER"):
+        _merge_the_other_workers(item.config)
     SESSION.current_test = item.nodeid
     try:
         return (yield)
     finally:
         SESSION.finished += 1
         SESSION.current_test = ""
+
+
+# Under pytest-xdist (./scripts/test runs two workers) each worker records only the calls of the
+# tests it ran. The controller sends the permission tests, all together, to one worker after every
+# other test was handed out; the other workers publish what they recorded when their session ends,
+# and that worker waits for them before its first permission test, so the tests see the whole run.
+
+MERGE_TIMEOUT = float(os.environ.get("OFFBOARD_MERGE_TIMEOUT", "900"))  # a crashed worker never publishes
+
+
+def _run_dir(config) -> Path:
+    """The directory the workers of this run share (the controller's basetemp)."""
+    return config._tmp_path_factory.getbasetemp().parent / "aws-calls"
+
+
+def _publish(config, worker: str) -> None:
+    import pickle
+
+    folder = _run_dir(config)
+    folder.mkdir(exist_ok=True)
+    partial = folder / f"{worker}.partial"
+    partial.write_bytes(pickle.dumps((SESSION.calls, SESSION.errors, SESSION.finished)))
+    partial.replace(folder / f"{worker}.pickle")  # whole or absent: a reader never sees half
+
+
+def _merge_the_other_workers(config) -> None:
+    import pickle
+    import time
+
+    me, count = config.workerinput["workerid"], int(config.workerinput["workercount"])
+    folder = _run_dir(config)
+    deadline = time.monotonic() + MERGE_TIMEOUT
+    while True:
+        published = sorted(p for p in folder.glob("*.pickle") if p.stem != me) if folder.exists() else []
+        if len(published) >= count - 1:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the permission tests wait for the other xdist workers' recorded AWS calls; after "
+                f"{MERGE_TIMEOUT:.0f} s only {[p.stem for p in published]} of {count - 1} published in {folder}"
+            )
+        time.sleep(0.2)
+    for path in published:
+        calls, errors, finished = pickle.loads(path.read_bytes())  # noqa: S301 (written by this run's workers)
+        SESSION.calls.extend(calls)
+        SESSION.errors.extend(errors)
+        SESSION.finished += finished
+    SESSION.merged = True
+
+
+def _permission_tests_together(config, log):
+    """xdist's `load` scheduling, except that the permission tests (last in the collection) go to
+    one worker together, so that worker can wait for the others without two workers waiting for
+    each other."""
+    from xdist.scheduler import LoadScheduling
+
+    class Scheduling(LoadScheduling):
+        def _send_tests(self, node, num):
+            if not hasattr(self, "permission_indices"):
+                self.permission_indices = {i for i, n in enumerate(self.collection) if n.startswith(PERMISSION_TESTS)}
+            if not self.permission_indices.isdisjoint(self.pending[:num]):
+                num = len(self.pending)  # the rest is the permission tests: one worker runs them all
+            super()._send_tests(node, num)
+
+    return Scheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") == "load":
+        return _permission_tests_together(config, log)
+    return None

@@ -51,12 +51,20 @@ def build_package(stage: str, out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory):
-    """packaged(stage) -> the directory with sam.yaml, deployment.zip and layer-deployment.zip."""
+    """packaged(stage) -> the directory with sam.yaml, deployment.zip and layer-deployment.zip,
+    built once per run even with several xdist workers (tests.helpers.built_once)."""
+    from tests.helpers import built_once
+
     built: dict[str, Path] = {}
 
     def get(stage: str) -> Path:
         if stage not in built:
-            built[stage] = build_package(stage, tmp_path_factory.mktemp("package") / stage)
+            # One lock for every stage: `chalice package` caches what it zips in .chalice/deployments.
+            with built_once(tmp_path_factory, "package") as folder:
+                if not (folder / f"{stage}.built").exists():
+                    build_package(stage, folder / stage)
+                    (folder / f"{stage}.built").touch()
+            built[stage] = folder / stage
         return built[stage]
 
     return get
