@@ -4,11 +4,9 @@ consent trail, find / export / erase a person, and the exit-survey report."""
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chalicelib.core.errors import Conflict, Invalid, NotFound, TooLarge
+from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.ids import InvalidEmail, is_id, normalize_email, subscriber_id_for
 from chalicelib.core.settings import get_settings
 from chalicelib.domain import consent
@@ -16,7 +14,6 @@ from chalicelib.domain.consent import Source
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 
-MAX_IMPORT_ROWS = 10_000
 BRANDING_FIELDS = ("sender_name", "accent_color", "logo_url")
 
 
@@ -66,34 +63,15 @@ def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = S
     return {"subscriber_id": sid, "result": result}
 
 
-def import_csv(list_id, text: str, progress: Callable[[int], None] | None = None) -> dict:
-    """Rows need an `email` column. An address that unsubscribed before stays unsubscribed.
-    `progress(n)` is told after every row (the CLI draws a bar with it)."""
-    import csv  # operators' path only; kept off the cold start of every request
-    import io
+def import_csv(list_id, text: str, column=None, import_id=None) -> dict:
+    """Import a CSV in one go (see `unsubscribe.imports`): the report of the whole import."""
+    from chalicelib.unsubscribe import imports
 
     list_id = _list_id(list_id)
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        fieldnames = reader.fieldnames
-        if not fieldnames or "email" not in [f.strip().lower() for f in fieldnames]:
-            raise Invalid("bad_csv", "the CSV needs a header row with an 'email' column")
-        column = next(f for f in fieldnames if f.strip().lower() == "email")
-        outcomes: Counter = Counter()
-        rejected_rows: list[int] = []
-        for line, row in enumerate(reader, start=2):
-            if line - 1 > MAX_IMPORT_ROWS:
-                raise TooLarge("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time")
-            try:
-                outcomes[add_subscriber(list_id, row.get(column), source=Source.IMPORT)["result"]] += 1
-            except Invalid:
-                outcomes["rejected"] += 1
-                rejected_rows.append(line)
-            if progress:
-                progress(1)
-    except csv.Error as error:
-        raise Invalid("bad_csv", f"the CSV could not be read: {error}") from error
-    return {"counts": dict(outcomes), "rejected_rows": rejected_rows[:100]}
+    rows = imports.read_csv(text, column)
+    import_id = imports.import_id_of(import_id, rows)
+    imports.run(list_id, import_id, rows, "api")
+    return imports.report(list_id, import_id)
 
 
 def _subscriber_id(subscriber_id) -> str:

@@ -1,0 +1,315 @@
+"""Imports of subscribers, in the subscribers table (partition `IMPORT#<list>#<import id>`): the
+import's record (`IMPORT`: its file's fingerprint, how many rows are done and their counts), one
+item per refused row (`REFUSED#<line>`), and the rows themselves when an import goes on in the
+background (`ROWS#<n>`, compressed).
+
+Each chunk of rows is one transaction: the subscribes the domain planned for it (each with its
+own conditions, as `subscribers.commit_plan` writes them), the list's member counters summed per
+shard, the refused rows, and the record's move from the chunk's first row to the next, on the
+condition that it still points at the chunk's first row. So a chunk is applied entirely or not at
+all, counted with what it did, and never applied twice: a resumed import starts at the record.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.domain.consent import Plan, SubscriptionState
+from chalicelib.storage.lists import MailingList, UnknownList
+from chalicelib.storage.subscribers.changes import (
+    _actions,
+    _condition,
+    _old_subscription,
+    _profile_actions,
+    _profile_condition,
+    subscription_state,
+)
+from chalicelib.storage.subscribers.models import (
+    PROFILE,
+    ConsentEvent,
+    ListMembers,
+    Profile,
+    SubscriberPartition,
+    Subscription,
+    consent_event,
+    list_key,
+    members_counter,
+)
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, storage_errors, written
+
+RECORD = "IMPORT"
+ROWS_PER_ITEM = 20_000  # stored rows, compressed: far under DynamoDB's 400 KB an item
+RUNNING, DONE = "running", "done"
+
+
+def _pk(list_id: str, import_id: str) -> str:
+    return f"IMPORT#{list_id}#{import_id}"
+
+
+def _refused_key(line: int) -> str:
+    return f"REFUSED#{line:010d}"
+
+
+class ImportRecord(SubscriberPartition):
+    list_id = UnicodeAttribute()
+    import_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()  # the rows' digest: a resume must bring the same file
+    rows = NumberAttribute()
+    next_row = NumberAttribute()  # rows [0, next_row) are done, counted and never applied again
+    applied = NumberAttribute()
+    already_there = NumberAttribute()
+    refused = NumberAttribute()
+    status = UnicodeAttribute()
+    source = UnicodeAttribute()
+    column = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    stored_rows = NumberAttribute(null=True)  # how many ROWS# items hold the rows (a background import)
+
+
+class RefusedRow(SubscriberPartition):
+    line = NumberAttribute()
+    reason = UnicodeAttribute()
+    detail = UnicodeAttribute(null=True)
+
+
+class StoredRows(SubscriberPartition):
+    rows = BinaryAttribute(legacy_encoding=False)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An import as stored."""
+
+    list_id: str
+    import_id: str
+    fingerprint: str
+    rows: int
+    next_row: int
+    applied: int
+    already_there: int
+    refused: int
+    status: str
+    column: str | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    stored_rows: int = 0
+
+    @classmethod
+    def of(cls, item: ImportRecord) -> Progress:
+        return cls(
+            item.list_id,
+            item.import_id,
+            item.fingerprint,
+            int(item.rows),
+            int(item.next_row),
+            int(item.applied),
+            int(item.already_there),
+            int(item.refused),
+            item.status,
+            item.column,
+            item.started_at,
+            item.updated_at,
+            item.finished_at,
+            int(item.stored_rows or 0),
+        )
+
+
+class OtherFile(Conflict):
+    def __init__(self, import_id: str):
+        super().__init__(
+            "import_id_taken",
+            f"import {import_id} was started with another file: resume it with that file, or pick a new id",
+        )
+
+
+class MovedOn(Conflict):
+    """Another run of the same import wrote this chunk first."""
+
+    def __init__(self, import_id: str):
+        super().__init__("import_running", f"import {import_id} is being run elsewhere at the same time")
+
+
+@storage_errors
+def start(
+    list_id: str, import_id: str, fingerprint: str, rows: int, source: str, column: str, now: datetime
+) -> Progress:
+    """The import's record: created at row 0, or the existing one when it was started before
+    with the same rows (a resume); OtherFile when it was started with other rows."""
+    item = ImportRecord(
+        _pk(list_id, import_id),
+        RECORD,
+        list_id=list_id,
+        import_id=import_id,
+        fingerprint=fingerprint,
+        rows=rows,
+        next_row=0,
+        applied=0,
+        already_there=0,
+        refused=0,
+        status=RUNNING if rows else DONE,
+        source=source,
+        column=column,
+        started_at=now,
+        updated_at=now,
+        finished_at=None if rows else now,
+    )
+    if written(lambda: item.save(condition=ImportRecord.pk.does_not_exist())):
+        return Progress.of(item)
+    existing = get_or_none(ImportRecord, _pk(list_id, import_id), RECORD)
+    if existing is None or existing.fingerprint != fingerprint:
+        raise OtherFile(import_id)
+    return Progress.of(existing)
+
+
+@storage_errors
+def get(list_id: str, import_id: str) -> Progress:
+    item = get_or_none(ImportRecord, _pk(list_id, import_id), RECORD)
+    if item is None:
+        raise NotFound("unknown_import", "there is no such import on this list")
+    return Progress.of(item)
+
+
+@storage_errors
+def subscription_states(list_id: str, subscriber_ids: list[str]) -> dict[str, SubscriptionState]:
+    """The subscriptions of these subscribers to the list, as the planner reads them (batched)."""
+    found = {}
+    for start_at in range(0, len(subscriber_ids), 100):
+        keys = [(sid, list_key(list_id)) for sid in subscriber_ids[start_at : start_at + 100]]
+        found.update({item.pk: item for item in Subscription.batch_get(keys)})
+    return {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
+
+
+@dataclass
+class Chunk:
+    """Rows [first, end) of an import as planned: the subscribes to write, and the counts and
+    refused rows (line, reason, detail) of all of them."""
+
+    first: int
+    end: int
+    plans: list[tuple[str, Plan]] = field(default_factory=list)
+    applied: int = 0
+    already_there: int = 0
+    refused: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+    def items(self) -> int:
+        """DynamoDB items its transaction writes (at most 100 in one transaction)."""
+        shards = len({members_counter("x", sid).sk for sid, _ in self.plans})
+        return 2 + 3 * len(self.plans) + shards + len(self.refused)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A chunk's subscribes whose subscription changed since it was read, as they are now."""
+
+    subscriptions: dict[str, SubscriptionState]
+
+
+@storage_errors
+def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last: bool) -> Stale | None:
+    """Write a chunk (see the module's docstring); `last` marks the import done with it. `Stale`
+    when subscriptions changed since they were read (nothing written: plan them again);
+    MovedOn when another run wrote this chunk; UnknownList when the list is gone."""
+    transaction = Transaction()
+    members: Counter = Counter()
+    if chunk.plans:
+        transaction.check("list", MailingList, list_id, condition=MailingList.list_id.exists())
+    for sid, plan in chunk.plans:
+        [write] = plan.writes
+        if plan.profile is not None:
+            transaction.update(
+                f"profile:{sid}",
+                Profile(sid, PROFILE),
+                _profile_actions(plan.profile),
+                condition=_profile_condition(plan.profile),
+            )
+        transaction.put(f"event:{sid}", consent_event(sid, plan.event), condition=ConsentEvent.sk.does_not_exist())
+        transaction.update(
+            f"subscription:{sid}",
+            Subscription(sid, list_key(list_id)),
+            actions=_actions(sid, write, plan.event_key),
+            condition=_condition(write.expect),
+            keep_old=True,
+        )
+        counter = members_counter(list_id, sid)
+        members[(counter.pk, counter.sk)] += write.members
+    for (pk, sk), n in sorted(members.items()):
+        if n:
+            transaction.update(f"members:{sk}", ListMembers(pk, sk), [ListMembers.members.add(n)])
+    pk = _pk(list_id, import_id)
+    for line, reason, detail in chunk.refused:
+        transaction.put(f"refused:{line}", RefusedRow(pk, _refused_key(line), line=line, reason=reason, detail=detail))
+    actions = [
+        ImportRecord.next_row.set(chunk.end),
+        ImportRecord.applied.add(chunk.applied),
+        ImportRecord.already_there.add(chunk.already_there),
+        ImportRecord.refused.add(len(chunk.refused)),
+        ImportRecord.updated_at.set(now),
+    ]
+    if last:
+        actions += [ImportRecord.status.set(DONE), ImportRecord.finished_at.set(now)]
+    transaction.update("import", ImportRecord(pk, RECORD), actions, condition=ImportRecord.next_row == chunk.first)
+    try:
+        transaction.commit()
+    except ConditionsFailed as failed:
+        if "list" in failed:
+            raise UnknownList(list_id) from failed
+        if "import" in failed:
+            raise MovedOn(import_id) from failed
+        stale = {
+            name.partition(":")[2]: _old_subscription(raw, list_id)
+            for name, raw in failed.failed.items()
+            if name.startswith("subscription:")
+        }
+        if not stale:
+            raise
+        return Stale(stale)
+    return None
+
+
+@storage_errors
+def refused_rows(list_id: str, import_id: str, after_line: int, limit: int) -> tuple[list[dict], int | None]:
+    """Refused rows after `after_line`, by line, at most `limit`; and the line to continue after
+    (None: there are no more)."""
+    rows = []
+    query = RefusedRow.query(
+        _pk(list_id, import_id), RefusedRow.sk > _refused_key(after_line), limit=limit + 1, page_size=limit + 1
+    )
+    for item in query:
+        if not item.sk.startswith("REFUSED#"):
+            break
+        rows.append({"line": int(item.line), "reason": item.reason, **({"detail": item.detail} if item.detail else {})})
+        if len(rows) > limit:
+            break
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["line"] if more else None)
+
+
+@storage_errors
+def store_rows(list_id: str, import_id: str, rows: list[tuple[int, str]]) -> None:
+    """Keep the rows of an import that goes on in the background (idempotent: the same rows)."""
+    pk = _pk(list_id, import_id)
+    parts = [rows[i : i + ROWS_PER_ITEM] for i in range(0, len(rows), ROWS_PER_ITEM)] or [[]]
+    for number, part in enumerate(parts):
+        StoredRows(pk, f"ROWS#{number:04d}", rows=zlib.compress(json.dumps(part).encode())).save()
+    ImportRecord(pk, RECORD).update(actions=[ImportRecord.stored_rows.set(len(parts))])
+
+
+@storage_errors
+def stored_rows(list_id: str, import_id: str, parts: int) -> list[tuple[int, str]]:
+    pk = _pk(list_id, import_id)
+    rows: list[tuple[int, str]] = []
+    for number in range(parts):
+        item = StoredRows.get(pk, f"ROWS#{number:04d}")
+        rows += [(int(line), value) for line, value in json.loads(zlib.decompress(item.rows))]
+    return rows
