@@ -45,7 +45,7 @@ class Rows:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps([self.column, self.rows]).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.rows).encode()).hexdigest()
 
 
 def _header_key(name: str) -> str:
@@ -247,10 +247,54 @@ def work(message: dict, remaining_ms: Callable[[], int]) -> stored.Progress:
     if state.status == stored.DONE:
         return state
     rows = Rows(state.column or "", ",", stored.stored_rows(list_id, import_id, state.stored_rows))
-    deadline = time.monotonic() + remaining_ms() / 1000 - BACKGROUND_MARGIN_SECONDS
+    remaining = remaining_ms() / 1000
+    # The margin leaves time to queue the next run; half of a short remaining time still moves on.
+    deadline = time.monotonic() + max(remaining - BACKGROUND_MARGIN_SECONDS, remaining / 2)
     state = run(list_id, import_id, rows, "background", deadline=deadline)
     if state.status != stored.DONE:
         from chalicelib.core.aws import send_messages
 
         send_messages(get_settings().unsubscribe_queue_url, [message])
     return state
+
+
+REQUEST_SECONDS = 20  # API Gateway answers 504 after 29 s: leave room for reading and answering
+
+
+def import_over_http(list_id, text: str, column=None, import_id=None, background: bool = False) -> tuple[bool, dict]:
+    """An import sent over HTTP: (True, its report) when it finished within the request, else
+    (False, its report so far) with the rest going on in the background (or right away when the
+    caller asked for that); Unavailable when there is no queue to go on from."""
+    from chalicelib.core.errors import Unavailable
+    from chalicelib.unsubscribe.admin import _list_id
+
+    list_id = _list_id(list_id)
+    rows = read_csv(text, column)
+    import_id = import_id_of(import_id, rows)
+    deadline = time.monotonic() + (0 if background else REQUEST_SECONDS)
+    state = run(list_id, import_id, rows, "api", deadline=deadline)
+    if state.status == stored.DONE:
+        return True, report(list_id, import_id)
+    if not continue_in_background(list_id, import_id, rows):
+        raise Unavailable(
+            "import_unfinished",
+            f"import {import_id} did {state.next_row} of {state.rows} rows in this request and no queue is "
+            "configured to go on: send the same file again to continue (nothing is applied twice)",
+            retry_after=1,
+        )
+    return False, report(list_id, import_id, limit=100)
+
+
+MAX_PAGE = 1000
+
+
+def page_of(after, limit) -> tuple[int, int]:
+    """(after line, limit) of a status page, from query text (defaults: from the start, 100)."""
+    try:
+        after_line = int(after) if after not in (None, "") else 0
+        size = int(limit) if limit not in (None, "") else 100
+    except ValueError as error:
+        raise Invalid("bad_page", "after and limit are whole numbers") from error
+    if after_line < 0 or not 1 <= size <= MAX_PAGE:
+        raise Invalid("bad_page", f"after is a line number, limit 1-{MAX_PAGE}")
+    return after_line, size

@@ -262,7 +262,11 @@ def test_new_members_are_due_when_their_window_can_first_end_and_a_braked_list_g
         "/v1/lists/weekly/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=csv.encode()
     )
     minutes, calls = int((time.monotonic() - started) // 60), dict(dynamo.calls)
-    assert imported.status_code == 200 and imported.json_body["counts"] == {"applied": 188, "already_there": 0, "refused": 0}
+    assert imported.status_code == 200 and imported.json_body["counts"] == {
+        "applied": 188,
+        "already_there": 0,
+        "refused": 0,
+    }
     assert subscribers.members_of("weekly") == 208
     from chalicelib.core.ids import subscriber_id_for
     from chalicelib.core.settings import get_settings
