@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.core.errors import Conflict, NotFound
-from chalicelib.domain.consent import Plan, SubscriptionState
+from chalicelib.domain.consent import ACTIVE, ANY, Plan, ProfileWrite, SubscriptionState, SubscriptionWrite, Sunset
 from chalicelib.storage.lists import MailingList, UnknownList
 from chalicelib.storage.subscribers.changes import (
     _actions,
@@ -39,6 +39,7 @@ from chalicelib.storage.subscribers.models import (
     SubscriberPartition,
     Subscription,
     consent_event,
+    due_key,
     list_key,
     members_counter,
 )
@@ -133,7 +134,7 @@ class OtherFile(Conflict):
 
 
 class MovedOn(Conflict):
-    """Another run of the same import wrote this chunk first."""
+    """The import's record no longer points at the chunk's first row: the chunk is written already."""
 
     def __init__(self, import_id: str):
         super().__init__("import_running", f"import {import_id} is being run elsewhere at the same time")
@@ -180,13 +181,18 @@ def get(list_id: str, import_id: str) -> Progress:
 
 
 @storage_errors
-def subscription_states(list_id: str, subscriber_ids: list[str]) -> dict[str, SubscriptionState]:
-    """The subscriptions of these subscribers to the list, as the planner reads them (batched)."""
-    found = {}
+def subscription_states(list_id: str, subscriber_ids: list[str]) -> tuple[dict[str, SubscriptionState], set[str]]:
+    """The subscriptions of these subscribers to the list, as the planner reads them, and which
+    of them have no profile yet (batched reads, 100 keys each)."""
+    found, profiles = {}, set()
     for start_at in range(0, len(subscriber_ids), 100):
-        keys = [(sid, list_key(list_id)) for sid in subscriber_ids[start_at : start_at + 100]]
-        found.update({item.pk: item for item in Subscription.batch_get(keys)})
-    return {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
+        part = subscriber_ids[start_at : start_at + 100]
+        found.update({item.pk: item for item in Subscription.batch_get([(sid, list_key(list_id)) for sid in part])})
+        profiles.update(
+            item.pk for item in Profile.batch_get([(sid, PROFILE) for sid in part], attributes_to_get=["pk"])
+        )
+    states = {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
+    return states, set(subscriber_ids) - profiles
 
 
 @dataclass
@@ -200,6 +206,7 @@ class Chunk:
     applied: int = 0
     already_there: int = 0
     refused: list[tuple[int, str, str | None]] = field(default_factory=list)
+    no_profile: set[str] = field(default_factory=set)  # subscribers read without a profile
 
     def items(self) -> int:
         """DynamoDB items its transaction writes (at most 100 in one transaction)."""
@@ -209,9 +216,43 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Stale:
-    """A chunk's subscribes whose subscription changed since it was read, as they are now."""
+    """A chunk's subscribes whose subscription changed since it was read, as they are now, and
+    the subscribers whose profile was created meanwhile."""
 
     subscriptions: dict[str, SubscriptionState]
+    profiles: set[str] = field(default_factory=set)
+
+
+def _joining(sid: str, list_id: str, write: SubscriptionWrite, event_key: str) -> Subscription | None:
+    """A first subscription as one put: the item `_actions` would build on nothing (no item is
+    there: its condition says so). DynamoDB writes either at the same cost; moto, which the local
+    stack and the tests run on, parses update expressions slowly (an import of 10,000 rows took
+    minutes). None for any other write."""
+    if write.expect.statuses != frozenset({None}) or not write.joined or write.status != ACTIVE:
+        return None
+    if write.sunset != Sunset.RESTART or write.frequency is not ANY or write.members != 1:
+        return None
+    return Subscription(
+        sid,
+        list_key(list_id),
+        list_id=list_id,
+        status=str(write.status),
+        last_event=event_key,
+        subscribed_at=write.at,
+        email=write.email,
+        sunset_due=due_key(write.sunset_due, sid),
+        sends_since_engaged=0,
+    )
+
+
+def _first_profile(sid: str, write: ProfileWrite | None) -> Profile | None:
+    """A subscriber's first profile as one put (why: see `_joining`), when the write only names
+    the address and the time it was first seen."""
+    if write is None or write.email is None or write.created_at is None:
+        return None
+    if replace(write, email=None, created_at=None) != ProfileWrite():
+        return None
+    return Profile(sid, PROFILE, email=write.email, created_at=write.created_at)
 
 
 @storage_errors
@@ -225,7 +266,10 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
         transaction.check("list", MailingList, list_id, condition=MailingList.list_id.exists())
     for sid, plan in chunk.plans:
         [write] = plan.writes
-        if plan.profile is not None:
+        first_profile = _first_profile(sid, plan.profile) if sid in chunk.no_profile else None
+        if first_profile is not None:
+            transaction.put(f"profile:{sid}", first_profile, condition=Profile.pk.does_not_exist())
+        elif plan.profile is not None:
             transaction.update(
                 f"profile:{sid}",
                 Profile(sid, PROFILE),
@@ -233,13 +277,17 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
                 condition=_profile_condition(plan.profile),
             )
         transaction.put(f"event:{sid}", consent_event(sid, plan.event), condition=ConsentEvent.sk.does_not_exist())
-        transaction.update(
-            f"subscription:{sid}",
-            Subscription(sid, list_key(list_id)),
-            actions=_actions(sid, write, plan.event_key),
-            condition=_condition(write.expect),
-            keep_old=True,
-        )
+        joining = _joining(sid, list_id, write, plan.event_key)
+        if joining is not None:
+            transaction.put(f"subscription:{sid}", joining, condition=_condition(write.expect))
+        else:
+            transaction.update(
+                f"subscription:{sid}",
+                Subscription(sid, list_key(list_id)),
+                actions=_actions(sid, write, plan.event_key),
+                condition=_condition(write.expect),
+                keep_old=True,
+            )
         counter = members_counter(list_id, sid)
         members[(counter.pk, counter.sk)] += write.members
     for (pk, sk), n in sorted(members.items()):
@@ -270,9 +318,10 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             for name, raw in failed.failed.items()
             if name.startswith("subscription:")
         }
-        if not stale:
+        profiles = {name.partition(":")[2] for name in failed.failed if name.startswith("profile:")}
+        if not stale and not profiles:
             raise
-        return Stale(stale)
+        return Stale(stale, profiles)
     return None
 
 

@@ -142,7 +142,9 @@ def _plan(chunk: stored.Chunk, rows: list[Row], states: dict, list_id: str, now:
             chunk.already_there += 1
 
 
-def _apply_chunk(list_id: str, import_id: str, first: int, rows: list[Row], states: dict, last: bool) -> None:
+def _apply_chunk(
+    list_id: str, import_id: str, first: int, rows: list[Row], states: dict, no_profile: set[str], last: bool
+) -> None:
     """Plan rows [first, first + len(rows)) from `states` and commit them as one chunk; planned
     again from what changed when a subscription changed meanwhile."""
     from chalicelib.core.sunset_policy import first_due, parse_policy
@@ -151,12 +153,12 @@ def _apply_chunk(list_id: str, import_id: str, first: int, rows: list[Row], stat
     for _ in range(ATTEMPTS):
         now = datetime.now(UTC)
         due = first_due(parse_policy(lists.sunset_policy_of(list_id)), now)
-        chunk = stored.Chunk(first, first + len(rows))
+        chunk = stored.Chunk(first, first + len(rows), no_profile=no_profile)
         _plan(chunk, rows, states, list_id, now, due)
         stale = stored.commit_chunk(list_id, import_id, chunk, now, last)
         if stale is None:
             return
-        states = {**states, **stale.subscriptions}
+        states, no_profile = {**states, **stale.subscriptions}, no_profile - stale.profiles
     raise ConcurrentChange()
 
 
@@ -177,17 +179,25 @@ def run(
     if progress and position:
         progress(position)
     prepared = _prepared(rows.rows)
-    total, states, read_until = len(prepared), {}, position
+    total, states, no_profile, read_until = len(prepared), {}, set(), position
     while position < total and (deadline is None or time.monotonic() < deadline):
         if position >= read_until:
             read_until = position + READ_ROWS
             window = prepared[position:read_until]
-            states = stored.subscription_states(list_id, [r.subscriber_id for r in window if r.refusal is None])
+            states, no_profile = stored.subscription_states(
+                list_id, [r.subscriber_id for r in window if r.refusal is None]
+            )
         part = prepared[position : min(position + CHUNK_ROWS, read_until)]
-        _apply_chunk(list_id, import_id, position, part, states, last=position + len(part) == total)
-        position += len(part)
+        try:
+            _apply_chunk(list_id, import_id, position, part, states, no_profile, last=position + len(part) == total)
+            moved_to = position + len(part)
+        except stored.MovedOn:
+            # The chunk was written meanwhile: by an earlier attempt of this very request that
+            # timed out and landed, or by another run of the import. Go on from the record.
+            moved_to, read_until = stored.get(list_id, import_id).next_row, 0
         if progress:
-            progress(len(part))
+            progress(max(moved_to - position, 0))
+        position = moved_to
     return stored.get(list_id, import_id)
 
 
