@@ -39,8 +39,9 @@ def test_subscribers_from_the_cli(local_stack, tmp_path):
     people = tmp_path / "people.csv"
     people.write_text("email\ncli-one@example.com\ncli-two@example.com\nnot-an-address\n")
     assert json.loads(local_stack.cli("import", "newsletter", str(people)))["counts"] == {
-        "subscribed": 2,
-        "rejected": 1,
+        "applied": 2,
+        "already_there": 0,
+        "refused": 1,
     }
     headers = json.loads(local_stack.cli("headers", "newsletter", "cli-one@example.com"))
     assert headers["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
