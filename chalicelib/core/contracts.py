@@ -83,3 +83,27 @@ def first_error(model: type[BaseModel], data) -> str | None:
     except ValidationError as error:
         return describe(error)[1]
     return None
+
+
+def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = ()) -> type[BaseModel]:
+    """The PATCH model of a create model: each field but the `fixed` ones (ids named by the URL)
+    optional, with the same type and checks; only the fields sent are changed (`model_fields_set`).
+    The merged result is validated by `model` itself, so both paths apply the same rules."""
+    from pydantic import create_model
+
+    fields = {}
+    for name, info in model.model_fields.items():
+        if name in fixed:
+            continue
+        kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[name] = (kind | None, None)
+    return create_model(f"{model.__name__}Patch", __base__=Contract, __config__=None, **fields)
+
+
+def patched[M: BaseModel](model: type[M], patch_model: type[BaseModel], current: dict, body, code) -> M:
+    """`current` with `body`'s fields (checked by `patch_model`) applied, checked again as a
+    whole by `model`; a null clears a field that may be absent (refused by `model` otherwise)."""
+    if not isinstance(body, dict) or not body:
+        raise Invalid(code("body") if callable(code) else code, "send a JSON object with the fields to change")
+    patch = validate(patch_model, body, code)
+    return validate(model, {**current, **{name: getattr(patch, name) for name in patch.model_fields_set}}, code)

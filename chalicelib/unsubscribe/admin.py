@@ -38,6 +38,63 @@ def create_list(list_id, name, description=None, branding=None) -> dict:
     return {"list_id": created.list_id, "name": created.name}
 
 
+def _list_view(item) -> dict:
+    branding = {k: v for k, v in (item.branding.attribute_values if item.branding else {}).items() if v is not None}
+    return {
+        "list_id": item.list_id,
+        "name": item.name,
+        "description": item.description,
+        "branding": branding,
+        "created_at": _iso(item.created_at),
+        "frequencies": item.frequencies or [],
+        "sunset_policy": item.sunset,
+    }
+
+
+def get_list(list_id) -> dict:
+    return _list_view(lists.existing_list(_list_id(list_id)))
+
+
+MAX_PAGE = 100
+
+
+def _page_size(limit) -> int:
+    try:
+        size = int(limit) if limit not in (None, "") else 50
+    except (TypeError, ValueError) as error:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
+    if not 1 <= size <= MAX_PAGE:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
+    return size
+
+
+def all_lists(after=None, limit=None) -> dict:
+    """A page of lists; `next` is the `after` of the next page (None: this was the last)."""
+    if after not in (None, ""):
+        _list_id(after)
+    items, more = lists.lists_page(after or None, _page_size(limit))
+    return {"lists": [_list_view(item) for item in items], "next": more}
+
+
+def update_list(list_id, body) -> dict:
+    """Change a list's name, description or branding (`contracts.ListPatch`: only the fields
+    sent; branding fields merge into the stored ones, a null removes one); the result is checked
+    as `contracts.NewList` checks a new list."""
+    from chalicelib.core.contracts import patched
+    from chalicelib.unsubscribe.contracts import ListPatch, NewList
+
+    current = _list_view(lists.existing_list(_list_id(list_id)))
+    if isinstance(body, dict) and isinstance(body.get("branding"), dict):
+        merged = {**current["branding"], **body["branding"]}
+        body = {**body, "branding": {k: v for k, v in merged.items() if v is not None}}
+    now = {k: current[k] for k in ("list_id", "name", "description", "branding")}
+    new = patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}")
+    branding = new.branding.model_dump(exclude_none=True) if new.branding else {}
+    if not lists.update_list(new.list_id, new.name, new.description, branding):
+        raise lists.UnknownList(new.list_id)
+    return get_list(new.list_id)
+
+
 def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = Source.API) -> dict:
     """One transaction, plus the list's policy read at most once a minute per container (an
     import reads it once): a new member is first due for the sunset job when the list's window

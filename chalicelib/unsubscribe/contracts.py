@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from chalicelib.core.contracts import Contract, Identifier
+from chalicelib.core.contracts import Contract, Identifier, patch_of
+from chalicelib.domain.branding import check_accent_color, check_logo_url
 
 
 def _named(value: str) -> str:
@@ -21,8 +22,9 @@ Short = Annotated[str, Field(max_length=500)]
 class Branding(Contract):
     # Absent: the service's own branding (null is no value).
     sender_name: Short = None  # type: ignore[assignment]
-    accent_color: Short = None  # type: ignore[assignment]
-    logo_url: Short = None  # type: ignore[assignment]
+    # White button text on it must keep WCAG 2.2 AA contrast (issue 17.7).
+    accent_color: Annotated[str, AfterValidator(check_accent_color)] = None  # type: ignore[assignment]
+    logo_url: Annotated[Short, AfterValidator(check_logo_url)] = None  # type: ignore[assignment]
 
 
 class NewList(Contract):
@@ -36,4 +38,7 @@ class NewList(Contract):
     branding: Branding | None = None
 
 
-SCHEMAS = {model.__name__: model for model in (NewList,)}
+# What a PATCH of a list may change: the fields of NewList but its id, with the same checks.
+ListPatch = patch_of(NewList, fixed=("list_id",))
+
+SCHEMAS = {model.__name__: model for model in (NewList, ListPatch)}

@@ -392,3 +392,31 @@ def import_status(request, list_id, import_id):
 
     query = request.query_params or {}
     return imports.report(list_id, import_id, *imports.page_of(query.get("after"), query.get("limit")))
+
+
+# Lists read and changed (issue 17.7): a PATCH is checked as a new list is.
+
+
+@bp.route("/v1/lists", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def all_lists(request):
+    from chalicelib.unsubscribe import admin
+
+    query = request.query_params or {}
+    return admin.all_lists(query.get("after"), query.get("limit"))
+
+
+@bp.route("/v1/lists/{list_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def get_list(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.get_list(list_id)
+
+
+@bp.route("/v1/lists/{list_id}", methods=["PATCH"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def update_list(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.update_list(list_id, json_body(request))
