@@ -100,10 +100,13 @@ def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = ()) -> type[
     return create_model(f"{model.__name__}Patch", __base__=Contract, __config__=None, **fields)
 
 
-def patched[M: BaseModel](model: type[M], patch_model: type[BaseModel], current: dict, body, code) -> M:
-    """`current` with `body`'s fields (checked by `patch_model`) applied, checked again as a
-    whole by `model`; a null clears a field that may be absent (refused by `model` otherwise)."""
+def patched(model: type[BaseModel], patch_model: type[BaseModel], current: dict, body, code) -> dict:
+    """`current` with the fields `body` sends (checked by `patch_model`) put in their place, a
+    null removing one; the result checked whole by `model`, as a create would be, and returned."""
     if not isinstance(body, dict) or not body:
         raise Invalid(code("body") if callable(code) else code, "send a JSON object with the fields to change")
     patch = validate(patch_model, body, code)
-    return validate(model, {**current, **{name: getattr(patch, name) for name in patch.model_fields_set}}, code)
+    merged = {**current, **{name: body[name] for name in patch.model_fields_set}}
+    merged = {name: value for name, value in merged.items() if value is not None}
+    validate(model, merged, code)
+    return merged

@@ -31,7 +31,7 @@ from pynamodb.transactions import TransactGet
 
 from chalicelib.domain.coupons import CodeState, CounterChange, OfferKind, Outcome, Plan, Redeemed, Terms, TillRules
 from chalicelib.storage.connection import TABLES, TableMeta, connection
-from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, storage_errors
 from chalicelib.storage.visitor_state import CampaignVisit
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
@@ -497,3 +497,21 @@ def count_conversion(visitor: VisitorState, site_key: str, campaign_id: str, arm
     transaction = Transaction().put("visitor", visitor)
     transaction.update("arm", Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), [Counter.conversions.add(1)])
     return transaction.commit_unless()
+
+
+# Sites read in pages (issue 17.7).
+
+
+@storage_errors
+def sites_page(after: str | None, limit: int) -> tuple[list[Site], str | None]:
+    """Up to `limit` sites after the site `after`, and the site key to continue after (None: no
+    more). The offers table has no index of sites: a Scan filtered to site items. For operators
+    only; never on a shop's request path."""
+    start = {"pk": {"S": site_key_of(after)}, "sk": {"S": "CONFIG"}} if after else None
+    scan = Site.scan((Site.sk == "CONFIG") & Site.pk.startswith("SITE#"), last_evaluated_key=start, page_size=100)
+    found: list[Site] = []
+    for site in scan:
+        found.append(site)
+        if len(found) == limit:
+            return found, site.site_key
+    return found, None

@@ -88,7 +88,7 @@ def update_list(list_id, body) -> dict:
         merged = {**current["branding"], **body["branding"]}
         body = {**body, "branding": {k: v for k, v in merged.items() if v is not None}}
     now = {k: current[k] for k in ("list_id", "name", "description", "branding")}
-    new = patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}")
+    new = NewList.model_validate(patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}"))
     branding = new.branding.model_dump(exclude_none=True) if new.branding else {}
     if not lists.update_list(new.list_id, new.name, new.description, branding):
         raise lists.UnknownList(new.list_id)

@@ -41,7 +41,7 @@ def test_a_patch_changes_only_what_it_names_and_branding_fields_merge(api):
     ("body", "code", "says"),
     [
         ({"name": " "}, "bad_name", "name: must be 1-200 characters"),
-        ({"name": None}, "bad_name", "name:"),
+        ({"name": None}, "bad_name", "name is required"),
         ({"list_id": "other"}, "bad_list_id", "unknown field list_id"),
         ({"branding": {"accent_color": "yellow"}}, "bad_branding", "branding.accent_color: must be a hex colour"),
         (
