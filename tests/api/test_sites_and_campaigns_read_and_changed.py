@@ -1,5 +1,7 @@
 """Sites and campaigns can be read and changed (issue 17.7): a PATCH is checked as a create is."""
 
+import json
+
 import pytest
 
 from tests.api.test_offers_api import CAMPAIGN, ORIGIN, shop  # noqa: F401  (fixture)
@@ -71,3 +73,32 @@ def test_a_campaign_patch_is_refused_as_a_put_would_be(shop, body, says):  # noq
 def test_an_unknown_campaign_is_a_404(shop):  # noqa: F811
     assert shop.admin("GET", "/v1/sites/shop/campaigns/nope").status_code == 404
     assert shop.admin("PATCH", "/v1/sites/shop/campaigns/nope", {"priority": 1}).status_code == 404
+
+
+def test_lists_sites_and_campaigns_are_read_and_edited_from_the_cli(shop, capsys):  # noqa: F811
+    from tools.cli import main
+
+    capsys.readouterr()
+    assert main(["lists", "--limit", "10"]) == 0
+    assert sorted(item["list_id"] for item in json.loads(capsys.readouterr().out)["lists"]) == ["newsletter", "promo"]
+    assert main(["edit-list", "newsletter", "--name", "Fridays", "--sender", "Us"]) == 0
+    edited = json.loads(capsys.readouterr().out)
+    assert edited["name"] == "Fridays" and edited["branding"] == {"accent_color": "#aa3300", "sender_name": "Us"}
+    with pytest.raises(SystemExit) as refused:
+        main(["edit-list", "newsletter", "--color", "#ffee00"])
+    assert refused.value.code == 2
+    assert "bad_branding: branding.accent_color: white button text on #ffee00 has a contrast of 1.20:1" in (
+        capsys.readouterr().err
+    )
+    assert main(["show-list", "newsletter"]) == 0
+    assert json.loads(capsys.readouterr().out)["branding"]["accent_color"] == "#aa3300"
+
+    assert main(["edit-site", "shop", "--origin", ORIGIN, "--origin", "https://b.example"]) == 0
+    assert json.loads(capsys.readouterr().out)["allowed_origins"] == [ORIGIN, "https://b.example"]
+    assert main(["sites"]) == 0 and json.loads(capsys.readouterr().out)["sites"][0]["site_key"] == "shop"
+    assert main(["edit-campaign", "shop", "five-off", '{"priority": 3}']) == 0
+    assert json.loads(capsys.readouterr().out)["campaign"]["priority"] == 3
+    assert main(["show-campaign", "shop", "five-off"]) == 0
+    assert json.loads(capsys.readouterr().out)["campaign"]["priority"] == 3
+    assert main(["campaigns", "shop"]) == 0 and len(json.loads(capsys.readouterr().out)["campaigns"]) == 1
+    assert main(["show-site", "shop"]) == 0 and "secret" not in capsys.readouterr().out

@@ -137,7 +137,9 @@ def test_every_command_is_registered_once_under_its_name():
         [
             *("create-tables", "seed-demo", "work-queues"),
             *("create-list", "add", "import", "headers", "check", "export", "export-all", "erase", "reasons"),
+            *("lists", "show-list", "edit-list"),
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
+            *("sites", "show-site", "edit-site", "campaigns", "show-campaign", "edit-campaign"),
             *("sunset-run", "sunset-runs", "sunset-policy"),
             *("replay-queue", "redrive-async", "cancel-webhooks-flush"),
             "report-link",

@@ -169,4 +169,59 @@ def reasons(list_id, first, last) -> None:
     emit(admin.unsubscribe_reasons(list_id, first, last))
 
 
-COMMANDS = (create_list, add, import_csv, headers, check, export, export_all, erase, reasons)
+@click.command("lists")
+@click.option("--after", help="the last list id of the previous page")
+@click.option("--limit", type=int, default=50, show_default=True)
+def all_lists(after, limit) -> None:
+    """Mailing lists, a page at a time (`next` is the --after of the next page)."""
+    from chalicelib.unsubscribe import admin
+
+    emit(admin.all_lists(after, limit))
+
+
+@click.command("show-list")
+@click.argument("list_id")
+def show_list(list_id) -> None:
+    """A mailing list: name, description, branding, frequencies, sunset policy."""
+    from chalicelib.unsubscribe import admin
+
+    emit(admin.get_list(list_id))
+
+
+@click.command("edit-list")
+@click.argument("list_id")
+@click.option("--name")
+@click.option("--description", help='the new description ("" removes it)')
+@click.option("--sender", help='sender name shown on the pages ("" removes it)')
+@click.option("--color", help='accent colour, #rrggbb, with 4.5:1 contrast for white text ("" removes it)')
+@click.option("--logo", help='https URL of a logo ("" removes it)')
+def edit_list(list_id, name, description, sender, color, logo) -> None:
+    """Change a list's name, description or branding; checked as create-list checks a new one."""
+    from chalicelib.unsubscribe import admin
+
+    def given(value):  # "" asks to remove the field: a null in the PATCH
+        return None if value == "" else value
+
+    body = {k: given(v) for k, v in (("name", name), ("description", description)) if v is not None}
+    branding = {
+        k: given(v) for k, v in (("sender_name", sender), ("accent_color", color), ("logo_url", logo)) if v is not None
+    }
+    if branding:
+        body["branding"] = branding
+    emit(admin.update_list(list_id, body))
+
+
+COMMANDS = (
+    create_list,
+    add,
+    import_csv,
+    headers,
+    check,
+    export,
+    export_all,
+    erase,
+    reasons,
+    all_lists,
+    show_list,
+    edit_list,
+)
