@@ -85,7 +85,7 @@ def first_error(model: type[BaseModel], data) -> str | None:
     return None
 
 
-def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = ()) -> type[BaseModel]:
+def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = (), name: str | None = None) -> type[BaseModel]:
     """The PATCH model of a create model: each field but the `fixed` ones (ids named by the URL)
     optional, with the same type and checks; only the fields sent are changed (`model_fields_set`).
     The merged result is validated by `model` itself, so both paths apply the same rules."""
@@ -97,7 +97,7 @@ def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = ()) -> type[
             continue
         kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         fields[name] = (kind | None, None)
-    return create_model(f"{model.__name__}Patch", __base__=Contract, __config__=None, **fields)
+    return create_model(name or f"{model.__name__}Patch", __base__=Contract, **fields)
 
 
 def patched(model: type[BaseModel], patch_model: type[BaseModel], current: dict, body, code) -> dict:

@@ -39,6 +39,6 @@ class NewList(Contract):
 
 
 # What a PATCH of a list may change: the fields of NewList but its id, with the same checks.
-ListPatch = patch_of(NewList, fixed=("list_id",))
+ListPatch = patch_of(NewList, fixed=("list_id",), name="ListPatch")
 
 SCHEMAS = {model.__name__: model for model in (NewList, ListPatch)}

@@ -117,6 +117,12 @@ def _prepared(rows: list[tuple[int, str]]) -> list[Row]:
     return prepared
 
 
+def _list_id(list_id) -> str:
+    if not is_id(list_id):
+        raise Invalid("bad_list", "list_id must be 1-64 letters, digits, '-' or '_'")
+    return list_id
+
+
 def import_id_of(value, rows: Rows) -> str:
     """The import id asked for, or one derived from the rows: the same file resumes by itself."""
     if value in (None, ""):
@@ -173,6 +179,7 @@ def run(
     """Apply the rows not applied yet, chunk by chunk, until done or `deadline` (a
     `time.monotonic()` value) has passed; `progress(n)` hears of each chunk's rows, first of
     the rows an earlier run did. Returns the import as stored."""
+    list_id = _list_id(list_id)
     lists.existing_list(list_id)
     started = stored.start(list_id, import_id, rows.fingerprint, len(rows.rows), source, rows.column, datetime.now(UTC))
     position = started.next_row
@@ -204,8 +211,6 @@ def run(
 def report(list_id, import_id, after_line: int = 0, limit: int | None = None) -> dict:
     """The import as it stands: status, rows done, counts, and its refused rows by line (all of
     them, or a page of `limit` after `after_line` with the line to continue after)."""
-    from chalicelib.unsubscribe.admin import _list_id
-
     list_id = _list_id(list_id)
     if not is_id(import_id):
         raise Invalid("bad_import_id", "import_id must be 1-64 letters, digits, '-' or '_'")
@@ -276,8 +281,6 @@ def import_over_http(list_id, text: str, column=None, import_id=None, background
     (False, its report so far) with the rest going on in the background (or right away when the
     caller asked for that); Unavailable when there is no queue to go on from."""
     from chalicelib.core.errors import Unavailable
-    from chalicelib.unsubscribe.admin import _list_id
-
     list_id = _list_id(list_id)
     rows = read_csv(text, column)
     import_id = import_id_of(import_id, rows)
