@@ -313,8 +313,12 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             raise UnknownList(list_id) from failed
         if "import" in failed:
             raise MovedOn(import_id) from failed
+        # An update's failure names the item as it was (ALL_OLD); a first subscription's put
+        # does not, so that item is read.
         stale = {
             name.partition(":")[2]: _old_subscription(raw, list_id)
+            if raw
+            else subscription_state(get_or_none(Subscription, name.partition(":")[2], list_key(list_id)), list_id)
             for name, raw in failed.failed.items()
             if name.startswith("subscription:")
         }

@@ -169,3 +169,64 @@ def test_an_unknown_import_is_a_404_and_a_bad_page_a_400(api):
     assert api.admin("GET", "/v1/lists/newsletter/imports/nope").status_code == 404
     api.http.post("/v1/lists/newsletter/imports?import_id=x", headers=CSV, body=people(1).encode())
     assert api.admin("GET", "/v1/lists/newsletter/imports/x?limit=0").status_code == 400
+
+
+def _written(sid: str, list_id: str) -> tuple[dict, dict]:
+    from chalicelib.storage.subscribers import get_profile, get_subscription
+
+    moving = ("last_event", "subscribed_at", "created_at")
+    subscription = {k: v for k, v in get_subscription(sid, list_id).attribute_values.items() if k not in moving}
+    profile = {k: v for k, v in get_profile(sid).attribute_values.items() if k not in moving}
+    return subscription, profile
+
+
+def test_an_import_writes_what_adding_one_subscriber_writes(api):
+    """The import writes a first subscription and profile as puts (moto is slow with update
+    expressions); the items are the ones the one-at-a-time subscribe writes."""
+    from chalicelib.storage.subscribers import consent_events
+    from chalicelib.unsubscribe import admin
+
+    api.admin("POST", "/v1/lists", {"list_id": "twin", "name": "Twin"})
+    one = admin.add_subscriber("twin", "one@example.com")["subscriber_id"]
+    api.http.post("/v1/lists/twin/imports", headers=CSV, body=b"email\ntwo@example.com\n")
+    two = api.admin("POST", "/v1/subscribers/find", {"email": "two@example.com"}).json_body["subscriber_id"]
+    (sub_one, profile_one), (sub_two, profile_two) = _written(one, "twin"), _written(two, "twin")
+    assert {**sub_one, "pk": "", "email": "", "sunset_due": sub_one["sunset_due"][:10]} == {
+        **sub_two,
+        "pk": "",
+        "email": "",
+        "sunset_due": sub_two["sunset_due"][:10],
+    }
+    assert {**profile_one, "pk": "", "email": ""} == {**profile_two, "pk": "", "email": ""}
+    [event] = consent_events(two)
+    assert (event.action, event.list_id, event.source) == ("subscribe", "twin", "import")
+    # An existing profile (alice is on other lists) is updated, not replaced.
+    api.http.post("/v1/lists/twin/imports", headers=CSV, body=b"email\nalice@example.com\n")
+    alice = api.admin("POST", "/v1/subscribers/find", {"email": "alice@example.com"}).json_body["subscriber_id"]
+    assert {s["list_id"] for s in api.admin("GET", f"/v1/subscribers/{alice}").json_body["subscriptions"]} == {
+        "newsletter",
+        "promo",
+        "twin",
+    }
+
+
+def test_someone_who_unsubscribes_between_the_read_and_the_write_is_not_subscribed_again(api, monkeypatch):
+    """The chunk was planned from what was read (not subscribed: subscribe them); they joined and
+    left before it was written: the transaction's condition fails, the chunk is planned again from
+    the item as it is now, and the row is refused, as the domain's rule says."""
+    from chalicelib.unsubscribe import admin
+
+    real = stored.subscription_states
+
+    def read_then_dora_joins_and_leaves(list_id, sids):
+        states = real(list_id, sids)
+        assert api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": "dora@example.com"}).status_code == 201
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        api.http.post(api.link("dora@example.com"), headers=form, body=b"")
+        return states
+
+    monkeypatch.setattr(stored, "subscription_states", read_then_dora_joins_and_leaves)
+    report = admin.import_csv("newsletter", "email\ncarl@example.com\ndora@example.com\n")
+    assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 1}
+    assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [(3, "previously_unsubscribed")]
+    assert not api.allowed("dora@example.com")["allowed"] and api.allowed("carl@example.com")["allowed"]
