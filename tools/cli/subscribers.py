@@ -59,7 +59,7 @@ def import_csv(list_id, file, column, import_id) -> None:
     with progress(len(rows.rows), "importing") as step:
         try:
             imports.run(list_id, import_id, rows, "cli", progress=step)
-        except Exception as error:  # noqa: BLE001  (said exactly below, with how to resume)
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (said exactly below, with how to resume)
             _stopped(list_id, file, import_id, rows, error)
     emit(imports.report(list_id, import_id))
 
