@@ -275,11 +275,11 @@ def test_new_members_are_due_when_their_window_can_first_end_and_a_braked_list_g
     new = [subscriber_id_for(key, f"new{i:03d}@example.com") for i in range(188)]
     first_day = f"{today + timedelta(days=30):%Y-%m-%d}"
     assert {subscribers.get_subscription(sid, "weekly").sunset_due[:10] for sid in new} == {first_day}
-    # One transaction a chunk of 25 rows (it was one a row: issue 17.6), the subscriptions read in
-    # batches of 100, the import's record created once (each chunk moves it in its own
+    # One transaction a chunk of 25 rows (it was one a row: issue 17.6), the subscriptions and the
+    # profiles read in batches of 100, the import's record created once (each chunk moves it in its own
     # transaction) and read twice (its report), its refused rows queried once, the list read once
     # and its policy once a minute (moto is slow: an import of 188 rows can take more than one).
-    assert calls["TransactWriteItems"] == 8 and calls["BatchGetItem"] == 2
+    assert calls["TransactWriteItems"] == 8 and calls["BatchGetItem"] == 4
     assert calls["PutItem"] == 1 and calls["Query"] == 1 and 4 <= calls["GetItem"] <= 4 + minutes
     assert set(calls) == {"TransactWriteItems", "BatchGetItem", "PutItem", "Query", "GetItem"}
 
