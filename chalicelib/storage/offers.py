@@ -32,10 +32,7 @@ from pynamodb.transactions import TransactGet
 from chalicelib.core.errors import Conflict
 from chalicelib.domain.coupons import CodeState, CounterChange, OfferKind, Outcome, Plan, Redeemed, Terms, TillRules
 from chalicelib.storage.connection import TABLES, TableMeta, connection
-<<<<<<< HEAD
-=======
 from chalicelib.storage.store import CodeChanged, register_defaults
->>>>>>> main
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, storage_errors
 from chalicelib.storage.visitor_state import CampaignVisit
 
@@ -506,24 +503,6 @@ def count_conversion(visitor: VisitorState, site_key: str, campaign_id: str, arm
     return transaction.commit_unless()
 
 
-<<<<<<< HEAD
-# Sites read in pages (issue 17.7).
-
-
-@storage_errors
-def sites_page(after: str | None, limit: int) -> tuple[list[Site], str | None]:
-    """Up to `limit` sites after the site `after`, and the site key to continue after (None: no
-    more). The offers table has no index of sites: a Scan filtered to site items. For operators
-    only; never on a shop's request path."""
-    start = {"pk": {"S": site_key_of(after)}, "sk": {"S": "CONFIG"}} if after else None
-    scan = Site.scan((Site.sk == "CONFIG") & Site.pk.startswith("SITE#"), last_evaluated_key=start, page_size=100)
-    found: list[Site] = []
-    for site in scan:
-        found.append(site)
-        if len(found) == limit:
-            return found, site.site_key
-    return found, None
-=======
 def campaign_counts(site_key: str, campaign_id: str) -> dict[str, dict[str, int]]:
     """Every counter item of a campaign (`TOTAL`, `DAY#<day>`, `ARM#<variant>`): attribute -> value."""
     numbers = [name for name, attribute in Counter.get_attributes().items() if isinstance(attribute, NumberAttribute)]
@@ -569,4 +548,21 @@ class DynamoCouponStore:
 
 DYNAMODB = DynamoCouponStore()
 register_defaults(coupons=DYNAMODB)
->>>>>>> main
+
+
+# Sites read in pages (issue 17.7).
+
+
+@storage_errors
+def sites_page(after: str | None, limit: int) -> tuple[list[Site], str | None]:
+    """Up to `limit` sites after the site `after`, and the site key to continue after (None: no
+    more). The offers table has no index of sites: a Scan filtered to site items. For operators
+    only; never on a shop's request path."""
+    start = {"pk": {"S": site_key_of(after)}, "sk": {"S": "CONFIG"}} if after else None
+    scan = Site.scan((Site.sk == "CONFIG") & Site.pk.startswith("SITE#"), last_evaluated_key=start, page_size=100)
+    found: list[Site] = []
+    for site in scan:
+        found.append(site)
+        if len(found) == limit:
+            return found, site.site_key
+    return found, None
