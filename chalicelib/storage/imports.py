@@ -208,11 +208,6 @@ class Chunk:
     refused: list[tuple[int, str, str | None]] = field(default_factory=list)
     no_profile: set[str] = field(default_factory=set)  # subscribers read without a profile
 
-    def items(self) -> int:
-        """DynamoDB items its transaction writes (at most 100 in one transaction)."""
-        shards = len({members_counter("x", sid).sk for sid, _ in self.plans})
-        return 2 + 3 * len(self.plans) + shards + len(self.refused)
-
 
 @dataclass(frozen=True)
 class Stale:

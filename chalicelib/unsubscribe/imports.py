@@ -281,6 +281,7 @@ def import_over_http(list_id, text: str, column=None, import_id=None, background
     (False, its report so far) with the rest going on in the background (or right away when the
     caller asked for that); Unavailable when there is no queue to go on from."""
     from chalicelib.core.errors import Unavailable
+
     list_id = _list_id(list_id)
     rows = read_csv(text, column)
     import_id = import_id_of(import_id, rows)

@@ -67,6 +67,9 @@ def import_csv(list_id, file, column, import_id) -> None:
 def _stopped(list_id: str, file: str, import_id: str, rows, error: Exception) -> None:
     """An import that stopped: what it applied, to which line, and the command that resumes it;
     exit 3 when storage was out of reach, else 2."""
+    from botocore.exceptions import BotoCoreError
+    from pynamodb.exceptions import PynamoDBException
+
     from chalicelib.core.errors import ServiceError, Unavailable
     from chalicelib.unsubscribe import imports
 
@@ -91,7 +94,7 @@ def _stopped(list_id: str, file: str, import_id: str, rows, error: Exception) ->
         err=True,
     )
     emit({**report, "status": "stopped", "error": why, "resume": resume})
-    raise SystemExit(3 if isinstance(error, Unavailable) else 2) from None
+    raise SystemExit(3 if isinstance(error, Unavailable | BotoCoreError | PynamoDBException) else 2) from None
 
 
 @click.command("headers")
