@@ -16,7 +16,7 @@ import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
@@ -46,6 +46,7 @@ from chalicelib.storage.subscribers.models import (
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, storage_errors, written
 
 RECORD = "IMPORT"
+KEPT_FOR = timedelta(days=90)  # an import's record, refused rows and stored rows expire (the table's TTL)
 ROWS_PER_ITEM = 20_000  # stored rows, compressed: far under DynamoDB's 400 KB an item
 RUNNING, DONE = "running", "done"
 
@@ -163,6 +164,7 @@ def start(
         started_at=now,
         updated_at=now,
         finished_at=None if rows else now,
+        ttl=now + KEPT_FOR,
     )
     if written(lambda: item.save(condition=ImportRecord.pk.does_not_exist())):
         return Progress.of(item)
@@ -290,7 +292,8 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             transaction.update(f"members:{sk}", ListMembers(pk, sk), [ListMembers.members.add(n)])
     pk = _pk(list_id, import_id)
     for line, reason, detail in chunk.refused:
-        transaction.put(f"refused:{line}", RefusedRow(pk, _refused_key(line), line=line, reason=reason, detail=detail))
+        refused = RefusedRow(pk, _refused_key(line), line=line, reason=reason, detail=detail, ttl=now + KEPT_FOR)
+        transaction.put(f"refused:{line}", refused)
     actions = [
         ImportRecord.next_row.set(chunk.end),
         ImportRecord.applied.add(chunk.applied),
@@ -349,7 +352,9 @@ def store_rows(list_id: str, import_id: str, rows: list[tuple[int, str]]) -> Non
     pk = _pk(list_id, import_id)
     parts = [rows[i : i + ROWS_PER_ITEM] for i in range(0, len(rows), ROWS_PER_ITEM)] or [[]]
     for number, part in enumerate(parts):
-        StoredRows(pk, f"ROWS#{number:04d}", rows=zlib.compress(json.dumps(part).encode())).save()
+        rows_item = StoredRows(pk, f"ROWS#{number:04d}", rows=zlib.compress(json.dumps(part).encode()))
+        rows_item.ttl = datetime.now(UTC) + KEPT_FOR
+        rows_item.save()
     ImportRecord(pk, RECORD).update(actions=[ImportRecord.stored_rows.set(len(parts))])
 
 
