@@ -230,3 +230,27 @@ def test_someone_who_unsubscribes_between_the_read_and_the_write_is_not_subscrib
     assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 1}
     assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [(3, "previously_unsubscribed")]
     assert not api.allowed("dora@example.com")["allowed"] and api.allowed("carl@example.com")["allowed"]
+
+
+def test_a_profile_created_between_the_read_and_the_write_is_kept_and_updated(api, monkeypatch):
+    """Read without a profile (so its first profile would be a put); they joined another list
+    meanwhile: the put's condition fails, the chunk is written again updating the profile, which
+    keeps the time it was first created."""
+    from chalicelib.storage.subscribers import get_profile
+    from chalicelib.unsubscribe import admin
+
+    real = stored.subscription_states
+
+    def read_then_erin_joins_promo(list_id, sids):
+        states, no_profile = real(list_id, sids)
+        assert api.admin("POST", "/v1/lists/promo/subscribers", {"email": "erin@example.com"}).status_code == 201
+        return states, no_profile
+
+    monkeypatch.setattr(stored, "subscription_states", read_then_erin_joins_promo)
+    report = admin.import_csv("newsletter", "email\nerin@example.com\n")
+    assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 0}
+    erin = api.admin("POST", "/v1/subscribers/find", {"email": "erin@example.com"}).json_body["subscriber_id"]
+    lists_of_erin = api.admin("GET", f"/v1/subscribers/{erin}").json_body["subscriptions"]
+    assert sorted(s["list_id"] for s in lists_of_erin) == ["newsletter", "promo"]
+    promo_joined = next(s for s in lists_of_erin if s["list_id"] == "promo")["subscribed_at"]
+    assert str(get_profile(erin).created_at) == promo_joined
