@@ -83,3 +83,30 @@ def first_error(model: type[BaseModel], data) -> str | None:
     except ValidationError as error:
         return describe(error)[1]
     return None
+
+
+def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = (), name: str | None = None) -> type[BaseModel]:
+    """The PATCH model of a create model: each field but the `fixed` ones (ids named by the URL)
+    optional, with the same type and checks; only the fields sent are changed (`model_fields_set`).
+    The merged result is validated by `model` itself, so both paths apply the same rules."""
+    from pydantic import create_model
+
+    fields = {}
+    for name, info in model.model_fields.items():
+        if name in fixed:
+            continue
+        kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[name] = (kind | None, None)
+    return create_model(name or f"{model.__name__}Patch", __base__=Contract, **fields)
+
+
+def patched(model: type[BaseModel], patch_model: type[BaseModel], current: dict, body, code) -> dict:
+    """`current` with the fields `body` sends (checked by `patch_model`) put in their place, a
+    null removing one; the result checked whole by `model`, as a create would be, and returned."""
+    if not isinstance(body, dict) or not body:
+        raise Invalid(code("body") if callable(code) else code, "send a JSON object with the fields to change")
+    patch = validate(patch_model, body, code)
+    merged = {**current, **{name: body[name] for name in patch.model_fields_set}}
+    merged = {name: value for name, value in merged.items() if value is not None}
+    validate(model, merged, code)
+    return merged

@@ -108,3 +108,95 @@ def campaign_report_page(site_key: str, campaign_id: str) -> str:
 
     data = campaign_report(site_key, campaign_id)
     return render_plain("offer_report.html", funnel=report.FUNNEL, **data)
+
+
+# Sites and campaigns read and changed (issue 17.7): a PATCH is checked as a create is.
+
+MAX_PAGE = 100
+
+
+def _page_size(limit) -> int:
+    try:
+        size = int(limit) if limit not in (None, "") else 50
+    except (TypeError, ValueError) as error:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
+    if not 1 <= size <= MAX_PAGE:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
+    return size
+
+
+def _site_view(site) -> dict:
+    """A site as operators read it: never its secrets."""
+    return {
+        "site_key": site.site_key,
+        "name": site.name,
+        "allowed_origins": list(site.allowed_origins),
+        "enabled": site.enabled,
+        "campaigns": sorted(site.campaigns),
+    }
+
+
+def get_site(site_key) -> dict:
+    return _site_view(_site(site_key))
+
+
+def all_sites(after=None, limit=None) -> dict:
+    if after not in (None, "") and not (isinstance(after, str) and ID_PATTERN.match(after)):
+        raise Invalid("bad_page", "after is a site key")
+    sites, more = offers.sites_page(after or None, _page_size(limit))
+    return {"sites": [_site_view(site) for site in sites], "next": more}
+
+
+def _site_code(field: str) -> str:
+    codes = {"site_key": "bad_site", "name": "bad_name", "allowed_origins": "bad_origin", "body": "bad_body"}
+    return codes.get(field, "bad_field")
+
+
+def update_site(site_key, body) -> dict:
+    """Change a site's name or allowed origins (`contracts.SitePatch`), checked as `contracts.Site`."""
+    from chalicelib.core.contracts import patched
+    from chalicelib.offers.contracts import Site, SitePatch
+
+    site = _site(site_key)
+    current = {"site_key": site.site_key, "name": site.name, "allowed_origins": list(site.allowed_origins)}
+    new = Site.model_validate(patched(Site, SitePatch, current, body, _site_code))
+    site.name, site.allowed_origins = new.name, [_origin(o) for o in new.allowed_origins]
+    _save(site)
+    return _site_view(site)
+
+
+def _campaign_of(site, campaign_id) -> dict:
+    if not isinstance(campaign_id, str) or campaign_id not in site.campaigns:
+        raise NotFound("unknown_campaign", "no such campaign")
+    return {**site.campaigns[campaign_id], "campaign_id": campaign_id}
+
+
+def get_campaign(site_key, campaign_id) -> dict:
+    return {"site_key": site_key, "campaign": _campaign_of(_site(site_key), campaign_id)}
+
+
+def all_campaigns(site_key, after=None, limit=None) -> dict:
+    """A site's campaigns (at most 50) by id, a page at a time."""
+    site, size = _site(site_key), _page_size(limit)
+    ids = [c for c in sorted(site.campaigns) if after in (None, "") or c > after]
+    page = ids[:size]
+    return {
+        "site_key": site.site_key,
+        "campaigns": [_campaign_of(site, c) for c in page],
+        "next": page[-1] if len(ids) > size else None,
+    }
+
+
+def update_campaign(site_key, campaign_id, body) -> dict:
+    """Change some of a campaign's fields (`contracts.CampaignPatch`; a field sent replaces the
+    stored one whole); the result is checked as a PUT is (`parse_campaign`: each field, then the
+    rules across fields)."""
+    from chalicelib.core.contracts import patched
+    from chalicelib.offers.contracts import Campaign, CampaignPatch
+
+    site = _site(site_key)
+    current = _campaign_of(site, campaign_id)
+    campaign = parse_campaign(patched(Campaign, CampaignPatch, current, body, "bad_campaign"))
+    site.campaigns = {**site.campaigns, campaign_id: campaign.raw}
+    _save(site)
+    return {"site_key": site.site_key, "campaign": {**campaign.raw, "campaign_id": campaign_id}}

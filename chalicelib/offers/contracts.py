@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from chalicelib.core.contracts import Contract, Identifier, Lenient, Printable
+from chalicelib.core.contracts import Contract, Identifier, Lenient, Printable, patch_of
 from chalicelib.domain.coupons import Channel, DismissHow, OfferKind
 from chalicelib.domain.money import is_currency
 
@@ -228,5 +228,12 @@ class Dismissal(Contract):
     customer_hash: Annotated[str, Field(max_length=128, description=SIGNED)] | None = None
 
 
+# What a PATCH may change: the fields of the create models but the ids the URL names, same checks.
+SitePatch = patch_of(Site, fixed=("site_key",))
+CampaignPatch = patch_of(Campaign, fixed=("campaign_id",))
+
 # The component schemas of openapi.yaml, by name (scripts/openapi_schemas.py writes them).
-SCHEMAS = {model.__name__: model for model in (Campaign, Site, KillSwitch, Redeem, Rollback, Visit, Dismissal)}
+SCHEMAS = {
+    model.__name__: model
+    for model in (Campaign, Site, KillSwitch, Redeem, Rollback, Visit, Dismissal, SitePatch, CampaignPatch)
+}

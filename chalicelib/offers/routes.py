@@ -364,3 +364,58 @@ def roll_back_code(request, code):
 
     rollback = validate(Rollback, json_body(request), _till_code)
     return till_answer(service.roll_back_code(code, rollback.order_ref, ticket=rollback.ticket))
+
+
+# Sites and campaigns read and changed (issue 17.7): a PATCH is checked as a create is.
+
+
+@bp.route("/v1/sites", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def all_sites(request):
+    from chalicelib.offers import admin
+
+    query = request.query_params or {}
+    return admin.all_sites(query.get("after"), query.get("limit"))
+
+
+@bp.route("/v1/sites/{site_key}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def get_site(request, site_key):
+    from chalicelib.offers import admin
+
+    return admin.get_site(site_key)
+
+
+@bp.route("/v1/sites/{site_key}", methods=["PATCH"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def update_site(request, site_key):
+    from chalicelib.offers import admin
+
+    return admin.update_site(site_key, json_body(request))
+
+
+@bp.route("/v1/sites/{site_key}/campaigns", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def all_campaigns(request, site_key):
+    from chalicelib.offers import admin
+
+    query = request.query_params or {}
+    return admin.all_campaigns(site_key, query.get("after"), query.get("limit"))
+
+
+@bp.route("/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def get_campaign(request, site_key, campaign_id):
+    from chalicelib.offers import admin
+
+    return admin.get_campaign(site_key, campaign_id)
+
+
+@bp.route(
+    "/v1/sites/{site_key}/campaigns/{campaign_id}", methods=["PATCH"], content_types=ANY_CONTENT, authorizer=ADMIN
+)
+@endpoint(admin=True)
+def update_campaign(request, site_key, campaign_id):
+    from chalicelib.offers import admin
+
+    return admin.update_campaign(site_key, campaign_id, json_body(request))

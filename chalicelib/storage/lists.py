@@ -125,3 +125,31 @@ def set_frequencies(list_id: str, frequencies: list[dict]) -> bool:
     changed = written(lambda: MailingList(list_id).update(actions=[action], condition=MailingList.list_id.exists()))
     _cached.pop(list_id, None)
     return changed
+
+
+# Reading and changing lists (issue 17.7).
+
+
+@storage_errors
+def lists_page(after: str | None, limit: int) -> tuple[list[MailingList], str | None]:
+    """Up to `limit` lists after the list `after` (in the table's order), and the id to continue
+    after (None: no more). A paged Scan of the lists table, which holds one small item a list."""
+    start = {"list_id": {"S": after}} if after else None
+    pages = MailingList.scan(limit=limit, page_size=limit, last_evaluated_key=start)
+    items = list(pages)
+    more = pages.last_evaluated_key
+    return items, (more["list_id"]["S"] if more and len(items) == limit else None)
+
+
+@storage_errors
+def update_list(list_id: str, name: str, description: str | None, branding: dict) -> bool:
+    """Store a list's name, description and branding as given (validated by the caller); False
+    when the list does not exist."""
+    actions = [
+        MailingList.name.set(name),
+        MailingList.description.set(description) if description is not None else MailingList.description.remove(),
+        MailingList.branding.set(Branding(**branding)),
+    ]
+    changed = written(lambda: MailingList(list_id).update(actions=actions, condition=MailingList.list_id.exists()))
+    _cached.pop(list_id, None)
+    return changed

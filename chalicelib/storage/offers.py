@@ -548,3 +548,21 @@ class DynamoCouponStore:
 
 DYNAMODB = DynamoCouponStore()
 register_defaults(coupons=DYNAMODB)
+
+
+# Sites read in pages (issue 17.7).
+
+
+@storage_errors
+def sites_page(after: str | None, limit: int) -> tuple[list[Site], str | None]:
+    """Up to `limit` sites after the site `after`, and the site key to continue after (None: no
+    more). The offers table has no index of sites: a Scan filtered to site items. For operators
+    only; never on a shop's request path."""
+    start = {"pk": {"S": site_key_of(after)}, "sk": {"S": "CONFIG"}} if after else None
+    scan = Site.scan((Site.sk == "CONFIG") & Site.pk.startswith("SITE#"), last_evaluated_key=start, page_size=100)
+    found: list[Site] = []
+    for site in scan:
+        found.append(site)
+        if len(found) == limit:
+            return found, site.site_key
+    return found, None

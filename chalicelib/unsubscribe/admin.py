@@ -4,11 +4,9 @@ consent trail, find / export / erase a person, and the exit-survey report."""
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from chalicelib.core.errors import Conflict, Invalid, NotFound, TooLarge
+from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.ids import InvalidEmail, is_id, normalize_email, subscriber_id_for
 from chalicelib.core.settings import get_settings
 from chalicelib.domain import consent
@@ -16,7 +14,6 @@ from chalicelib.domain.consent import Source
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext
 
-MAX_IMPORT_ROWS = 10_000
 BRANDING_FIELDS = ("sender_name", "accent_color", "logo_url")
 
 
@@ -39,6 +36,63 @@ def create_list(list_id, name, description=None, branding=None) -> dict:
     except lists.ListExists as error:
         raise Conflict("list_exists", "a list with this id exists") from error
     return {"list_id": created.list_id, "name": created.name}
+
+
+def _list_view(item) -> dict:
+    branding = {k: v for k, v in (item.branding.attribute_values if item.branding else {}).items() if v is not None}
+    return {
+        "list_id": item.list_id,
+        "name": item.name,
+        "description": item.description,
+        "branding": branding,
+        "created_at": _iso(item.created_at),
+        "frequencies": item.frequencies or [],
+        "sunset_policy": item.sunset,
+    }
+
+
+def get_list(list_id) -> dict:
+    return _list_view(lists.existing_list(_list_id(list_id)))
+
+
+MAX_PAGE = 100
+
+
+def _page_size(limit) -> int:
+    try:
+        size = int(limit) if limit not in (None, "") else 50
+    except (TypeError, ValueError) as error:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
+    if not 1 <= size <= MAX_PAGE:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
+    return size
+
+
+def all_lists(after=None, limit=None) -> dict:
+    """A page of lists; `next` is the `after` of the next page (None: this was the last)."""
+    if after not in (None, ""):
+        _list_id(after)
+    items, more = lists.lists_page(after or None, _page_size(limit))
+    return {"lists": [_list_view(item) for item in items], "next": more}
+
+
+def update_list(list_id, body) -> dict:
+    """Change a list's name, description or branding (`contracts.ListPatch`: only the fields
+    sent; branding fields merge into the stored ones, a null removes one); the result is checked
+    as `contracts.NewList` checks a new list."""
+    from chalicelib.core.contracts import patched
+    from chalicelib.unsubscribe.contracts import ListPatch, NewList
+
+    current = _list_view(lists.existing_list(_list_id(list_id)))
+    if isinstance(body, dict) and isinstance(body.get("branding"), dict):
+        merged = {**current["branding"], **body["branding"]}
+        body = {**body, "branding": {k: v for k, v in merged.items() if v is not None}}
+    now = {k: current[k] for k in ("list_id", "name", "description", "branding")}
+    new = NewList.model_validate(patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}"))
+    branding = new.branding.model_dump(exclude_none=True) if new.branding else {}
+    if not lists.update_list(new.list_id, new.name, new.description, branding):
+        raise lists.UnknownList(new.list_id)
+    return get_list(new.list_id)
 
 
 def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = Source.API) -> dict:
@@ -66,34 +120,15 @@ def add_subscriber(list_id, email, resubscribe: bool = False, source: Source = S
     return {"subscriber_id": sid, "result": result}
 
 
-def import_csv(list_id, text: str, progress: Callable[[int], None] | None = None) -> dict:
-    """Rows need an `email` column. An address that unsubscribed before stays unsubscribed.
-    `progress(n)` is told after every row (the CLI draws a bar with it)."""
-    import csv  # operators' path only; kept off the cold start of every request
-    import io
+def import_csv(list_id, text: str, column=None, import_id=None) -> dict:
+    """Import a CSV in one go (see `unsubscribe.imports`): the report of the whole import."""
+    from chalicelib.unsubscribe import imports
 
     list_id = _list_id(list_id)
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        fieldnames = reader.fieldnames
-        if not fieldnames or "email" not in [f.strip().lower() for f in fieldnames]:
-            raise Invalid("bad_csv", "the CSV needs a header row with an 'email' column")
-        column = next(f for f in fieldnames if f.strip().lower() == "email")
-        outcomes: Counter = Counter()
-        rejected_rows: list[int] = []
-        for line, row in enumerate(reader, start=2):
-            if line - 1 > MAX_IMPORT_ROWS:
-                raise TooLarge("too_large", f"import at most {MAX_IMPORT_ROWS} rows at a time")
-            try:
-                outcomes[add_subscriber(list_id, row.get(column), source=Source.IMPORT)["result"]] += 1
-            except Invalid:
-                outcomes["rejected"] += 1
-                rejected_rows.append(line)
-            if progress:
-                progress(1)
-    except csv.Error as error:
-        raise Invalid("bad_csv", f"the CSV could not be read: {error}") from error
-    return {"counts": dict(outcomes), "rejected_rows": rejected_rows[:100]}
+    rows = imports.read_csv(text, column)
+    import_id = imports.import_id_of(import_id, rows)
+    imports.run(list_id, import_id, rows, "api")
+    return imports.report(list_id, import_id)
 
 
 def _subscriber_id(subscriber_id) -> str:

@@ -17,8 +17,9 @@ from pydantic import (
     WrapValidator,
 )
 
-from chalicelib.core.contracts import Contract, Identifier
+from chalicelib.core.contracts import Contract, Identifier, patch_of
 from chalicelib.core.i18n import SUPPORTED
+from chalicelib.domain.branding import check_accent_color, check_logo_url
 from chalicelib.domain.consent import CHANNELS, FREQUENCY_ID
 
 
@@ -35,8 +36,9 @@ MAX_ADDRESS = 320
 class Branding(Contract):
     # Absent: the service's own branding (null is no value).
     sender_name: Short = None  # type: ignore[assignment]
-    accent_color: Short = None  # type: ignore[assignment]
-    logo_url: Short = None  # type: ignore[assignment]
+    # White button text on it must keep WCAG 2.2 AA contrast (issue 17.7).
+    accent_color: Annotated[str, AfterValidator(check_accent_color)] = None  # type: ignore[assignment]
+    logo_url: Annotated[Short, AfterValidator(check_logo_url)] = None  # type: ignore[assignment]
 
 
 class NewList(Contract):
@@ -49,6 +51,9 @@ class NewList(Contract):
     description: Annotated[str, Field(max_length=2000)] | None = None
     branding: Branding | None = None
 
+
+# What a PATCH of a list may change: the fields of NewList but its id, with the same checks.
+ListPatch = patch_of(NewList, fixed=("list_id",), name="ListPatch")
 
 # Senders: may each recipient be sent to? Each refusal keeps the code it always had.
 
@@ -205,7 +210,9 @@ class SubscriberLookup(Contract):
     email: Address
 
 
-SCHEMAS = {model.__name__: model for model in (NewList, SendCheck, Frequencies, NewSubscriber, SubscriberLookup)}
+SCHEMAS = {
+    model.__name__: model for model in (NewList, ListPatch, SendCheck, Frequencies, NewSubscriber, SubscriberLookup)
+}
 
 
 # The doors an opt-out comes through by itself (events, never HTTP): read leniently, since what

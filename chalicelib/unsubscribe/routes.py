@@ -224,8 +224,6 @@ def add_subscriber(request, list_id):
 @bp.route("/v1/lists/{list_id}/imports", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def import_subscribers(request, list_id):
-    from chalicelib.unsubscribe import admin
-
     if media_type(request) not in ("text/csv", "text/plain"):
         raise UnsupportedMediaType("unsupported_media_type", "send text/csv")
     body = raw_body(request)
@@ -235,7 +233,7 @@ def import_subscribers(request, list_id):
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise Invalid("bad_csv", "the CSV must be UTF-8") from error
-    return admin.import_csv(list_id, text)
+    return _import_answer(list_id, text, request)
 
 
 @bp.route("/v1/subscribers/{subscriber_id}/consent", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -324,7 +322,13 @@ def deferred_unsubscribe(event):
     from chalicelib.unsubscribe import deferred
 
     for record in event:
-        deferred.apply(json.loads(record.body))
+        message = json.loads(record.body)
+        if message.get("kind") == "import":  # an import going on in the background (issue 17.6)
+            from chalicelib.unsubscribe import imports
+
+            imports.work(message, event.context.get_remaining_time_in_millis)
+        else:
+            deferred.apply(message)
 
 
 # Other doors an opt-out comes through: email sent to the List-Unsubscribe mailto (SES receiving,
@@ -362,3 +366,59 @@ def preflight_message(request):
     if media_type(request) != "message/rfc822":
         raise UnsupportedMediaType("unsupported_media_type", "send the message as message/rfc822")
     return preflight.check_message(raw_body(request), header(request, "dkim-key")).as_dict()
+
+
+# Imports of any size (issue 17.6): one that cannot finish within the request (API Gateway
+# stops at 29 s), or whose sender asks `Prefer: respond-async`, goes on from the unsubscribe
+# queue: 202 with the Location of its status.
+
+
+def _import_answer(list_id, text: str, request):
+    from chalicelib.core.settings import get_settings
+    from chalicelib.unsubscribe import imports
+
+    query = request.query_params or {}
+    background = "respond-async" in (header(request, "prefer") or "").lower()
+    done, report = imports.import_over_http(list_id, text, query.get("column"), query.get("import_id"), background)
+    if done:
+        return report
+    location = f"{get_settings().public_base_url}/v1/lists/{report['list_id']}/imports/{report['import_id']}"
+    return json_response(report, 202, {"Location": location})
+
+
+@bp.route("/v1/lists/{list_id}/imports/{import_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def import_status(request, list_id, import_id):
+    """An import's status, counts and refused rows, a page at a time (`after` a line, `limit`)."""
+    from chalicelib.unsubscribe import imports
+
+    query = request.query_params or {}
+    return imports.report(list_id, import_id, *imports.page_of(query.get("after"), query.get("limit")))
+
+
+# Lists read and changed (issue 17.7): a PATCH is checked as a new list is.
+
+
+@bp.route("/v1/lists", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def all_lists(request):
+    from chalicelib.unsubscribe import admin
+
+    query = request.query_params or {}
+    return admin.all_lists(query.get("after"), query.get("limit"))
+
+
+@bp.route("/v1/lists/{list_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def get_list(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.get_list(list_id)
+
+
+@bp.route("/v1/lists/{list_id}", methods=["PATCH"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@endpoint(admin=True)
+def update_list(request, list_id):
+    from chalicelib.unsubscribe import admin
+
+    return admin.update_list(list_id, json_body(request))

@@ -121,10 +121,11 @@ def test_csv_import_counts_each_outcome(api):
         "/v1/lists/newsletter/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=csv.encode()
     )
     assert response.status_code == 200
-    assert response.json_body == {
-        "counts": {"subscribed": 1, "already_subscribed": 1, "previously_unsubscribed": 1, "rejected": 1},
-        "rejected_rows": [5],
-    }
+    assert response.json_body["counts"] == {"applied": 1, "already_there": 1, "refused": 2}
+    assert [(r["line"], r["reason"]) for r in response.json_body["refused_rows"]] == [
+        (4, "previously_unsubscribed"),
+        (5, "bad_email"),
+    ]
     assert api.allowed("carol@example.com")["allowed"] and not api.allowed("bob@example.com")["allowed"]
     no_header = api.http.post(
         "/v1/lists/newsletter/imports", headers={**ADMIN, "Content-Type": "text/csv"}, body=b"a,b\n1,2\n"

@@ -196,6 +196,28 @@ def routes(code: str) -> dict[tuple[str, str], Route]:
         ("PUT", "/v1/sites/{site_key}/campaigns/{campaign_id}/enabled"): Route(
             "PUT", "/v1/sites/shop/campaigns/five-off/enabled", {"enabled": True}
         ),
+        ("PATCH", "/v1/lists/{list_id}"): Route(
+            "PATCH",
+            "/v1/lists/newsletter",
+            {
+                "name": "Renamed {n}",
+                "description": "A list",
+                "branding": {"sender_name": "Us", "accent_color": "#123456", "logo_url": "https://logo.example/x.png"},
+            },
+            stored=lambda n: lists.get_list("newsletter").name == f"Renamed {n}",
+        ),
+        ("PATCH", "/v1/sites/{site_key}"): Route(
+            "PATCH",
+            "/v1/sites/shop",
+            {"name": "Shop {n}", "allowed_origins": [ORIGIN]},
+            stored=lambda n: offers.get_site("shop").name == f"Shop {n}",
+        ),
+        ("PATCH", "/v1/sites/{site_key}/campaigns/{campaign_id}"): Route(
+            "PATCH",
+            "/v1/sites/shop/campaigns/five-off",
+            {"name": "Five {n}", "priority": 3, "holdout": 0.1, "budget": {"total_codes": 50, "codes_per_day": 10}},
+            stored=lambda n: offers.get_site("shop").campaigns["five-off"].get("name") == f"Five {n}",
+        ),
         ("POST", "/v1/codes/{code}/redemptions"): Route(
             "POST",
             f"/v1/codes/{code}/redemptions",

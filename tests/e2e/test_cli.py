@@ -39,8 +39,9 @@ def test_subscribers_from_the_cli(local_stack, tmp_path):
     people = tmp_path / "people.csv"
     people.write_text("email\ncli-one@example.com\ncli-two@example.com\nnot-an-address\n")
     assert json.loads(local_stack.cli("import", "newsletter", str(people)))["counts"] == {
-        "subscribed": 2,
-        "rejected": 1,
+        "applied": 2,
+        "already_there": 0,
+        "refused": 1,
     }
     headers = json.loads(local_stack.cli("headers", "newsletter", "cli-one@example.com"))
     assert headers["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -136,7 +137,9 @@ def test_every_command_is_registered_once_under_its_name():
         [
             *("create-tables", "seed-demo", "work-queues"),
             *("create-list", "add", "import", "headers", "check", "export", "export-all", "erase", "reasons"),
+            *("lists", "show-list", "edit-list"),
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),
+            *("sites", "show-site", "edit-site", "campaigns", "show-campaign", "edit-campaign"),
             *("sunset-run", "sunset-runs", "sunset-policy"),
             *("replay-queue", "redrive-async", "cancel-webhooks-flush"),
             "report-link",

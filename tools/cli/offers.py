@@ -98,4 +98,87 @@ def redeem(code, order_ref, channel, order_value, currency, store_id, customer_i
         raise SystemExit(1)
 
 
-COMMANDS = (create_site, put_campaign, kill, report, validate, redeem)
+@click.command("sites")
+@click.option("--after", help="the last site key of the previous page")
+@click.option("--limit", type=int, default=50, show_default=True)
+def all_sites(after, limit) -> None:
+    """Sites, a page at a time (`next` is the --after of the next page); never their secrets."""
+    from chalicelib.offers import admin
+
+    emit(admin.all_sites(after, limit))
+
+
+@click.command("show-site")
+@click.argument("site_key")
+def show_site(site_key) -> None:
+    """A site: name, allowed origins, its campaigns' ids."""
+    from chalicelib.offers import admin
+
+    emit(admin.get_site(site_key))
+
+
+@click.command("edit-site")
+@click.argument("site_key")
+@click.option("--name")
+@click.option("--origin", "origins", multiple=True, help="an allowed origin (repeat; replaces the list)")
+def edit_site(site_key, name, origins) -> None:
+    """Change a site's name or allowed origins; checked as create-site checks a new one."""
+    from chalicelib.offers import admin
+
+    body = {**({"name": name} if name is not None else {}), **({"allowed_origins": list(origins)} if origins else {})}
+    emit(admin.update_site(site_key, body))
+
+
+@click.command("campaigns")
+@click.argument("site_key")
+@click.option("--after", help="the last campaign id of the previous page")
+@click.option("--limit", type=int, default=50, show_default=True)
+def all_campaigns(site_key, after, limit) -> None:
+    """A site's campaigns, a page at a time."""
+    from chalicelib.offers import admin
+
+    emit(admin.all_campaigns(site_key, after, limit))
+
+
+@click.command("show-campaign")
+@click.argument("site_key")
+@click.argument("campaign_id")
+def show_campaign(site_key, campaign_id) -> None:
+    """A campaign as configured."""
+    from chalicelib.offers import admin
+
+    emit(admin.get_campaign(site_key, campaign_id))
+
+
+@click.command("edit-campaign")
+@click.argument("site_key")
+@click.argument("campaign_id")
+@click.argument("changes")
+def edit_campaign(site_key, campaign_id, changes) -> None:
+    """Change some fields of a campaign: CHANGES is a JSON object (or a file holding one), each
+    field replacing the stored one whole, null removing it; checked as put-campaign checks."""
+    from chalicelib.core.errors import Invalid
+    from chalicelib.offers import admin
+
+    text = Path(changes).read_text() if not changes.lstrip().startswith("{") and Path(changes).is_file() else changes
+    try:
+        body = json.loads(text)
+    except ValueError as error:
+        raise Invalid("bad_campaign", f"the changes are not JSON: {error}") from error
+    emit(admin.update_campaign(site_key, campaign_id, body))
+
+
+COMMANDS = (
+    create_site,
+    put_campaign,
+    kill,
+    report,
+    validate,
+    redeem,
+    all_sites,
+    show_site,
+    edit_site,
+    all_campaigns,
+    show_campaign,
+    edit_campaign,
+)

@@ -1,0 +1,50 @@
+"""CSV files as operators have them: the import finds the address column in each dialect."""
+
+import pytest
+
+from chalicelib.core.errors import Invalid
+from chalicelib.unsubscribe.imports import read_csv
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "column"),
+    [
+        ("email,name\na@example.com,A\n\nb@example.com,B\n", ",", "email"),
+        ("\ufeffName;E-mail Address\nA;a@example.com\n\nB;b@example.com\n", ";", "E-mail Address"),
+        ("Name\tEmail Address\r\nA\ta@example.com\r\n\r\nB\tb@example.com\r\n", "\t", "Email Address"),
+        ('"First, Last",Email\n"A, a",a@example.com\n\n"B, b",b@example.com\n', ",", "Email"),
+        ("  EMAIL  \na@example.com\n\nb@example.com\n", ",", "EMAIL"),
+    ],
+)
+def test_the_address_column_is_found_in_each_dialect(text, delimiter, column):
+    rows = read_csv(text)
+    assert (rows.delimiter, rows.column) == (delimiter, column)
+    assert rows.rows == [(2, "a@example.com"), (4, "b@example.com")]  # lines as the file numbers them
+
+
+def test_a_named_column_wins_and_its_header_is_matched_loosely():
+    rows = read_csv("email;Work Mail\nold@example.com;work@example.com\n", column="work mail")
+    assert rows.column == "Work Mail" and rows.rows == [(2, "work@example.com")]
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "says"),
+    [
+        (
+            "name,phone\nA,1\n",
+            None,
+            "no address column (email, E-mail Address, ...); its header row has 'name', 'phone'",
+        ),
+        ("email\na@example.com\n", "mail", "no column 'mail'"),
+        ("", None, "the CSV is empty"),
+    ],
+)
+def test_a_file_without_the_address_column_is_refused_saying_what_it_has(text, column, says):
+    with pytest.raises(Invalid) as refused:
+        read_csv(text, column)
+    assert refused.value.code == "bad_csv" and says in str(refused.value)
+
+
+def test_the_same_rows_have_the_same_fingerprint_whatever_the_dialect():
+    assert read_csv("email\na@example.com\n").fingerprint == read_csv("\ufeffEmail;x\na@example.com;1\n").fingerprint
+    assert read_csv("email\na@example.com\n").fingerprint != read_csv("email\nb@example.com\n").fingerprint
