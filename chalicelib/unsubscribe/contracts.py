@@ -15,6 +15,12 @@ def _named(value: str) -> str:
     return value.strip()
 
 
+def _survey_reasons(value: list[str]) -> list[str]:
+    from chalicelib.domain.consent import clean_survey_reasons
+
+    return clean_survey_reasons(value) or []
+
+
 Short = Annotated[str, Field(max_length=500)]
 
 
@@ -23,6 +29,8 @@ class Branding(Contract):
     sender_name: Short = None  # type: ignore[assignment]
     accent_color: Short = None  # type: ignore[assignment]
     logo_url: Short = None  # type: ignore[assignment]
+    # The exit survey's reasons, in order (see `consent.clean_survey_reasons`); absent: the defaults.
+    survey_reasons: Annotated[list[str], AfterValidator(_survey_reasons)] = None  # type: ignore[assignment]
 
 
 class NewList(Contract):
