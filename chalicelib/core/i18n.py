@@ -86,6 +86,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link.sent": "If this address gets emails from us, we have sent it a message with a new link to unsubscribe. It can take a few minutes to arrive.",
         "error.bad_email": "Please enter the email address our emails come to.",
         "error.too_many_requests": "You have asked many times. Please wait a while and try again.",
+        "linkmail.subject": "Your unsubscribe links",
+        "linkmail.intro": "Someone (we hope you) asked for links to stop our emails to this address.",
+        "linkmail.item": "Unsubscribe from {list}",
+        "linkmail.outro": "Each link opens a page where you choose; nothing changes until you do. If you did not ask, ignore this message.",
     },
     "th": {
         "title.choose": "ยกเลิกการรับอีเมล",
@@ -167,6 +171,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link.sent": "หากที่อยู่นี้ได้รับอีเมลจากเรา เราได้ส่งข้อความพร้อมลิงก์ใหม่สำหรับยกเลิกการรับอีเมลไปแล้ว อาจใช้เวลาสักครู่",
         "error.bad_email": "โปรดใส่อีเมลที่คุณใช้รับอีเมลจากเรา",
         "error.too_many_requests": "คุณขอหลายครั้งเกินไป โปรดรอสักครู่แล้วลองอีกครั้ง",
+        "linkmail.subject": "ลิงก์ยกเลิกการรับอีเมลของคุณ",
+        "linkmail.intro": "มีผู้ขอ (เราหวังว่าเป็นคุณ) ลิงก์สำหรับหยุดรับอีเมลของเราที่อยู่นี้",
+        "linkmail.item": "ยกเลิกการรับ {list}",
+        "linkmail.outro": "แต่ละลิงก์จะเปิดหน้าให้คุณเลือก จะไม่มีอะไรเปลี่ยนจนกว่าคุณจะเลือก หากคุณไม่ได้ขอ โปรดเพิกเฉยต่อข้อความนี้",
     },
 }
 

@@ -28,7 +28,7 @@ class LinkRequested:
     """The one answer: the request was taken (whether or not a message went out)."""
 
 
-def request_links(address: str | None, client_ip: str | None) -> LinkRequested:
+def request_links(address: str | None, client_ip: str | None, language: str = "en") -> LinkRequested:
     """Mail fresh unsubscribe links for every list the address still gets, at most once per
     address per quarter hour; a client asking too often is refused (TooMany)."""
     settings = get_settings()
@@ -45,7 +45,7 @@ def request_links(address: str | None, client_ip: str | None) -> LinkRequested:
     receiving = _receiving_lists(subscriber_id)
     if receiving:
         try:
-            _send(email, subscriber_id, receiving)
+            _send(email, subscriber_id, receiving, language)
             count("UnsubscribeLinksMailed")
         except Exception:  # the answer stays the same: a different one would tell the address is known
             logger.exception("the unsubscribe-link email could not be sent")
@@ -58,12 +58,15 @@ def _receiving_lists(subscriber_id: str) -> list[str]:
     return sorted(s.list_id for s in subscribers.subscriptions_of(subscriber_id) if s.status in consent.RECEIVING)
 
 
-def build_message(email: str, subscriber_id: str, list_ids: list[str]) -> EmailMessage:
-    """One message with each list's own fresh link (its page offers every choice, and "all")."""
+def build_message(email: str, subscriber_id: str, list_ids: list[str], language: str = "en") -> EmailMessage:
+    """One message, in the language the form was asked in, with each list's own fresh link (its
+    page offers every choice, and "all")."""
+    from chalicelib.core import i18n
     from chalicelib.storage import lists
     from chalicelib.unsubscribe.headers import build_headers
 
     settings = get_settings()
+    t = i18n.translator(language)
     links = []
     for list_id in list_ids:
         mailing_list = lists.cached_list(list_id)
@@ -71,31 +74,24 @@ def build_message(email: str, subscriber_id: str, list_ids: list[str]) -> EmailM
     message = EmailMessage(policy=SMTP.clone(max_line_length=998))
     message["From"] = settings.sunset_email_from
     message["To"] = email
-    message["Subject"] = "Your unsubscribe links"
+    message["Subject"] = t("linkmail.subject")
     for header, value in links[0][1].headers.items():
         message[header] = value
-    message.set_content(
-        "Someone (we hope you) asked for links to stop our emails to this address.\n\n"
-        + "".join(f"- {name}: {link.url}\n" for name, link in links)
-        + "\nEach link opens a page where you choose; nothing changes until you do. "
-        "If you did not ask, ignore this message.\n"
-    )
+    lines = "".join(f"- {t('linkmail.item', list=name)}: {link.url}\n" for name, link in links)
+    message.set_content(f"{t('linkmail.intro')}\n\n{lines}\n{t('linkmail.outro')}\n")
     items = "".join(
-        f'<li><a href="{escape(link.url)}">Unsubscribe from {escape(name)}</a></li>' for name, link in links
+        f'<li><a href="{escape(link.url)}">{escape(t("linkmail.item", list=name))}</a></li>' for name, link in links
     )
     message.add_alternative(
-        "<p>Someone (we hope you) asked for links to stop our emails to this address.</p>"
-        f"<ul>{items}</ul><p>Each link opens a page where you choose; nothing changes until you do. "
-        "If you did not ask, ignore this message.</p>",
-        subtype="html",
+        f"<p>{escape(t('linkmail.intro'))}</p><ul>{items}</ul><p>{escape(t('linkmail.outro'))}</p>", subtype="html"
     )
     return message
 
 
-def _send(email: str, subscriber_id: str, list_ids: list[str]) -> None:
+def _send(email: str, subscriber_id: str, list_ids: list[str], language: str) -> None:
     from chalicelib.core.aws import ses
 
-    message = build_message(email, subscriber_id, list_ids)
+    message = build_message(email, subscriber_id, list_ids, language)
     arguments = {
         "FromEmailAddress": message["From"],
         "Destination": {"ToAddresses": [email]},

@@ -153,7 +153,7 @@ def submit_link_request(request):
     from chalicelib.core.http import link_request_url
     from chalicelib.unsubscribe import link_request, pages
 
-    link_request.request_links(_form(request).get("email"), client_ip(request))
+    link_request.request_links(_form(request).get("email"), client_ip(request), language_of(request))
     return html_response(pages.link_request_page(language_of(request), link_request_url(), sent=True))
 
 

@@ -170,20 +170,22 @@ def request_link(api, email: str):
 
 def test_the_link_request_answers_the_same_for_known_and_unknown_addresses(api, monkeypatch):
     sent = []
-    monkeypatch.setattr(link_request, "_send", lambda email, sid, list_ids: sent.append((email, list_ids)))
+    monkeypatch.setattr(
+        link_request, "_send", lambda email, sid, list_ids, language: sent.append((email, list_ids, language))
+    )
     form = api.http.get("/unsubscribe/request")
     assert form.status_code == 200 and 'name="email"' in form.body.decode() and sent == []  # GET sends nothing
     known, unknown = request_link(api, "alice@example.com"), request_link(api, "nobody@example.com")
     assert (known.status_code, unknown.status_code) == (200, 200)
     assert known.body == unknown.body and b"If this address gets emails from us" in known.body
-    assert sent == [("alice@example.com", ["newsletter", "promo"])]
+    assert sent == [("alice@example.com", ["newsletter", "promo"], "en")]
     assert request_link(api, "alice@example.com").body == known.body  # within the window: not mailed again
     assert len(sent) == 1
 
 
 def test_an_address_that_left_everything_gets_no_email_but_the_same_answer(api, monkeypatch):
     sent = []
-    monkeypatch.setattr(link_request, "_send", lambda email, sid, list_ids: sent.append(list_ids))
+    monkeypatch.setattr(link_request, "_send", lambda email, sid, list_ids, language: sent.append(list_ids))
     choose(api, api.link("bob@example.com"), "all")
     answer = request_link(api, "bob@example.com")
     assert answer.status_code == 200 and b"If this address gets emails from us" in answer.body and sent == []
@@ -209,3 +211,6 @@ def test_the_email_carries_fresh_signed_links_for_each_list(api):
     assert [tokens.verify(settings.signing_keys, link).list_id for link in links] == ["newsletter", "promo"]
     assert {tokens.verify(settings.signing_keys, link).subscriber_id for link in links} == {sid}
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and message["To"] == "alice@example.com"
+    thai = link_request.build_message("alice@example.com", sid, ["newsletter"], "th")
+    assert thai["Subject"] == "ลิงก์ยกเลิกการรับอีเมลของคุณ"
+    assert "ยกเลิกการรับ The Weekly" in thai.get_body(("html",)).get_content()
