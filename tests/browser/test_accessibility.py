@@ -52,13 +52,19 @@ def report_links(stack) -> dict[str, str]:
         visit = {"site_key": "axe-reports", "visitor_id": f"axe{i}", "page_url": f"{origin}/cart"}
         requests.post(f"{origin}/offers/decide", data=json.dumps(visit), headers=headers, timeout=30).raise_for_status()
     stack.cli("sunset-run", "--dry-run")
-    links = {}
-    for name, args in (
-        ("report: leaving", ("leaving", "--list", "axe-list")),
-        ("report: sunset", ("sunset",)),
-        ("report: campaign", ("campaign", "axe-reports", "spring")),
-    ):
-        links[name] = json.loads(stack.cli("report-link", *args, "--minutes", "30"))["url"]
+    # Signed in-process as `report-link` signs them (the stack shares this process's keys): no CLI start-up.
+    from chalicelib.core.http import sign_page_link
+    from chalicelib.core.settings import get_settings
+
+    base = get_settings().public_base_url
+    links = {
+        name: stack.base_url + sign_page_link(path, query, 30).removeprefix(base)
+        for name, path, query in (
+            ("report: leaving", "/reports/leaving", {"list_id": "axe-list"}),
+            ("report: sunset", "/reports/sunset", {}),
+            ("report: campaign", "/reports/sites/axe-reports/campaigns/spring", {}),
+        )
+    }
     links["report: refused"] = links["report: sunset"].replace("expires=", "expires=1")
     return links
 
