@@ -147,6 +147,7 @@ class Landing:
 
     mailing_list: lists.MailingList
     subscription: subscribers.Subscription | None
+    everything_stopped: bool = False  # read only for someone who left: "all our lists" is done already
 
     @property
     def receiving(self) -> bool:
@@ -167,7 +168,12 @@ class Landing:
 
 def landing(raw_token: str) -> Landing:
     token, mailing_list = link_and_list(raw_token)
-    return Landing(mailing_list, subscribers.get_subscription(token.subscriber_id, token.list_id))
+    subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
+    landing = Landing(mailing_list, subscription)
+    if landing.already_left:
+        profile = subscribers.get_profile(token.subscriber_id)
+        landing = Landing(mailing_list, subscription, bool(profile and profile.opted_out_all))
+    return landing
 
 
 MAX_EVENT_KEY = 80

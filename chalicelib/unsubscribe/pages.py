@@ -54,6 +54,7 @@ def choice_page(language: str, landing, action: str, resubscribe_action: str = "
         list_name=mailing_list.name,
         action=action,
         state=landing_state(landing),
+        everything_stopped=landing.everything_stopped,
         resubscribe_action=resubscribe_action,
         resume_action=resume_action,
         paused_until=paused_until.strftime("%Y-%m-%d") if paused_until else None,

@@ -37,6 +37,14 @@ def test_someone_who_left_sees_that_and_a_way_back_in_not_the_same_buttons(api):
     assert api.allowed("alice@example.com")["reason"] == "unsubscribed"  # the GET changed nothing
 
 
+def test_someone_who_stopped_everything_is_not_offered_it_again(api):
+    path = api.link("alice@example.com")
+    choose(api, path, "all")
+    html = api.http.get(path).body.decode()
+    assert "You have also stopped all our other emails." in html and 'name="choice"' not in html
+    assert RESUBSCRIBE_FORM.search(html)
+
+
 def test_resubscribing_is_a_consent_change_through_the_planner(api):
     path = api.link("alice@example.com")
     choose(api, path, "list")
