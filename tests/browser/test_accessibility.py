@@ -106,6 +106,10 @@ def person_pages(local_stack):
     pages["done: stopped everything"] = survey_all.replace("/survey?", "/done?")
     pages["done: undone"] = post(everything + "/undo", f"event={survey_all.split('event=')[1]}")
 
+    stopped = new_member(stack, "axe-stopped@example.com")
+    post(stopped, "choice=all")
+    pages["landing: stopped everything"] = stopped
+
     token = urlsplit(pages["landing"]).path.rsplit("/", 1)[1]
     pages["error: broken link"] = f"{stack.base_url}/u/{token[:-10]}"
     pages["error: not found"] = f"{stack.base_url}/u/{token}/done?event=EVENT%23nope"
