@@ -54,6 +54,14 @@ DEMO_CAMPAIGN = {
 }
 
 
+# What the snippet reacts to (chalicelib/offers/static/snippet.js), as the demo page says it too.
+DEMO_SHOP_HOW = {
+    "on_a_computer": "wait 2 seconds, then move the pointer out of the window through the top edge",
+    "on_a_phone": "wait 2 seconds, scroll down the products, then flick quickly back up (or switch apps and come back);"
+    " the phone must reach PUBLIC_BASE_URL, or use your browser's device mode with touch",
+}
+
+
 def seed_demo_site() -> dict:
     from chalicelib.offers import admin as site_admin
 
@@ -70,7 +78,11 @@ def seed_demo_site() -> dict:
     with contextlib.suppress(Conflict):
         site_admin.create_site("demo-shop", "Demo shop", [base_url])
     site_admin.put_campaign("demo-shop", DEMO_CAMPAIGN["campaign_id"], DEMO_CAMPAIGN)
-    return {"site_key": "demo-shop", "demo_shop_page": f"{base_url}/demo/shop"}
+    return {
+        "site_key": "demo-shop",
+        "demo_shop_page": f"{base_url}/demo/shop",
+        "demo_shop_how": DEMO_SHOP_HOW,
+    }
 
 
 def seed_demo() -> dict:

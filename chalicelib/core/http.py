@@ -254,7 +254,7 @@ def language_of(request) -> str:
 
 
 def error_page(
-    request, status: int, message_key: str, mailing_list=None, status_class: str = "error", headers=None
+    request, status: int, message_key: str, mailing_list=None, status_class: str = "error", headers=None, mailto=None
 ) -> Response:
     """A person-facing page saying what happened, in their language and the list's branding."""
     from chalicelib.core import i18n
@@ -262,8 +262,31 @@ def error_page(
 
     language = language_of(request)
     message = i18n.translator(language)(message_key)
-    page = render("error.html", language, mailing_list, message=message, status_class=status_class)
+    page = render(
+        "error.html",
+        language,
+        mailing_list,
+        message=message,
+        status_class=status_class,
+        # a broken or cut link still offers a way out: fresh links by email
+        link_request_action=link_request_url() if message_key in BROKEN_LINK_KEYS else None,
+        mailto=mailto,
+    )
     return html_response(page, status, headers)
+
+
+BROKEN_LINK_KEYS = ("error.invalid_token", "error.unknown_list")
+LINK_REQUEST_PATH = "/unsubscribe/request"
+
+
+def link_request_url() -> str:
+    """The broken-link form's address (relative when the settings cannot be read)."""
+    from chalicelib.core.settings import get_settings
+
+    try:
+        return get_settings().public_base_url + LINK_REQUEST_PATH
+    except Exception:  # an error page must render even without its settings
+        return LINK_REQUEST_PATH
 
 
 def _page_key(error: errors.ServiceError) -> str:

@@ -85,6 +85,8 @@ CHANNELS = ("email", "sms", "push")
 CHOICES = ("list", "all", "pause30", "pause90")
 PAUSE_DAYS = {"pause30": 30, "pause90": 90}
 
+# Every reason a list may offer in its exit survey (each is counted per list and month); a list
+# picks some of them (its branding's `survey_reasons`), else it asks the newsletter defaults.
 SURVEY_REASONS = (
     "too_many_emails",
     "not_relevant",
@@ -92,8 +94,11 @@ SURVEY_REASONS = (
     "switched_service",
     "missing_features",
     "technical_problems",
+    "never_signed_up",
+    "prefer_other_channel",
     "other",
 )
+DEFAULT_SURVEY_REASONS = ("too_many_emails", "not_relevant", "never_signed_up", "prefer_other_channel", "other")
 SURVEY_COMMENT_LIMIT = 2000
 
 # "Less often" instead of leaving: an operator may offer a few frequencies per list
@@ -104,11 +109,16 @@ FREQUENCY_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 _FREQUENCY_ID = re.compile(FREQUENCY_ID)
 
 
+# The page's "every email again" choice (`frequency:*`): back to every send, no frequency held.
+EVERY_EMAIL = "*"
+
+
 def frequency_of(choice: str) -> str | None:
-    """The frequency id a page choice names, or None when it names no frequency."""
+    """The frequency id a page choice names (EVERY_EMAIL for every send again), or None when it
+    names no frequency."""
     if isinstance(choice, str) and choice.startswith(FREQUENCY_CHOICE):
         frequency_id = choice.removeprefix(FREQUENCY_CHOICE)
-        return frequency_id if _FREQUENCY_ID.match(frequency_id) else None
+        return frequency_id if frequency_id == EVERY_EMAIL or _FREQUENCY_ID.match(frequency_id) else None
     return None
 
 
@@ -173,8 +183,38 @@ class InvalidSurvey(ValueError):
     pass
 
 
-def clean_survey(reason: str | None, comment: str | None) -> tuple[str, str | None]:
-    if reason not in SURVEY_REASONS:
+class InvalidSurveyReasons(ValueError):
+    pass
+
+
+MAX_SURVEY_REASONS = 10
+
+
+def clean_survey_reasons(value) -> list[str] | None:
+    """A list's own survey reasons, as an operator gives them: known reasons, each once, in the
+    order the page shows them (None or empty: the defaults)."""
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or not all(isinstance(reason, str) for reason in value):
+        raise InvalidSurveyReasons("survey_reasons is a list of reason ids")
+    unknown = [reason for reason in value if reason not in SURVEY_REASONS]
+    if unknown:
+        raise InvalidSurveyReasons(f"unknown survey reasons {unknown}; choose from {list(SURVEY_REASONS)}")
+    if len(set(value)) != len(value) or len(value) > MAX_SURVEY_REASONS:
+        raise InvalidSurveyReasons(f"name each reason once, at most {MAX_SURVEY_REASONS}")
+    return list(value)
+
+
+def survey_reasons_of(configured) -> tuple[str, ...]:
+    """The reasons a list's survey offers: its own (unknown ones dropped), else the defaults."""
+    own = tuple(reason for reason in configured or () if reason in SURVEY_REASONS)
+    return own or DEFAULT_SURVEY_REASONS
+
+
+def clean_survey(
+    reason: str | None, comment: str | None, offered: tuple[str, ...] = SURVEY_REASONS
+) -> tuple[str, str | None]:
+    if reason not in offered:
         raise InvalidSurvey("choose one of the listed reasons")
     comment = (comment or "").strip() or None
     if comment and len(comment) > SURVEY_COMMENT_LIMIT:
@@ -653,6 +693,7 @@ def plan_frequency(
     (choosing a frequency never brings back someone who left); the frequency held records nothing."""
     if state is None or state.status not in RECEIVING:
         return _done(Outcome.NOT_SUBSCRIBED, state.status if state else None)
+    frequency = None if frequency == EVERY_EMAIL else frequency
     if state.frequency == frequency:
         return _done(Outcome.FREQUENCY_HELD, state.status, state.last_event)
     event = new_event(Action.FREQUENCY, list_id, ctx, now, frequency=frequency, frequency_before=state.frequency)
@@ -664,7 +705,7 @@ def plan_frequency(
         event,
         writes=(write,),
         count_scope=list_id,
-        counts=(f"frequency#{frequency}",),
+        counts=(f"frequency#{frequency or 'every'}",),
     )
 
 
@@ -695,6 +736,28 @@ def plan_undo_frequency(original: EventState | None, list_id: str, ctx: AuditCon
         writes=(write,),
         count_scope=list_id,
         counts=(f"frequency_undone#{original.frequency}",),
+    )
+
+
+# Ending a pause early, from the page of a link (the pause's own undo is `plan_undo`).
+
+
+def plan_resume(state: SubscriptionState, list_id: str, ctx: AuditContext, now: datetime) -> Plan:
+    """Receive the list again now. Only a subscription still paused resumes (a pause that ended by
+    itself, or a later unsubscribe, is left as it is); the write expects the state read, so a
+    change in between makes it fail rather than override it."""
+    if state.status != PAUSED or state.paused_until is None or state.paused_until <= now:
+        return _done(Outcome.NOT_SUBSCRIBED if state.status not in RECEIVING else Outcome.RESUMED, state.status)
+    event = new_event(Action.RESUME, list_id, ctx, now)
+    write = SubscriptionWrite(list_id, Expect(frozenset({PAUSED}), last_event=state.last_event), status=ACTIVE)
+    return Plan(
+        Outcome.RESUMED,
+        ACTIVE,
+        event.key,
+        event,
+        writes=(write,),
+        count_scope=list_id,
+        counts=(f"resume#{ctx.source}",),
     )
 
 

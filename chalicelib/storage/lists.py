@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
 from chalicelib.core.errors import Conflict, NotFound
@@ -20,6 +20,7 @@ class Branding(MapAttribute):
     sender_name = UnicodeAttribute(null=True)
     accent_color = UnicodeAttribute(null=True)
     logo_url = UnicodeAttribute(null=True)
+    survey_reasons = ListAttribute(of=UnicodeAttribute, null=True)  # the exit survey's own reasons
 
 
 class MailingList(Model):

@@ -29,6 +29,12 @@ def _named(value: str) -> str:
     return value.strip()
 
 
+def _survey_reasons(value: list[str]) -> list[str]:
+    from chalicelib.domain.consent import clean_survey_reasons
+
+    return clean_survey_reasons(value) or []
+
+
 Short = Annotated[str, Field(max_length=500)]
 MAX_ADDRESS = 320
 
@@ -39,6 +45,8 @@ class Branding(Contract):
     # White button text on it must keep WCAG 2.2 AA contrast (issue 17.7).
     accent_color: Annotated[str, AfterValidator(check_accent_color)] = None  # type: ignore[assignment]
     logo_url: Annotated[Short, AfterValidator(check_logo_url)] = None  # type: ignore[assignment]
+    # The exit survey's reasons, in order (see `consent.clean_survey_reasons`); absent: the defaults.
+    survey_reasons: Annotated[list[str], AfterValidator(_survey_reasons)] = None  # type: ignore[assignment]
 
 
 class NewList(Contract):

@@ -124,7 +124,7 @@ def choose_frequency(token: UnsubscribeToken, frequency: str, caller: Caller) ->
     """Less often: stored with its consent event (see `consent.plan_frequency`). Someone who
     left is not brought back by it; choosing the frequency held records nothing."""
     mailing_list = lists.existing_list(token.list_id)
-    if frequency not in [f["id"] for f in mailing_list.frequencies or ()]:
+    if frequency != consent.EVERY_EMAIL and frequency not in [f["id"] for f in mailing_list.frequencies or ()]:
         raise Invalid("bad_choice", "choose one of the options")
     change = subscribers.set_frequency(
         token.subscriber_id, token.list_id, frequency, _context(caller, token, Source.PAGE), _now()
@@ -147,6 +147,7 @@ class Landing:
 
     mailing_list: lists.MailingList
     subscription: subscribers.Subscription | None
+    everything_stopped: bool = False  # read only for someone who left: "all our lists" is done already
 
     @property
     def receiving(self) -> bool:
@@ -156,10 +157,23 @@ class Landing:
     def already_left(self) -> bool:
         return self.subscription is not None and self.subscription.status == Status.UNSUBSCRIBED
 
+    @property
+    def paused_until(self) -> datetime | None:
+        """The end of a pause still running (a pause that ended lets the list through again)."""
+        if self.subscription is None or self.subscription.status != Status.PAUSED:
+            return None
+        until = self.subscription.paused_until
+        return until if until is not None and until > _now() else None
+
 
 def landing(raw_token: str) -> Landing:
     token, mailing_list = link_and_list(raw_token)
-    return Landing(mailing_list, subscribers.get_subscription(token.subscriber_id, token.list_id))
+    subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
+    landing = Landing(mailing_list, subscription)
+    if landing.already_left:
+        profile = subscribers.get_profile(token.subscriber_id)
+        landing = Landing(mailing_list, subscription, bool(profile and profile.opted_out_all))
+    return landing
 
 
 MAX_EVENT_KEY = 80
@@ -187,7 +201,7 @@ def answer_survey(raw_token: str, key: str, reason: str | None, comment: str | N
     if not reason and not (comment or "").strip():
         return Next("/done", key)  # nothing chosen: the survey is optional
     try:
-        reason, comment = consent.clean_survey(reason, comment)
+        reason, comment = consent.clean_survey(reason, comment, survey_reasons(lists.cached_list(token.list_id)))
     except consent.InvalidSurvey as error:
         raise Invalid("bad_survey", str(error)) from error
     if not subscribers.record_survey(token.subscriber_id, token.list_id, key, reason, comment, _now()):
@@ -197,6 +211,67 @@ def answer_survey(raw_token: str, key: str, reason: str | None, comment: str | N
         return Next("/done", key)  # answered before (a double submit): kept as it was
     count("SurveyAnswers", reason=reason)
     return Next("/done", key, thanks=True)
+
+
+def survey_reasons(mailing_list) -> tuple[str, ...]:
+    """The reasons this list's survey offers (its branding's own, else the newsletter defaults)."""
+    branding = getattr(mailing_list, "branding", None)
+    return consent.survey_reasons_of(getattr(branding, "survey_reasons", None))
+
+
+def resubscribe(raw_token: str, caller: Caller) -> Next:
+    """Someone who left this list joins it again from its page: consent given again
+    (`consent.plan_subscribe` with `resubscribe`), recorded with the page as its source. Someone
+    on the list already is shown the page as it is."""
+    from chalicelib.core.sunset_policy import first_due, parse_policy
+
+    token, mailing_list = link_and_list(raw_token)
+    subscription = subscribers.get_subscription(token.subscriber_id, token.list_id)
+    if subscription is None or subscription.status != Status.UNSUBSCRIBED:
+        return Next()
+    profile = subscribers.get_profile(token.subscriber_id)
+    email = subscription.email or getattr(profile, "email", None)
+    if not email:  # erased since: nothing to send to
+        raise Conflict("not_subscribed", "this address is not known any more")
+    now = _now()
+    due = first_due(parse_policy(mailing_list.sunset), now)
+    ctx = _context(caller, token, Source.PAGE)
+    outcome = subscribers.subscribe(token.subscriber_id, email, token.list_id, ctx, now, due, resubscribe=True)
+    logger.info("resubscribe from the page", extra={"outcome": str(outcome)})
+    if outcome != consent.Outcome.RESUBSCRIBED:
+        return Next()
+    count("Resubscribes", source=Source.PAGE)
+    latest = subscribers.get_subscription(token.subscriber_id, token.list_id)
+    return Next("/done", latest.last_event) if latest and latest.last_event else Next()
+
+
+def mailto_of_broken_link(raw_token: str) -> dict | None:
+    """The list's mailto (`unsubscribe+<list>@domain`, honoured for a sender whose mail passes
+    DMARC, see `mailto`) when a link that fails verification still names an existing list."""
+    from chalicelib.core.ids import ID_PATTERN
+
+    mailto = get_settings().unsubscribe_mailto
+    parts = raw_token.split(".") if isinstance(raw_token, str) and len(raw_token) <= 300 else []
+    if not mailto or len(parts) < 3 or not ID_PATTERN.match(parts[2]) or lists.get_list(parts[2]) is None:
+        return None
+    local, _, domain = mailto.rpartition("@")
+    address = f"{local}+{parts[2]}@{domain}"
+    return {"address": address, "uri": f"mailto:{address}?subject=unsubscribe"}
+
+
+def resume(raw_token: str, caller: Caller) -> Next:
+    """End a running pause now (`consent.plan_resume`); a pause that ended or changed since is
+    shown on the page as it is now."""
+    token = verify_link(raw_token)
+    now = _now()
+    state = subscribers.subscription_state(
+        subscribers.get_subscription(token.subscriber_id, token.list_id), token.list_id
+    )
+    plan = consent.plan_resume(state, token.list_id, _context(caller, token, Source.PAGE), now)
+    if not plan.applied or subscribers.commit_plan(token.subscriber_id, plan, now) is not None:
+        return Next()
+    count("Resumes", source=Source.PAGE)
+    return Next("/done", plan.event_key)
 
 
 def _latest_change(token: UnsubscribeToken):

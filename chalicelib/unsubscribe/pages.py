@@ -24,24 +24,50 @@ def outcome(t, event, mailing_list, language: str = i18n.DEFAULT) -> str:
     return t(key, list=mailing_list.name)
 
 
-def choice_page(language: str, landing, action: str) -> str:
+def landing_state(landing) -> str:
+    """Which page a link opens on: "left" (unsubscribed from this list: the way back in),
+    "paused" (the pause, its end and resume, beside the ways to leave), else "choose"."""
+    if landing.already_left:
+        return "left"
+    if landing.paused_until is not None:
+        return "paused"
+    return "choose"
+
+
+def choice_page(language: str, landing, action: str, resubscribe_action: str = "", resume_action: str = "") -> str:
     mailing_list, subscription = landing.mailing_list, landing.subscription
     offered = mailing_list.frequencies or []
+    held = subscription.frequency if landing.receiving else None
+    frequencies = [
+        {"choice": f"{consent.FREQUENCY_CHOICE}{f['id']}", "label": consent.frequency_label(offered, f["id"], language)}
+        for f in offered
+        if f["id"] != held
+    ]
+    if held is not None:  # someone who chose "less often" can have every email again
+        every = {"choice": f"{consent.FREQUENCY_CHOICE}{consent.EVERY_EMAIL}", "label": None}
+        frequencies = [every, *frequencies]
+    paused_until = landing.paused_until
     return render(
         "choose.html",
         language,
         mailing_list,
         list_name=mailing_list.name,
         action=action,
-        already=landing.already_left,
+        state=landing_state(landing),
+        everything_stopped=landing.everything_stopped,
+        resubscribe_action=resubscribe_action,
+        resume_action=resume_action,
+        paused_until=paused_until.strftime("%Y-%m-%d") if paused_until else None,
         # "less often" only for someone it would change: on the list now
-        frequencies=[{"id": f["id"], "label": consent.frequency_label(offered, f["id"], language)} for f in offered]
-        if landing.receiving
-        else [],
-        current_frequency=consent.frequency_label(offered, subscription.frequency, language)
-        if landing.receiving
-        else None,
+        frequencies=frequencies if landing.receiving else [],
+        current_frequency=consent.frequency_label(offered, held, language) if landing.receiving else None,
     )
+
+
+def link_request_page(language: str, action: str, sent: bool = False, mailto: str | None = None) -> str:
+    """The broken-link fallback: ask for the address to mail fresh links to (and the list's mailto
+    when the link still names a list), or the one answer once asked."""
+    return render("link_request.html", language, None, link_request_action=action, sent=sent, mailto=mailto)
 
 
 def asks_survey(event) -> bool:
@@ -49,7 +75,7 @@ def asks_survey(event) -> bool:
     return event.action in consent.UNDO_ACTION and not event.reason
 
 
-def survey_page(language: str, event, mailing_list, action: str, skip: str) -> str:
+def survey_page(language: str, event, mailing_list, action: str, skip: str, reasons: tuple[str, ...]) -> str:
     paused = event.action == Action.PAUSE
     return render(
         "survey.html",
@@ -61,7 +87,7 @@ def survey_page(language: str, event, mailing_list, action: str, skip: str) -> s
         event=event.sk,
         title_key="title.survey_pause" if paused else "title.survey",
         legend_key="survey.legend_pause" if paused else "survey.legend",
-        reasons=consent.SURVEY_REASONS,
+        reasons=reasons,
         comment_limit=consent.SURVEY_COMMENT_LIMIT,
     )
 

@@ -105,7 +105,56 @@ def _next_page(request, raw_token: str, result):
 def landing_page(request, token):
     from chalicelib.unsubscribe import flow, pages
 
-    return html_response(pages.choice_page(language_of(request), flow.landing(token), _url(token)))
+    try:
+        landing = flow.landing(token)
+    except Invalid as error:
+        if error.code != "invalid_token":
+            raise
+        # a cut or changed link: the form on the error page, and the list's mailto if it still names one
+        return error_page(request, 400, "error.invalid_token", mailto=flow.mailto_of_broken_link(token))
+    page = pages.choice_page(
+        language_of(request), landing, _url(token), _url(token, "/resubscribe"), _url(token, "/resume")
+    )
+    return html_response(page)
+
+
+@bp.route("/u/{token}/resubscribe", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def submit_resubscribe(request, token):
+    from chalicelib.unsubscribe import flow
+
+    return _next_page(request, token, flow.resubscribe(token, _caller(request)))
+
+
+@bp.route("/u/{token}/resume", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def submit_resume(request, token):
+    from chalicelib.unsubscribe import flow
+
+    return _next_page(request, token, flow.resume(token, _caller(request)))
+
+
+# A broken or cut link's way out (its error page carries the form): fresh links by email, the
+# same answer for any address. GET shows the form; only the POST may send a message.
+
+
+@bp.route("/unsubscribe/request", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint("page")
+def link_request_form(request):
+    from chalicelib.core.http import link_request_url
+    from chalicelib.unsubscribe import pages
+
+    return html_response(pages.link_request_page(language_of(request), link_request_url()))
+
+
+@bp.route("/unsubscribe/request", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def submit_link_request(request):
+    from chalicelib.core.http import link_request_url
+    from chalicelib.unsubscribe import link_request, pages
+
+    link_request.request_links(_form(request).get("email"), client_ip(request), language_of(request))
+    return html_response(pages.link_request_page(language_of(request), link_request_url(), sent=True))
 
 
 @bp.route("/u/{token}", methods=["POST"], content_types=ONE_CLICK_TYPES)
@@ -139,7 +188,12 @@ def survey_page(request, token):
     if not pages.asks_survey(event):
         return redirect(_url(token, "/done", event.sk))
     page = pages.survey_page(
-        language_of(request), event, mailing_list, _url(token, "/survey"), _url(token, "/done", event.sk)
+        language_of(request),
+        event,
+        mailing_list,
+        _url(token, "/survey"),
+        _url(token, "/done", event.sk),
+        flow.survey_reasons(mailing_list),
     )
     return html_response(page)
 

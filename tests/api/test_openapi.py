@@ -24,7 +24,10 @@ def test_public_routes_need_no_api_key_and_admin_routes_do():
             if method not in METHODS:
                 continue
             # /reports/: a signed link is the credential (core.http.check_page_link), not the gateway's
-            public = path.startswith(("/u/", "/offers/", "/demo/", "/cancel/", "/reports/")) or path == "/v1/engagement"
+            public = (
+                path.startswith(("/u/", "/unsubscribe/", "/offers/", "/demo/", "/cancel/", "/reports/"))
+                or path == "/v1/engagement"
+            )
             assert (operation.get("security") == []) == public, (path, method)
 
 

@@ -84,3 +84,19 @@ def shop_pages():
     pages = ShopPages()
     yield pages
     pages.close()
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe-core on a page, with the session's tally of pages x locales x widths (tests/browser/axe.py)."""
+    from tests.browser.axe import TALLY
+
+    return TALLY
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The accessibility counts, when axe ran (the closing note of issue 17 quotes them)."""
+    from tests.browser.axe import TALLY
+
+    if TALLY.summary():
+        terminalreporter.write_line(TALLY.summary())

@@ -21,9 +21,9 @@ def test_unsubscribe_answer_the_survey_and_see_the_confirmation(local_stack, pag
     assert page.get_by_role("status").inner_text().startswith("You are unsubscribed from The Offboard Weekly")
     assert local_stack.allowed("browser-user@example.com")["reason"] == "unsubscribed"
     radios = page.get_by_role("radio")
-    assert radios.count() == 7 and not any(radios.nth(i).is_checked() for i in range(7))
+    assert radios.count() == 5 and not any(radios.nth(i).is_checked() for i in range(5))  # newsletter defaults
 
-    page.get_by_label("I switched to another product").check()
+    page.get_by_label("I prefer to hear from you another way").check()
     page.get_by_label("Anything else? (optional)").fill("Found one with a dark mode")
     page.get_by_role("button", name="Send answer").click()
 
@@ -37,7 +37,7 @@ def test_unsubscribe_answer_the_survey_and_see_the_confirmation(local_stack, pag
     [event] = [e for e in local_stack.events(subscriber_of(url)) if e["action"] == "unsubscribe"]
     assert (event["source"], event["reason"], event["comment"]) == (
         "page",
-        "switched_service",
+        "prefer_other_channel",
         "Found one with a dark mode",
     )
 

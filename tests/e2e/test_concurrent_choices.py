@@ -70,16 +70,16 @@ def test_twenty_survey_answers_store_one_and_count_one(local_stack):
     first = post(url, "choice=list")
     event = urlsplit(first.headers["Location"]).query.split("event=")[1]
     before = local_stack.admin("GET", "/v1/reports/unsubscribe-reasons?list_id=newsletter").json()
-    answers = at_once(url + "/survey", f"event={event}&reason=too_expensive&comment=one")
+    answers = at_once(url + "/survey", f"event={event}&reason=never_signed_up&comment=one")
     assert {a.status_code for a in answers} == {303}
     [stored] = actions(local_stack, url, "unsubscribe")
-    assert stored["reason"] == "too_expensive"
+    assert stored["reason"] == "never_signed_up"
     after = local_stack.admin("GET", "/v1/reports/unsubscribe-reasons?list_id=newsletter").json()
 
-    def expensive(report):
-        return sum(m["reasons"]["too_expensive"]["count"] for m in report["months"])
+    def never_signed_up(report):
+        return sum(m["reasons"]["never_signed_up"]["count"] for m in report["months"])
 
-    assert expensive(after) == expensive(before) + 1
+    assert never_signed_up(after) == never_signed_up(before) + 1
 
 
 def test_twenty_undos_resubscribe_once_and_every_answer_shows_it(local_stack):

@@ -16,6 +16,7 @@ ALLOWED_BETWEEN_JOBS = {
     ("sunset", "chalicelib.unsubscribe.tokens"),
     ("sunset", "chalicelib.unsubscribe.headers"),
     ("cancel", "chalicelib.offers.report"),  # the save-rate report uses the offer report's intervals
+    ("unsubscribe", "chalicelib.offers.limits"),  # the broken-link form's rate limit is the same window
 }
 NOT_FOR_RUN_TIME = ("chalice.test", "chalice.local")
 NOT_SHIPPED = ("tools", "tests", "moto", "pytest")

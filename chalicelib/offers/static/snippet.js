@@ -1,6 +1,7 @@
 /* offboard exit-intent snippet. Add to a page:
  *   <script src="https://OFFBOARD/offers/snippet.js" data-site-key="SITE_KEY" async></script>
  * Optional: data-cart-value, data-currency, data-min-seconds (default 4), data-sensitivity (px, default 20),
+ * data-lang (the dialog's own words: en or th; default the page's <html lang>),
  * Signed-in customers: the shop's server renders window.offboardCustomer = {id: "CUSTOMER_ID", hash: "HEX"} (or
  * data-customer-id and data-customer-hash), hash = HMAC-SHA256(site secret, id); an id without a valid hash counts
  * as an anonymous visitor. window.offboardCustomer = true only says "signed in" (targeting). On order-complete
@@ -23,6 +24,29 @@
   var dismissedKey = "offboard:dismissed:" + siteKey;
   var asked = false;
   var SEEN_RATIO = 0.5; // at least half the dialog in the viewport
+  // The dialog's own words in the page's language (data-lang, else <html lang>); a campaign's texts are its own.
+  var WORDS = {
+    en: { close: "Close", before: "Before you go", code: "Your code", copy: "Copy code", later: "Email it to me for later",
+      email: "Your email (used once to send the code, not kept)", send: "Send", never: "Don\u2019t show this again",
+      expires: "Expires in ", expired: "This code has expired.", percent: "{v}% off", amount: "{v} {c} off",
+      shipping: "Free shipping", copied: "Copied {code}. Paste it at checkout.", sent: "Sent. Check your inbox.",
+      failed: "We could not send it. You can copy the code instead." },
+    th: { close: "\u0e1b\u0e34\u0e14", before: "\u0e01\u0e48\u0e2d\u0e19\u0e04\u0e38\u0e13\u0e08\u0e30\u0e44\u0e1b",
+      code: "\u0e23\u0e2b\u0e31\u0e2a\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13", copy: "\u0e04\u0e31\u0e14\u0e25\u0e2d\u0e01\u0e23\u0e2b\u0e31\u0e2a",
+      later: "\u0e2a\u0e48\u0e07\u0e23\u0e2b\u0e31\u0e2a\u0e17\u0e32\u0e07\u0e2d\u0e35\u0e40\u0e21\u0e25\u0e44\u0e27\u0e49\u0e43\u0e0a\u0e49\u0e20\u0e32\u0e22\u0e2b\u0e25\u0e31\u0e07",
+      email: "\u0e2d\u0e35\u0e40\u0e21\u0e25\u0e02\u0e2d\u0e07\u0e04\u0e38\u0e13 (\u0e43\u0e0a\u0e49\u0e2a\u0e48\u0e07\u0e23\u0e2b\u0e31\u0e2a\u0e04\u0e23\u0e31\u0e49\u0e07\u0e40\u0e14\u0e35\u0e22\u0e27 \u0e44\u0e21\u0e48\u0e40\u0e01\u0e47\u0e1a\u0e44\u0e27\u0e49)",
+      send: "\u0e2a\u0e48\u0e07", never: "\u0e44\u0e21\u0e48\u0e15\u0e49\u0e2d\u0e07\u0e41\u0e2a\u0e14\u0e07\u0e2d\u0e35\u0e01",
+      expires: "\u0e2b\u0e21\u0e14\u0e2d\u0e32\u0e22\u0e38\u0e43\u0e19 ", expired: "\u0e23\u0e2b\u0e31\u0e2a\u0e19\u0e35\u0e49\u0e2b\u0e21\u0e14\u0e2d\u0e32\u0e22\u0e38\u0e41\u0e25\u0e49\u0e27",
+      percent: "\u0e25\u0e14 {v}%", amount: "\u0e25\u0e14 {v} {c}", shipping: "\u0e2a\u0e48\u0e07\u0e1f\u0e23\u0e35",
+      copied: "\u0e04\u0e31\u0e14\u0e25\u0e2d\u0e01 {code} \u0e41\u0e25\u0e49\u0e27 \u0e27\u0e32\u0e07\u0e23\u0e2b\u0e31\u0e2a\u0e15\u0e2d\u0e19\u0e0a\u0e33\u0e23\u0e30\u0e40\u0e07\u0e34\u0e19",
+      sent: "\u0e2a\u0e48\u0e07\u0e41\u0e25\u0e49\u0e27 \u0e42\u0e1b\u0e23\u0e14\u0e14\u0e39\u0e01\u0e25\u0e48\u0e2d\u0e07\u0e08\u0e14\u0e2b\u0e21\u0e32\u0e22",
+      failed: "\u0e2a\u0e48\u0e07\u0e44\u0e21\u0e48\u0e2a\u0e33\u0e40\u0e23\u0e47\u0e08 \u0e04\u0e38\u0e13\u0e04\u0e31\u0e14\u0e25\u0e2d\u0e01\u0e23\u0e2b\u0e31\u0e2a\u0e41\u0e17\u0e19\u0e44\u0e14\u0e49" }
+  };
+  var lang = String(data.lang || document.documentElement.lang || "en").toLowerCase().split("-")[0];
+  if (!WORDS[lang]) lang = "en";
+  function say(key, values) {
+    return WORDS[lang][key].replace(/\{(\w+)\}/g, function (_, name) { return String((values || {})[name]); });
+  }
   var GIVE_UP_MS = 3000; // a dialog the page keeps hidden this long (while the tab is visible) is removed
 
   // Without constructable stylesheets and shadow DOM the dialog could not be styled under a strict
@@ -136,9 +160,9 @@
   });
 
   function describe(offer) {
-    if (offer.kind === "percent") return offer.value + "% off";
-    if (offer.kind === "amount") return offer.value + " " + offer.currency + " off";
-    return "Free shipping";
+    if (offer.kind === "percent") return say("percent", { v: offer.value });
+    if (offer.kind === "amount") return say("amount", { v: offer.value, c: offer.currency });
+    return say("shipping");
   }
 
   // Elements built one by one (no HTML strings): Trusted Types and CSP have nothing to refuse.
@@ -175,24 +199,24 @@
     var root = host.attachShadow({ mode: "open" });
     root.adoptedStyleSheets = [styles()];
 
-    var close = el("button", { "class": "close", type: "button", "aria-label": "Close" }, ["\u00d7"]);
-    var title = el("h2", { id: "ob-title" }, [texts.headline || "Before you go"]);
-    var code = el("div", { "class": "code", "aria-label": "Your code" }, [offer.code || ""]);
+    var close = el("button", { "class": "close", type: "button", "aria-label": say("close") }, ["\u00d7"]);
+    var title = el("h2", { id: "ob-title" }, [texts.headline || say("before")]);
+    var code = el("div", { "class": "code", "aria-label": say("code") }, [offer.code || ""]);
     var countdown = el("span", { "class": "countdown" });
-    var use = el("button", { "class": "primary use", type: "button" }, [texts.cta || "Copy code"]);
-    var emailToggle = el("button", { "class": "link email-toggle", type: "button" }, ["Email it to me for later"]);
+    var use = el("button", { "class": "primary use", type: "button" }, [texts.cta || say("copy")]);
+    var emailToggle = el("button", { "class": "link email-toggle", type: "button" }, [say("later")]);
     var input = el("input", { id: "ob-email", type: "email", autocomplete: "email", required: "" });
     var form = el("form", { "class": "email", hidden: "" }, [
-      el("label", { "class": "small", "for": "ob-email" }, ["Your email (used once to send the code, not kept)"]),
-      el("div", { "class": "row" }, [input, el("button", { type: "submit" }, ["Send"])])
+      el("label", { "class": "small", "for": "ob-email" }, [say("email")]),
+      el("div", { "class": "row" }, [input, el("button", { type: "submit" }, [say("send")])])
     ]);
     var status = el("p", { "class": "small status", role: "status" });
-    var never = el("button", { "class": "link never", type: "button" }, ["Don\u2019t show this again"]);
+    var never = el("button", { "class": "link never", type: "button" }, [say("never")]);
     var body = el("p", { id: "ob-body" }, [texts.body || ""]);
-    var dialog = el("div", { "class": "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": "ob-title", "aria-describedby": "ob-body" },
+    var dialog = el("div", { "class": "dialog", lang: lang, role: "dialog", "aria-modal": "true", "aria-labelledby": "ob-title", "aria-describedby": "ob-body" },
       hasCode ? [
         close, title, el("p", { "class": "value" }, [describe(offer)]), body, code,
-        el("p", { "class": "small", role: "timer", "aria-live": "off" }, ["Expires in ", countdown]),
+        el("p", { "class": "small", role: "timer", "aria-live": "off" }, [say("expires"), countdown]),
         use, emailToggle, form, status, never
       ] : [close, title, body, use, never]);
     var backdrop = el("div", { "class": "backdrop waiting", part: "backdrop" }, [dialog]);
@@ -207,7 +231,7 @@
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       countdown.textContent = Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2);
-      if (!left) { clearInterval(timer); use.disabled = true; status.textContent = "This code has expired."; }
+      if (!left) { clearInterval(timer); use.disabled = true; status.textContent = say("expired"); }
     }
 
     // Counted, focused and interactive only once someone can actually see it.
@@ -260,7 +284,7 @@
     never.addEventListener("click", function () { store.setItem(dismissedKey, String(Date.now())); dismiss("never"); });
     use.addEventListener("click", function () {
       if (!hasCode) { teardown(true); return; } // a message: its button just closes it
-      var done = function () { status.textContent = "Copied " + offer.code + ". Paste it at checkout."; };
+      var done = function () { status.textContent = say("copied", { code: offer.code }); };
       if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(offer.code).then(done, done); else done();
       beacon(Object.assign({ event: "claim" }, ids));
       document.dispatchEvent(new CustomEvent("offboard:apply", { detail: { code: offer.code } }));
@@ -269,9 +293,9 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       post("/offers/email", { site_key: siteKey, code: offer.code, email: input.value }).then(function (r) {
-        status.textContent = r.ok ? "Sent. Check your inbox." : "We could not send it. You can copy the code instead.";
+        status.textContent = r.ok ? say("sent") : say("failed");
         if (r.ok) { input.value = ""; form.hidden = true; }
-      }).catch(function () { status.textContent = "We could not send it. You can copy the code instead."; });
+      }).catch(function () { status.textContent = say("failed"); });
     });
   }
 

@@ -109,6 +109,8 @@ class ReasonCounts(SubscriberPartition):
     switched_service = NumberAttribute(null=True)
     missing_features = NumberAttribute(null=True)
     technical_problems = NumberAttribute(null=True)
+    never_signed_up = NumberAttribute(null=True)
+    prefer_other_channel = NumberAttribute(null=True)
     other = NumberAttribute(null=True)
 
 
