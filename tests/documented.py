@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 DEPLOY = DOCS / "deploy.md"
+TRY = DOCS / "try.md"
 
 FENCE = re.compile(r"^(```|~~~)")
 
@@ -132,3 +133,9 @@ def exported(command: str) -> dict[str, str]:
     words = shell_words(command)
     assert words[0] == "export", command
     return dict(word.split("=", 1) for word in words[1:])
+
+
+def local_cli_settings() -> list[str]:
+    """The variables docs/try.md tells a newcomer to export before using the CLI on run-local's stack."""
+    [line] = commands(section(TRY, "The CLI"), "export ")
+    return list(exported(line))
