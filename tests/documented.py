@@ -55,15 +55,17 @@ def step(number: int) -> str:
     return text[start.start() : end.start() if end else len(text)]
 
 
-def fenced_blocks(text: str) -> list[str]:
-    """The contents of every fenced code block, in order (indented fences too)."""
-    blocks, current = [], None
+def fenced_blocks(text: str, language: str | None = None) -> list[str]:
+    """The contents of every fenced code block, in order (indented fences too); with `language`,
+    only the blocks whose opening fence names it (```json)."""
+    blocks, current, kind = [], None, ""
     for line in text.splitlines():
         if FENCE.match(line.strip()):
             if current is None:
-                current = []
+                current, kind = [], line.strip()[3:].strip()
             else:
-                blocks.append("\n".join(current))
+                if language is None or kind == language:
+                    blocks.append("\n".join(current))
                 current = None
         elif current is not None:
             current.append(line)
