@@ -1,8 +1,9 @@
-"""docs/deploy.md's step 7, as written: an operator's CLI on the prod stage, against moto.
+"""docs/deploy.md's step 7 and docs/operate.md's report links, as written: an operator's CLI on the
+prod stage, against moto.
 
 The CLI reads the secrets from SSM like the functions do, but not the stack's parameters; without
-the step's `export` it stops naming `PUBLIC_BASE_URL` (exit 3), and with it the step's command
-prints a signed link on the base URL the deploy of step 4 configured."""
+step 7's `export` it stops naming `PUBLIC_BASE_URL` (exit 3), and with it the step's command and
+operate.md's `report-link` lines print signed links on the base URL the deploy of step 4 configured."""
 
 from __future__ import annotations
 
@@ -11,7 +12,18 @@ import json
 import boto3
 import moto
 
-from tests.documented import cli_arguments, commands, deploy_steps, exported, ssm_parameters, stack_parameters, step
+from tests.documented import (
+    DOCS,
+    cli_arguments,
+    commands,
+    deploy_steps,
+    exported,
+    fenced_blocks,
+    section,
+    ssm_parameters,
+    stack_parameters,
+    step,
+)
 from tests.infra.conftest import ROOT
 
 
@@ -65,3 +77,35 @@ def test_step_7_as_written_gives_the_operators_cli_what_it_needs(monkeypatch, ca
     link = json.loads(capsys.readouterr().out)
     assert link["url"].startswith(f"{deployed_with['PublicBaseUrl']}/reports/sunset?")
     forget_settings()
+
+
+def test_the_report_links_of_operate_md_as_written(monkeypatch, capsys):
+    """docs/operate.md's `report-link` lines, in the shell step 7 sets up (optional `[--open]` left
+    out): each prints a link to its page on the configured base URL, valid for its minutes."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.core.settings import forget_settings
+
+    [block] = fenced_blocks(section(DOCS / "operate.md", "Report pages in a browser"))
+    lines = commands(block, "python -m tools.cli")
+    [export] = commands(step(7), "export ")
+    prod_shell(monkeypatch)
+    for name, value in exported(export).items():
+        monkeypatch.setenv(name, value)
+    base = stack_parameters(deploy_steps())["PublicBaseUrl"]
+    pages = []
+    with moto.mock_aws():
+        for name, (kind, value) in ssm_parameters(deploy_steps()).items():
+            boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
+        for line in lines:
+            arguments = [word for word in cli_arguments(line) if word != "[--open]"]
+            forget_settings()
+            assert run(arguments) == 0, line
+            link = json.loads(capsys.readouterr().out)
+            assert link["url"].startswith(base + "/reports/"), link
+            minutes = int(arguments[arguments.index("--minutes") + 1]) if "--minutes" in arguments else 10
+            expires = datetime.fromisoformat(link["expires_at"])
+            assert expires <= datetime.now(UTC) + timedelta(minutes=minutes, seconds=5)
+            pages.append(link["url"][len(base) :].split("?")[0])
+    forget_settings()
+    assert pages == ["/reports/leaving", "/reports/sunset", "/reports/sites/demo-shop/campaigns/come-back-10"]
