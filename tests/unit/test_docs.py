@@ -163,3 +163,18 @@ def test_every_documented_cli_line_names_a_real_command_and_options(page: str, l
     for word in words[1:]:
         if word.startswith("-"):
             assert word.split("=")[0] in options, f"{page}: {words[0]} has no option {word} ({line!r})"
+
+
+def test_the_http_api_table_names_every_route():
+    """docs/reference.md's HTTP API table has a row for each route the app serves, with its method."""
+    from app import app
+
+    table = section(ROOT / "docs" / "reference.md", "HTTP API")
+    cells = [re.sub(r"\{[^}]+\}", "{}", row.split("|")[1]) for row in table.splitlines() if row.startswith("| `")]
+    missing = []
+    for path, methods in sorted(app.routes.items()):
+        shape = re.escape(re.sub(r"\{[^}]+\}", "{}", path))
+        for method in methods:
+            if not any(re.search(rf"{shape}(`|\?|,)", cell) and method in cell for cell in cells):
+                missing.append(f"{method} {path}")
+    assert missing == [], f"add a row to docs/reference.md's HTTP API table for: {missing}"
