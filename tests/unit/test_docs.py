@@ -178,3 +178,14 @@ def test_the_http_api_table_names_every_route():
             if not any(re.search(rf"{shape}(`|\?|,)", cell) and method in cell for cell in cells):
                 missing.append(f"{method} {path}")
     assert missing == [], f"add a row to docs/reference.md's HTTP API table for: {missing}"
+
+
+def test_the_configuration_table_names_every_variable_settings_reads():
+    """Every environment variable `chalicelib/core/settings.py` reads (a string literal that is a
+    variable's name) is in docs/reference.md's configuration section."""
+    source = (ROOT / "chalicelib" / "core" / "settings.py").read_text()
+    names = set(re.findall(r'"([A-Z][A-Z0-9_]{3,})"', source))
+    assert len(names) > 20, "settings.py reads its variables by name"
+    documented = section(ROOT / "docs" / "reference.md", "Configuration")
+    missing = sorted(name for name in names if f"`{name}`" not in documented)
+    assert missing == [], f"document these in docs/reference.md's configuration table: {missing}"
