@@ -124,6 +124,12 @@ def stack_parameters(text: str) -> dict[str, str]:
     return overrides
 
 
+def stack_name(text: str) -> str:
+    """The `--stack-name` of the one `aws cloudformation deploy` in `text`."""
+    [command] = commands(text, "aws cloudformation deploy")
+    return _option(shell_words(command), "--stack-name")
+
+
 def cli_arguments(command: str) -> list[str]:
     """The arguments a `python -m tools.cli ...` command line gives the CLI (what follows `tools.cli`)."""
     words = shell_words(command)

@@ -11,7 +11,15 @@ import boto3
 import moto
 import pytest
 
-from tests.documented import cli_arguments, commands, deploy_steps, ssm_parameters, stack_parameters, step
+from tests.documented import (
+    cli_arguments,
+    commands,
+    deploy_steps,
+    ssm_parameters,
+    stack_name,
+    stack_parameters,
+    step,
+)
 from tests.infra.conftest import ROOT, Resolver, create_stack_resources, load_template
 from tools.cli import doctor as doctor_module
 
@@ -61,7 +69,7 @@ def deployed(packaged, prod_environment):
         for name, (kind, value) in ssm_parameters(deploy_steps()).items():
             boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
         boto3.client("cloudformation").create_stack(
-            StackName="offboard-prod",
+            StackName=stack_name(deploy_steps()),  # the name step 4 deploys under: doctor must find it
             TemplateBody=json.dumps(STACK_TEMPLATE),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.items()],
         )
@@ -142,7 +150,7 @@ def test_a_broken_deployment_fails_naming_each_thing_to_fix(deployed, capsys):
     ssm.delete_parameter(Name="/offboard/prod/SIGNING_KEY_ID")
     ssm.put_parameter(Name="/offboard/prod/PUBLIC_BASE_URL", Type="String", Value="https://x.example")  # old README
     boto3.client("cloudformation").update_stack(
-        StackName="offboard-prod",
+        StackName=stack_name(deploy_steps()),
         TemplateBody=json.dumps(STACK_TEMPLATE),
         Parameters=[
             {"ParameterKey": k, "ParameterValue": v}
