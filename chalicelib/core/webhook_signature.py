@@ -22,8 +22,9 @@ def signature_header(secret: str, body: bytes, timestamp: int) -> str:
 def verify(secrets: list[str], header: str, body: bytes, now: int, tolerance: int = TOLERANCE_SECONDS) -> bool:
     """What a receiver does: any `v1` matching any of its secrets (rotation), timestamp in tolerance."""
     parts = [p.partition("=") for p in (header or "").split(",")]
-    stamps = [v for k, _, v in parts if k == "t" and v.isdigit()]
-    signatures = [v for k, _, v in parts if k == "v1"]
+    # ASCII digits and hex only: int() reads "²" as no number and compare_digest refuses non-ASCII text.
+    stamps = [v for k, _, v in parts if k == "t" and v.isascii() and v.isdigit()]
+    signatures = [v for k, _, v in parts if k == "v1" and v.isascii()]
     if len(stamps) != 1 or abs(now - int(stamps[0])) > tolerance:
         return False
     expected = [_digest(s, int(stamps[0]), body) for s in secrets]

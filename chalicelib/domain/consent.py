@@ -128,6 +128,13 @@ UNDO_ACTION = {
     Action.UNSUBSCRIBE_ALL: Action.RESUBSCRIBE,
     Action.PAUSE: Action.RESUME,
 }
+# A person undoes only a choice they made through the link: a complaint, a bounce, an erasure,
+# the sunset job or an operator's change is not theirs to reverse from a confirmation page.
+UNDOABLE_SOURCES = frozenset({Source.ONE_CLICK, Source.PAGE})
+
+
+def undoable(action: str, source: str | None) -> bool:
+    return action in UNDO_ACTION and source in UNDOABLE_SOURCES
 
 
 @dataclass(frozen=True)
@@ -145,10 +152,10 @@ def may_send(
     now: datetime,
 ) -> Permission:
     """A choice made on any channel holds on every channel: an unsubscribe is per list, not per medium."""
+    if opted_out_all:  # first: it covers the lists they never joined as well
+        return Permission(False, "opted_out_all")
     if status is None:
         return Permission(False, "not_subscribed")
-    if opted_out_all:
-        return Permission(False, "opted_out_all")
     if channel in suppressed_channels:
         return Permission(False, "channel_suppressed")
     if status == UNSUBSCRIBED:
@@ -241,6 +248,7 @@ class EventState:
     lists: tuple[str, ...] = ()
     frequency: str | None = None
     frequency_before: str | None = None
+    source: str | None = None  # the door it came through (Source)
 
 
 @dataclass(frozen=True)
@@ -384,10 +392,16 @@ def plan_subscribe(
     now: datetime,
     sunset_due: datetime,
     resubscribe: bool = False,
+    profile: ProfileState | _Unknown = UNKNOWN,
 ) -> Plan:
     """Someone who unsubscribed is never brought back by an import; only an explicit
-    `resubscribe` does that (and it lifts an opt-out of every list)."""
+    `resubscribe` does that (and it lifts an opt-out of every list). Someone who stopped
+    everything (or complained, or was erased) left the lists to come as well: joining any list is
+    `previously_unsubscribed` for them too. Planned blind (UNKNOWN), the profile's "not opted out
+    of everything" is a precondition of the same transaction."""
     allowed = frozenset({None, UNSUBSCRIBED} if resubscribe else {None})
+    if _known(profile) and profile.opted_out_all and not resubscribe:
+        return _done(Outcome.PREVIOUSLY_UNSUBSCRIBED, UNSUBSCRIBED, profile.opted_out_event)
     if _known(state):
         if state.status in RECEIVING:
             return _done(Outcome.ALREADY_SUBSCRIBED, state.status, state.last_event)
@@ -406,9 +420,14 @@ def plan_subscribe(
         sunset_due=sunset_due,
         members=1,
     )
-    profile = ProfileWrite(email=email, created_at=now, opted_out_all=False if resubscribe else None)
+    write = ProfileWrite(
+        expect_opted_out=None if resubscribe else False,
+        email=email,
+        created_at=now,
+        opted_out_all=False if resubscribe else None,
+    )
     outcome = Outcome.RESUBSCRIBED if resubscribe else Outcome.SUBSCRIBED
-    return Plan(outcome, ACTIVE, event.key, event, list_id, profile, (join,))
+    return Plan(outcome, ACTIVE, event.key, event, list_id, write, (join,))
 
 
 # Leaving one list: the one-click POST, the page's "this list", mailto, the sunset job's last step.
@@ -696,7 +715,7 @@ def plan_undo(
     keeps it, so an undo never overrides a later choice; a second undo changes nothing. Undoing
     a stop-everything none of whose lists can come back is refused, unless it covered no list
     (then it only lifts the opt-out of future lists, once)."""
-    if original is None or original.action not in UNDO_ACTION:
+    if original is None or not undoable(original.action, original.source):
         return _done(Outcome.NOTHING_TO_UNDO)
     covers_all = original.list_id == EVERY_LIST
     if not covers_all and original.list_id != list_id:

@@ -224,8 +224,8 @@ class Dismissal(Contract):
     how: Annotated[DismissHow, Lenient]
     visitor_id: Identifier
     campaign_id: Any = None
-    customer_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    customer_hash: Annotated[str, Field(max_length=128)] | None = None
+    customer_id: Annotated[Printable, Field(max_length=128)] | None = None  # as the Visit's: one parser reads both
+    customer_hash: Annotated[str, Field(max_length=128, description=SIGNED)] | None = None
 
 
 # The component schemas of openapi.yaml, by name (scripts/openapi_schemas.py writes them).

@@ -72,11 +72,7 @@ def parse_dismissal(body: dict) -> Dismissal:
     visitor_id = body.get("visitor_id")
     if not isinstance(visitor_id, str) or not ID_PATTERN.match(visitor_id) or len(visitor_id) > 64:
         raise Invalid("bad_field", "visitor_id must be 1-64 letters, digits, '-' or '_'")
-    customer = body.get("customer_id")
-    if customer is not None and (not isinstance(customer, str) or not 0 < len(customer) <= 128):
-        raise Invalid("bad_field", "customer_id must be a string of at most 128 characters")
-    signature = _text(body.get("customer_hash"), "customer_hash", 128)
-    return Dismissal(campaign_id, visitor_id, DismissHow(how), customer, signature)
+    return Dismissal(campaign_id, visitor_id, DismissHow(how), *_customer(body))
 
 
 @dataclass(frozen=True)
@@ -90,6 +86,9 @@ class Decision:
     @property
     def issue(self) -> bool:
         return self.show and self.existing is None
+
+
+HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _text(value, name: str, limit: int, required: bool = False) -> str | None:
@@ -126,6 +125,7 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
     for flag in ("known_customer", "returning"):
         if not isinstance(body.get(flag, False), bool):
             raise Invalid("bad_field", f"{flag} must be true or false")
+    customer_id, signature = _customer(body)
     return Visit(
         site_key=site_key,
         visitor_id=visitor_id,
@@ -139,16 +139,20 @@ def parse_visit(body: dict, user_agent: str | None) -> Visit:
         returning=body.get("returning", False),
         seconds_on_page=float(seconds),
         user_agent=(user_agent or "")[:512],
-        customer_id=_customer_id(body.get("customer_id")),
-        customer_hash=_text(body.get("customer_hash"), "customer_hash", 128),
+        customer_id=customer_id,
+        customer_hash=signature,
     )
 
 
-def _customer_id(value) -> str | None:
-    value = _text(value, "customer_id", 128)
-    if value is not None and not value.isprintable():
+def _customer(body: dict) -> tuple[str | None, str | None]:
+    """(customer_id, customer_hash) as the snippet sends them. The hash is only a claim until
+    `identity.verified_customer` checks it; text that is no hex digest cannot be one, so it is
+    dropped here (the visitor is then anonymous) rather than compared."""
+    customer_id = _text(body.get("customer_id"), "customer_id", 128)
+    if customer_id is not None and not customer_id.isprintable():
         raise Invalid("bad_field", "customer_id must be printable text")
-    return value
+    signature = _text(body.get("customer_hash"), "customer_hash", 128)
+    return customer_id, signature if signature is not None and HEX_DIGEST.fullmatch(signature) else None
 
 
 def is_bot(visit: Visit) -> bool:

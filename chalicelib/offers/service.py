@@ -86,7 +86,9 @@ def site_for_page(site_key, origin: str | None) -> CachedSite:
 def check_site(site: CachedSite | None, origin: str | None) -> None:
     if site is None or not site.enabled:
         raise NotFound("unknown_site", "this site key is unknown or disabled")
-    if origin is not None and origin not in site.allowed_origins:
+    if origin is None:  # a browser always sends it with a POST; its absence is a script's request
+        raise Forbidden("origin_required", "offers are only decided for pages of the site's allowed origins")
+    if origin not in site.allowed_origins:
         raise Forbidden("origin_not_allowed", "this page's origin is not allowed for the site key")
 
 

@@ -250,6 +250,7 @@ class MemoryConsentStore:
                     tuple(event.lists or ()),
                     event.frequency,
                     event.frequency_before,
+                    str(event.context.source),
                 ),
                 str(event.context.source),
             )

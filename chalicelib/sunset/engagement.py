@@ -359,14 +359,14 @@ def verify_webhook(
 ) -> None:
     """`X-Offboard-Signature: sha256=<hex HMAC of "<timestamp>.<body>">`, timestamp within 5 minutes."""
     now = time.time() if now is None else now
-    try:
-        sent_at = int(timestamp or "")
-    except ValueError as error:
-        raise NotAuthenticated("bad_signature", "X-Offboard-Timestamp must be Unix seconds") from error
+    # At most 12 ASCII digits: int() reads other digits and any length, and a float of a huge one overflows.
+    if not (timestamp or "").isascii() or not (timestamp or "").isdigit() or len(timestamp) > 12:
+        raise NotAuthenticated("bad_signature", "X-Offboard-Timestamp must be Unix seconds")
+    sent_at = int(timestamp)
     if abs(now - sent_at) > WEBHOOK_TOLERANCE_SECONDS:
         raise NotAuthenticated("stale_request", "the timestamp is too far from now (replay?)")
     expected = "sha256=" + hmac.new(secret, f"{sent_at}.".encode() + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature or ""):
+    if not (signature or "").isascii() or not hmac.compare_digest(expected, signature or ""):
         raise NotAuthenticated("bad_signature", "the signature does not match the body")
 
 

@@ -69,7 +69,7 @@ def survey_page(language: str, event, mailing_list, action: str, skip: str) -> s
 def done_page(language: str, event, mailing_list, thanks: bool, undo_action: str) -> str:
     t = i18n.translator(language)
     undo_label = None
-    if event.action in consent.UNDO_ACTION:
+    if consent.undoable(event.action, event.source):
         undo_label = t("undo.pause") if event.action == Action.PAUSE else t("undo.unsubscribe")
     elif event.action == Action.FREQUENCY and event.frequency is not None:
         undo_label = t("undo.frequency")

@@ -169,6 +169,7 @@ class _Signature:
     signed: frozenset[str]
     verified: bool
     why: str  # why it did not verify
+    body_length: bool = False  # an l= tag: only that many body bytes are signed
 
 
 def _dkim(message: bytes, parsed, dns: DnsLookup | None) -> list[Finding]:
@@ -204,6 +205,15 @@ def _dkim(message: bytes, parsed, dns: DnsLookup | None) -> list[Finding]:
     else:
         covered = Finding(checks[1], Status.PASS, f"h= of {name} names List-Unsubscribe and List-Unsubscribe-Post")
     findings = [verified, covered, _alignment_finding(checks[2], best.domain, from_domain)]
+    if best.body_length:
+        findings.append(
+            Finding(
+                "dkim_body_length",
+                Status.WARN,
+                f"{name} signs only the first l= bytes of the body: whatever is appended after them still verifies "
+                "(a forwarder's or an attacker's text); drop l= and sign the whole body",
+            )
+        )
     if len(headers) > MAX_SIGNATURES:
         findings.append(
             Finding(
@@ -246,6 +256,7 @@ def _verify(message: bytes, index: int, header: str, dns: DnsLookup | None) -> _
     domain = tags.get(b"d", b"?").decode("ascii", "replace").strip().lower().rstrip(".")
     selector = tags.get(b"s", b"?").decode("ascii", "replace").strip()
     signed = frozenset(h.strip().lower() for h in tags.get(b"h", b"").decode("ascii", "replace").split(":"))
+    body_length = b"l" in tags
     errors = _Errors()
     log = logging.Logger("offboard.preflight.dkim")
     log.addHandler(errors)
@@ -257,16 +268,17 @@ def _verify(message: bytes, index: int, header: str, dns: DnsLookup | None) -> _
             why = "the body changed after signing (body hash mismatch): sign the message after its last change"
         else:
             why = f"{error}: fix the signature's tags"
-        return _Signature(domain, selector, signed, False, why)
+        return _Signature(domain, selector, signed, False, why, body_length)
     except Exception as error:  # noqa: BLE001  (dkimpy raises many kinds on malformed input)
-        return _Signature(domain, selector, signed, False, f"it cannot be checked ({error}): re-sign the message")
+        why = f"it cannot be checked ({error}): re-sign the message"
+        return _Signature(domain, selector, signed, False, why, body_length)
     if ok:
-        return _Signature(domain, selector, signed, True, "")
+        return _Signature(domain, selector, signed, True, "", body_length)
     if errors.messages:
         why = f"the public key for {selector}._domainkey.{domain} cannot be used ({errors.messages[-1]}): check the key"
     else:
         why = "a signed header changed after signing, or the key is not the signer's: sign the message last"
-    return _Signature(domain, selector, signed, False, why)
+    return _Signature(domain, selector, signed, False, why, body_length)
 
 
 def _aligned(signing: str, from_domain: str | None) -> Status:

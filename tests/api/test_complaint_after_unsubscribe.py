@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 from chalice.test import Client
@@ -88,3 +89,23 @@ def test_a_complaint_from_a_member_stops_every_list_and_the_lists_to_come(api, s
     api.admin("POST", "/v1/lists", {"list_id": "later", "name": "Created after the complaint"})
     api.admin("POST", "/v1/lists/later/subscribers", {"email": ADDRESS})
     assert api.allowed(ADDRESS, "later")["reason"] == "opted_out_all"
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_complaint_cannot_be_undone_from_the_persons_confirmation_page(api, settings, door):
+    """The undo on the confirmation page reverses the person's own choice; a complaint (a
+    mailbox provider's report) holds even for someone who holds the link and the event id."""
+    sid = subscriber_id_for(settings.subscriber_id_key, ADDRESS)
+    api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": ADDRESS})
+    with Client(app) as client:
+        DOORS[door](client, sid)
+    [complaint] = [e for e in api.events(sid) if e["source"] == "complaint"]
+    link, event = api.link(ADDRESS), f"EVENT#{complaint['event_id']}"
+
+    page = api.http.get(f"{link}/done?event={quote(event)}")
+    assert page.status_code == 200 and f'{link}/undo"'.encode() not in page.body
+    undo = api.http.post(f"{link}/undo", headers=FORM, body=f"event={quote(event)}".encode())
+    assert undo.status_code == 409
+    assert subscribers.get_profile(sid).opted_out_all is True
+    assert api.allowed(ADDRESS)["reason"] == "opted_out_all"
+    assert [e["action"] for e in api.events(sid)].count("resubscribe") == 0

@@ -120,3 +120,19 @@ def test_the_cli_mints_a_link_that_opens_the_page(api):
         [sys.executable, "-m", "tools.cli", "report-link", "leaving"], cwd=ROOT, capture_output=True, text=True
     )
     assert wrong.returncode == 2 and "--list" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["leaving", "--list", "../x"],
+        ["leaving", "--list", "newsletter", "--from", "2026-13"],
+        ["leaving", "--list", "newsletter", "--to", "\uff12026-01"],
+        ["campaign", "shop", "<x>"],
+    ],
+)
+def test_the_cli_signs_no_link_to_a_page_that_cannot_exist(arguments):
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "report-link", *arguments], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "http" not in done.stdout and ("no id" in done.stderr or "no month" in done.stderr)

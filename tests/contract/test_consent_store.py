@@ -130,10 +130,16 @@ def test_a_complaint_after_unsubscribing_every_list_still_suppresses(lists):
     assert trail(lists).count(("unsubscribe_all", "*", "complaint")) == 1
     assert apply(Fact("complaint", "s1"), NOW + timedelta(hours=2)) == "complaint_already"
     lists.add_list("later", "Later")
-    join("s1", "later", NOW + timedelta(days=1), ctx=IMPORT)
+    # Stopping everything covers the lists to come: an import into one is refused, and says so.
+    assert join("s1", "later", NOW + timedelta(days=1), ctx=IMPORT) == "previously_unsubscribed"
     later = lists.subscription("s1", "later")
-    allowed = consent.may_send(later.status, later.paused_until, profile.opted_out_all, set(), "email", NOW)
-    assert (later.status, allowed.allowed, allowed.reason) == (consent.ACTIVE, False, "opted_out_all")
+    assert later is None or later.status is None
+    assert lists.members("later") == 0
+    allowed = consent.may_send(None, None, profile.opted_out_all, set(), "email", NOW)
+    assert not allowed.allowed
+    # Consent given again, explicitly, is what brings them back (and lifts the opt-out).
+    assert join("s1", "later", NOW + timedelta(days=2), resubscribe=True, ctx=IMPORT) == "resubscribed"
+    assert lists.subscription("s1", "later").status == consent.ACTIVE and not lists.everything("s1")[0].opted_out_all
 
 
 def test_undoing_an_unsubscribe_restores_the_list_once(lists):

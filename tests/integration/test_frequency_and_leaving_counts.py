@@ -176,7 +176,11 @@ def test_stop_everything_is_counted_once_and_on_every_list_it_left(newsletter):
     }
     subscribers.unsubscribe_all("s1", AuditContext("complaint"), NOW)  # nothing left to stop: not counted
     assert counts("*") == everything
-    subscribers.undo("s1", "newsletter", change.event_key, PAGE, NOW, sunset_due=NOW)
+    # A complaint is not the person's to undo from a page: nothing comes back, nothing is counted.
+    assert not subscribers.undo("s1", "newsletter", change.event_key, PAGE, NOW, sunset_due=NOW).applied
+    assert counts("*") == everything
+    left = subscribers.unsubscribe_all("s2", PAGE, NOW)  # the person's own stop-everything comes back
+    subscribers.undo("s2", "newsletter", left.event_key, PAGE, NOW, sunset_due=NOW)
     assert counts("*")["resubscribe#page@newsletter"] == 1 and counts("*")["resubscribe_all#page"] == 1
 
 

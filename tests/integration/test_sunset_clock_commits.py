@@ -56,7 +56,9 @@ def hold(item: ClockItem) -> None:
     actions = [Subscription.status.set(item.status), Subscription.sunset_due.set(item.due)]
     actions.append(Subscription.sunset_state.set(item.state) if item.state else Subscription.sunset_state.remove())
     actions.append(
-        Subscription.pending_since.set(item.pending_since) if item.pending_since else Subscription.pending_since.remove()
+        Subscription.pending_since.set(item.pending_since)
+        if item.pending_since
+        else Subscription.pending_since.remove()
     )
     actions.append(
         Subscription.reminder_sent_at.set(STALE) if item.reminded else Subscription.reminder_sent_at.remove()

@@ -28,6 +28,7 @@ def report_link(report, names, list_id, first, last, minutes, open_it) -> None:
         raise click.UsageError(f"{report} takes {'SITE_KEY CAMPAIGN_ID' if wanted else 'no names'}")
     if report == "leaving" and not list_id:
         raise click.UsageError("leaving needs --list LIST_ID")
+    _check_names(names, list_id, first, last)
     if report == "campaign":
         path, query = "/reports/sites/{}/campaigns/{}".format(*names), {}
     elif report == "leaving":
@@ -40,6 +41,21 @@ def report_link(report, names, list_id, first, last, minutes, open_it) -> None:
         import webbrowser
 
         webbrowser.open(url)
+
+
+def _check_names(names, list_id, first, last) -> None:
+    """A link is signed only for a page that can exist: ids as the service takes them, months as
+    YYYY-MM (a link for `../x` or month 13 would open only an error page)."""
+    import re
+
+    from chalicelib.core.ids import ID_PATTERN
+
+    for name in (*names, *([list_id] if list_id else [])):
+        if not ID_PATTERN.match(name):
+            raise click.UsageError(f"{name!r} is no id: 1-64 letters, digits, '-' or '_'")
+    for month in (m for m in (first, last) if m is not None):
+        if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month, flags=re.ASCII) or month < "2000-01":
+            raise click.UsageError(f"{month!r} is no month: write YYYY-MM, e.g. 2026-01")
 
 
 COMMANDS = (report_link,)

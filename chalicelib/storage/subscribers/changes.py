@@ -115,7 +115,14 @@ def event_state(item: ConsentEvent | None) -> EventState | None:
     if item is None:
         return None
     return EventState(
-        item.sk, item.action, item.list_id, item.at, tuple(item.lists or ()), item.frequency, item.frequency_before
+        item.sk,
+        item.action,
+        item.list_id,
+        item.at,
+        tuple(item.lists or ()),
+        item.frequency,
+        item.frequency_before,
+        item.source,
     )
 
 
@@ -449,7 +456,17 @@ def subscribe(
     plan = consent.plan_subscribe(UNKNOWN, list_id, email, ctx, now, sunset_due, resubscribe)
 
     def replan(stale: Stale) -> Plan:
-        return consent.plan_subscribe(stale.subscriptions[list_id], list_id, email, ctx, now, sunset_due, resubscribe)
+        # Only the items whose condition failed come back: the others are as the plan expected.
+        return consent.plan_subscribe(
+            stale.subscriptions.get(list_id, UNKNOWN),
+            list_id,
+            email,
+            ctx,
+            now,
+            sunset_due,
+            resubscribe,
+            profile=stale.profile or UNKNOWN,
+        )
 
     return replanned(subscriber_id, plan, replan, now, 3).outcome
 

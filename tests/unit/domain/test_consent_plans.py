@@ -229,8 +229,26 @@ def test_undoing_a_frequency_is_conditional_on_it_being_the_latest_change():
 # Undo.
 
 
-def unsubscribed_by(key: str, action=Action.UNSUBSCRIBE, list_id="news", lists=()):
-    return EventState(key, action, list_id, NOW, tuple(lists))
+def unsubscribed_by(key: str, action=Action.UNSUBSCRIBE, list_id="news", lists=(), source="page"):
+    return EventState(key, action, list_id, NOW, tuple(lists), source=source)
+
+
+@pytest.mark.parametrize("source", ["complaint", "bounce", "erasure", "sunset", "api", "import", None])
+def test_a_person_undoes_only_their_own_choice_never_a_complaint_or_the_sunset_job(source):
+    everything = unsubscribed_by("EVENT#c", Action.UNSUBSCRIBE_ALL, "*", ["news"], source=source)
+    one = unsubscribed_by("EVENT#s", Action.UNSUBSCRIBE, source=source)
+    assert (
+        consent.plan_undo(
+            everything, "news", [state("news", UNSUBSCRIBED, "EVENT#c")], ProfileState(True, "EVENT#c"), PAGE, NOW, NOW
+        ).outcome
+        == Outcome.NOTHING_TO_UNDO
+    )
+    assert (
+        consent.plan_undo(one, "news", [state("news", UNSUBSCRIBED, "EVENT#s")], None, PAGE, NOW, NOW).outcome
+        == Outcome.NOTHING_TO_UNDO
+    )
+    assert not consent.undoable(Action.UNSUBSCRIBE_ALL, source)
+    assert consent.undoable(Action.UNSUBSCRIBE_ALL, "one-click") and consent.undoable(Action.PAUSE, "page")
 
 
 def test_undo_restores_a_list_whose_latest_change_is_still_the_one_undone():

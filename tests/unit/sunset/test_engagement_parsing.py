@@ -95,6 +95,10 @@ def test_webhook_signatures():
         ("1000", good.replace("a", "b"), 1000),
         ("x", good, 1000),
         ("1000", None, 1000),
+        ("9" * 310, good, 1000),  # float(now) - a 310-digit int overflowed: a 500 before the signature
+        ("\u0661\u0660\u0660\u0660", good, 1000),  # Arabic-Indic digits: int() reads them
+        ("", good, 1000),
+        ("1000", "sha256=\u00e9", 1000),  # compare_digest raised TypeError on non-ASCII text
     ):
         with pytest.raises(NotAuthenticated):
             engagement.verify_webhook(body, timestamp, signature, secret, now=now)

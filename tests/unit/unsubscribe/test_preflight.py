@@ -258,3 +258,23 @@ def test_only_the_first_few_signatures_are_checked_and_more_are_a_warning(unsubs
         message = sign(message)
     report = preflight.check_message(message, KEY)
     assert report.ready and statuses(report)["dkim_signatures"] == "warn"
+
+
+def test_a_signature_over_part_of_the_body_is_named_with_what_to_fix(unsubscribe):
+    """l= signs only the first bytes of the body: text appended afterwards still verifies."""
+    import dkim
+
+    message = compose(good_headers(unsubscribe))
+    signed = dkim.sign(
+        message,
+        b"s1",
+        b"example.com",
+        rsa_key()[0],
+        include_headers=[b"From", b"To", b"Subject", b"List-Unsubscribe", b"List-Unsubscribe-Post"],
+        length=True,
+    )
+    report = preflight.check_message(signed + message + b"Click here for a prize: https://evil.example/\r\n", KEY)
+    assert statuses(report)["dkim_verifies"] == "pass" and statuses(report)["dkim_body_length"] == "warn"
+    [warning] = [f for f in report.findings if f.check == "dkim_body_length"]
+    assert "drop l=" in warning.message
+    assert "dkim_body_length" not in statuses(preflight.check_message(sign(message), KEY))
