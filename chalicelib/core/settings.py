@@ -12,8 +12,8 @@ Three groups, by when they are needed:
 
 One way per stage for each setting: dev reads everything from `.chalice/config.json`; a deployed
 stage reads the secrets (`SECRET_NAMES`) from SSM and everything else from its environment,
-which the stack sets from its parameters (`PublicBaseUrl`, `SunsetEmailFrom`, ...; the README's
-deploy section) and from `.chalice/config.json`.
+which the stack sets from its parameters (`PublicBaseUrl`, `SunsetEmailFrom`, ...; docs/deploy.md,
+"Where each setting lives") and from `.chalice/config.json`.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _sender(env: dict, name: str, required: bool) -> str | None:
     """A From address (`a@b.example` or `Name <a@b.example>`), or None when unset and optional.
 
     Outside the dev stage a required sender has no default: mail from an example domain would
-    bounce or land in spam, and the deploy sets it (stack parameter, README "Deploying")."""
+    bounce or land in spam, and the deploy sets it (stack parameter, docs/deploy.md step 4)."""
     from email.utils import parseaddr
 
     value = (env.get(name) or "").strip()

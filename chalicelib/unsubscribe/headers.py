@@ -39,7 +39,7 @@ MAX_LOCAL_PART = 64  # octets (RFC 5321 4.5.3.1.1)
 
 def mailto_uri(settings: Settings, subscriber_id: str, list_id: str, campaign_id: str = "") -> str:
     """The mailto that unsubscribes this recipient from this list when a mail reaches it
-    (README, "Leaving by email reply or SMS"): the compact signed token as a subaddress,
+    (docs/mail-and-sms.md): the compact signed token as a subaddress,
     `unsubscribe+<kid>.<subscriber>.<signature>@domain`, when the local part stays within 64
     octets; otherwise the plain address with the full token in the subject."""
     from urllib.parse import quote

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from tests.documented import local_cli_settings
 from tests.helpers import ROOT
 from tools.demo import DEMO_ACTIVE_MEMBERS
 
@@ -51,16 +52,23 @@ def test_subscribers_from_the_cli(local_stack, tmp_path):
     assert [json.loads(line)["action"] for line in local_stack.cli("export", sid).splitlines()] == ["subscribe"]
 
 
-def as_the_readme_shows(stack) -> dict:
-    """The environment of a newcomer's second shell, as the README shows it: DYNAMODB_ENDPOINT and
-    the ports run-local was given, none of the endpoints and URLs run-local exported to its own
-    processes."""
+def as_the_docs_show(stack) -> dict:
+    """The environment of a newcomer's second shell, as docs/try.md ("The CLI") shows it: the
+    variables its `export` line names, with this stack's values, and none of the endpoints and URLs
+    run-local exported to its own processes."""
+    values = {
+        "DYNAMODB_ENDPOINT": stack.env["DYNAMODB_ENDPOINT"],
+        "PORT": str(stack.api_port),
+        "SQS_PORT": str(stack.sqs_port),
+    }
+    named = local_cli_settings()
+    assert set(named) <= set(values), f"docs/try.md exports {named}: which of this stack's values are they?"
     env = {
         name: value
         for name, value in stack.env.items()
-        if name not in ("SQS_ENDPOINT", "SES_ENDPOINT", "PUBLIC_BASE_URL") and not name.endswith("_QUEUE_URL")
+        if name not in ("SQS_ENDPOINT", "SES_ENDPOINT", "PUBLIC_BASE_URL", *values) and not name.endswith("_QUEUE_URL")
     }
-    return {**env, "PORT": str(stack.api_port), "SQS_PORT": str(stack.sqs_port)}
+    return {**env, **{name: values[name] for name in named}}
 
 
 def run_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -70,9 +78,9 @@ def run_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
-    """`sunset-run` run as the README shows it sends through run-local's SES (it sent nothing
+    """`sunset-run` run as docs/try.md and docs/operate.md show it sends through run-local's SES (it sent nothing
     before: the CLI pointed SES at a port where nothing listens)."""
-    env = as_the_readme_shows(local_stack)
+    env = as_the_docs_show(local_stack)
 
     def sunset_run(*args):
         done = run_cli(env, "sunset-run", *args)
@@ -99,7 +107,7 @@ def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
 
 def test_cli_links_follow_port(local_stack):
     """run-local serves the API on PORT; the links the CLI prints point there."""
-    done = run_cli(as_the_readme_shows(local_stack), "headers", "newsletter", "port@example.com")
+    done = run_cli(as_the_docs_show(local_stack), "headers", "newsletter", "port@example.com")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["unsubscribe_url"].startswith(f"http://127.0.0.1:{local_stack.api_port}/u/")
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where the permission test pretends to deploy: the README's stack name, a fixed account.
+# Where the permission test pretends to deploy: docs/deploy.md's stack name, a fixed account.
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
 

@@ -1,5 +1,5 @@
-"""`python -m tools.cli --stage prod doctor` (issue 17, part 2) against moto: the set-up the README
-and the packaged template make passes; a broken one fails, naming each thing to fix.
+"""`python -m tools.cli --stage prod doctor` (issue 17, part 2) against moto: the set-up the deploy
+steps (docs/deploy.md) and the packaged template make passes; a broken one fails, naming each thing to fix.
 
 moto has no SES v2 `GetAccount`: where the sandbox matters, the SES v2 client answers it here."""
 
@@ -11,8 +11,16 @@ import boto3
 import moto
 import pytest
 
+from tests.documented import (
+    cli_arguments,
+    commands,
+    deploy_steps,
+    ssm_parameters,
+    stack_name,
+    stack_parameters,
+    step,
+)
 from tests.infra.conftest import ROOT, Resolver, create_stack_resources, load_template
-from tests.infra.test_prod_boot import deploy_section, ssm_parameters
 from tools.cli import doctor as doctor_module
 
 STACK = {
@@ -53,15 +61,15 @@ def prod_environment(monkeypatch):
 
 @pytest.fixture
 def deployed(packaged, prod_environment):
-    """The prod stage as the README deploys it: secrets in SSM, the stack, the sender's domain
+    """The prod stage as docs/deploy.md deploys it: secrets in SSM, the stack, the sender's domain
     verified with DKIM, the receipt rule set made active."""
     with moto.mock_aws():
         resolver = Resolver(load_template(packaged("prod") / "sam.yaml"), "prod", STACK)
         create_stack_resources(boto3.client, resolver)
-        for name, (kind, value) in ssm_parameters(deploy_section((ROOT / "README.md").read_text())).items():
+        for name, (kind, value) in ssm_parameters(deploy_steps()).items():
             boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
         boto3.client("cloudformation").create_stack(
-            StackName="offboard-prod",
+            StackName=stack_name(deploy_steps()),  # the name step 4 deploys under: doctor must find it
             TemplateBody=json.dumps(STACK_TEMPLATE),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.items()],
         )
@@ -102,7 +110,7 @@ def test_a_good_deployment_passes_every_check(deployed, capsys):
 
 def test_before_deploy_it_checks_what_exists_and_says_to_run_again(prod_environment):
     with moto.mock_aws():
-        for name, (kind, value) in ssm_parameters(deploy_section((ROOT / "README.md").read_text())).items():
+        for name, (kind, value) in ssm_parameters(deploy_steps()).items():
             boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
         boto3.client("ses").verify_domain_identity(Domain="example.com")
         boto3.client("ses").verify_domain_dkim(Domain="example.com")
@@ -114,12 +122,35 @@ def test_before_deploy_it_checks_what_exists_and_says_to_run_again(prod_environm
     assert all(c.status in ("ok", "skip") for c in checks), checks
 
 
+def test_step_8_as_written_checks_the_stage_before_the_deploy(prod_environment, capsys):
+    """docs/deploy.md's step 8, before the deploy: its first `doctor` command line, run as written
+    after steps 1 and 2 (the sender's domain verified, the secrets in SSM), passes the same values
+    the deploy of step 4 passes, and exits 0 with the stack's checks skipped."""
+    from tools.cli import main
+
+    before, after = commands(step(8), "python -m tools.cli")
+    arguments = cli_arguments(before)
+    given = dict(arguments[i + 1].split("=", 1) for i, word in enumerate(arguments) if word == "--parameter")
+    deployed_with = stack_parameters(deploy_steps())
+    assert given and given == {name: deployed_with[name] for name in given}
+    assert cli_arguments(after) == ["--stage", "prod", "doctor"]
+    with moto.mock_aws():
+        for name, (kind, value) in ssm_parameters(deploy_steps()).items():
+            boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
+        boto3.client("ses").verify_domain_identity(Domain="example.com")
+        boto3.client("ses").verify_domain_dkim(Domain="example.com")
+        assert main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert "0 failed" in printed and "[FAIL]" not in printed
+    assert "[skip] stack offboard-prod" in printed, printed
+
+
 def test_a_broken_deployment_fails_naming_each_thing_to_fix(deployed, capsys):
     ssm, sqs, dynamodb = boto3.client("ssm"), boto3.client("sqs"), boto3.client("dynamodb")
     ssm.delete_parameter(Name="/offboard/prod/SIGNING_KEY_ID")
     ssm.put_parameter(Name="/offboard/prod/PUBLIC_BASE_URL", Type="String", Value="https://x.example")  # old README
     boto3.client("cloudformation").update_stack(
-        StackName="offboard-prod",
+        StackName=stack_name(deploy_steps()),
         TemplateBody=json.dumps(STACK_TEMPLATE),
         Parameters=[
             {"ParameterKey": k, "ParameterValue": v}

@@ -1,6 +1,6 @@
-"""The README's deploy steps, as written, boot the prod stage (issue 17, part 1).
+"""The deploy steps of docs/deploy.md, as written, boot the prod stage (issue 17, part 1).
 
-Given the SSM parameters the README's deploy section tells the operator to create (each command
+Given the SSM parameters the deploy steps tell the operator to create (each command
 expanded by bash, `$(openssl rand ...)` included), the stack parameters its `aws cloudformation
 deploy` passes, and the packaged prod template (`scripts/package`): moto's server stands in for
 AWS, with what the stack creates (tables, queues, topics, the configuration set) and the sender
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from tests.documented import deploy_steps, ssm_parameters, stack_parameters
 from tests.infra.conftest import ACCOUNT, REGION, ROOT, Resolver, create_stack_resources, load_template, resources
 
 SITE = "python/lib/python3.12/site-packages/"
@@ -41,68 +42,6 @@ CAMPAIGN = {
     "targeting": {"paths": ["/*"], "min_cart_value": 20, "currency": "USD"},
     "variants": [{"variant_id": "a", "texts": {"headline": "Take 5 off"}}],
 }
-
-
-# The README's deploy section, read as an operator reads it.
-
-
-def deploy_section(readme: str) -> str:
-    start = readme.index("## Deploying to AWS, step by step")
-    end = readme.index("\n## ", start + 1)
-    return readme[start:end]
-
-
-def _commands(section: str, prefix: str) -> list[str]:
-    """Each shell command starting with `prefix`, continuation lines joined."""
-    lines, commands, current = section.splitlines(), [], None
-    for line in lines:
-        text = line.strip()
-        if current is not None:
-            current += " " + text.rstrip("\\").strip()
-        elif text.startswith(prefix):
-            current = text.rstrip("\\").strip()
-        else:
-            continue
-        if not text.endswith("\\"):
-            commands.append(current)
-            current = None
-    return commands
-
-
-def shell_words(command: str) -> list[str]:
-    """The words bash makes of a command (quotes, `$(...)`, a trailing comment)."""
-    result = subprocess.run(
-        ["bash", "-c", f"set -- {command}\nprintf '%s\\0' \"$@\""], capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split("\0")[:-1]
-
-
-def _option(words: list[str], name: str) -> str:
-    return words[words.index(name) + 1]
-
-
-def ssm_parameters(section: str) -> dict[str, tuple[str, str]]:
-    """{name: (type, value)} of every `aws ssm put-parameter` in the deploy section."""
-    found = {}
-    for command in _commands(section, "aws ssm put-parameter"):
-        words = shell_words(command)
-        found[_option(words, "--name")] = (_option(words, "--type"), _option(words, "--value"))
-    return found
-
-
-def stack_parameters(section: str) -> dict[str, str]:
-    """The `--parameter-overrides` of the deploy section's `aws cloudformation deploy`."""
-    [command] = _commands(section, "aws cloudformation deploy")
-    words = shell_words(command)
-    start = words.index("--parameter-overrides") + 1
-    overrides = {}
-    for word in words[start:]:
-        if word.startswith("--"):
-            break
-        name, _, value = word.partition("=")
-        overrides[name] = value
-    return overrides
 
 
 # AWS as the stack leaves it, in moto's server.
@@ -267,13 +206,13 @@ def scheduled_event() -> dict:
 
 @pytest.fixture(scope="module")
 def boot(packaged, endpoint, tmp_path_factory):
-    """Runs the README's steps and every function once; returns what the test checks."""
+    """Runs the deploy steps and every function once; returns what the test checks."""
     from moto.ses.models import ses_backends
 
     from tests.helpers import eventbridge_event, sns_message
     from tests.integration.doors import inbound_sms, received
 
-    section = deploy_section((ROOT / "README.md").read_text())
+    section = deploy_steps()
     parameters, overrides = ssm_parameters(section), stack_parameters(section)
     template = load_template(packaged("prod") / "sam.yaml")
     resolver = Resolver(template, "prod", overrides)

@@ -121,7 +121,7 @@ def check_senders(clients: Clients, senders: list[str]) -> list[Check]:
 
 
 def check_mailbox_domain(clients: Clients, mailbox: str) -> Check:
-    """SES receives mail only for a verified domain (README, "Setting up receiving")."""
+    """SES receives mail only for a verified domain (docs/mail-and-sms.md, "Setting up receiving")."""
     domain = mailbox.rpartition("@")[2]
     verified = clients("ses").get_identity_verification_attributes(Identities=[domain])["VerificationAttributes"]
     if verified.get(domain, {}).get("VerificationStatus") == "Success":
