@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from chalicelib.cancel import texts
+from chalicelib.cancel import texts, tickets
 from chalicelib.cancel.service import page_path, undo_path
 from chalicelib.core.pages import render
 from chalicelib.domain.cancel import OfferKind, SaveOffer, Session, Status
@@ -30,7 +30,7 @@ def _page(template: str, session: Session | None, **values) -> str:
     back = {}
     if session is not None:
         back = {"return_url": session.request.return_url, "return_host": urlsplit(session.request.return_url).hostname}
-    return render(template, language, None, t=t, **{"return_url": None, "notice": None, **back, **values})
+    return render(template, language, None, t=t, **{"return_url": None, "notice": None, "ticket": None, **back, **values})
 
 
 def session_page(session: Session, now: datetime, notice_key: str | None = None) -> str:
@@ -47,6 +47,7 @@ def session_page(session: Session, now: datetime, notice_key: str | None = None)
             offer_text=offer_text(t, offer, request.currency) if offer else None,
             offer_id=offer.offer_id if offer else "",
             notice=notice,
+            ticket=tickets.seal(session),
         )
     if session.status is Status.OPEN:
         return _page(
@@ -58,12 +59,17 @@ def session_page(session: Session, now: datetime, notice_key: str | None = None)
             plan=request.plan,
             price=money(request.price, request.currency),
             return_url=None,
+            ticket=tickets.seal(session),
         )
     done = {"title_key": "done.title", "notice": notice, "lead": None, "undo_action": None}
     if session.status is Status.CANCELLED:
         done["outcome"] = t("done.cancelled", date=request.effective_date.isoformat())
         if now < session.undo_until():
-            done |= {"undo_action": undo_path(session), "undo_until": request.effective_date.isoformat()}
+            done |= {
+                "undo_action": undo_path(session),
+                "undo_until": request.effective_date.isoformat(),
+                "ticket": tickets.seal(session),
+            }
     elif session.status is Status.SAVED:
         done["outcome"] = t("done.saved", offer=offer_text(t, session.offer, request.currency))
     else:

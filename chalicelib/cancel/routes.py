@@ -14,6 +14,10 @@ from chalicelib.core.settings import event_sources
 
 bp = Blueprint(__name__)
 
+# A click carries the page's ticket (up to 6000 characters) beside a comment of up to 5000
+# characters, which in Thai is 3 bytes each and percent-encoded 9.
+CLICK_FORM_BYTES = 64 * 1024
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -144,7 +148,7 @@ def cancel_click(request, token):
     from chalicelib.cancel import pages, service
 
     now = _now()
-    form = parse_form(header(request, "content-type"), raw_body(request))
+    form = parse_form(header(request, "content-type"), raw_body(request), limit=CLICK_FORM_BYTES)
     try:
         return html_response(pages.session_page(service.act(token, form.get("action", ""), form, now), now))
     except service.LinkRefused as refused:
@@ -162,8 +166,10 @@ def cancel_undo(request, token):
     from chalicelib.cancel import pages, service
 
     now = _now()
+    content_type = header(request, "content-type") or ""
+    form = parse_form(content_type, raw_body(request), limit=CLICK_FORM_BYTES) if "form" in content_type else {}
     try:
-        return html_response(pages.session_page(service.undo(token, now), now))
+        return html_response(pages.session_page(service.undo(token, now, form.get("ticket")), now))
     except service.LinkRefused as refused:
         return _refused(refused)
     except Conflict as conflict:

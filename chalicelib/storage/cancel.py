@@ -10,6 +10,7 @@ of that put and the budget's conditional increment.
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.domain.cancel import (
     Answer,
     Change,
@@ -227,12 +228,16 @@ def _stats_key(session: Session) -> tuple[str, str]:
     return f"CANCELFLOW#{session.request.business}", f"STATS#{reason}#{session.arm or 'none'}"
 
 
-def commit(change: Change, messages: list[dict] = ()) -> bool:
+def commit(change: Change, messages: list[dict] = ()) -> Session | None:
     """Write the planned session if it still has the version the plan saw, with its counters and,
-    when it spends the budget, the budget's increment: one transaction. False when another
-    request changed the session first; Conflict("offer_unavailable") when the budget is spent."""
+    when it spends the budget, the budget's increment: one transaction, no read. None when
+    written; when another request changed the session first, the session as it is now (the
+    failed condition hands it back), to plan again on. Conflict("offer_unavailable") when the
+    budget is spent, NotFound when the session is gone."""
     item = _item(change.session)
-    transaction = Transaction().put("session", item, CancelSessionItem.version == change.expected_version)
+    transaction = Transaction().put(
+        "session", item, CancelSessionItem.version == change.expected_version, keep_old=True
+    )
     if change.tallies:
         stats = StatsItem(*_stats_key(change.session))
         transaction.update("stats", stats, [getattr(StatsItem, str(t)).add(1) for t in change.tallies])
@@ -251,9 +256,16 @@ def commit(change: Change, messages: list[dict] = ()) -> bool:
         _with_outbox(transaction, list(messages)).commit()
     except ConditionsFailed as failed:
         if "session" in failed:
-            return False
+            return _session_from_item(failed.failed["session"])
         raise Conflict("offer_unavailable", "this offer is no longer available") from failed
-    return True
+    return None
+
+
+def _session_from_item(raw: dict) -> Session:
+    """A session item as DynamoDB JSON (a failed condition's ALL_OLD)."""
+    if not raw or "state" not in raw:
+        raise NotFound("unknown_session", "this cancellation session does not exist any more")
+    return session_from_raw(json.loads(raw["state"]["S"]), int(raw["version"]["N"]))
 
 
 def stats_of(business: str) -> dict[tuple[str, str], dict[str, int]]:
@@ -369,7 +381,10 @@ def erase_customer(business: str, customer_id: str) -> int:
     for session in sessions:
         for _ in range(5):  # on the version read, so a click landing meanwhile is not undone
             request = replace(session.request, customer_id=ERASED, subscription_id=ERASED)
-            erased = _item(replace(session, request=request, answer=replace(session.answer, comment=None)))
+            # A new version, so a page ticket sealed before the erasure can never write the ids back.
+            erased = _item(
+                replace(session, request=request, answer=replace(session.answer, comment=None), version=session.version + 1)
+            )
             if written(lambda item=erased, v=session.version: item.save(condition=CancelSessionItem.version == v)):
                 break
             session = load_session(session.session_id) or session
