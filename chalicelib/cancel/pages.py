@@ -6,7 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from chalicelib.cancel import texts, tickets
-from chalicelib.cancel.service import page_path, undo_path
+from chalicelib.cancel.service import LinkRequest, new_link_path, page_path, undo_path
 from chalicelib.core.pages import render
 from chalicelib.domain.cancel import OfferKind, SaveOffer, Session, Status
 from chalicelib.domain.money import to_decimal
@@ -30,7 +30,24 @@ def _page(template: str, session: Session | None, **values) -> str:
     back = {}
     if session is not None:
         back = {"return_url": session.request.return_url, "return_host": urlsplit(session.request.return_url).hostname}
-    return render(template, language, None, t=t, **{"return_url": None, "notice": None, "ticket": None, **back, **values})
+    return render(
+        template,
+        language,
+        None,
+        t=t,
+        **{
+            "return_url": None,
+            "notice": None,
+            "ticket": None,
+            "relink_action": None,
+            "relink_lead": None,
+            "undo_action": None,
+            "outcome": None,
+            "lead": None,
+            **back,
+            **values,
+        },
+    )
 
 
 def session_page(session: Session, now: datetime, notice_key: str | None = None) -> str:
@@ -70,17 +87,40 @@ def session_page(session: Session, now: datetime, notice_key: str | None = None)
                 "undo_until": request.effective_date.isoformat(),
                 "ticket": tickets.seal(session),
             }
-    elif session.status is Status.SAVED:
-        done["outcome"] = t("done.saved", offer=offer_text(t, session.offer, request.currency))
     else:
-        done["outcome"] = t("done.undone")
+        # Saved or kept: the person may still want to leave later; a new session is one email away.
+        saved = session.status is Status.SAVED
+        done["outcome"] = t("done.saved", offer=offer_text(t, session.offer, request.currency)) if saved else None
+        done["outcome"] = done["outcome"] or t("done.undone")
+        relink = new_link_path(page_path(session).removeprefix("/cancel/"))
+        done |= {"relink_action": relink, "relink_lead": t("relink.after")}
     return _page("cancel_done.html", session, **done)
 
 
-def refused_link_page(session: Session | None) -> str:
-    """An expired link still leads back to the business (where a new link is one click away);
-    an invalid one says to start again there."""
+def refused_link_page(session: Session | None, token: str | None = None) -> str:
+    """A refused link is never a dead end: an expired one leads back to the business, and any
+    link that names a session offers to have the business mail a new one."""
     key = "expired.lead" if session else "invalid.lead"
-    language = texts.language_of(session.request.locale if session else None)
-    lead = texts.translator(language)(key)
-    return _page("cancel_done.html", session, title_key="expired.title", outcome=None, lead=lead, undo_action=None)
+    t = texts.translator(texts.language_of(session.request.locale if session else None))
+    relink = new_link_path(token) if token else None
+    return _page(
+        "cancel_done.html",
+        session,
+        title_key="expired.title",
+        outcome=None,
+        lead=t(key),
+        undo_action=None,
+        relink_action=relink,
+        relink_lead=t("relink.lead"),
+    )
+
+
+def new_link_page(result: LinkRequest) -> str:
+    t = texts.translator(texts.language_of(result.session.request.locale if result.session else None))
+    if result.session is None:
+        return _page("cancel_done.html", None, title_key="expired.title", outcome=None, lead=t("relink.unknown"))
+    outcome = t("relink.sent") if result.requested else None
+    notice = None if result.requested else t("relink.limited")
+    return _page(
+        "cancel_done.html", result.session, title_key="relink.title", outcome=outcome, notice=notice, lead=None
+    )

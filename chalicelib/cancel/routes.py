@@ -124,10 +124,10 @@ def cancel_webhooks(event):
         webhooks.deliver(json.loads(record.body))
 
 
-def _refused(error):
+def _refused(error, token: str):
     from chalicelib.cancel import pages
 
-    return html_response(pages.refused_link_page(error.session), 410 if error.session else 400)
+    return html_response(pages.refused_link_page(error.session, token), 410 if error.session else 400)
 
 
 @bp.route("/cancel/{token}", methods=["GET"], content_types=ANY_CONTENT)
@@ -139,7 +139,7 @@ def cancel_page(request, token):
     try:
         return html_response(pages.session_page(service.view(token, now), now))
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
 
 
 @bp.route("/cancel/{token}", methods=["POST"], content_types=FORM_CONTENT_TYPES)
@@ -152,7 +152,7 @@ def cancel_click(request, token):
     try:
         return html_response(pages.session_page(service.act(token, form.get("action", ""), form, now), now))
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
     except Conflict as conflict:
         if conflict.code not in ("offer_unavailable", "no_such_offer"):
             raise
@@ -171,8 +171,20 @@ def cancel_undo(request, token):
     try:
         return html_response(pages.session_page(service.undo(token, now, form.get("ticket")), now))
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
     except Conflict as conflict:
         if conflict.code != "undo_window_passed":
             raise
         return html_response(pages.refused_link_page(None), 409)
+
+
+@bp.route("/cancel/new-link/{token}", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def cancel_new_link(request, token):
+    """ "Email me a new link", from a refused or finished page: records the request and asks the
+    business (a webhook) to mail its customer a new link; rate-limited per session."""
+    from chalicelib.cancel import pages, service
+
+    result = service.request_new_link(token, _now())
+    status = 202 if result.requested else (429 if result.session else 404)
+    return html_response(pages.new_link_page(result), status)

@@ -171,6 +171,36 @@ def undo(token: str, now: datetime, ticket: str | None = None) -> Session:
         raise Conflict(refused.code, str(refused)) from refused
 
 
+@dataclass(frozen=True)
+class LinkRequest:
+    """What came of "mail me a new link": the session (None when the link names none of ours)
+    and whether the request was sent to the business (False: asked too recently or too often)."""
+
+    session: Session | None
+    requested: bool
+
+
+def request_new_link(token: str, now: datetime) -> LinkRequest:
+    """Ask the business to mail a new link for the session a page link names, even an expired or
+    damaged one: the request only makes the business write to its own customer, rate-limited."""
+    fields = signed_links.claimed_fields(token, 1)
+    session = store.load_session(fields[0]) if fields else None
+    if session is None:
+        count("RejectedInputs", kind="cancel_link_request")
+        return LinkRequest(None, False)
+    messages = webhooks.link_request_messages(session, now)
+    requested = store.record_link_request(session, now, rules.link_request_limit(now), messages)
+    count("CancelLinkRequests", outcome="sent" if requested else "limited")
+    if requested:
+        webhooks.enqueue(messages)
+    return LinkRequest(session, requested)
+
+
+def new_link_path(token: str) -> str | None:
+    """Where a page's "mail me a new link" posts, for a token that names a session id."""
+    return f"/cancel/new-link/{token}" if signed_links.claimed_fields(token, 1) else None
+
+
 def export_customer(business: str, customer_id: str) -> list[dict]:
     """Every session of the customer with the business: reasons, offer shown, choice, times."""
     return [webhooks.record_of(session) for session in store.sessions_of_customer(business, customer_id)]

@@ -67,6 +67,7 @@ class Event(StrEnum):
     STARTED = "cancel_session.started"
     COMPLETED = "cancel_session.completed"
     UNDONE = "cancel_session.undone"
+    LINK_REQUESTED = "cancel_session.link_requested"  # the person asks the business to mail a new link
 
 
 HOLDOUT = "holdout"
@@ -383,3 +384,23 @@ def plan_undo(session: Session, now: datetime) -> Change | Settled:
         raise Refused("undo_window_passed", "the cancellation is already in effect")
     new = replace(session, status=Status.UNDONE, undone_at=now, version=session.version + 1)
     return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,))
+
+
+# "Mail me a new link": a refused link (expired, tampered with, or its session already over)
+# still lets the person cancel, by asking the business to mail a fresh link. Each request is a
+# webhook to the business, so they are rate-limited per session.
+NEW_LINK_INTERVAL = timedelta(minutes=10)
+NEW_LINK_MOST = 5
+
+
+@dataclass(frozen=True)
+class LinkRequestLimit:
+    """A new request is recorded only if the last one is older than `last_before` and fewer than
+    `most` were recorded: storage turns this into the write's condition."""
+
+    last_before: datetime
+    most: int
+
+
+def link_request_limit(now: datetime) -> LinkRequestLimit:
+    return LinkRequestLimit(now - NEW_LINK_INTERVAL, NEW_LINK_MOST)

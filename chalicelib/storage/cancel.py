@@ -25,6 +25,7 @@ from chalicelib.domain.cancel import (
     Answer,
     Change,
     Flow,
+    LinkRequestLimit,
     OfferKind,
     Reason,
     SaveOffer,
@@ -359,6 +360,25 @@ def finish_delivery(session_id: str, event_id: str, owner: str, now: datetime, e
     written(lambda: item.update(actions=actions, condition=WebhookItem.lease_owner == owner))
 
 
+class LinkRequestItem(_CancelPartition):
+    """The person's requests for a new link in one session (no personal data: counts and times)."""
+
+    requests = NumberAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+
+
+def record_link_request(session: Session, now: datetime, limit: LinkRequestLimit, messages: list[dict]) -> bool:
+    """Count the request and put its webhook in the outbox, together, if the limit allows it;
+    False (nothing written) when it does not."""
+    item = LinkRequestItem(f"CANCEL#{session.session_id}", "LINKREQUEST", ttl=_item(session).ttl)
+    allowed = LinkRequestItem.pk.does_not_exist() | (
+        (LinkRequestItem.last_at < limit.last_before) & (LinkRequestItem.requests < limit.most)
+    )
+    actions = [LinkRequestItem.requests.add(1), LinkRequestItem.last_at.set(now), LinkRequestItem.ttl.set(item.ttl)]
+    transaction = Transaction().update("request", item, actions, condition=allowed)
+    return _with_outbox(transaction, messages).commit_unless("request")
+
+
 # The customer's records: export and erasure, through the customer's index (no Scan).
 
 
@@ -383,7 +403,9 @@ def erase_customer(business: str, customer_id: str) -> int:
             request = replace(session.request, customer_id=ERASED, subscription_id=ERASED)
             # A new version, so a page ticket sealed before the erasure can never write the ids back.
             erased = _item(
-                replace(session, request=request, answer=replace(session.answer, comment=None), version=session.version + 1)
+                replace(
+                    session, request=request, answer=replace(session.answer, comment=None), version=session.version + 1
+                )
             )
             if written(lambda item=erased, v=session.version: item.save(condition=CancelSessionItem.version == v)):
                 break
