@@ -65,11 +65,24 @@ def put_cancel_webhook(request, business):
 
 
 @bp.route("/v1/cancel-flows/{business}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/cancel-flows/{business}", methods=["GET"], content_types=ANY_CONTENT)  # signed link (core.http)
 @endpoint(admin=True)
 def cancel_report(request, business):
+    """JSON, or a page with server-rendered charts for a browser (`Accept: text/html`,
+    `?format=html`, or a signed link from `report-link cancel BUSINESS`). `?weeks=` 1-52."""
     from chalicelib.cancel import report
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.http import wants_html
 
-    return report.save_rates(business)
+    weeks = (request.query_params or {}).get("weeks") or str(report.DEFAULT_WEEKS)
+    if not weeks.isdigit() or not 1 <= int(weeks) <= report.MAX_WEEKS:
+        raise Invalid("invalid_weeks", f"weeks is 1 to {report.MAX_WEEKS}")
+    today = _now().date()
+    if wants_html(request):
+        from chalicelib.cancel.report_page import report_page
+
+        return html_response(report_page(business, today, int(weeks)))
+    return report.save_rates(business, today, int(weeks))
 
 
 def _customer(business: str, customer_id: str) -> None:

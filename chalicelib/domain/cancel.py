@@ -292,6 +292,19 @@ class Change:
     events: tuple[Event, ...] = ()
     spends_budget: bool = False
     tallies: tuple[Tally, ...] = ()
+    on: date | None = None  # the day the tallies count on (UTC), for reasons over time
+    value_given: int = 0  # minor units of the session's currency an accepted offer gives away
+
+
+def value_given(offer: SaveOffer, price: int) -> int:
+    """What accepting `offer` gives away, in minor units of the subscription's currency (rounded
+    down, integers only): a discount, its percent of the price for each of its months; a pause,
+    the price of each paused month; a cheaper plan, the difference for a year of monthly bills."""
+    if offer.kind is OfferKind.DISCOUNT:
+        return price * offer.percent * offer.months // 100
+    if offer.kind is OfferKind.PAUSE:
+        return price * offer.months
+    return max(0, price - (offer.price or 0)) * 12
 
 
 @dataclass(frozen=True)
@@ -351,8 +364,10 @@ def plan_continue(session: Session, answer: Answer, now: datetime) -> Change | S
     new = replace(_answered(session, answer, now), arm=arm, version=session.version + 1)
     if offer is None:
         new = replace(new, status=Status.CANCELLED, decided_at=now)
-        return Change(new, session.version, (Event.COMPLETED,), tallies=(Tally.SESSIONS, Tally.CANCELLED))
-    return Change(replace(new, offer=offer, offer_shown_at=now), session.version, tallies=(Tally.SESSIONS,))
+        tallies = (Tally.SESSIONS, Tally.CANCELLED)
+        return Change(new, session.version, (Event.COMPLETED,), tallies=tallies, on=now.date())
+    shown = replace(new, offer=offer, offer_shown_at=now)
+    return Change(shown, session.version, tallies=(Tally.SESSIONS,), on=now.date())
 
 
 def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Change | Settled:
@@ -362,7 +377,7 @@ def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Chang
     new = _answered(session, answer, now)
     new = replace(new, arm=new.arm or NO_OFFER, status=Status.CANCELLED, decided_at=now, version=session.version + 1)
     tallies = (Tally.CANCELLED,) if session.arm else (Tally.SESSIONS, Tally.CANCELLED)
-    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies)
+    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies, on=now.date())
 
 
 def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Settled:
@@ -372,7 +387,8 @@ def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Sett
         raise Refused("no_such_offer", "this offer was not shown in this session")
     new = replace(session, status=Status.SAVED, decided_at=now, version=session.version + 1)
     spends = session.flow.budget is not None
-    return Change(new, session.version, (Event.COMPLETED,), spends_budget=spends, tallies=(Tally.SAVED,))
+    given = value_given(session.offer, session.request.price)
+    return Change(new, session.version, (Event.COMPLETED,), spends, (Tally.SAVED,), on=now.date(), value_given=given)
 
 
 def plan_undo(session: Session, now: datetime) -> Change | Settled:
@@ -383,7 +399,7 @@ def plan_undo(session: Session, now: datetime) -> Change | Settled:
     if now >= session.undo_until():
         raise Refused("undo_window_passed", "the cancellation is already in effect")
     new = replace(session, status=Status.UNDONE, undone_at=now, version=session.version + 1)
-    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,))
+    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,), on=now.date())
 
 
 # "Mail me a new link": a refused link (expired, tampered with, or its session already over)

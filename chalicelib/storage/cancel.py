@@ -224,9 +224,28 @@ class StatsItem(_CancelPartition):
     undone = NumberAttribute(null=True)
 
 
+def _reason(session: Session) -> str:
+    return str(session.answer.reason) if session.answer.reason else "none"
+
+
 def _stats_key(session: Session) -> tuple[str, str]:
-    reason = str(session.answer.reason) if session.answer.reason else "none"
-    return f"CANCELFLOW#{session.request.business}", f"STATS#{reason}#{session.arm or 'none'}"
+    return f"CANCELFLOW#{session.request.business}", f"STATS#{_reason(session)}#{session.arm or 'none'}"
+
+
+def _day_key(session: Session, day: date) -> tuple[str, str]:
+    """The same counters per (UTC day, reason): reasons over time, one Query for a date range."""
+    return f"CANCELFLOW#{session.request.business}", f"DAY#{day.isoformat()}#{_reason(session)}"
+
+
+class ValueItem(_CancelPartition):
+    """What accepted offers gave away on one (reason, arm, currency), in minor units."""
+
+    given = NumberAttribute(null=True)
+
+
+def _value_key(session: Session) -> tuple[str, str]:
+    business, currency = session.request.business, session.request.currency
+    return f"CANCELFLOW#{business}", f"VALUE#{_reason(session)}#{session.arm or 'none'}#{currency}"
 
 
 def commit(change: Change, messages: list[dict] = ()) -> Session | None:
@@ -240,8 +259,13 @@ def commit(change: Change, messages: list[dict] = ()) -> Session | None:
         "session", item, CancelSessionItem.version == change.expected_version, keep_old=True
     )
     if change.tallies:
-        stats = StatsItem(*_stats_key(change.session))
-        transaction.update("stats", stats, [getattr(StatsItem, str(t)).add(1) for t in change.tallies])
+        moves = [getattr(StatsItem, str(t)).add(1) for t in change.tallies]
+        transaction.update("stats", StatsItem(*_stats_key(change.session)), moves)
+        if change.on is not None:
+            transaction.update("day", StatsItem(*_day_key(change.session, change.on)), list(moves))
+    if change.value_given:
+        value = ValueItem(*_value_key(change.session))
+        transaction.update("value", value, [ValueItem.given.add(change.value_given)])
     if change.spends_budget:
         limit = change.session.flow.budget
         if not limit:
@@ -278,6 +302,24 @@ def stats_of(business: str) -> dict[tuple[str, str], dict[str, int]]:
         }
         for row in rows
     }
+
+
+def stats_by_day(business: str, first: date, last: date) -> dict[tuple[str, str], dict[str, int]]:
+    """(YYYY-MM-DD, reason) -> {sessions, saved, cancelled, undone} for days first..last: one Query."""
+    key = StatsItem.sk.between(f"DAY#{first.isoformat()}#", f"DAY#{last.isoformat()}#~")
+    rows = StatsItem.query(f"CANCELFLOW#{business}", key)
+    return {
+        tuple(row.sk.split("#")[1:3]): {
+            t: int(getattr(row, t) or 0) for t in ("sessions", "saved", "cancelled", "undone")
+        }
+        for row in rows
+    }
+
+
+def value_given_of(business: str) -> dict[tuple[str, str, str], int]:
+    """(reason, arm, currency) -> minor units given away by accepted offers: one Query."""
+    rows = ValueItem.query(f"CANCELFLOW#{business}", ValueItem.sk.startswith("VALUE#"))
+    return {tuple(row.sk.split("#")[1:4]): int(row.given or 0) for row in rows}
 
 
 def load_flow(business: str) -> Flow | None:
