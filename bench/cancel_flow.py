@@ -6,9 +6,9 @@ DynamoDB round trips (target 1 per step) and the median time as a ratio to the b
 (target <= 1.25x), measured side by side in one run. A GET reads the session (one consistent
 GetItem). A click plans from the session the page sealed into its form (`chalicelib.cancel.
 tickets`) and writes its change with no read first: one TransactWriteItems (the session on its
-version, the report's counter, the webhook's outbox entry, the budget when an offer is
-accepted). The bare figure for a click is the same TransactWriteItems with the item already in
-hand.
+version, the report's counters, the webhook's outbox entry, the budget when an offer is
+accepted). The bare figure for a click is a TransactWriteItems of the same items with the
+session already in hand.
 
     .venv/bin/python bench/cancel_flow.py [--sessions 200]
 """
@@ -108,6 +108,7 @@ def run(n: int, endpoint: str) -> None:
         bare_key = {"pk": {"S": f"CANCEL#bare{session_id}"}, "sk": {"S": "SESSION"}}
         version = item["version"]["N"]
         outbox = [{"Put": {"TableName": table, "Item": {"pk": {"S": "CANCELOUTBOX#bare"}, "sk": {"S": session_id}}}}]
+        value = ("VALUE#unused#pause-2#USD",) if event else ()
         start = time.perf_counter()
         client.transact_write_items(
             TransactItems=[
@@ -120,14 +121,18 @@ def run(n: int, endpoint: str) -> None:
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 },
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": "CANCELFLOW#bare"}, "sk": {"S": "STATS#unused#pause-2"}},
-                        "UpdateExpression": "ADD sessions :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                *(
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": {"pk": {"S": "CANCELFLOW#bare"}, "sk": {"S": counter}},
+                            "UpdateExpression": "ADD sessions :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
                     }
-                },
+                    # The report's counters: (reason, arm), (day, reason), and on accepting the value given.
+                    for counter in ("STATS#unused#pause-2", f"DAY#{date.today()}#unused", *value)
+                ),
                 *(outbox if event else []),
             ]
         )
