@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.cancel import texts, tickets
 from chalicelib.cancel.service import LinkRequest, new_link_path, page_path, undo_path
+from chalicelib.core.http import HTML_HEADERS
 from chalicelib.core.pages import render
 from chalicelib.domain.cancel import OfferKind, SaveOffer, Session, Status
 from chalicelib.domain.money import to_decimal
@@ -124,3 +125,13 @@ def new_link_page(result: LinkRequest) -> str:
     return _page(
         "cancel_done.html", result.session, title_key="relink.title", outcome=outcome, notice=notice, lead=None
     )
+
+
+def frame_headers(session: Session | None) -> dict[str, str]:
+    """The pages refuse every frame (clickjacking) unless the business listed the origins of its
+    own pages that embed the flow: then those, and only those, may frame it."""
+    origins = session.flow.embed_origins if session is not None else ()
+    if not origins:
+        return {}
+    policy = HTML_HEADERS["Content-Security-Policy"]
+    return {"Content-Security-Policy": policy.replace("frame-ancestors 'none'", "frame-ancestors " + " ".join(origins))}

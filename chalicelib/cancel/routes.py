@@ -4,6 +4,7 @@ admin), people use the hosted pages (`/cancel/{token}`). GET never changes anyth
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from chalice import Blueprint
 
@@ -140,7 +141,30 @@ def cancel_webhooks(event):
 def _refused(error, token: str):
     from chalicelib.cancel import pages
 
-    return html_response(pages.refused_link_page(error.session, token), 410 if error.session else 400)
+    return _page(pages.refused_link_page(error.session, token), error.session, 410 if error.session else 400)
+
+
+def _page(html: str, session, status: int = 200):
+    """A hosted page, framable only by the session's flow's embed origins."""
+    from chalicelib.cancel import pages
+
+    return html_response(html, status, pages.frame_headers(session))
+
+
+EMBED_SNIPPET = Path(__file__).parent / "static" / "embed.js"
+
+
+@bp.route("/cancel/embed/snippet.js", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint()
+def cancel_embed_snippet(request):
+    """The script a business puts on its own page to show the hosted flow in a frame there."""
+    from chalice import Response
+
+    return Response(
+        body=EMBED_SNIPPET.read_text(),
+        status_code=200,
+        headers={"Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=300"},
+    )
 
 
 @bp.route("/cancel/{token}", methods=["GET"], content_types=ANY_CONTENT)
@@ -150,7 +174,8 @@ def cancel_page(request, token):
 
     now = _now()
     try:
-        return html_response(pages.session_page(service.view(token, now), now))
+        session = service.view(token, now)
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
         return _refused(refused, token)
 
@@ -163,14 +188,15 @@ def cancel_click(request, token):
     now = _now()
     form = parse_form(header(request, "content-type"), raw_body(request), limit=CLICK_FORM_BYTES)
     try:
-        return html_response(pages.session_page(service.act(token, form.get("action", ""), form, now), now))
+        session = service.act(token, form.get("action", ""), form, now)
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
         return _refused(refused, token)
     except Conflict as conflict:
         if conflict.code not in ("offer_unavailable", "no_such_offer"):
             raise
         session = service.view(token, now)
-        return html_response(pages.session_page(session, now, notice_key="offer_unavailable"), 409)
+        return _page(pages.session_page(session, now, notice_key="offer_unavailable"), session, 409)
 
 
 @bp.route("/cancel/undo/{token}", methods=["POST"], content_types=ANY_CONTENT)
@@ -182,7 +208,8 @@ def cancel_undo(request, token):
     content_type = header(request, "content-type") or ""
     form = parse_form(content_type, raw_body(request), limit=CLICK_FORM_BYTES) if "form" in content_type else {}
     try:
-        return html_response(pages.session_page(service.undo(token, now, form.get("ticket")), now))
+        session = service.undo(token, now, form.get("ticket"))
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
         return _refused(refused, token)
     except Conflict as conflict:
@@ -200,4 +227,4 @@ def cancel_new_link(request, token):
 
     result = service.request_new_link(token, _now())
     status = 202 if result.requested else (429 if result.session else 404)
-    return html_response(pages.new_link_page(result), status)
+    return _page(pages.new_link_page(result), result.session, status)

@@ -11,6 +11,7 @@ whether a request is already done; a session is open, then exactly one of cancel
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -125,6 +126,7 @@ class Flow:
     holdout_percent: int = 10
     budget: int | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
+    embed_origins: tuple[str, ...] = ()  # pages that may show the hosted flow in a frame
 
     def to_raw(self) -> dict:
         return {
@@ -133,6 +135,7 @@ class Flow:
             "holdout_percent": self.holdout_percent,
             "budget": self.budget,
             "retention_days": self.retention_days,
+            "embed_origins": list(self.embed_origins),
         }
 
 
@@ -172,7 +175,27 @@ def parse_flow(raw) -> Flow:
         raise CancelRuleError("budget is a whole number of accepted offers, or null")
     if not _whole(retention, 36_500) or retention < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
-    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention)
+    embed = raw.get("embed_origins", [])
+    if not isinstance(embed, list) or len(embed) > MAX_EMBED_ORIGINS:
+        raise CancelRuleError(f"embed_origins is a list of at most {MAX_EMBED_ORIGINS} origins")
+    origins = tuple(dict.fromkeys(embed_origin(o) for o in embed))
+    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention, origins)
+
+
+MAX_EMBED_ORIGINS = 10
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+
+
+def embed_origin(value) -> str:
+    """An origin allowed to frame the hosted page (its CSP `frame-ancestors`): scheme and host
+    only, in the form browsers compare (lower case, no default port)."""
+    parts = urlsplit(value) if isinstance(value, str) and len(value) <= 300 else None
+    netloc = parts.netloc.lower() if parts else ""
+    if not parts or parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
+        raise CancelRuleError(f"{value!r} is not an origin like https://shop.example.com")
+    if not _HOST.match(netloc) or parts.fragment:
+        raise CancelRuleError(f"{value!r} is not an origin like https://shop.example.com")
+    return f"{parts.scheme}://{netloc.removesuffix({'http': ':80', 'https': ':443'}[parts.scheme])}"
 
 
 @dataclass(frozen=True)
