@@ -284,6 +284,8 @@ def event_sources() -> EventSources:
 
 
 def observability_settings() -> tuple[str, bool]:
-    """(metrics namespace, whether the X-Ray SDK tracer is on); read at import by observability."""
+    """(metrics namespace, whether the X-Ray SDK tracer is on); read at import by observability.
+    The namespace is per stage (`Offboard/<stage>`), so dev and prod in one account never add up."""
     env = os.environ
-    return env.get("POWERTOOLS_METRICS_NAMESPACE", "Offboard"), env.get("OFFBOARD_TRACING") == "on"
+    namespace = env.get("POWERTOOLS_METRICS_NAMESPACE") or f"Offboard/{env.get('OFFBOARD_STAGE', 'dev')}"
+    return namespace, env.get("OFFBOARD_TRACING") == "on"

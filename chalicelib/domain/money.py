@@ -41,10 +41,8 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency.upper(), 2)
 
 
-def to_minor(amount, currency: str) -> int:
-    """A decimal amount as it arrives (a JSON number, a Decimal, a decimal string) in minor units.
-    A float is read by its shortest repr (0.3 is "0.3"), so what the sender wrote is what counts;
-    more fraction digits than the currency has is refused, never rounded away."""
+def _exact(amount) -> Decimal:
+    """The decimal a sender wrote: a float by its shortest repr (0.3 is "0.3")."""
     if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal | str):
         raise MoneyError(f"{amount!r} is not an amount")
     try:
@@ -53,10 +51,25 @@ def to_minor(amount, currency: str) -> int:
         raise MoneyError(f"{amount!r} is not an amount") from error
     if not decimal.is_finite():
         raise MoneyError(f"{amount!r} is not an amount")
+    return decimal
+
+
+def to_minor(amount, currency: str) -> int:
+    """A decimal amount as it arrives (a JSON number, a Decimal, a decimal string) in minor units.
+    A float is read by its shortest repr (0.3 is "0.3"), so what the sender wrote is what counts;
+    more fraction digits than the currency has is refused, never rounded away."""
+    decimal = _exact(amount)
     minor = decimal.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise MoneyError(f"{amount} has more decimals than {currency.upper()} has ({exponent(currency)})")
     return int(minor)
+
+
+def at_least(amount, minimum: int, currency: str) -> bool:
+    """Whether a decimal amount as it arrives (see `to_minor`) is at least `minimum` minor units of
+    `currency`, compared exactly: a cart of 49.999 USD is not 50, and no float rounding decides."""
+    decimal = _exact(amount)
+    return decimal.scaleb(exponent(currency)) >= minimum
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:

@@ -40,7 +40,7 @@ class Variant:
 class Targeting:
     paths: tuple[str, ...] = ("/*",)
     exclude_paths: tuple[str, ...] = ()
-    min_cart_value: float = 0
+    min_cart: int = 0  # minor units of `currency`; 0 is no minimum
     currency: str | None = None
     devices: tuple[str, ...] = DEVICES
     visitor: str = "any"  # any | new | returning
@@ -192,6 +192,17 @@ def _money(value: float, name: str, currency: str) -> int:
 TEXTS = {"headline": "Before you go", "body": "Here is something for your next order.", "cta": "Use my code"}
 
 
+def _min_cart(targeting: dict) -> int:
+    """The minimum cart in minor units: an amount means nothing without its currency."""
+    value = targeting.get("min_cart_value") or 0
+    if not value:
+        return 0
+    currency = _currency(targeting.get("currency"))
+    if currency is None:
+        raise _fail("targeting.currency is required with targeting.min_cart_value (50 of which currency?)")
+    return _money(value, "targeting.min_cart_value", currency)
+
+
 def _texts(data: dict | None) -> dict:
     return {**TEXTS, **(data or {})}
 
@@ -228,7 +239,7 @@ def build_campaign(data: dict) -> Campaign:
         targeting=Targeting(
             paths=tuple(targeting.get("paths", ["/*"])),
             exclude_paths=tuple(targeting.get("exclude_paths", [])),
-            min_cart_value=float(targeting.get("min_cart_value", 0)),
+            min_cart=_min_cart(targeting),
             currency=_currency(targeting.get("currency")),
             devices=tuple(targeting.get("devices", DEVICES)),
             visitor=targeting.get("visitor", "any"),

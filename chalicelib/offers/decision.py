@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.domain.coupons import DismissHow  # noqa: F401  (the vocabulary lives in the domain; re-exported)
+from chalicelib.domain.money import at_least
 from chalicelib.offers.campaigns import DEVICES, MAX_CART_VALUE, Campaign, Variant
 from chalicelib.offers.currencies import is_currency
 from chalicelib.storage.visitor_state import CampaignVisit
@@ -183,7 +184,7 @@ def targets(campaign: Campaign, visit: Visit) -> bool:
     t = campaign.targeting
     if not _matches(t.paths, visit.path) or visit.device not in t.devices:
         return False
-    if t.min_cart_value and (visit.cart_value < t.min_cart_value or (t.currency and visit.currency != t.currency)):
+    if t.min_cart and (visit.currency != t.currency or not at_least(visit.cart_value, t.min_cart, t.currency)):
         return False
     if t.visitor != "any" and (t.visitor == "returning") != visit.returning:
         return False

@@ -196,6 +196,7 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
                 },
             )
             count("SunsetBrakes", list_id=list_id)
+            count("SunsetBrakes")  # the service-wide series SunsetBrakeAlarm watches
     sample = [{"subscriber_id": c["sid"], "list_id": c["list"], "step": c["step"]} for c in _sample(run_id, run.shards)]
     if braked:
         sunset_runs.update_run(run_id, braked_lists=braked)

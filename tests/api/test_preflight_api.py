@@ -52,3 +52,41 @@ def test_what_the_route_refuses_is_a_clear_4xx(api):
     assert bad_key.status_code == 400 and bad_key.json_body["error"] == "bad_dkim_key"
     garbage = _post(api, b"From: x\r\nDKIM-Signature: \xff\xfe; d=\r\nList-Unsubscribe: <https://[x/>\r\n\r\n\xff")
     assert garbage.status_code == 200 and garbage.json_body["ready"] is False
+
+
+def test_an_8bit_message_through_the_lambda_handler_verifies(api):
+    """As API Gateway delivers a binary media type: base64 in the proxy event. The body has
+    Latin-1 bytes that are no UTF-8, so any text round trip would break its DKIM body hash."""
+    import base64
+    import json
+
+    import app as application
+
+    body = "Gr\xfc\xdfe aus M\xfcnchen,\r\n\r\nthe weekly news.\r\n"
+    message = sign(
+        compose(good_headers(_headers_for(api))).replace(b"Hello,\r\n\r\nthe weekly news.\r\n", b"")
+        + body.encode("latin-1")
+    )
+    event = {
+        "resource": "/v1/preflight",
+        "path": "/v1/preflight",
+        "httpMethod": "POST",
+        "headers": {"Content-Type": "message/rfc822", "X-Api-Key": "dev-admin-key", "DKIM-Key": KEY},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/v1/preflight",
+            "httpMethod": "POST",
+            "requestId": "r1",
+            "identity": {"sourceIp": "192.0.2.1"},
+        },
+        "body": base64.b64encode(message).decode(),
+        "isBase64Encoded": True,
+    }
+    answer = application.app(event, None)
+    findings = json.loads(answer["body"])
+    assert answer["statusCode"] == 200, findings
+    assert findings["ready"] is True, findings

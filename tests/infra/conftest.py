@@ -203,7 +203,7 @@ def create_stack_resources(client, resolver: Resolver) -> None:
             continue
         client("cloudwatch").put_metric_alarm(
             AlarmName=f"{resolver.stack}-{name}",
-            Namespace=properties["Namespace"],
+            Namespace=resolver.value(properties["Namespace"]),
             MetricName=properties["MetricName"],
             Dimensions=[
                 {"Name": d["Name"], "Value": resolver.value(d["Value"])} for d in properties.get("Dimensions", [])

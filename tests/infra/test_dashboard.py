@@ -112,7 +112,7 @@ def test_the_dashboard_body_is_valid_json_on_a_24_column_grid():
 def test_every_metric_drawn_is_emitted_by_the_code_with_those_dimensions():
     code = emitted()
     for namespace, name, dims in drawn(body()):
-        assert namespace == "Offboard"
+        assert namespace == "Offboard/prod"
         assert name in code, f"{name} is on the dashboard but no code emits it"
         assert dims in code[name], f"{name} is emitted with {code[name]}, the dashboard asks for {dims}"
 
@@ -149,3 +149,32 @@ def test_the_dimensions_assumed_are_the_ones_powertools_writes():
                 written[metric["Name"]] = tuple(sorted(directive["Dimensions"][0]))
     assert written == {"Unsubscribes": ("service", "source"), "Erasures": ("service",)}
     assert ("service", "source") in emitted()["Unsubscribes"] and ("service",) in emitted()["Erasures"]
+
+
+def test_every_alarm_on_our_metrics_watches_a_series_the_code_emits():
+    """An alarm names one series (namespace, metric, exact dimensions); one on a series nobody
+    writes stays green for ever (SunsetBrakeAlarm did: the brakes were counted per list_id only)."""
+    template = load_template(ROOT / "infra" / "resources.yaml")
+    code = emitted()
+    alarms = {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm"
+        and resource["Properties"].get("Namespace") == {"Fn::Sub": "Offboard/${Stage}"}
+    }
+    assert "SunsetBrakeAlarm" in alarms
+    for name, alarm in alarms.items():
+        dims = tuple(sorted(d["Name"] for d in alarm.get("Dimensions", [])))
+        assert dims in code.get(alarm["MetricName"], set()), f"{name} watches {alarm['MetricName']} {dims}"
+        service = [d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == "service"]
+        assert service == ["offboard-api"]
+
+
+def test_each_stage_writes_its_own_metrics_namespace():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    namespaces = {
+        stage: values["environment_variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+        for stage, values in config["stages"].items()
+    }
+    assert namespaces == {"dev": "Offboard/dev", "prod": "Offboard/prod"}
+    assert "POWERTOOLS_METRICS_NAMESPACE" not in config["environment_variables"]

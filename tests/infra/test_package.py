@@ -134,6 +134,13 @@ def test_the_admin_api_is_behind_iam_and_public_routes_are_not(template):
     assert {"/reports/leaving", "/reports/sunset", "/reports/sites/{site_key}/campaigns/{campaign_id}"} <= set(paths)
 
 
+def test_api_gateway_passes_a_message_to_the_preflight_byte_for_byte(template):
+    """Without message/rfc822 among the binary media types API Gateway hands the body over as
+    UTF-8 text, and an 8-bit message no longer matches its DKIM body hash."""
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "message/rfc822" in body["x-amazon-apigateway-binary-media-types"]
+
+
 # Part 2: nothing lost on asynchronous paths.
 
 
@@ -389,7 +396,7 @@ def test_the_packaged_handlers_import_from_the_package_alone(package, functions,
         "PYTHONPATH": f"{task}:{opt}/{SITE}",
         "AWS_DEFAULT_REGION": "us-east-1",
         "OFFBOARD_STAGE": "prod",
-        "POWERTOOLS_METRICS_NAMESPACE": "Offboard",
+        "POWERTOOLS_METRICS_NAMESPACE": "Offboard/prod",
         "POWERTOOLS_SERVICE_NAME": "offboard-api",
         "OFFBOARD_TRACING": "on",
     }

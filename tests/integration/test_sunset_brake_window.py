@@ -53,7 +53,7 @@ def brakes(monkeypatch):
     real_count = sunset_job.count
 
     def count(name, **dimensions):
-        if name == "SunsetBrakes":
+        if name == "SunsetBrakes" and "list_id" in dimensions:
             seen["metric"].append(dimensions["list_id"])
         real_count(name, **dimensions)
 

@@ -212,3 +212,31 @@ def test_only_iso_4217_currencies_pass(currency):
         parse_campaign({**base, "offer": {"kind": "amount", "value": 5, "currency": "thb"}}).variants[0].offer.currency
         == "THB"
     )
+
+
+@pytest.mark.parametrize(
+    "minimum, currency, cart, shown",
+    [
+        (50, "USD", 50, True),
+        (50, "USD", 49.99, False),
+        (50, "USD", 49.999, False),  # more decimals than USD has: compared exactly, never rounded up
+        (0.3, "USD", 0.1 + 0.2, True),  # 0.30000000000000004 is at least 0.30
+        (100.1, "USD", 100.09, False),
+        (5000, "JPY", 5000, True),
+        (5000, "JPY", 4999, False),
+        (1.005, "BHD", 1.005, True),
+        (1.005, "BHD", 1.004, False),
+    ],
+)
+def test_the_minimum_cart_is_compared_exactly_in_minor_units(minimum, currency, cart, shown):
+    c = campaign(targeting={"paths": ["/*"], "min_cart_value": minimum, "currency": currency})
+    assert c.targeting.min_cart == round(minimum * 10 ** {"JPY": 0, "BHD": 3}.get(currency, 2))
+    assert decide([c], visit(cart_value=cart, currency=currency), {}, NOW).show is shown
+
+
+def test_a_minimum_cart_without_a_currency_is_refused_when_the_campaign_is_made():
+    with pytest.raises(Invalid, match="targeting.currency is required"):
+        campaign(targeting={"paths": ["/*"], "min_cart_value": 50})
+    with pytest.raises(Invalid, match="more decimals than JPY"):
+        campaign(targeting={"paths": ["/*"], "min_cart_value": 49.5, "currency": "JPY"})
+    assert campaign(targeting={"paths": ["/*"], "min_cart_value": 0}).targeting.min_cart == 0
