@@ -1,5 +1,7 @@
 """Cancellation flow: businesses' servers open sessions and configure their flow (`/v1/…`,
-admin), people use the hosted pages (`/cancel/{token}`). GET never changes anything."""
+admin), people use the hosted pages (`/cancel/{token}`, `/cancel/new-link/{token}`), directly or
+framed on the business's page (`/cancel/embed/snippet.js`); operators read the report (JSON, or
+a page by signed link). GET never changes anything."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The cancellation flow's services: open a session for a business's server, show the hosted
 page for a signed link, and apply each click (continue, cancel, accept, undo) as the domain
-plans it, committed conditionally; a click that loses a race is re-planned on the state that
-won, so 20 simultaneous clicks come to one outcome."""
+plans it, committed conditionally; a click plans from the page's sealed ticket (no read), and one
+that loses a race is re-planned on the state that won, so 20 simultaneous clicks come to one
+outcome. A link that cannot open the flow can still ask the business to mail a new one."""
 
 from __future__ import annotations
 
