@@ -179,3 +179,15 @@ def test_a_finished_session_that_was_kept_still_offers_a_way_to_cancel(api):
     replay = api.http.get(path)
     assert replay.status_code == 200 and "Email me a new link" in page(replay)
     assert api.http.request("POST", new_link_form(replay), headers=FORM, body=urlencode({}).encode()).status_code == 202
+
+
+def test_the_new_link_pages_speak_thai(api, monkeypatch):
+    from chalicelib.cancel import routes
+
+    _, path = open_session(api, subscription_id="sub_thai", locale="th")
+    later = datetime.now(UTC) + timedelta(hours=2)
+    monkeypatch.setattr(routes, "_now", lambda: later)
+    expired = api.http.get(path)
+    assert 'lang="th"' in page(expired) and "ส่งลิงก์ใหม่ทางอีเมล" in page(expired)
+    sent = api.http.request("POST", new_link_form(expired), headers=FORM, body=b"")
+    assert sent.status_code == 202 and "เราขอให้ธุรกิจส่งลิงก์ยกเลิกใหม่" in page(sent)
