@@ -57,3 +57,11 @@ class Unavailable(ServiceError):
     def __init__(self, code: str, message: str, retry_after: int | None = 5):
         super().__init__(code, message)
         self.retry_after = retry_after
+
+
+class StorageUnavailable(Unavailable):
+    """The store could not be reached or refused the request (throttling, timeouts) after its
+    retries: storage raises this instead of its client's exceptions."""
+
+    def __init__(self, message: str = "try again shortly"):
+        super().__init__("unavailable", message)

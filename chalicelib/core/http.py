@@ -350,6 +350,9 @@ def endpoint(kind: str | Callable[[object], str] = "json", admin: bool = False):
                 return _as_response(answer_as, request, handler(request, **params))
             except LinkRefused as error:
                 return _refused_page(error)
+            except errors.StorageUnavailable:  # answered as the store's own exceptions always were
+                logger.exception("storage unavailable")
+                return _answer_unavailable(answer_as, request)
             except errors.ServiceError as error:
                 return _answer_error(answer_as, request, error)
             except _unavailable_errors():

@@ -96,54 +96,12 @@ SURVEY_REASONS = (
 )
 SURVEY_COMMENT_LIMIT = 2000
 
-# "Less often" instead of leaving: an operator may offer a few frequencies per list. The page
-# posts `choice=frequency:<id>`; the choice is stored on the subscription and answered at send time.
+# "Less often" instead of leaving: an operator may offer a few frequencies per list
+# (`unsubscribe.contracts.Frequencies` reads them). The page posts `choice=frequency:<id>`; the
+# choice is stored on the subscription and answered at send time.
 FREQUENCY_CHOICE = "frequency:"
-MAX_FREQUENCIES = 4
-FREQUENCY_LABEL_LIMIT = 80
-_FREQUENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-FREQUENCY_FIELDS = ("id", "label", "labels")
-
-
-class InvalidFrequencies(ValueError):
-    pass
-
-
-def _label(value, where: str) -> str:
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= FREQUENCY_LABEL_LIMIT:
-        raise InvalidFrequencies(f"{where} must be 1-{FREQUENCY_LABEL_LIMIT} characters")
-    if any(ord(c) < 32 for c in value):
-        raise InvalidFrequencies(f"{where} must not hold control characters")
-    return value.strip()
-
-
-def clean_frequencies(value, languages: tuple[str, ...]) -> list[dict]:
-    """A list's frequencies as an operator gives them: at most MAX_FREQUENCIES objects, each with
-    an `id` (lower-case letters, digits, '-' or '_', up to 32), a `label` and optional `labels`
-    per language; ids are unique."""
-    if not isinstance(value, list) or len(value) > MAX_FREQUENCIES:
-        raise InvalidFrequencies(f"frequencies must be a list of at most {MAX_FREQUENCIES} entries")
-    cleaned, seen = [], set()
-    for entry in value:
-        if not isinstance(entry, dict) or set(entry) - set(FREQUENCY_FIELDS):
-            raise InvalidFrequencies("each frequency is an object with id, label and optional labels")
-        frequency_id = entry.get("id")
-        if not isinstance(frequency_id, str) or not _FREQUENCY_ID.match(frequency_id):
-            raise InvalidFrequencies("a frequency id is 1-32 lower-case letters, digits, '-' or '_'")
-        if frequency_id in seen:
-            raise InvalidFrequencies(f"the frequency id {frequency_id} is given twice")
-        seen.add(frequency_id)
-        labels = entry.get("labels") or {}
-        if not isinstance(labels, dict) or set(labels) - set(languages):
-            raise InvalidFrequencies(f"labels takes the languages {', '.join(languages)}")
-        cleaned.append(
-            {
-                "id": frequency_id,
-                "label": _label(entry.get("label"), "a frequency label"),
-                **({"labels": {k: _label(v, f"the {k} label") for k, v in labels.items()}} if labels else {}),
-            }
-        )
-    return cleaned
+FREQUENCY_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+_FREQUENCY_ID = re.compile(FREQUENCY_ID)
 
 
 def frequency_of(choice: str) -> str | None:

@@ -37,6 +37,7 @@ from chalicelib.offers.limits import SlidingWindow
 from chalicelib.offers.site_cache import CachedSite
 from chalicelib.storage import offers
 from chalicelib.storage.offers import VisitorState
+from chalicelib.storage.store import coupon_store
 from chalicelib.storage.transactions import TransactionConflict
 from chalicelib.storage.visitor_state import CampaignVisit
 
@@ -148,7 +149,7 @@ def decide_offer(visit: Visit, origin: str | None, ip_hash: str | None, now: dat
         except TransactionConflict:
             pass
         time.sleep(random.uniform(0, 0.02 * 2 ** min(attempt, 4)))  # noqa: S311  (jitter, not secrecy)
-        visitor = offers.site_and_visitor(visit.site_key, visit.visitor_id, with_site=False)[1]
+        visitor = coupon_store().visitor(visit.site_key, visit.visitor_id)
     raise Unavailable("unavailable", "the offer could not be settled after retries", retry_after=2)
 
 
@@ -212,8 +213,8 @@ def _issue(
         campaign.till_rules(variant.offer),
         expires_at,
     )
-    offers.issue(
-        offers.new_coupon(new_state, now),
+    coupon_store().issue(
+        new_state,
         visitor,
         counters,
         day=campaign.schedule.day(now),
@@ -333,7 +334,7 @@ def record_conversion(site: CachedSite, visitor_id) -> int:
 def describe_code(code) -> CodeState:
     """Validation for any channel: the code as it is now. Changes nothing."""
     normalized = normalize_code(code)
-    state = offers.get_code(normalized) if normalized else None
+    state = coupon_store().code(normalized) if normalized else None
     if state is None:
         raise NotFound("unknown_code", "no such code")
     return state
@@ -370,9 +371,9 @@ def _settle(code: CodeState, plan_for, as_read: bool = True) -> TillResult:
         if planned.new is planned.code:  # settled before (the same order again): nothing to write
             return TillResult(planned.outcome, code)
         try:
-            committed = offers.commit_code_change(planned)
+            committed = coupon_store().commit_code_change(planned)
         except TransactionConflict:
-            code, as_read = offers.get_code(code.code) or code, True
+            code, as_read = coupon_store().code(code.code) or code, True
             continue
         if committed is None:
             return TillResult(planned.outcome, planned.new, capped_by=planned.capped_by)

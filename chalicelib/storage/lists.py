@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pynamodb.attributes import JSONAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.models import Model
 
-from chalicelib.core.errors import NotFound
+from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.storage.connection import TABLES, TableMeta
 from chalicelib.storage.transactions import get_or_none, storage_errors, written
 
@@ -35,8 +35,10 @@ class MailingList(Model):
     frequencies = JSONAttribute(null=True)  # "less often" choices offered on the page: [{id, label, labels?}]
 
 
-class ListExists(Exception):
-    pass
+class ListExists(Conflict):
+    def __init__(self, list_id: str = ""):
+        super().__init__("list_exists", "a list with this id exists")
+        self.list_id = list_id
 
 
 class UnknownList(NotFound):
@@ -76,6 +78,7 @@ def existing_list(list_id: str) -> MailingList:
     return item
 
 
+@storage_errors
 def list_ids() -> list[str]:
     """Every list's id: one paginated read of the (small) lists table. Not for a request path."""
     return [item.list_id for item in MailingList.scan(attributes_to_get=["list_id"])]

@@ -29,9 +29,11 @@ from pynamodb.expressions.condition import size
 from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
+from chalicelib.core.errors import Conflict
 from chalicelib.domain.coupons import CodeState, CounterChange, OfferKind, Outcome, Plan, Redeemed, Terms, TillRules
 from chalicelib.storage.connection import TABLES, TableMeta, connection
-from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none
+from chalicelib.storage.store import CodeChanged, register_defaults
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, storage_errors
 from chalicelib.storage.visitor_state import CampaignVisit
 
 CODE_RETENTION = timedelta(days=90)  # an expired code still answers "expired", not "unknown"
@@ -229,8 +231,10 @@ def code_key(code: str) -> str:
     return f"CODE#{code}"
 
 
-class SiteExists(Exception):
-    pass
+class SiteExists(Conflict):
+    def __init__(self, site_key: str = ""):
+        super().__init__("site_exists", "a site with this key exists")
+        self.site_key = site_key
 
 
 def create_site(site_key: str, name: str, allowed_origins: list[str], secrets: list[str]) -> Site:
@@ -259,6 +263,7 @@ def save_site(site: Site, condition=None) -> bool:
     return Transaction().put("site", site, condition=condition).put("version", version).commit_unless("site")
 
 
+@storage_errors
 def site_and_visitor(site_key: str, visitor_id: str, with_site: bool) -> tuple[Site | None, VisitorState | None]:
     """One round trip: the visitor's state, and the site too when it is not cached."""
     if not with_site:
@@ -269,6 +274,7 @@ def site_and_visitor(site_key: str, visitor_id: str, with_site: bool) -> tuple[S
     return _result(site_future), _result(visitor_future)
 
 
+@storage_errors
 def visitor_and_site_version(site_key: str, visitor_id: str) -> tuple[VisitorState | None, int | None]:
     """One round trip: the visitor's state and the site's configuration version."""
     with TransactGet(connection=connection()) as transaction:
@@ -285,12 +291,17 @@ def _result(future):
         return None
 
 
-class IssueRefused(Exception):
-    """Why a transaction did not commit: budget_spent, visitor_changed, code_taken, rate_limited, conflict."""
+class IssueRefused(Conflict):
+    """Why an issue did not commit: budget_spent, visitor_changed, code_taken, rate_limited
+    (the service answers each; `code` is the reason too)."""
 
     def __init__(self, reason: str):
-        super().__init__(reason)
+        super().__init__(reason, f"the code was not issued: {reason}")
         self.reason = reason
+
+
+def _customer_key(site_key: str, campaign_id: str, customer: str | None) -> tuple[str, str]:
+    return f"CUSTOMER#{site_key}#{campaign_id}#{customer}", "REDEEMED"
 
 
 def _counter(name: str, code: CodeState, day: str | None = None, customer: str | None = None):
@@ -303,7 +314,7 @@ def _counter(name: str, code: CodeState, day: str | None = None, customer: str |
     if name == "arm":
         return Counter(campaign, f"ARM#{code.variant_id}")
     if name == "customer":
-        return RateCounter(f"CUSTOMER#{code.site_key}#{code.campaign_id}#{customer}", "REDEEMED")
+        return RateCounter(*_customer_key(code.site_key, code.campaign_id, customer))
     raise ValueError(name)
 
 
@@ -422,14 +433,6 @@ def get_code(code: str) -> CodeState | None:
     return coupon.state() if coupon else None
 
 
-@dataclass(frozen=True)
-class CodeChanged:
-    """The code was not as the plan read it (another till got there first): how it is now,
-    None when it no longer exists."""
-
-    code: CodeState | None
-
-
 def commit_code_change(plan: Plan) -> Outcome | CodeChanged | None:
     """A redemption or rollback plan as one transaction: the code's new state, conditional on
     the redemption it read, with the planned counter changes. None when it committed; else the
@@ -489,6 +492,7 @@ def _code_actions(before: CodeState, after: CodeState) -> list:
     ]
 
 
+@storage_errors
 def campaign_counters(site_key: str, campaign_id: str) -> list[Counter]:
     return list(Counter.query(campaign_key(site_key, campaign_id), Counter.sk.startswith("ARM#")))
 
@@ -497,3 +501,50 @@ def count_conversion(visitor: VisitorState, site_key: str, campaign_id: str, arm
     transaction = Transaction().put("visitor", visitor)
     transaction.update("arm", Counter(campaign_key(site_key, campaign_id), f"ARM#{arm}"), [Counter.conversions.add(1)])
     return transaction.commit_unless()
+
+
+def campaign_counts(site_key: str, campaign_id: str) -> dict[str, dict[str, int]]:
+    """Every counter item of a campaign (`TOTAL`, `DAY#<day>`, `ARM#<variant>`): attribute -> value."""
+    numbers = [name for name, attribute in Counter.get_attributes().items() if isinstance(attribute, NumberAttribute)]
+    return {
+        item.sk: {name: int(getattr(item, name)) for name in numbers if getattr(item, name) is not None}
+        for item in Counter.query(campaign_key(site_key, campaign_id))
+    }
+
+
+class DynamoCouponStore:
+    """The coupon store on DynamoDB (`store.CouponStore`): the functions above. The default."""
+
+    def code(self, code: str) -> CodeState | None:
+        return get_code(code)
+
+    @storage_errors
+    def visitor(self, site_key: str, visitor_id: str) -> VisitorState | None:
+        return site_and_visitor(site_key, visitor_id, with_site=False)[1]
+
+    def issue(
+        self,
+        code: CodeState,
+        visitor: VisitorState,
+        counters: tuple[CounterChange, ...],
+        day: str,
+        rate_key: str,
+        rate_limit: int,
+        now: datetime,
+    ) -> None:
+        issue(new_coupon(code, now), visitor, counters, day, rate_key, rate_limit, now)
+
+    def commit_code_change(self, plan: Plan) -> Outcome | CodeChanged | None:
+        return commit_code_change(plan)
+
+    @storage_errors
+    def campaign_counts(self, site_key: str, campaign_id: str) -> dict[str, dict[str, int]]:
+        return campaign_counts(site_key, campaign_id)
+
+    def customer_redemptions(self, site_key: str, campaign_id: str, customer: str) -> int:
+        found = get_or_none(RateCounter, *_customer_key(site_key, campaign_id, customer))
+        return int(found.n or 0) if found else 0
+
+
+DYNAMODB = DynamoCouponStore()
+register_defaults(coupons=DYNAMODB)

@@ -20,7 +20,7 @@ from pynamodb.attributes import (
 
 from chalicelib.core.ids import shard_of
 from chalicelib.storage.subscribers.models import SubscriberPartition
-from chalicelib.storage.transactions import Transaction, get_or_none, written
+from chalicelib.storage.transactions import Transaction, get_or_none, storage_errors, written
 
 RUNS = "SUNSET#RUNS"
 CURSOR = "SUNSET#CURSOR"
@@ -110,6 +110,7 @@ def run_partition(run_id: str) -> str:
     return f"SUNSET#RUN#{run_id}"
 
 
+@storage_errors
 def create_run(run_id: str, days: list[str], shards: int, dry_run: bool, now: datetime) -> Run:
     run = Run(
         RUNS, run_id, status="scanning", dry_run="yes" if dry_run else "no", days=days, shards=shards, started_at=now
@@ -122,22 +123,26 @@ def get_run(run_id: str) -> Run | None:
     return get_or_none(Run, RUNS, run_id)
 
 
+@storage_errors
 def recent_runs(limit: int = 20) -> list[Run]:
     return list(Run.query(RUNS, scan_index_forward=False, limit=limit))
 
 
+@storage_errors
 def add_outcomes(run_id: str, counts: dict[str, int]) -> None:
     actions = [getattr(Run, name).add(value) for name, value in counts.items() if value and name in OUTCOMES]
     if actions:
         Run(RUNS, run_id).update(actions=actions)
 
 
+@storage_errors
 def add_list_counts(run_id: str, list_id: str, counts: dict[str, int]) -> None:
     """Add to a run's counts for a list (names in LIST_COUNTS)."""
     actions = [getattr(RunListCounts, name).add(int(counts.get(name, 0))) for name in LIST_COUNTS]
     RunListCounts(run_partition(run_id), f"LIST#{list_id}").update(actions=actions)
 
 
+@storage_errors
 def list_counts(run_id: str) -> dict[str, dict[str, int]]:
     return {
         c.sk.removeprefix("LIST#"): {name: int(getattr(c, name) or 0) for name in LIST_COUNTS}
@@ -159,24 +164,29 @@ def finish_phase(run_id: str, phase: str, shard: int) -> int | None:
     return len(getattr(run, attribute.attr_name) or ()) if counted else None
 
 
+@storage_errors
 def save_chunk(run_id: str, shard: int, number: int, candidates: list[dict], now: datetime) -> None:
     CandidateChunk(
         run_partition(run_id), f"CAND#{shard:02d}#{number:05d}", candidates=candidates, ttl=now + CHUNK_RETENTION
     ).save()
 
 
+@storage_errors
 def chunks(run_id: str, shard: int) -> list[CandidateChunk]:
     return list(CandidateChunk.query(run_partition(run_id), CandidateChunk.sk.startswith(f"CAND#{shard:02d}#")))
 
 
+@storage_errors
 def delete_chunk(chunk: CandidateChunk) -> None:
     chunk.delete()
 
 
+@storage_errors
 def update_run(run_id: str, **values) -> None:
     Run(RUNS, run_id).update(actions=[getattr(Run, name).set(value) for name, value in values.items()])
 
 
+@storage_errors
 def add_left_days(run_id: str, days: set[str]) -> None:
     """Due days (YYYY-MM-DD) this run left subscribers on: the cursor goes back to the earliest."""
     if days:
@@ -209,6 +219,7 @@ def count_acted(
     )
 
 
+@storage_errors
 def acted_between(list_id: str, first: datetime, last: datetime) -> list[Acted]:
     """What the job did to the list from the day of `first` to the day of `last`, both included,
     summed over the counters' shards. One query."""
@@ -226,6 +237,7 @@ def get_cursor() -> str | None:
     return cursor.day if cursor else None
 
 
+@storage_errors
 def set_cursor(day: str) -> None:
     """The first day (YYYY-MM-DD) the next run reads."""
     Cursor(CURSOR, "DAY", day=day).save()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
@@ -20,14 +21,15 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.errors import Unavailable
+from chalicelib.core.errors import StorageUnavailable
 from chalicelib.storage.connection import connection
 
 
-class TransactionConflict(PynamoDBException):
+class TransactionConflict(StorageUnavailable):
     """Another transaction touched the same items at the same moment: retry (or answer 503)."""
 
-    msg = "transaction conflict"
+    def __init__(self):
+        super().__init__("transaction conflict")
 
 
 class ConditionsFailed(Exception):
@@ -113,8 +115,10 @@ class Transaction:
                 if r is not None and r.code == "ConditionalCheckFailed" and i < len(names)
             }
             if not failed:
-                raise
+                raise StorageUnavailable() from error
             raise ConditionsFailed(failed) from error
+        except (PynamoDBException, BotoCoreError) as error:
+            raise StorageUnavailable() from error
 
     def commit_unless(self, name: str | None = None) -> bool:
         """Commit; False when the condition of item `name` (any condition, if None) failed."""
@@ -134,7 +138,9 @@ def written(write: Callable[[], object]) -> bool:
     except (PutError, UpdateError, DeleteError) as error:
         if response_code(error) == "ConditionalCheckFailedException":
             return False
-        raise
+        raise StorageUnavailable() from error
+    except (PynamoDBException, BotoCoreError) as error:
+        raise StorageUnavailable() from error
     return True
 
 
@@ -144,20 +150,15 @@ def get_or_none(model_cls, hash_key, range_key=None):
         return model_cls.get(hash_key, range_key)
     except DoesNotExist:
         return None
-
-
-class StorageUnavailable(Unavailable):
-    """DynamoDB could not be reached or refused the request (throttling, timeouts) after retries."""
-
-    def __init__(self):
-        super().__init__("unavailable", "try again shortly")
+    except (PynamoDBException, BotoCoreError) as error:
+        raise StorageUnavailable() from error
 
 
 def storage_errors(function: Callable) -> Callable:
-    """Nothing of PynamoDB or botocore goes above storage: their failures become `Unavailable`."""
+    """Nothing of PynamoDB or botocore goes above storage: their failures become
+    `StorageUnavailable` (the primitives here translate their own; this is for the functions
+    that read with PynamoDB directly: queries, batches, transactional reads)."""
     from functools import wraps
-
-    from botocore.exceptions import BotoCoreError
 
     @wraps(function)
     def run(*args, **kwargs):

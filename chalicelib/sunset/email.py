@@ -17,6 +17,7 @@ from html import escape
 from chalicelib.core.aws import ses
 from chalicelib.core.settings import get_settings
 from chalicelib.storage import lists
+from chalicelib.sunset.job import Reminder
 from chalicelib.unsubscribe.headers import build_headers
 from chalicelib.unsubscribe.tokens import SUNSET_CAMPAIGN
 
@@ -86,18 +87,18 @@ def build_reminder(subscriber_id: str, address: str, list_ids: list[str] | str) 
     return message
 
 
-def send_reminder(record: dict) -> None:
-    """`record`: {"sid", "email", "lists": [list ids]} (or "list": one list id)."""
-    list_ids = record.get("lists") or [record["list"]]
-    message = build_reminder(record["sid"], record["email"], list_ids)
+def send_reminder(reminder: Reminder) -> None:
+    """One re-permission email through SES, tagged so the engagement it creates finds its subscription."""
+    list_ids = list(reminder.lists)
+    message = build_reminder(reminder.subscriber_id, reminder.email, list_ids)
     arguments = {
         "FromEmailAddress": message["From"],
-        "Destination": {"ToAddresses": [record["email"]]},
+        "Destination": {"ToAddresses": [reminder.email]},
         "Content": {"Raw": {"Data": message.as_bytes()}},
         # Tags come back on SES events: the engagement a click creates finds its subscription
         # (the first list's: a tag holds one value; the keep button covers every list).
         "EmailTags": [
-            {"Name": "offboard-subscriber", "Value": record["sid"]},
+            {"Name": "offboard-subscriber", "Value": reminder.subscriber_id},
             {"Name": "offboard-list", "Value": list_ids[0]},
         ],
     }

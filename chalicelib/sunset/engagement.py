@@ -16,19 +16,23 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from chalicelib.core.errors import Invalid, NotAuthenticated
-from chalicelib.core.ids import ID_PATTERN, InvalidEmail, addresses_in, parse_address, subscriber_id_for
+from chalicelib.core.ids import InvalidEmail, addresses_in, parse_address, subscriber_id_for
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
-from chalicelib.sunset.records import EARLIEST, FUTURE_TOLERANCE, BadRecord, parse_time  # noqa: F401  (re-exported)
+from chalicelib.sunset.records import (  # noqa: F401  (re-exported)
+    EARLIEST,
+    FUTURE_TOLERANCE,
+    MAX_WEBHOOK_EVENTS,
+    BadRecord,
+    parse_time,
+)
 
 SUBSCRIBER_TAG, LIST_TAG = "offboard-subscriber", "offboard-list"
 SCANNER_WINDOW = timedelta(seconds=30)  # link scanners click within seconds of delivery
 WEBHOOK_TOLERANCE_SECONDS = 300
-MAX_WEBHOOK_EVENTS = 100
-MAX_MESSAGE_ID = 200  # the send de-duplication mark is keyed by it
-MAX_USER_AGENT = 2048
 
 # Machine opens say nothing about a person, so they never count as engagement:
 # - Apple Mail Privacy Protection pre-fetches every message's images with exactly `Mozilla/5.0`;
@@ -40,9 +44,21 @@ IMAGE_PROXY_MARKERS = ("googleimageproxy", "ggpht.com", "yahoomailproxy")
 NOT_A_COMPLAINT = "not-spam"  # RFC 5965 / IANA MARF feedback type: the reporter says it is not spam
 
 
+class Kind(StrEnum):
+    """What an engagement record says happened."""
+
+    SENT = "sent"
+    ENGAGED = "engaged"
+    COMPLAINT = "complaint"
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    UNSUBSCRIBE_ALL = "unsubscribe_all"
+    IGNORED = "ignored"
+
+
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # sent | engaged | complaint | hard_bounce | soft_bounce | unsubscribe_all | ignored
+    kind: Kind
     subscriber_id: str | None = None
     list_id: str | None = None
     at: datetime | None = None
@@ -50,65 +66,31 @@ class Fact:
     why: str | None = None  # for ignored facts
 
 
-def is_machine_open(user_agent) -> bool:
-    agent = user_agent.strip() if isinstance(user_agent, str) else ""
+def is_machine_open(user_agent: str | None) -> bool:
+    agent = (user_agent or "").strip()
     if agent in ("", APPLE_MPP_USER_AGENT):
         return True
     lowered = agent.lower()
     return any(marker in lowered for marker in IMAGE_PROXY_MARKERS)
 
 
-# Typed reads: None stands for "absent"; any other wrong type makes the record malformed.
+def _time(value, what: str) -> datetime:
+    """A timestamp the model left unread (`contracts.RawTime`), read now that it is needed."""
+    from pydantic import ValidationError
 
+    from chalicelib.sunset.contracts import TIMESTAMP
 
-def _obj(value, what: str) -> dict:
     if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRecord(f"{what} is not an object")
-    return value
-
-
-def _items(value, what: str) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadRecord(f"{what} is not a list")
-    return value
-
-
-def _text(value, what: str, limit: int | None = None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or (limit is not None and len(value) > limit):
-        raise BadRecord(f"{what} is not a string{f' of at most {limit} characters' if limit else ''}")
-    return value
-
-
-def _time(value, what: str = "timestamp") -> datetime:
-    if not isinstance(value, str):
         raise BadRecord(f"{what} is not an ISO 8601 timestamp")
-    return parse_time(value, what)
+    try:
+        return TIMESTAMP.validate_python(value)
+    except ValidationError:
+        raise BadRecord(f"{what} is not an ISO 8601 timestamp") from None
 
 
-def _when(part: dict, mail: dict, what: str) -> datetime:
+def _when(at: datetime | None, mail, what: str) -> datetime:
     """The event's own timestamp, else the message's."""
-    value = part.get("timestamp")
-    return _time(mail.get("timestamp") if value is None else value, f"{what}.timestamp")
-
-
-def _tag(tags: dict, name: str) -> str | None:
-    """SES tags are `{name: [value]}`; a value that is not one of our ids is no tag of ours."""
-    values = tags.get(name)
-    if values is None:
-        return None
-    if isinstance(values, list):
-        values = values[0] if values else None
-    if values is None:
-        return None
-    if not isinstance(values, str):
-        raise BadRecord(f"the {name} tag is not a string")
-    return values if ID_PATTERN.fullmatch(values) else None
+    return at if at is not None else _time(mail.timestamp, f"{what}.timestamp")
 
 
 def _by_address(address: str) -> str | None:
@@ -119,110 +101,99 @@ def _by_address(address: str) -> str | None:
         return None
 
 
-def _recipients(entries, what: str) -> list[str]:
+def _recipients(entries) -> list[str]:
     """`bouncedRecipients` / `complainedRecipients`: [{emailAddress}] -> subscriber ids."""
-    people = []
-    for entry in _items(entries, what):
-        if not isinstance(entry, dict):
-            raise BadRecord(f"{what} holds something other than an object")
-        address = _text(entry.get("emailAddress"), f"{what}.emailAddress")
-        person = _by_address(address) if address is not None else None
-        if person:
-            people.append(person)
-    return list(dict.fromkeys(people))
+    people = [_by_address(entry.emailAddress) for entry in entries or () if entry.emailAddress is not None]
+    return list(dict.fromkeys(person for person in people if person))
 
 
-def _addressed_to(mail: dict) -> list[str]:
+def _addressed_to(mail) -> list[str]:
     """The distinct addresses a message went to: `destination`, else the `To` header."""
-    for field, values in (
-        ("mail.destination", mail.get("destination")),
-        ("mail.commonHeaders.to", _obj(mail.get("commonHeaders"), "mail.commonHeaders").get("to")),
-    ):
-        found: list[str] = []
-        for value in _items(values, field):
-            found += addresses_in(_text(value, field))
-        if found:
-            return list(dict.fromkeys(found))
-    return []
+    from pydantic import ValidationError
+
+    from chalicelib.sunset.contracts import ADDRESSES, COMMON_HEADERS
+
+    try:
+        destination = ADDRESSES.validate_python(mail.destination)
+        found = [a for value in destination or () for a in addresses_in(value)]
+        if not found:
+            headers = COMMON_HEADERS.validate_python(mail.commonHeaders)
+            found = [a for value in (headers.to if headers else None) or () for a in addresses_in(value)]
+    except ValidationError:
+        raise BadRecord("mail.destination or mail.commonHeaders.to is not a list of addresses") from None
+    return list(dict.fromkeys(found))
+
+
+def _read_ses_record(record):
+    """The record as its event type's model (`contracts.SesRecord`); BadRecord naming the field."""
+    from pydantic import ValidationError
+
+    from chalicelib.core.contracts import describe
+    from chalicelib.sunset.contracts import SES_RECORD
+
+    try:
+        return SES_RECORD.validate_python(record)
+    except ValidationError as error:
+        if error.errors()[0]["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            raise BadRecord("not an SES event record of a known type") from None
+        raise BadRecord(describe(error)[1]) from None
 
 
 def parse_ses_record(record) -> list[Fact]:
     """One SES record: event publishing (`eventType`; the SNS message, or EventBridge's `detail`)
     or an identity's feedback notification (`notificationType`). Raises only BadRecord."""
-    if not isinstance(record, dict):
-        raise BadRecord("not an SES event record")
-    kind = record.get("eventType")
-    if kind is None:
-        kind = record.get("notificationType")
-    if kind == "AmazonSnsSubscriptionSucceeded":  # SES's test message when a topic is set up
-        return [Fact("ignored", why="setup_notification")]
-    if not isinstance(kind, str) or not isinstance(record.get("mail"), dict):
-        raise BadRecord("not an SES event record")
-    mail = record["mail"]
-    tags = _obj(mail.get("tags"), "mail.tags")
-    subscriber, list_id = _tag(tags, SUBSCRIBER_TAG), _tag(tags, LIST_TAG)
-    if kind in ("Send", "Delivery"):
-        if not (subscriber and list_id):
-            return [Fact("ignored", why="untagged")]
-        message_id = _text(mail.get("messageId"), "mail.messageId", MAX_MESSAGE_ID)
-        if not message_id:
-            raise BadRecord("a tagged send has no mail.messageId")
-        return [Fact("sent", subscriber, list_id, _time(mail.get("timestamp"), "mail.timestamp"), message_id)]
-    if kind == "Open":
-        opened = _obj(record.get("open"), "open")
-        agent = _text(opened.get("userAgent"), "open.userAgent")
-        at = _time(opened.get("timestamp"), "open.timestamp")
-        if is_machine_open(agent):
-            return [Fact("ignored", why="machine_open")]
-        if not (subscriber and list_id):
-            return [Fact("ignored", why="untagged")]
-        return [Fact("engaged", subscriber, list_id, at)]
-    if kind == "Click":
-        clicked = _obj(record.get("click"), "click")
-        at = _time(clicked.get("timestamp"), "click.timestamp")
-        if at - _time(mail.get("timestamp"), "mail.timestamp") < SCANNER_WINDOW:
-            return [Fact("ignored", why="scanner_click")]
-        if not (subscriber and list_id):
-            return [Fact("ignored", why="untagged")]
-        return [Fact("engaged", subscriber, list_id, at)]
-    if kind == "Complaint":
-        complaint = _obj(record.get("complaint"), "complaint")
-        at = _when(complaint, mail, "complaint")
-        people = _recipients(complaint.get("complainedRecipients"), "complaint.complainedRecipients")
-        # Most feedback loops send no type at all (AWS): an absent type is a complaint.
-        feedback = _text(complaint.get("complaintFeedbackType"), "complaint.complaintFeedbackType", 64)
-        if feedback is not None and feedback.strip().lower() == NOT_A_COMPLAINT:
-            return [Fact("ignored", why="not_spam")]
-        people = people or ([subscriber] if subscriber else [])
-        return [Fact("complaint", p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
-    if kind == "Bounce":
-        bounce = _obj(record.get("bounce"), "bounce")
-        at = _when(bounce, mail, "bounce")
-        people = _recipients(bounce.get("bouncedRecipients"), "bounce.bouncedRecipients")
-        people = people or ([subscriber] if subscriber else [])
-        permanent = _text(bounce.get("bounceType"), "bounce.bounceType", 64) == "Permanent"
-        kind_of = "hard_bounce" if permanent else "soft_bounce"
-        return [Fact(kind_of, p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
-    if kind == "Subscription":
-        subscription = _obj(record.get("subscription"), "subscription")
-        preferences = _obj(subscription.get("newTopicPreferences"), "subscription.newTopicPreferences")
-        leaving = preferences.get("unsubscribeAll")
-        if leaving is not None and not isinstance(leaving, bool):
-            raise BadRecord("subscription.newTopicPreferences.unsubscribeAll is not a boolean")
-        at = _when(subscription, mail, "subscription")
-        if not leaving:
-            return [Fact("ignored", why="subscription_change")]
-        if subscriber:
-            return [Fact("unsubscribe_all", subscriber, list_id, at)]
-        # Untagged (SES's own list management needs no tags of ours): the one address it went to.
-        addressed = _addressed_to(mail)
-        if len(addressed) > 1:
-            return [Fact("ignored", why="ambiguous_recipient")]
-        people = [p for p in map(_by_address, addressed) if p]
-        return [Fact("unsubscribe_all", p, list_id, at) for p in people] or [Fact("ignored", why="untagged")]
-    if kind in ("Reject", "Rendering Failure", "DeliveryDelay"):
-        return [Fact("ignored", why=kind.lower().replace(" ", "_"))]
-    raise BadRecord("unknown event type")
+    from chalicelib.sunset import contracts as c
+
+    event = _read_ses_record(record)
+    if isinstance(event, c.SesSetup):  # SES's test message when a topic is set up
+        return [Fact(Kind.IGNORED, why="setup_notification")]
+    mail = event.mail
+    subscriber, list_id = mail.tags.subscriber_id, mail.tags.list_id
+    match event:
+        case c.SesSend():
+            if not (subscriber and list_id):
+                return [Fact(Kind.IGNORED, why="untagged")]
+            if not mail.messageId:
+                raise BadRecord("a tagged send has no mail.messageId")
+            return [Fact(Kind.SENT, subscriber, list_id, _time(mail.timestamp, "mail.timestamp"), mail.messageId)]
+        case c.SesOpen(open=opened):
+            if is_machine_open(opened.userAgent):
+                return [Fact(Kind.IGNORED, why="machine_open")]
+            if not (subscriber and list_id):
+                return [Fact(Kind.IGNORED, why="untagged")]
+            return [Fact(Kind.ENGAGED, subscriber, list_id, opened.timestamp)]
+        case c.SesClick(click=clicked):
+            if clicked.timestamp - mail.timestamp < SCANNER_WINDOW:
+                return [Fact(Kind.IGNORED, why="scanner_click")]
+            if not (subscriber and list_id):
+                return [Fact(Kind.IGNORED, why="untagged")]
+            return [Fact(Kind.ENGAGED, subscriber, list_id, clicked.timestamp)]
+        case c.SesComplaint(complaint=complaint):
+            at = _when(complaint.timestamp, mail, "complaint")
+            # Most feedback loops send no type at all (AWS): an absent type is a complaint.
+            feedback = complaint.complaintFeedbackType
+            if feedback is not None and feedback.strip().lower() == NOT_A_COMPLAINT:
+                return [Fact(Kind.IGNORED, why="not_spam")]
+            people = _recipients(complaint.complainedRecipients) or ([subscriber] if subscriber else [])
+            return [Fact(Kind.COMPLAINT, p, list_id, at) for p in people] or [Fact(Kind.IGNORED, why="untagged")]
+        case c.SesBounce(bounce=bounce):
+            at = _when(bounce.timestamp, mail, "bounce")
+            people = _recipients(bounce.bouncedRecipients) or ([subscriber] if subscriber else [])
+            kind = Kind.HARD_BOUNCE if bounce.bounceType == "Permanent" else Kind.SOFT_BOUNCE
+            return [Fact(kind, p, list_id, at) for p in people] or [Fact(Kind.IGNORED, why="untagged")]
+        case c.SesSubscription(subscription=subscription):
+            at = _when(subscription.timestamp, mail, "subscription")
+            if not subscription.newTopicPreferences.unsubscribeAll:
+                return [Fact(Kind.IGNORED, why="subscription_change")]
+            if subscriber:
+                return [Fact(Kind.UNSUBSCRIBE_ALL, subscriber, list_id, at)]
+            # Untagged (SES's own list management needs no tags of ours): the one address it went to.
+            addressed = _addressed_to(mail)
+            if len(addressed) > 1:
+                return [Fact(Kind.IGNORED, why="ambiguous_recipient")]
+            people = [p for p in map(_by_address, addressed) if p]
+            return [Fact(Kind.UNSUBSCRIBE_ALL, p, list_id, at) for p in people] or [Fact(Kind.IGNORED, why="untagged")]
+    return [Fact(Kind.IGNORED, why=c.ses_event_type(record).lower().replace(" ", "_"))]
 
 
 def next_due(list_id: str, engaged_at: datetime, now: datetime | None = None) -> datetime:
@@ -241,32 +212,33 @@ def apply(fact: Fact, now: datetime) -> str:
     from chalicelib.domain.consent import AuditContext, Source
     from chalicelib.storage import subscribers
 
-    if fact.kind == "ignored":
-        return f"ignored_{fact.why}"
-    if fact.kind == "sent":
-        return f"send_{subscribers.count_send(fact.subscriber_id, fact.list_id, fact.message_id, now)}"
-    if fact.kind == "engaged":
-        moved = subscribers.record_engagement(
-            fact.subscriber_id, fact.list_id, fact.at, next_due(fact.list_id, fact.at)
-        )
-        return "engaged" if moved else "engaged_stale"
-    if fact.kind in ("complaint", "unsubscribe_all"):
-        complaint = fact.kind == "complaint"
-        change = subscribers.unsubscribe_all(
-            fact.subscriber_id,
-            AuditContext(Source.COMPLAINT if complaint else Source.SES_SUBSCRIPTION),
-            now,
-            planner=consent.plan_complaint if complaint else consent.plan_ses_unsubscribe_all,
-        )
-        return fact.kind if change.applied else f"{fact.kind}_already"
-    if fact.kind == "hard_bounce":
-        applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext(Source.BOUNCE), now)
-        return "hard_bounce" if applied else "hard_bounce_already"
-    if fact.kind == "soft_bounce":
-        if subscribers.get_profile(fact.subscriber_id) is None:
-            return "soft_bounce_unknown"
-        subscribers.count_transient_bounce(fact.subscriber_id)
-        return "soft_bounce"
+    match fact.kind:
+        case Kind.IGNORED:
+            return f"ignored_{fact.why}"
+        case Kind.SENT:
+            return f"send_{subscribers.count_send(fact.subscriber_id, fact.list_id, fact.message_id, now)}"
+        case Kind.ENGAGED:
+            moved = subscribers.record_engagement(
+                fact.subscriber_id, fact.list_id, fact.at, next_due(fact.list_id, fact.at)
+            )
+            return "engaged" if moved else "engaged_stale"
+        case Kind.COMPLAINT | Kind.UNSUBSCRIBE_ALL:
+            complaint = fact.kind == Kind.COMPLAINT
+            change = subscribers.unsubscribe_all(
+                fact.subscriber_id,
+                AuditContext(Source.COMPLAINT if complaint else Source.SES_SUBSCRIPTION),
+                now,
+                planner=consent.plan_complaint if complaint else consent.plan_ses_unsubscribe_all,
+            )
+            return str(fact.kind) if change.applied else f"{fact.kind}_already"
+        case Kind.HARD_BOUNCE:
+            applied = subscribers.suppress_channel(fact.subscriber_id, "email", AuditContext(Source.BOUNCE), now)
+            return "hard_bounce" if applied else "hard_bounce_already"
+        case Kind.SOFT_BOUNCE:
+            if subscribers.get_profile(fact.subscriber_id) is None:
+                return "soft_bounce_unknown"
+            subscribers.count_transient_bounce(fact.subscriber_id)
+            return "soft_bounce"
     raise ValueError(fact.kind)
 
 
@@ -427,13 +399,13 @@ def parse_webhook_event(event) -> list[Fact]:
     if kind == "send":
         if not event.message_id:
             raise BadRecord("a send needs a message_id")
-        return [Fact("sent", subscriber, list_id, at, event.message_id)]
+        return [Fact(Kind.SENT, subscriber, list_id, at, event.message_id)]
     if kind == "open":
         if event.machine if event.machine is not None else is_machine_open(event.user_agent):
-            return [Fact("ignored", why="machine_open")]
-        return [Fact("engaged", subscriber, list_id, at)]
+            return [Fact(Kind.IGNORED, why="machine_open")]
+        return [Fact(Kind.ENGAGED, subscriber, list_id, at)]
     if kind == "click":
-        return [Fact("engaged", subscriber, list_id, at)]
+        return [Fact(Kind.ENGAGED, subscriber, list_id, at)]
     if kind == "complaint":
-        return [Fact("complaint", subscriber, list_id, at)]
-    return [Fact("hard_bounce" if event.bounce_type == "permanent" else "soft_bounce", subscriber, list_id, at)]
+        return [Fact(Kind.COMPLAINT, subscriber, list_id, at)]
+    return [Fact(Kind.HARD_BOUNCE if event.bounce_type == "permanent" else Kind.SOFT_BOUNCE, subscriber, list_id, at)]

@@ -21,10 +21,15 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import ConfigurationError, get_settings
+from chalicelib.domain import consent
+from chalicelib.domain import sunset as clock
+from chalicelib.domain.sunset import Acted, Step, SunsetState, Tally
 from chalicelib.storage import subscribers, sunset_runs
 from chalicelib.storage.subscribers import Subscription
 from chalicelib.sunset import policy as sunset_policy
@@ -39,6 +44,89 @@ PENDING_STALE_AFTER = timedelta(minutes=15)  # a Lambda's longest run: a worker 
 
 Enqueue = Callable[[list[dict]], None]
 RemainingMs = Callable[[], int]
+
+
+class Phase(StrEnum):
+    """A queue message's phase (the messages are JSON: a phase travels as its value)."""
+
+    SCAN = "scan"
+    ACT = "act"
+
+
+class RunStatus(StrEnum):
+    SCANNING = "scanning"
+    ACTING = "acting"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Due:
+    """A candidate the scan found and the act phase moves: what the scan read of it, kept in
+    the run's chunks between the phases (as `as_chunk`'s short keys)."""
+
+    subscriber_id: str
+    list_id: str
+    step: Step
+    due: str
+    state: SunsetState | None
+    email: str | None
+    reminded: str | None  # the day (YYYY-MM-DD) of its reminder, for the brake's windows
+
+    @classmethod
+    def read(cls, item: Subscription, step: Step) -> Due:
+        return cls(
+            item.pk,
+            item.list_id,
+            step,
+            item.sunset_due,
+            SunsetState(item.sunset_state) if item.sunset_state else None,
+            item.email,
+            f"{item.reminder_sent_at:%Y-%m-%d}" if item.reminder_sent_at else None,
+        )
+
+    @classmethod
+    def from_chunk(cls, record: dict) -> Due:
+        return cls(
+            record["sid"],
+            record["list"],
+            Step(record["step"]),
+            record["due"],
+            SunsetState(record["state"]) if record.get("state") else None,
+            record.get("email"),
+            record.get("reminded"),
+        )
+
+    def as_chunk(self) -> dict:
+        return {
+            "sid": self.subscriber_id,
+            "list": self.list_id,
+            "step": str(self.step),
+            "due": self.due,
+            "state": str(self.state) if self.state else None,
+            "email": self.email,
+            "reminded": self.reminded,
+        }
+
+    @property
+    def clock(self) -> clock.Clock:
+        return clock.Clock(self.subscriber_id, self.list_id, self.due, self.state)
+
+    @property
+    def due_day(self) -> str:
+        return self.due.split("#")[0]
+
+    @property
+    def reminded_on(self) -> datetime | None:
+        return sunset_policy.start_of(date.fromisoformat(self.reminded)) if self.reminded else None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One re-permission email: the person, their address, every list it names (sorted)."""
+
+    subscriber_id: str
+    email: str | None
+    lists: tuple[str, ...]
 
 
 def _days(cursor: str | None, today: datetime) -> list[str]:
@@ -65,7 +153,7 @@ def plan_run(enqueue: Enqueue, now: datetime | None = None, dry_run: bool = Fals
     run_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     days = _days(sunset_runs.get_cursor(), now)
     sunset_runs.create_run(run_id, days, sunset_policy.SHARDS, dry_run, now)
-    enqueue([{"run_id": run_id, "phase": "scan", "shard": shard} for shard in range(sunset_policy.SHARDS)])
+    enqueue([{"run_id": run_id, "phase": Phase.SCAN, "shard": shard} for shard in range(sunset_policy.SHARDS)])
     logger.info("sunset run planned", extra={"run_id": run_id, "days": len(days), "dry_run": dry_run})
     return run_id
 
@@ -85,54 +173,42 @@ def _candidate(item: Subscription) -> sunset_policy.Candidate:
     )
 
 
-def _as_record(item: Subscription, step: str) -> dict:
-    return {
-        "sid": item.pk,
-        "list": item.list_id,
-        "step": step,
-        "due": item.sunset_due,
-        "state": item.sunset_state,
-        "email": item.email,
-        "reminded": f"{item.reminder_sent_at:%Y-%m-%d}" if item.reminder_sent_at else None,
-    }
-
-
-def _count_candidate(counts: Counter, record: dict, today: date) -> None:
+def _count_candidate(counts: Counter, record: Due, today: date) -> None:
     """A run's counts for a list: its moves, and which of its unsubscribes were reminded before
     each brake window (the others were counted in the window when they were reminded)."""
-    counts[record["step"]] += 1
-    if record["step"] == "unsubscribe":
+    counts[str(record.step)] += 1
+    if record.step == Step.UNSUBSCRIBE:
         for window in sunset_policy.WINDOWS:
-            if (record["reminded"] or "") < sunset_policy.window_start(today, window).isoformat():
+            if (record.reminded or "") < sunset_policy.window_start(today, window).isoformat():
                 counts[f"unsubscribe_before_{window}"] += 1
 
 
 def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     run = sunset_runs.get_run(message["run_id"])
-    if run is None or run.status != "scanning":
+    if run is None or run.status != RunStatus.SCANNING:
         return
     shard, dry_run = message["shard"], run.is_dry_run
     day_index, last_key, chunk_number = message.get("day", 0), message.get("last_key"), message.get("chunk", 0)
     outcomes: Counter = Counter()
     per_list: dict[str, Counter] = {}
-    buffer: list[dict] = []
+    buffer: list[Due] = []
     days, today = run.days, run_day(run)
     while day_index < len(days):
         items, last_key = subscribers.due_page(days[day_index], shard, last_key)
         for item in items:
-            outcomes["found"] += 1
+            outcomes[Tally.FOUND] += 1
             step, when = sunset_policy.next_step(_candidate(item), policy_of(item.list_id), today)
-            if step in ("remind", "unsubscribe"):
-                buffer.append(_as_record(item, step))
+            if step in (Step.REMIND, Step.UNSUBSCRIBE):
+                buffer.append(Due.read(item, step))
                 _count_candidate(per_list.setdefault(item.list_id, Counter()), buffer[-1], today)
-            elif step == "reschedule":
-                moved = dry_run or subscribers.reschedule(item, when)
-                outcomes["rescheduled" if moved else "changed_since_read"] += 1
+            elif step == Step.RESCHEDULE:
+                plan = clock.plan_reschedule(subscribers.clock_of(item), when)
+                outcomes[plan.done if dry_run or subscribers.commit_clock(plan) else plan.not_done] += 1
         if last_key is None:
             day_index += 1
         if len(buffer) >= CHUNK_SIZE:
-            sunset_runs.save_chunk(run.run_id, shard, chunk_number, buffer, now)
+            sunset_runs.save_chunk(run.run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
             chunk_number, buffer = chunk_number + 1, []
         if day_index < len(days) and remaining_ms() < SAFETY_MARGIN_MS:
             _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
@@ -143,12 +219,16 @@ def scan_shard(message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, now: 
         _check_brake_and_act(run.run_id, enqueue, now)
 
 
-def _flush_scan(run_id, shard, chunk_number, buffer, outcomes, per_list, now) -> None:
+def _flush_scan(run_id, shard, chunk_number, buffer: list[Due], outcomes, per_list, now) -> None:
     if buffer:
-        sunset_runs.save_chunk(run_id, shard, chunk_number, buffer, now)
+        sunset_runs.save_chunk(run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
     for list_id, counts in per_list.items():
         sunset_runs.add_list_counts(run_id, list_id, dict(counts))
-    sunset_runs.add_outcomes(run_id, dict(outcomes))
+    sunset_runs.add_outcomes(run_id, _plain(outcomes))
+
+
+def _plain(outcomes: Counter) -> dict[str, int]:
+    return {str(outcome): n for outcome, n in outcomes.items()}
 
 
 def _windows(list_id: str, today: date, counts: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -161,11 +241,11 @@ def _windows(list_id: str, today: date, counts: dict[str, int]) -> dict[str, tup
     for window in sunset_policy.WINDOWS:
         first = sunset_policy.window_start(today, window).isoformat()
         inside = [a for a in history if a.day >= first]
-        reminded = sum(a.n for a in inside if a.kind == "reminded")
-        unsubscribed = sum(a.n for a in inside if a.kind == "unsubscribed")
+        reminded = sum(a.n for a in inside if a.kind == Acted.REMINDED)
+        unsubscribed = sum(a.n for a in inside if a.kind == Acted.UNSUBSCRIBED)
         # An unsubscribe whose reminder is in the window is that reminder's subscription again.
-        reminded_earlier = sum(a.n for a in inside if a.kind == "unsubscribed" and (a.reminded_on or "") < first)
-        this_run = counts["remind"] + counts[f"unsubscribe_before_{window}"]
+        reminded_earlier = sum(a.n for a in inside if a.kind == Acted.UNSUBSCRIBED and (a.reminded_on or "") < first)
+        this_run = counts[Step.REMIND] + counts[f"unsubscribe_before_{window}"]
         windows[window] = (reminded + reminded_earlier + this_run, unsubscribed)
     return windows
 
@@ -175,7 +255,7 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
     today = run_day(run)
     braked = set()
     for list_id, counts in sunset_runs.list_counts(run_id).items():
-        moves = counts["remind"] + counts["unsubscribe"]
+        moves = counts[Step.REMIND] + counts[Step.UNSUBSCRIBE]
         if moves <= 0:
             continue
         members, policy = subscribers.members_of(list_id), policy_of(list_id)
@@ -197,49 +277,43 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
             )
             count("SunsetBrakes", list_id=list_id)
             count("SunsetBrakes")  # the service-wide series SunsetBrakeAlarm watches
-    sample = [{"subscriber_id": c["sid"], "list_id": c["list"], "step": c["step"]} for c in _sample(run_id, run.shards)]
+    sample = [
+        {"subscriber_id": c.subscriber_id, "list_id": c.list_id, "step": c.step} for c in _sample(run_id, run.shards)
+    ]
     if braked:
         sunset_runs.update_run(run_id, braked_lists=braked)
     if run.is_dry_run:
-        sunset_runs.update_run(run_id, status="done", finished_at=now, sample=sample)
+        sunset_runs.update_run(run_id, status=RunStatus.DONE, finished_at=now, sample=sample)
         for shard in range(int(run.shards)):
             for chunk in sunset_runs.chunks(run_id, shard):
                 sunset_runs.delete_chunk(chunk)
         return
-    sunset_runs.update_run(run_id, status="acting", sample=sample)
-    enqueue([{"run_id": run_id, "phase": "act", "shard": shard} for shard in range(int(run.shards))])
+    sunset_runs.update_run(run_id, status=RunStatus.ACTING, sample=sample)
+    enqueue([{"run_id": run_id, "phase": Phase.ACT, "shard": shard} for shard in range(int(run.shards))])
 
 
-def _sample(run_id: str, shards) -> list[dict]:
-    found: list[dict] = []
+def _sample(run_id: str, shards) -> list[Due]:
+    found: list[Due] = []
     for shard in range(int(shards)):
         for chunk in sunset_runs.chunks(run_id, shard):
-            found.extend(chunk.candidates[: SAMPLE_SIZE - len(found)])
+            found.extend(map(Due.from_chunk, chunk.candidates[: SAMPLE_SIZE - len(found)]))
             if len(found) >= SAMPLE_SIZE:
                 return found
     return found
 
 
-def _subscription(record: dict) -> Subscription:
-    """What the scan read: the conditions of every transition compare against it."""
-    return Subscription(
-        record["sid"],
-        subscribers.list_key(record["list"]),
-        list_id=record["list"],
-        status="active",
-        sunset_due=record["due"],
-        sunset_state=record["state"],
-        email=record["email"],
-    )
+def _state_read(record: Due) -> consent.SubscriptionState:
+    """What the scan read, for the consent planner: the conditions compare against it."""
+    return consent.SubscriptionState(record.list_id, consent.ACTIVE, sunset_due=record.due, sunset_state=record.state)
 
 
-def _by_person(chunks) -> list[list[dict]]:
+def _by_person(chunks) -> list[list[Due]]:
     """The shard's candidates, grouped by subscriber, in the order first seen (stable for a
     continuation: the chunks stay until the shard is done)."""
-    people: dict[str, list[dict]] = {}
+    people: dict[str, list[Due]] = {}
     for chunk in chunks:
-        for record in chunk.candidates:
-            people.setdefault(record["sid"], []).append(record)
+        for record in map(Due.from_chunk, chunk.candidates):
+            people.setdefault(record.subscriber_id, []).append(record)
     return list(people.values())
 
 
@@ -252,7 +326,7 @@ class _Tally:
         self.left_days: set[str] = set()
 
     def flush(self, run_id: str) -> None:
-        sunset_runs.add_outcomes(run_id, dict(self.outcomes))
+        sunset_runs.add_outcomes(run_id, _plain(self.outcomes))
         sunset_runs.add_left_days(run_id, self.left_days)
         for outcome, n in self.outcomes.items():
             if n:
@@ -263,12 +337,12 @@ def act_shard(
     message: dict,
     enqueue: Enqueue,
     remaining_ms: RemainingMs,
-    send_reminder: Callable[[dict], None],
+    send_reminder: Callable[[Reminder], None],
     now: datetime | None = None,
 ) -> None:
     now = now or datetime.now(UTC)
     run = sunset_runs.get_run(message["run_id"])
-    if run is None or run.status != "acting":
+    if run is None or run.status != RunStatus.ACTING:
         return
     braked, today = set(run.braked_lists or ()), run_day(run)
     tally = _Tally()
@@ -288,67 +362,55 @@ def act_shard(
         _finish(run.run_id, now)
 
 
-def _due_day(record: dict) -> str:
-    return record["due"].split("#")[0]
-
-
-def _reminded_on(record: dict) -> datetime | None:
-    return sunset_policy.start_of(date.fromisoformat(record["reminded"])) if record.get("reminded") else None
-
-
 def _act_on_person(
-    records: list[dict], braked: set[str], send_reminder, now: datetime, day: datetime, tally: _Tally
+    records: list[Due], braked: set[str], send_reminder, now: datetime, day: datetime, tally: _Tally
 ) -> None:
     """Every due subscription of one person: unsubscribes one by one, reminders in one email
     naming every list it marked pending (each mark conditional on what the scan read). Each
     action counts itself for the brake on the run's `day`, in its own transaction."""
-    to_remind = []
+    to_remind: list[Due] = []
     for record in records:
-        if record["list"] in braked:
-            tally.left_days.add(_due_day(record))  # still due: the next run finds them again
-            tally.outcomes["braked"] += 1
-        elif record["step"] == "unsubscribe":
-            if subscribers.sunset_unsubscribe(_subscription(record), now, day, _reminded_on(record)):
-                tally.outcomes["unsubscribed"] += 1
-            else:
-                tally.outcomes["kept"] += 1
-        elif subscribers.mark_pending(_subscription(record), now, now - PENDING_STALE_AFTER):
-            to_remind.append(record)
-        elif record["state"] == "pending":
-            # Another worker may be sending to them right now; if it stopped instead, a later
-            # run takes over: the cursor stays on their day.
-            tally.left_days.add(_due_day(record))
-            tally.outcomes["changed_since_read"] += 1
+        if record.list_id in braked:
+            tally.left_days.add(record.due_day)  # still due: the next run finds them again
+            tally.outcomes[Tally.BRAKED] += 1
+        elif record.step == Step.UNSUBSCRIBE:
+            plan = clock.plan_final_unsubscribe(_state_read(record), now, day, record.reminded_on)
+            done = subscribers.commit_sunset_unsubscribe(record.subscriber_id, record.list_id, plan, now)
+            tally.outcomes[plan.done if done else plan.not_done] += 1
         else:
-            # Engaged or left since the scan, usually; or marked pending by a worker of this run
-            # that died before sending (this message is its redelivery): the cursor stays on
-            # their day, so the run that finds them stale sends the email.
-            tally.left_days.add(_due_day(record))
-            tally.outcomes["kept"] += 1
+            plan = clock.plan_mark_pending(record.clock, now, now - PENDING_STALE_AFTER)
+            if subscribers.commit_clock(plan):
+                to_remind.append(record)
+            else:
+                # Read as pending: another worker may be sending to them right now. Otherwise
+                # engaged or left since the scan, usually; or marked pending by a worker of this
+                # run that died before sending (this message is its redelivery). Either way the
+                # cursor stays on their day: a later run takes over.
+                tally.left_days.add(record.due_day)
+                tally.outcomes[plan.not_done] += 1
     if not to_remind:
         return
-    to_remind.sort(key=lambda r: r["list"])
-    first = to_remind[0]
+    to_remind.sort(key=lambda r: r.list_id)
+    reminder = Reminder(to_remind[0].subscriber_id, to_remind[0].email, tuple(r.list_id for r in to_remind))
     try:
-        send_reminder({"sid": first["sid"], "email": first["email"], "lists": [r["list"] for r in to_remind]})
+        send_reminder(reminder)
     except Exception:  # noqa: BLE001  (any failure to send: release, retry on a later run)
-        logger.exception("re-permission email failed", extra={"lists": [r["list"] for r in to_remind]})
+        logger.exception("re-permission email failed", extra={"lists": list(reminder.lists)})
         for record in to_remind:
-            subscribers.release_pending(
-                Subscription(record["sid"], subscribers.list_key(record["list"])), now + timedelta(days=1)
-            )
-        tally.outcomes["email_failed"] += len(to_remind)
+            plan = clock.plan_release_pending(record.clock, now + timedelta(days=1))
+            subscribers.commit_clock(plan)
+            tally.outcomes[plan.done] += 1
         return
-    tally.outcomes["emails_sent"] += 1
+    tally.outcomes[Tally.EMAILS_SENT] += 1
     for record in to_remind:
-        grace = timedelta(days=policy_of(record["list"]).grace_days)
-        subscribers.mark_reminded(_subscription(record), now, now + grace, day)
-        tally.outcomes["emailed"] += 1
+        grace = timedelta(days=policy_of(record.list_id).grace_days)
+        plan = clock.plan_mark_reminded(record.clock, now, now + grace, day)
+        tally.outcomes[plan.done if subscribers.commit_clock(plan) else plan.not_done] += 1
 
 
 def _finish(run_id: str, now: datetime) -> None:
     run = sunset_runs.get_run(run_id)
-    sunset_runs.update_run(run_id, status="done", finished_at=now)
+    sunset_runs.update_run(run_id, status=RunStatus.DONE, finished_at=now)
     # The run's own day is read again by the next run: it may have got writes after the scan.
     sunset_runs.set_cursor(min([*(run.left_days or ()), run.days[-1]]))
     logger.info("sunset run done", extra={"run_id": run_id})
@@ -357,9 +419,9 @@ def _finish(run_id: str, now: datetime) -> None:
 def work(
     message: dict, enqueue: Enqueue, remaining_ms: RemainingMs, send_reminder, now: datetime | None = None
 ) -> None:
-    if message.get("phase") == "scan":
+    if message.get("phase") == Phase.SCAN:
         scan_shard(message, enqueue, remaining_ms, now)
-    elif message.get("phase") == "act":
+    elif message.get("phase") == Phase.ACT:
         act_shard(message, enqueue, remaining_ms, send_reminder, now)
     else:
         logger.warning("unknown sunset message", extra={"phase": message.get("phase")})
@@ -377,7 +439,7 @@ def report(run) -> dict:
         "outcomes": {name: int(values.get(name) or 0) for name in sunset_runs.OUTCOMES},
         "braked_lists": sorted(run.braked_lists or ()),
         "per_list": {
-            k: {"remind": c["remind"], "unsubscribe": c["unsubscribe"]}
+            k: {"remind": c[Step.REMIND], "unsubscribe": c[Step.UNSUBSCRIBE]}
             for k, c in sunset_runs.list_counts(run.run_id).items()
         },
         "sample": run.sample or [],

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.core.ids import SHARDS
 from chalicelib.core.sunset_policy import DEFAULT_POLICY, SHARES, Policy, first_due, parse_policy
+from chalicelib.domain.consent import PAUSED, UNSUBSCRIBED
+from chalicelib.domain.sunset import Step, SunsetState
 
 __all__ = ["DEFAULT_POLICY", "SHARDS", "SHARES", "Policy", "first_due", "parse_policy"]
 RESCHEDULE_FEW_SENDS = timedelta(days=14)  # inactive but not yet sent enough: look again later
@@ -47,35 +49,35 @@ class Candidate:
     due: str
 
 
-def _decide(candidate: Candidate, policy: Policy, run_day: date) -> tuple[str, datetime | None]:
+def _decide(candidate: Candidate, policy: Policy, run_day: date) -> tuple[Step, datetime | None]:
     if not policy.enabled:
         # Looked at again later, so the job finds them when the policy is enabled again.
-        return "reschedule", start_of(run_day + timedelta(days=policy.inactive_days))
-    if candidate.status == "unsubscribed":
-        return "skip:unsubscribed", None
+        return Step.RESCHEDULE, start_of(run_day + timedelta(days=policy.inactive_days))
+    if candidate.status == UNSUBSCRIBED:
+        return Step.SKIP_UNSUBSCRIBED, None
     since = max(d for d in (candidate.subscribed_at, candidate.last_engaged_at, datetime.min.replace(tzinfo=UTC)) if d)
-    if candidate.sunset_state == "pending":
+    if candidate.sunset_state == SunsetState.PENDING:
         if candidate.reminder_sent_at is None:
-            return "remind", None  # marked pending, but the email never went out: send it now
+            return Step.REMIND, None  # marked pending, but the email never went out: send it now
         unsubscribe_on = candidate.reminder_sent_at + timedelta(days=policy.grace_days)
         if day_of(unsubscribe_on) > run_day:
-            return "reschedule", unsubscribe_on
-        return "unsubscribe", None
-    if candidate.status == "paused":
-        return "reschedule", start_of(run_day + timedelta(days=policy.inactive_days))
+            return Step.RESCHEDULE, unsubscribe_on
+        return Step.UNSUBSCRIBE, None
+    if candidate.status == PAUSED:
+        return Step.RESCHEDULE, start_of(run_day + timedelta(days=policy.inactive_days))
     if day_of(first_due(policy, since)) > run_day:
-        return "reschedule", first_due(policy, since)  # engaged (or joined) since it was scheduled
+        return Step.RESCHEDULE, first_due(policy, since)  # engaged (or joined) since it was scheduled
     if candidate.sends_since_engaged < policy.min_sends:
-        return "reschedule", start_of(run_day + RESCHEDULE_FEW_SENDS)
-    return "remind", None
+        return Step.RESCHEDULE, start_of(run_day + RESCHEDULE_FEW_SENDS)
+    return Step.REMIND, None
 
 
-def next_step(candidate: Candidate, policy: Policy, run_day: date) -> tuple[str, datetime | None]:
-    """("remind" | "unsubscribe" | "reschedule" | "skip:<why>", new due date for a reschedule),
+def next_step(candidate: Candidate, policy: Policy, run_day: date) -> tuple[Step, datetime | None]:
+    """(remind | unsubscribe | reschedule | skip:<why>, new due date for a reschedule),
     decided for the run of `run_day` by whole days: the hour of a due time never matters, and a
     reschedule always lands on a later day than the run's (a day this run does not read again)."""
     step, when = _decide(candidate, policy, run_day)
-    if step == "reschedule":
+    if step == Step.RESCHEDULE:
         when = max(when, start_of(run_day + timedelta(days=1)))
     return step, when
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 # forever (and overflow date arithmetic), and nothing we sent predates 2000.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
+MAX_WEBHOOK_EVENTS = 100  # events in one webhook call
 
 
 class BadRecord(ValueError):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from chalice import Blueprint, Cron
 
-from chalicelib.core.errors import Invalid, NotFound, Unavailable
+from chalicelib.core.errors import NotFound, Unavailable
 from chalicelib.core.http import (
     ADMIN,
     ANY_CONTENT,
@@ -105,7 +105,9 @@ def keep_subscribed(request, token):
 def engagement_webhook(request):
     """Signed by HMAC (not the API key): other senders post engagement facts here. Every fact
     is idempotent, so a 503 can simply be resent."""
+    from chalicelib.core.contracts import validate
     from chalicelib.sunset import engagement
+    from chalicelib.sunset.contracts import WebhookEnvelope
 
     secret = get_settings().webhook_secret or ""
     if len(secret) < 16:
@@ -116,11 +118,8 @@ def engagement_webhook(request):
         header(request, "x-offboard-signature"),
         secret.encode(),
     )
-    data = json_body(request, limit=256 * 1024)
-    events = data.get("events")
-    if not isinstance(events, list) or not 1 <= len(events) <= engagement.MAX_WEBHOOK_EVENTS:
-        raise Invalid("bad_batch", f"events must be a list of 1 to {engagement.MAX_WEBHOOK_EVENTS}")
-    outcomes = engagement.ingest(events, parse=engagement.parse_webhook_event)
+    batch = validate(WebhookEnvelope, json_body(request, limit=256 * 1024), "bad_batch")
+    outcomes = engagement.ingest(batch.events, parse=engagement.parse_webhook_event)
     return 202, {"outcomes": dict(outcomes)}
 
 

@@ -182,16 +182,13 @@ def unsubscribe_reasons(list_id, first_month, last_month) -> dict:
 
 
 def set_frequencies(list_id, body) -> dict:
-    """The "less often" choices a list's page offers (an empty list offers none)."""
-    from chalicelib.core import i18n
+    """The "less often" choices a list's page offers (an empty list offers none), as
+    `contracts.Frequencies` takes them."""
+    from chalicelib.core.contracts import validate
+    from chalicelib.unsubscribe.contracts import Frequencies
 
     list_id = _list_id(list_id)
-    if not isinstance(body, dict) or set(body) != {"frequencies"}:
-        raise Invalid("bad_frequencies", 'send {"frequencies": [{"id": ..., "label": ...}, ...]}')
-    try:
-        frequencies = consent.clean_frequencies(body["frequencies"], i18n.SUPPORTED)
-    except consent.InvalidFrequencies as error:
-        raise Invalid("bad_frequencies", str(error)) from error
+    frequencies = validate(Frequencies, body, "bad_frequencies").as_stored()
     if not lists.set_frequencies(list_id, frequencies):
         raise lists.UnknownList(list_id)
     return {"list_id": list_id, "frequencies": frequencies}

@@ -23,17 +23,18 @@ twice changes nothing the second time (the unsubscribe is conditional).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.core.ids import ID_PATTERN, InvalidEmail, parse_address, subscriber_id_for
 from chalicelib.core.observability import count, logger
 from chalicelib.core.settings import get_settings
 from chalicelib.unsubscribe import tokens
 
-MAX_RECIPIENTS = 50
-MAX_SUBJECT = 998
+if TYPE_CHECKING:
+    from chalicelib.unsubscribe.contracts import Receipt, ReceivedMail
+
 PASS, FAIL = "PASS", "FAIL"
 
 
@@ -41,30 +42,13 @@ class Dropped(Exception):
     """The mail is not acted on; `str(error)` is the outcome counted."""
 
 
-def _obj(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _status(receipt: dict, name: str) -> str | None:
-    value = _obj(receipt.get(name)).get("status")
-    return value.upper() if isinstance(value, str) else None
-
-
-def _strings(value, limit: int) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    return [v for v in value[:limit] if isinstance(v, str) and len(v) <= 320]
-
-
-def trusted_sender(mail: dict, receipt: dict) -> str:
+def trusted_sender(mail: ReceivedMail, receipt: Receipt) -> str:
     """The From address when SES's DMARC verdict vouches for it; Dropped otherwise."""
-    spf, dkim, dmarc = (_status(receipt, f"{n}Verdict") for n in ("spf", "dkim", "dmarc"))
+    spf, dkim, dmarc = receipt.spfVerdict.status, receipt.dkimVerdict.status, receipt.dmarcVerdict.status
     # DMARC passes only through a passing SPF or DKIM check: a PASS without one is not SES's.
     if dmarc != PASS or PASS not in (spf, dkim):
         raise Dropped("untrusted_sender")
-    senders = _strings(_obj(mail.get("commonHeaders")).get("from"), 2)
+    senders = mail.commonHeaders.sender
     try:
         if len(senders) != 1:
             raise InvalidEmail("not one From address")
@@ -86,9 +70,9 @@ def _ours(recipient: str, mailbox: str) -> str | None:
     return detail if plus else ""
 
 
-def _subject_token(mail: dict) -> str | None:
-    subject = _obj(mail.get("commonHeaders")).get("subject")
-    if not isinstance(subject, str) or len(subject) > MAX_SUBJECT:
+def _subject_token(mail: ReceivedMail) -> str | None:
+    subject = mail.commonHeaders.subject
+    if subject is None:
         return None
     found = tokens.FULL_TOKEN.search(subject)
     return found.group(0) if found else None
@@ -127,7 +111,7 @@ def _by_compact_token(detail: str, now: datetime) -> str:
     return _unsubscribe(token.subscriber_id, list_id, AuditContext("mailto", key_id=token.key_id), now)
 
 
-def _by_sender(list_id: str, mail: dict, receipt: dict, now: datetime) -> str:
+def _by_sender(list_id: str, mail: ReceivedMail, receipt: Receipt, now: datetime) -> str:
     from chalicelib.storage import subscribers
     from chalicelib.storage.subscribers import AuditContext
 
@@ -138,7 +122,7 @@ def _by_sender(list_id: str, mail: dict, receipt: dict, now: datetime) -> str:
     return _unsubscribe(subscriber_id, list_id, AuditContext("mailto"), now)
 
 
-def _one(detail: str, mail: dict, receipt: dict, now: datetime) -> str:
+def _one(detail: str, mail: ReceivedMail, receipt: Receipt, now: datetime) -> str:
     from chalicelib.storage.subscribers import AuditContext
 
     if "." in detail:
@@ -178,24 +162,28 @@ def handle(message, now: datetime | None = None) -> Counter:
 
 def _outcomes(message, now: datetime) -> Counter:
     outcomes: Counter = Counter()
-    try:
-        notification = json.loads(message) if isinstance(message, str | bytes) else message
-    except (ValueError, RecursionError):
-        return Counter(malformed=1)
-    notification = _obj(notification)
-    if notification.get("notificationType") != "Received":
+    from pydantic import ValidationError
+
+    from chalicelib.unsubscribe.contracts import RECEIVED
+
+    if not isinstance(message, str | bytes):
+        notification = RECEIVED.validate_python(message)
+    else:
+        try:
+            notification = RECEIVED.validate_json(message)
+        except ValidationError:  # not JSON: nothing at all can be read
+            return Counter(malformed=1)
+    if notification.notificationType != "Received":
         return Counter(not_received=1)
-    mail, receipt = _obj(notification.get("mail")), _obj(notification.get("receipt"))
-    if _status(receipt, "virusVerdict") == FAIL:
+    mail, receipt = notification.mail, notification.receipt
+    if receipt.virusVerdict.status == FAIL:
         return Counter(virus=1)
-    if _status(receipt, "spamVerdict") == FAIL:
+    if receipt.spamVerdict.status == FAIL:
         return Counter(spam=1)
     mailbox = get_settings().unsubscribe_mailto
     if not mailbox:
         return Counter(not_configured=1)
-    recipients = _strings(receipt.get("recipients"), MAX_RECIPIENTS) or _strings(
-        mail.get("destination"), MAX_RECIPIENTS
-    )
+    recipients = receipt.recipients or mail.destination
     details = [d for d in dict.fromkeys(_ours(r, mailbox) for r in recipients) if d is not None]
     if not details:
         return Counter(not_ours=1)

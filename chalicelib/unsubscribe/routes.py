@@ -192,10 +192,8 @@ def unsubscribe_headers(request):
 def send_check(request):
     from chalicelib.unsubscribe import senders
 
-    body = json_body(request)
-    channel = body.get("channel", "email")
-    answers = senders.check_recipients(body.get("list_id"), channel, body.get("recipients"))
-    return {"list_id": body["list_id"], "channel": channel, "recipients": answers}
+    asked = senders.read_send_check(json_body(request))
+    return {"list_id": asked.list_id, "channel": asked.channel, "recipients": senders.check(asked)}
 
 
 # Operators: lists, subscribers, the consent trail, privacy requests, the exit-survey report.

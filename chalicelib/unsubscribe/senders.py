@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.ids import InvalidEmail, is_id, subscriber_id_for
@@ -11,32 +12,35 @@ from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.unsubscribe.headers import UnsubscribeHeaders, build_headers
 
-MAX_BATCH = 100
+if TYPE_CHECKING:
+    from chalicelib.unsubscribe.contracts import Recipient, SendCheck
+
+
+def _recipient(recipient) -> Recipient:
+    """A recipient as `contracts.Recipient` reads it (`bad_recipient` naming the field)."""
+    from chalicelib.core.contracts import validate
+    from chalicelib.unsubscribe.contracts import Recipient
+
+    return recipient if isinstance(recipient, Recipient) else validate(Recipient, recipient, "bad_recipient")
 
 
 def resolve_subscriber(recipient) -> str:
     """A recipient is named by `subscriber_id`, or by `email` (mapped to the same opaque id)."""
-    if not isinstance(recipient, dict):
-        raise Invalid("bad_recipient", "each recipient must be an object")
-    sid = recipient.get("subscriber_id")
-    if sid is not None:
-        if not is_id(sid):
-            raise Invalid("bad_recipient", "subscriber_id is not valid")
-        email = recipient.get("email")
-        if email is not None and _id_of_email(email) != sid:
+    recipient = _recipient(recipient)
+    if recipient.subscriber_id is not None:
+        if recipient.email is not None and _id_of_email(recipient.email) != recipient.subscriber_id:
             # Both named, and they are two people: answering for either would be a guess.
             raise Invalid("bad_recipient", "email and subscriber_id name different subscribers")
-        return sid
-    email = recipient.get("email")
+        return recipient.subscriber_id
     try:
-        return subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")
+        return subscriber_id_for(get_settings().subscriber_id_key, recipient.email or "")
     except InvalidEmail as error:
         raise Invalid("bad_recipient", "give a subscriber_id or a valid email") from error
 
 
-def _id_of_email(email) -> str | None:
+def _id_of_email(email: str) -> str | None:
     try:
-        return subscriber_id_for(get_settings().subscriber_id_key, email if isinstance(email, str) else "")
+        return subscriber_id_for(get_settings().subscriber_id_key, email)
     except InvalidEmail:
         return None
 
@@ -56,28 +60,35 @@ def headers_for(recipient, list_id, campaign_id=None) -> UnsubscribeHeaders:
     return build_headers(get_settings(), resolve_subscriber(recipient), list_id, campaign_id or "")
 
 
-def _number(recipient, channel: str) -> str | None:
+def _number(recipient: Recipient, channel: str) -> str | None:
     """A recipient's phone number in E.164, when it names one (SMS only); `region` (or the
     `SMS_DEFAULT_REGION` setting) reads a number written without its country code."""
     from chalicelib.unsubscribe.sms import InvalidPhone, normalize_phone
 
-    if not isinstance(recipient, dict) or recipient.get("phone") is None:
+    if recipient.phone is None:
         return None
     if channel != "sms":
         raise Invalid("bad_recipient", "a phone number is checked on channel sms only")
-    region = recipient.get("region")
-    if region is None:
-        region = get_settings().sms_default_region
-    elif not (isinstance(region, str) and len(region) == 2 and region.isascii() and region.isalpha()):
-        raise Invalid("bad_recipient", "region must be a two-letter country code")
+    region = recipient.region if recipient.region is not None else get_settings().sms_default_region
     try:
-        return normalize_phone(recipient["phone"], region.upper() if region else None)
+        return normalize_phone(recipient.phone, region.upper() if region else None)
     except InvalidPhone as error:
         raise Invalid("bad_recipient", "phone is not a phone number (E.164, or give its region)") from error
 
 
-def _names_person(recipient) -> bool:
-    return recipient.get("subscriber_id") is not None or recipient.get("email") is not None
+def read_send_check(body) -> SendCheck:
+    """The send-check body as `contracts.SendCheck` reads it: `bad_list`, `bad_channel`,
+    `bad_batch` or `bad_recipient`, naming the field."""
+    from pydantic import ValidationError
+
+    from chalicelib.core.contracts import describe
+    from chalicelib.unsubscribe.contracts import SendCheck, send_check_code
+
+    try:
+        return SendCheck.model_validate(body)
+    except ValidationError as error:
+        field, message = describe(error)
+        raise Invalid(send_check_code(field), message) from None
 
 
 def check_recipients(list_id, channel, recipients, now: datetime | None = None) -> list[dict]:
@@ -86,16 +97,17 @@ def check_recipients(list_id, channel, recipients, now: datetime | None = None) 
     On SMS a recipient may name a phone number, alone or with the person: a number that sent
     STOP is not allowed (`sms_opted_out`); a number alone says nothing about the list, so it is
     allowed unless it opted out (`number_not_opted_out`)."""
+    return check(read_send_check({"list_id": list_id, "channel": channel, "recipients": recipients}), now)
+
+
+def check(request: SendCheck, now: datetime | None = None) -> list[dict]:
+    """`check_recipients` for a body already read."""
     from chalicelib.unsubscribe.sms import phone_id
 
-    list_id = _list_id(list_id)
-    if not isinstance(channel, str) or channel not in consent.CHANNELS:
-        raise Invalid("bad_channel", f"channel must be one of {', '.join(consent.CHANNELS)}")
-    if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_BATCH:
-        raise Invalid("bad_batch", f"recipients must be a list of 1 to {MAX_BATCH} entries")
+    list_id, channel, recipients = request.list_id, request.channel, request.recipients
     numbers = [_number(r, channel) for r in recipients]
     ids = [
-        resolve_subscriber(r) if number is None or _names_person(r) else None
+        resolve_subscriber(r) if number is None or r.names_person else None
         for r, number in zip(recipients, numbers, strict=True)
     ]
     key = get_settings().subscriber_id_key
@@ -107,7 +119,7 @@ def check_recipients(list_id, channel, recipients, now: datetime | None = None) 
     now = now or datetime.now(UTC)
     answers = []
     for recipient, sid, number, number_id in zip(recipients, ids, numbers, number_ids, strict=True):
-        answer = {**recipient, **({"phone": number} if number else {})}
+        answer = {**recipient.model_dump(exclude_unset=True), **({"phone": number} if number else {})}
         if sid is not None:
             answer["subscriber_id"] = sid
         answer["frequency"] = getattr(found.get(sid), "frequency", None)  # "less often": for the sender to honour

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -110,22 +109,26 @@ def handle(message, published_at=None, now: datetime | None = None) -> str:
 
 
 def _outcome(message, at: datetime, now: datetime) -> str:
+    from pydantic import ValidationError
+
     from chalicelib.storage import subscribers
     from chalicelib.storage.subscribers import AuditContext
+    from chalicelib.unsubscribe.contracts import SmsInbound
 
     try:
-        data = json.loads(message) if isinstance(message, str | bytes) else message
-    except (ValueError, RecursionError):
+        if isinstance(message, str | bytes):
+            inbound = SmsInbound.model_validate_json(message)
+        else:
+            inbound = SmsInbound.model_validate(message)
+    except ValidationError:  # not JSON, or not an object
         return "malformed"
-    if not isinstance(data, dict):
-        return "malformed"
-    kind = keyword_of(data.get("messageBody"), data.get("messageKeyword"))
+    kind = keyword_of(inbound.messageBody, inbound.messageKeyword)
     if kind is None:
         return "other"
     if kind == "help":
         return "help"
     try:
-        number = normalize_phone(data.get("originationNumber"))  # E.164 from AWS: no region needed
+        number = normalize_phone(inbound.originationNumber)  # E.164 from AWS: no region needed
     except InvalidPhone:
         return "malformed"
     sid = phone_id(get_settings().subscriber_id_key, number)

@@ -113,9 +113,10 @@ def test_the_re_permission_email_carries_one_click_headers_and_a_keep_button(api
     from moto.ses.models import ses_backends
 
     from chalicelib.sunset.email import send_reminder
+    from chalicelib.sunset.job import Reminder
 
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress="offers@offboard.example")
-    send_reminder({"sid": alice, "list": "newsletter", "email": "alice@example.com"})
+    send_reminder(Reminder(alice, "alice@example.com", ("newsletter",)))
     [sent] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     message = message_from_string(sent.raw_data)
     assert message["Subject"] == "Do you still want The Weekly?" and message["To"] == "alice@example.com"

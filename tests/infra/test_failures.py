@@ -296,6 +296,6 @@ def test_the_deployed_stage_sends_through_its_configuration_set_and_queues_sunse
     forget_settings()
 
     good, _ = people
-    send_reminder({"sid": good, "email": "good@example.com", "list": "newsletter"})
+    send_reminder(job.Reminder(good, "good@example.com", ("newsletter",)))
     job.enqueue([{"run_id": "r", "shard": 0}])
     assert [json.loads(m["Body"]) for m in drain(sqs, queue)] == [{"run_id": "r", "shard": 0}]

@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.core.contracts import validate
+from chalicelib.core.errors import Invalid
 from chalicelib.domain import consent
 from chalicelib.storage import lists, subscribers
 from chalicelib.storage.subscribers import AuditContext, Subscription
 from chalicelib.storage.subscribers.counters import LeavingCounter, counter_key
 from chalicelib.storage.transactions import Transaction
+from chalicelib.unsubscribe.contracts import MAX_FREQUENCIES, Frequencies
 from tests.helpers import join
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -100,9 +103,7 @@ def test_a_paused_subscriber_may_choose_a_frequency_and_stays_paused(newsletter)
 def test_a_frequency_unsubscribe_race_leaves_the_person_unsubscribed(newsletter, monkeypatch):
     """The person unsubscribes between the frequency's read and its write: the write fails its
     condition, is read again and stops."""
-    from chalicelib.storage.subscribers import frequency
-
-    real = frequency.get_subscription
+    real = subscribers.DYNAMODB.subscription
     calls = []
 
     def read_then_unsubscribe(sid, list_id):
@@ -112,7 +113,7 @@ def test_a_frequency_unsubscribe_race_leaves_the_person_unsubscribed(newsletter,
         calls.append(1)
         return found
 
-    monkeypatch.setattr(frequency, "get_subscription", read_then_unsubscribe)
+    monkeypatch.setattr(subscribers.DYNAMODB, "subscription", read_then_unsubscribe)
     change = subscribers.set_frequency("s1", "newsletter", "weekly", PAGE, NOW + timedelta(minutes=1))
     assert not change.applied and change.status == consent.UNSUBSCRIBED and len(calls) == 2
     assert subscribers.get_subscription("s1", "newsletter").frequency is None
@@ -228,7 +229,7 @@ def test_a_counter_item_never_fails_a_transaction_on_its_own(newsletter):
         ([{"id": "weekly", "label": "Weekly digest"}], False),
         ([{"id": "weekly", "label": " Weekly ", "labels": {"th": "รายสัปดาห์"}}], False),
         ([], False),
-        ([{"id": f"f{i}", "label": "x"} for i in range(consent.MAX_FREQUENCIES + 1)], True),
+        ([{"id": f"f{i}", "label": "x"} for i in range(MAX_FREQUENCIES + 1)], True),
         ([{"id": "weekly", "label": "a"}, {"id": "weekly", "label": "b"}], True),
         ([{"id": "Weekly", "label": "a"}], True),
         ([{"id": "x" * 33, "label": "a"}], True),
@@ -245,10 +246,10 @@ def test_a_counter_item_never_fails_a_transaction_on_its_own(newsletter):
 )
 def test_frequencies_are_validated(value, fails):
     if fails:
-        with pytest.raises(consent.InvalidFrequencies):
-            consent.clean_frequencies(value, ("en", "th"))
+        with pytest.raises(Invalid):
+            validate(Frequencies, {"frequencies": value}, "bad_frequencies")
     else:
-        cleaned = consent.clean_frequencies(value, ("en", "th"))
+        cleaned = validate(Frequencies, {"frequencies": value}, "bad_frequencies").as_stored()
         assert all(f["label"] == f["label"].strip() for f in cleaned)
 
 

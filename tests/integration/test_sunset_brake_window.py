@@ -99,8 +99,8 @@ def test_lists_losing_a_little_every_day_trip_the_rolling_brakes_and_a_healthy_o
 
     emailed: dict[str, dict[str, list[int]]] = {}
     for sent_at, record in sim.outbox.sent:
-        for list_id in record["lists"]:
-            emailed.setdefault(list_id, {}).setdefault(record["sid"], []).append((sent_at - START).days)
+        for list_id in record.lists:
+            emailed.setdefault(list_id, {}).setdefault(record.subscriber_id, []).append((sent_at - START).days)
     # Braked, the list is left alone; its due subscribers wait, and go on the run after the lift.
     leaky = sorted(days for person in emailed["leaky"].values() for days in person)
     expected = sorted(due if due < 12 else max(due, LIFTED_ON + 1) for due in DUE["leaky"] if due < DAYS)

@@ -106,8 +106,8 @@ def test_every_due_person_is_emailed_on_their_day_once_and_unsubscribed_after_th
 
     emailed: dict[str, list[date]] = {}
     for sent_at, record in simulation.outbox.sent:
-        assert record.get("lists", [record.get("list")]) == ["daily"]
-        emailed.setdefault(record["sid"], []).append(sent_at.date())
+        assert record.lists == ("daily",)
+        emailed.setdefault(record.subscriber_id, []).append(sent_at.date())
     wrong = {}
     for sid, (email_days, unsubscribe_day) in expected.items():
         unsubscribed = [

@@ -22,8 +22,9 @@ class Outbox:
     def __init__(self):
         self.sent: list[dict] = []
 
-    def __call__(self, record):
-        self.sent.append(record)
+    def __call__(self, reminder):
+        # As the job's reminders were once sent: a dict of the person, the address and the lists.
+        self.sent.append({"sid": reminder.subscriber_id, "email": reminder.email, "lists": list(reminder.lists)})
 
 
 @pytest.fixture
@@ -290,7 +291,7 @@ def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch)
 
     # After the grace period: the worker dies after the first unsubscribe.
     done = []
-    real = subscribers.sunset_unsubscribe
+    real = subscribers.commit_sunset_unsubscribe
 
     def dies_after_one(*args, **kwargs):
         if done:
@@ -301,7 +302,7 @@ def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch)
     later = DAY_181 + timedelta(days=14)  # the grace period of the two reminded on DAY_181 ends
     queue = []
     sunset_job.plan_run(queue.extend, later)
-    with pytest.raises(WorkerDied), mock.patch.object(subscribers, "sunset_unsubscribe", dies_after_one):
+    with pytest.raises(WorkerDied), mock.patch.object(subscribers, "commit_sunset_unsubscribe", dies_after_one):
         while queue:
             sunset_job.work(queue[0], queue.extend, lambda: 900_000, outbox, later)
             queue.pop(0)

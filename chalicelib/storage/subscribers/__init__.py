@@ -22,6 +22,7 @@ from chalicelib.storage.subscribers.changes import (
     unsubscribe_all,
 )
 from chalicelib.storage.subscribers.counters import leaving_counts
+from chalicelib.storage.subscribers.dynamodb import DYNAMODB
 from chalicelib.storage.subscribers.engagement import count_send, count_transient_bounce, record_engagement
 from chalicelib.storage.subscribers.frequency import set_frequency, undo_frequency
 from chalicelib.storage.subscribers.models import (
@@ -48,6 +49,9 @@ from chalicelib.storage.subscribers.reads import (
 )
 from chalicelib.storage.subscribers.sms import sms_opt_out, sms_opted_out, sms_profile, sms_resume
 from chalicelib.storage.subscribers.sunset import (
+    clock_of,
+    commit_clock,
+    commit_sunset_unsubscribe,
     due_page,
     mark_pending,
     mark_reminded,
@@ -72,10 +76,14 @@ __all__ = [
     "SubscriberPartition",
     "Subscription",
     "UnknownList",
+    "clock_of",
+    "commit_clock",
     "commit_plan",
+    "commit_sunset_unsubscribe",
     "consent_events",
     "count_send",
     "count_transient_bounce",
+    "DYNAMODB",
     "due_key",
     "due_page",
     "erase",

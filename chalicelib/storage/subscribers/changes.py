@@ -3,12 +3,15 @@
 conditional update, the list's member counter, the leaving counters and the audit event, all or
 nothing), or the fewest transactions when a change covers more lists than one can hold. When a
 precondition no longer holds it answers `Stale` with the items as they were (`ALL_OLD`), and the
-change is planned again from them: "already done" is only ever decided by the planner."""
+change is planned again from them: "already done" is only ever decided by the planner.
+
+The functions that make a change (`unsubscribe`, `subscribe`, `undo`, ...) read and commit
+through the selected consent store (`storage.store`): `commit_plan` here, or the in-memory one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.core.errors import Unavailable
@@ -28,6 +31,7 @@ from chalicelib.domain.consent import (
     Sunset,
 )
 from chalicelib.storage.lists import MailingList, UnknownList
+from chalicelib.storage.store import Stale, consent_store
 from chalicelib.storage.subscribers.counters import count_in
 from chalicelib.storage.subscribers.models import (
     PROFILE,
@@ -44,7 +48,6 @@ from chalicelib.storage.subscribers.models import (
     request_token,
     restart_sunset,
 )
-from chalicelib.storage.subscribers.reads import get_event, get_profile, subscriptions_of
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, storage_errors
 
 
@@ -129,18 +132,6 @@ def _old_number(raw: dict) -> NumberState:
 
 
 # A plan, committed.
-
-
-@dataclass(frozen=True)
-class Stale:
-    """The preconditions of a plan no longer held. `first` says nothing of the plan was written
-    (else its first part was: a change over many lists, stopped part-way); the items whose
-    condition failed, as they were."""
-
-    first: bool
-    subscriptions: dict[str, SubscriptionState] = field(default_factory=dict)
-    profile: ProfileState | None = None
-    number: NumberState | None = None  # the same profile, as a phone number's
 
 
 def _status_condition(expect: consent.Expect):
@@ -342,7 +333,7 @@ def replanned(subscriber_id: str, plan: Plan, replan: Callable[[Stale], Plan], n
     """Commit `plan`; when its preconditions no longer hold, plan again from what the items
     held (`replan`), until a plan is written or says there is nothing to do."""
     for _ in range(attempts):
-        stale = commit_plan(subscriber_id, plan, now)
+        stale = consent_store().commit(subscriber_id, plan, now)
         if stale is None:
             return plan
         plan = replan(stale)
@@ -379,9 +370,7 @@ def pause(subscriber_id: str, list_id: str, until: datetime, ctx: AuditContext, 
 
 def read_everything_state(subscriber_id: str) -> tuple[ProfileState | None, list[SubscriptionState]]:
     """The profile and every subscription, as the planners of changes over every list read them."""
-    return profile_state(get_profile(subscriber_id)), [
-        subscription_state(s, s.list_id) for s in subscriptions_of(subscriber_id)
-    ]
+    return consent_store().everything(subscriber_id)
 
 
 @storage_errors
@@ -406,7 +395,7 @@ def unsubscribe_all(
     plan = plan_from()
     first_written: Plan | None = None
     for _ in range(attempts):
-        stale = commit_plan(subscriber_id, plan, now)
+        stale = consent_store().commit(subscriber_id, plan, now)
         if plan.applied and (stale is None or not stale.first):
             first_written = plan
         if stale is None:
@@ -431,11 +420,12 @@ def undo(
 ) -> Change:
     """Revert the change recorded by `undone_key` where it still holds (see `consent.plan_undo`).
     A list that changed after the first part was written keeps its later choice."""
-    original = event_state(get_event(subscriber_id, undone_key))
+    store = consent_store()
+    original = store.event(subscriber_id, undone_key)
     for _ in range(attempts):
-        profile, subscriptions = read_everything_state(subscriber_id)
+        profile, subscriptions = store.everything(subscriber_id)
         plan = consent.plan_undo(original, list_id, subscriptions, profile, ctx, now, sunset_due)
-        stale = commit_plan(subscriber_id, plan, now)
+        stale = store.commit(subscriber_id, plan, now)
         if stale is None or not stale.first:
             return Change.of(plan)
         if stale.profile is not None:

@@ -24,7 +24,7 @@ from pynamodb.expressions.operand import Path
 
 from chalicelib.core.ids import shard_of
 from chalicelib.storage.subscribers.models import SubscriberPartition
-from chalicelib.storage.transactions import Transaction
+from chalicelib.storage.transactions import Transaction, storage_errors
 
 EVERY_LIST = "*"
 _ONE = {"N": "1"}
@@ -56,6 +56,7 @@ def count_in(
     return transaction.update(item_name, LeavingCounter(pk, sk), actions)
 
 
+@storage_errors
 def leaving_counts(list_id: str, first_month: str, last_month: str) -> dict[str, dict[str, int]]:
     """Month -> counter name -> count for `list_id`, the shards summed; a month with no counter
     is absent."""

@@ -6,13 +6,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.domain import consent
+from chalicelib.storage.store import consent_store
 from chalicelib.storage.subscribers.models import PROFILE, Profile, SendMark, Subscription, list_key, restart_sunset
-from chalicelib.storage.transactions import ConditionsFailed, Transaction, written
+from chalicelib.storage.transactions import ConditionsFailed, Transaction, storage_errors, written
 
 SEND_MARK_RETENTION = timedelta(days=30)
 
 
 def record_engagement(subscriber_id: str, list_id: str, at: datetime, sunset_due: datetime) -> bool:
+    """Move `last_engaged_at` forward (see `engage_in_table`), in the selected consent store."""
+    return consent_store().record_engagement(subscriber_id, list_id, at, sunset_due)
+
+
+def engage_in_table(subscriber_id: str, list_id: str, at: datetime, sunset_due: datetime) -> bool:
     """Move `last_engaged_at` forward only (events arrive late and twice), restart the sunset
     clock (next due on `sunset_due`) and end a pending re-permission. False when nothing moved."""
     return written(
@@ -45,5 +51,6 @@ def count_send(subscriber_id: str, list_id: str, message_id: str, now: datetime)
     return "counted"
 
 
+@storage_errors
 def count_transient_bounce(subscriber_id: str) -> None:
     Profile(subscriber_id, PROFILE).update(actions=[Profile.transient_bounces.add(1)])

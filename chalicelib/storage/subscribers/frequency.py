@@ -8,17 +8,9 @@ from datetime import datetime
 
 from chalicelib.domain import consent
 from chalicelib.domain.consent import Plan
-from chalicelib.storage.subscribers.changes import (
-    Change,
-    Stale,
-    commit_plan,
-    event_state,
-    replanned,
-    storage_errors,
-    subscription_state,
-)
+from chalicelib.storage.store import Stale, consent_store
+from chalicelib.storage.subscribers.changes import Change, replanned, storage_errors
 from chalicelib.storage.subscribers.models import AuditContext
-from chalicelib.storage.subscribers.reads import get_event, get_subscription
 
 
 @storage_errors
@@ -28,7 +20,7 @@ def set_frequency(
     """Receive `list_id` at `frequency` from now on (see `consent.plan_frequency`)."""
 
     def read_and_plan(_stale: Stale | None = None) -> Plan:
-        state = subscription_state(get_subscription(subscriber_id, list_id), list_id)
+        state = consent_store().subscription(subscriber_id, list_id)
         return consent.plan_frequency(state, list_id, frequency, ctx, now)
 
     return Change.of(replanned(subscriber_id, read_and_plan(), read_and_plan, now, attempts))
@@ -37,7 +29,8 @@ def set_frequency(
 @storage_errors
 def undo_frequency(subscriber_id: str, list_id: str, undone_key: str, ctx: AuditContext, now: datetime) -> Change:
     """Go back to the frequency held before `undone_key` (see `consent.plan_undo_frequency`)."""
-    plan = consent.plan_undo_frequency(event_state(get_event(subscriber_id, undone_key)), list_id, ctx, now)
-    if commit_plan(subscriber_id, plan, now) is not None:
+    store = consent_store()
+    plan = consent.plan_undo_frequency(store.event(subscriber_id, undone_key), list_id, ctx, now)
+    if store.commit(subscriber_id, plan, now) is not None:
         return Change(False, None, outcome=consent.Outcome.NOTHING_TO_UNDO)  # a later choice holds
     return Change.of(plan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain import consent
+from chalicelib.storage.store import consent_store
 from chalicelib.storage.subscribers.changes import storage_errors, unsubscribe_all
 from chalicelib.storage.subscribers.models import PROFILE, AuditContext, ConsentEvent, Profile, Subscription
 from chalicelib.storage.subscribers.reads import everything_about
@@ -19,6 +20,12 @@ def erase(subscriber_id: str, now: datetime) -> dict:
     # First leave every list and refuse future ones (`consent.plan_erase`), which also keeps the
     # member counts right; then forget everything but that choice.
     unsubscribe_all(subscriber_id, AuditContext(consent.Source.ERASURE), now, planner=consent.plan_erase)
+    return consent_store().forget(subscriber_id, now)
+
+
+@storage_errors
+def forget_in_table(subscriber_id: str, now: datetime) -> dict:
+    """Rewrite the profile and the subscriptions with nothing but the opt-out; delete the trail."""
     profile, subscriptions, events = everything_about(subscriber_id)
     with Profile.batch_write() as batch:
         batch.save(

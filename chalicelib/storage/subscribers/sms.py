@@ -47,6 +47,7 @@ def sms_profile(subscriber_id: str) -> Profile | None:
     return get_or_none(Profile, subscriber_id, PROFILE)
 
 
+@storage_errors
 def sms_opted_out(subscriber_ids: list[str]) -> set[str]:
     """Which of these number ids are opted out of SMS (one batched read, ≤ 100 keys)."""
     if not subscriber_ids:

@@ -82,8 +82,10 @@ def test_when_the_compact_form_cannot_be_used_the_full_token_goes_in_the_subject
 
 
 def _mail(**kwargs):
-    data = received("unsubscribe+newsletter@mail.example.com", **kwargs)
-    return data["mail"], data["receipt"]
+    from chalicelib.unsubscribe.contracts import RECEIVED
+
+    notification = RECEIVED.validate_python(received("unsubscribe+newsletter@mail.example.com", **kwargs))
+    return notification.mail, notification.receipt
 
 
 def test_a_passing_dmarc_verdict_vouches_for_the_from_address():
