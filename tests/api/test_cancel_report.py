@@ -128,12 +128,16 @@ def test_the_page_opens_with_a_signed_link_and_its_charts_are_accessible(api):
     assert admin_page.status_code == 200 and "Reasons over time" in admin_page.body.decode()
 
 
-def test_report_link_mints_a_cancel_report_link(api, capsys):
+def test_report_link_mints_a_cancel_report_link(api, monkeypatch):
+    import io
+
+    from tools.cli import output
     from tools.cli.reports import report_link
 
+    printed = io.StringIO()
+    monkeypatch.setattr(output, "OUT", printed)  # where the CLI's results go, whatever ran before
     result = CliRunner().invoke(report_link, ["cancel", "acme", "--minutes", "5"])
     assert result.exit_code == 0, result.output
-    printed = result.output + capsys.readouterr().out
-    url = re.search(r'https?://\S+?/reports/cancel-flows/acme\?[^"\s]+', printed).group(0)
+    url = re.search(r'https?://\S+?/reports/cancel-flows/acme\?[^"\s]+', printed.getvalue()).group(0)
     assert api.http.get(url[url.index("/reports/") :]).status_code == 200
     assert CliRunner().invoke(report_link, ["cancel"]).exit_code == 2
