@@ -54,7 +54,8 @@ def _queue_is_empty(client, url: str) -> bool:
 
 
 def work_queues(queue_urls: list[str], wait: int, retry_after: int, until_empty: bool, out: TextIO) -> None:
-    """Long-poll each queue (default: UNSUBSCRIBE_QUEUE_URL and SUNSET_QUEUE_URL) one message at
+    """Long-poll each queue (default: UNSUBSCRIBE_QUEUE_URL, SUNSET_QUEUE_URL and
+    CANCEL_WEBHOOK_QUEUE_URL, those set) one message at
     a time and hand it to the Lambda handler subscribed to that queue name, with an SQS event and
     a context carrying the function's timeout. A message is deleted only after its handler
     returned; a failure leaves it for another delivery after `retry_after` seconds. One JSON line
@@ -70,7 +71,8 @@ def work_queues(queue_urls: list[str], wait: int, retry_after: int, until_empty:
     from chalicelib.core.settings import get_settings
 
     settings = get_settings()
-    urls = list(queue_urls) or [u for u in (settings.unsubscribe_queue_url, settings.sunset_queue_url) if u]
+    defaults = (settings.unsubscribe_queue_url, settings.sunset_queue_url, settings.cancel_webhook_queue_url)
+    urls = list(queue_urls) or [u for u in defaults if u]
     if not urls:
         raise NotWorkable("no queue: pass queue URLs or set UNSUBSCRIBE_QUEUE_URL / SUNSET_QUEUE_URL")
     subscribed = {e.queue: e.name for e in app.event_sources if isinstance(e, SQSEventConfig)}

@@ -1,9 +1,12 @@
 """Cancellation flow: businesses' servers open sessions and configure their flow (`/v1/…`,
-admin), people use the hosted pages (`/cancel/{token}`). GET never changes anything."""
+admin), people use the hosted pages (`/cancel/{token}`, `/cancel/new-link/{token}`), directly or
+framed on the business's page (`/cancel/embed/snippet.js`); operators read the report (JSON, or
+a page by signed link). GET never changes anything."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from chalice import Blueprint
 
@@ -13,6 +16,10 @@ from chalicelib.core.http import ADMIN, ANY_CONTENT, endpoint, header, html_resp
 from chalicelib.core.settings import event_sources
 
 bp = Blueprint(__name__)
+
+# A click carries the page's ticket (up to 6000 characters) beside a comment of up to 5000
+# characters, which in Thai is 3 bytes each and percent-encoded 9.
+CLICK_FORM_BYTES = 64 * 1024
 
 
 def _now() -> datetime:
@@ -61,11 +68,24 @@ def put_cancel_webhook(request, business):
 
 
 @bp.route("/v1/cancel-flows/{business}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
+@bp.route("/reports/cancel-flows/{business}", methods=["GET"], content_types=ANY_CONTENT)  # signed link (core.http)
 @endpoint(admin=True)
 def cancel_report(request, business):
+    """JSON, or a page with server-rendered charts for a browser (`Accept: text/html`,
+    `?format=html`, or a signed link from `report-link cancel BUSINESS`). `?weeks=` 1-52."""
     from chalicelib.cancel import report
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.http import wants_html
 
-    return report.save_rates(business)
+    weeks = (request.query_params or {}).get("weeks") or str(report.DEFAULT_WEEKS)
+    if not weeks.isdigit() or not 1 <= int(weeks) <= report.MAX_WEEKS:
+        raise Invalid("invalid_weeks", f"weeks is 1 to {report.MAX_WEEKS}")
+    today = _now().date()
+    if wants_html(request):
+        from chalicelib.cancel.report_page import report_page
+
+        return html_response(report_page(business, today, int(weeks)))
+    return report.save_rates(business, today, int(weeks))
 
 
 def _customer(business: str, customer_id: str) -> None:
@@ -120,10 +140,33 @@ def cancel_webhooks(event):
         webhooks.deliver(json.loads(record.body))
 
 
-def _refused(error):
+def _refused(error, token: str):
     from chalicelib.cancel import pages
 
-    return html_response(pages.refused_link_page(error.session), 410 if error.session else 400)
+    return _page(pages.refused_link_page(error.session, token), error.session, 410 if error.session else 400)
+
+
+def _page(html: str, session, status: int = 200):
+    """A hosted page, framable only by the session's flow's embed origins."""
+    from chalicelib.cancel import pages
+
+    return html_response(html, status, pages.frame_headers(session))
+
+
+EMBED_SNIPPET = Path(__file__).parent / "static" / "embed.js"
+
+
+@bp.route("/cancel/embed/snippet.js", methods=["GET"], content_types=ANY_CONTENT)
+@endpoint()
+def cancel_embed_snippet(request):
+    """The script a business puts on its own page to show the hosted flow in a frame there."""
+    from chalice import Response
+
+    return Response(
+        body=EMBED_SNIPPET.read_text(),
+        status_code=200,
+        headers={"Content-Type": "application/javascript; charset=utf-8", "Cache-Control": "public, max-age=300"},
+    )
 
 
 @bp.route("/cancel/{token}", methods=["GET"], content_types=ANY_CONTENT)
@@ -133,9 +176,10 @@ def cancel_page(request, token):
 
     now = _now()
     try:
-        return html_response(pages.session_page(service.view(token, now), now))
+        session = service.view(token, now)
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
 
 
 @bp.route("/cancel/{token}", methods=["POST"], content_types=FORM_CONTENT_TYPES)
@@ -144,16 +188,17 @@ def cancel_click(request, token):
     from chalicelib.cancel import pages, service
 
     now = _now()
-    form = parse_form(header(request, "content-type"), raw_body(request))
+    form = parse_form(header(request, "content-type"), raw_body(request), limit=CLICK_FORM_BYTES)
     try:
-        return html_response(pages.session_page(service.act(token, form.get("action", ""), form, now), now))
+        session = service.act(token, form.get("action", ""), form, now)
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
     except Conflict as conflict:
         if conflict.code not in ("offer_unavailable", "no_such_offer"):
             raise
         session = service.view(token, now)
-        return html_response(pages.session_page(session, now, notice_key="offer_unavailable"), 409)
+        return _page(pages.session_page(session, now, notice_key="offer_unavailable"), session, 409)
 
 
 @bp.route("/cancel/undo/{token}", methods=["POST"], content_types=ANY_CONTENT)
@@ -162,11 +207,26 @@ def cancel_undo(request, token):
     from chalicelib.cancel import pages, service
 
     now = _now()
+    content_type = header(request, "content-type") or ""
+    form = parse_form(content_type, raw_body(request), limit=CLICK_FORM_BYTES) if "form" in content_type else {}
     try:
-        return html_response(pages.session_page(service.undo(token, now), now))
+        session = service.undo(token, now, form.get("ticket"))
+        return _page(pages.session_page(session, now), session)
     except service.LinkRefused as refused:
-        return _refused(refused)
+        return _refused(refused, token)
     except Conflict as conflict:
         if conflict.code != "undo_window_passed":
             raise
         return html_response(pages.refused_link_page(None), 409)
+
+
+@bp.route("/cancel/new-link/{token}", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint("page")
+def cancel_new_link(request, token):
+    """ "Email me a new link", from a refused or finished page: records the request and asks the
+    business (a webhook) to mail its customer a new link; rate-limited per session."""
+    from chalicelib.cancel import pages, service
+
+    result = service.request_new_link(token, _now())
+    status = 202 if result.requested else (429 if result.session else 404)
+    return _page(pages.new_link_page(result), result.session, status)

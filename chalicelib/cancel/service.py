@@ -1,7 +1,8 @@
 """The cancellation flow's services: open a session for a business's server, show the hosted
 page for a signed link, and apply each click (continue, cancel, accept, undo) as the domain
-plans it, committed conditionally; a click that loses a race is re-planned on the state that
-won, so 20 simultaneous clicks come to one outcome."""
+plans it, committed conditionally; a click plans from the page's sealed ticket (no read), and one
+that loses a race is re-planned on the state that won, so 20 simultaneous clicks come to one
+outcome. A link that cannot open the flow can still ask the business to mail a new one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.cancel import webhooks
+from chalicelib.cancel import tickets, webhooks
 from chalicelib.core import signed_links
 from chalicelib.core.errors import Conflict, Invalid, NotFound, Unavailable
 from chalicelib.core.observability import count, logger
@@ -80,9 +81,10 @@ def flow_of(business: str) -> rules.Flow:
     return store.load_flow(business) or rules.DEFAULT_FLOW
 
 
-def _session_of(purpose: str, token: str, now: datetime) -> Session:
+def _session_id_of(purpose: str, token: str, now: datetime) -> str:
+    """The session a link names, when its signature holds and it has not expired (no read)."""
     try:
-        link = signed_links.verify(get_settings().signing_keys, purpose, 1, token, now)
+        return signed_links.verify(get_settings().signing_keys, purpose, 1, token, now).fields[0]
     except signed_links.ExpiredLink as expired:
         count("RejectedInputs", kind="cancel_link_expired")
         raise LinkRefused(store.load_session(expired.link.fields[0])) from expired
@@ -90,7 +92,13 @@ def _session_of(purpose: str, token: str, now: datetime) -> Session:
         logger.info("rejected cancel link", extra={"why": str(error)})
         count("RejectedInputs", kind="cancel_link")
         raise LinkRefused(None) from error
-    session = store.load_session(link.fields[0])
+
+
+def _session_of(purpose: str, token: str, now: datetime, ticket: str | None = None) -> Session:
+    """The session behind a link: from the page's ticket when it verifies (no read), else read."""
+    session_id = _session_id_of(purpose, token, now)
+    session = tickets.unseal(ticket, session_id) if ticket else None
+    session = session or store.load_session(session_id)
     if session is None:
         raise NotFound("unknown_session", "this cancellation session does not exist any more")
     return session
@@ -102,16 +110,20 @@ def view(token: str, now: datetime) -> Session:
 
 
 def _apply(session: Session, plan, now: datetime) -> Session:
-    """Commit what `plan(session)` gives; on a lost race, re-read and plan again from the winner."""
+    """Commit what `plan(session)` gives; on a lost race, plan again on the session that won
+    (handed back by the failed condition, so a double click costs no extra read)."""
     for _ in range(ATTEMPTS):
         step = plan(session)
         if isinstance(step, Settled):
             return step.session
         try:
             messages = webhooks.messages_for(step.session, step.events, now)
-            if store.commit(step, messages):
+            current = store.commit(step, messages)
+            if current is None:
                 _committed(step, messages)
                 return step.session
+            session = current
+            continue
         except TransactionConflict:
             pass
         session = store.load_session(session.session_id) or session
@@ -134,7 +146,7 @@ def set_webhook(business: str, url) -> dict:
 def act(token: str, action: str, form: dict[str, str], now: datetime) -> Session:
     """A click on the hosted page: `continue` (answer, then the one routed offer or a
     cancellation), `cancel` (at once), `accept` (the offer shown)."""
-    session = _session_of(PAGE_PURPOSE, token, now)
+    session = _session_of(PAGE_PURPOSE, token, now, form.get("ticket"))
     try:
         answer = rules.parse_answer(session.flow, form.get("reason"), form.get("comment"))
     except rules.CancelRuleError as error:
@@ -152,12 +164,42 @@ def act(token: str, action: str, form: dict[str, str], now: datetime) -> Session
     raise Invalid("bad_action", "action is continue, cancel or accept")
 
 
-def undo(token: str, now: datetime) -> Session:
-    session = _session_of(UNDO_PURPOSE, token, now)
+def undo(token: str, now: datetime, ticket: str | None = None) -> Session:
+    session = _session_of(UNDO_PURPOSE, token, now, ticket)
     try:
         return _apply(session, lambda s: rules.plan_undo(s, now), now)
     except rules.Refused as refused:
         raise Conflict(refused.code, str(refused)) from refused
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """What came of "mail me a new link": the session (None when the link names none of ours)
+    and whether the request was sent to the business (False: asked too recently or too often)."""
+
+    session: Session | None
+    requested: bool
+
+
+def request_new_link(token: str, now: datetime) -> LinkRequest:
+    """Ask the business to mail a new link for the session a page link names, even an expired or
+    damaged one: the request only makes the business write to its own customer, rate-limited."""
+    fields = signed_links.claimed_fields(token, 1)
+    session = store.load_session(fields[0]) if fields else None
+    if session is None:
+        count("RejectedInputs", kind="cancel_link_request")
+        return LinkRequest(None, False)
+    messages = webhooks.link_request_messages(session, now)
+    requested = store.record_link_request(session, now, rules.link_request_limit(now), messages)
+    count("CancelLinkRequests", outcome="sent" if requested else "limited")
+    if requested:
+        webhooks.enqueue(messages)
+    return LinkRequest(session, requested)
+
+
+def new_link_path(token: str) -> str | None:
+    """Where a page's "mail me a new link" posts, for a token that names a session id."""
+    return f"/cancel/new-link/{token}" if signed_links.claimed_fields(token, 1) else None
 
 
 def export_customer(business: str, customer_id: str) -> list[dict]:

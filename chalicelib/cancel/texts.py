@@ -40,6 +40,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid.lead": "This cancellation link is not valid. Start again from your account page to cancel.",
         "offer_unavailable": "Sorry, this offer is no longer available. You can still cancel below.",
         "undo_window_passed": "The cancellation is already in effect and can no longer be undone.",
+        "relink.lead": "You can still cancel: we can ask the business to email you a new cancellation link.",
+        "relink.after": "Want to cancel after all? We can ask the business to email you a new cancellation link.",
+        "relink.button": "Email me a new link",
+        "relink.title": "New link requested",
+        "relink.sent": "We have asked the business to email you a new cancellation link. It usually arrives within a few minutes.",
+        "relink.limited": "A new link was requested a short while ago. Please check your email; you can ask again in 10 minutes.",
+        "relink.unknown": "We could not find this cancellation. Start again from your account page to cancel.",
     },
     "th": {
         "title": "ยกเลิกการสมัครสมาชิก",
@@ -76,6 +83,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid.lead": "ลิงก์ยกเลิกนี้ไม่ถูกต้อง เริ่มใหม่จากหน้าบัญชีของคุณเพื่อยกเลิก",
         "offer_unavailable": "ขออภัย ข้อเสนอนี้ไม่มีแล้ว คุณยังยกเลิกได้ด้านล่าง",
         "undo_window_passed": "การยกเลิกมีผลแล้ว ไม่สามารถย้อนกลับได้",
+        "relink.lead": "คุณยังยกเลิกได้ เราขอให้ธุรกิจส่งลิงก์ยกเลิกใหม่ไปที่อีเมลของคุณได้",
+        "relink.after": "ต้องการยกเลิกหรือไม่? เราขอให้ธุรกิจส่งลิงก์ยกเลิกใหม่ไปที่อีเมลของคุณได้",
+        "relink.button": "ส่งลิงก์ใหม่ทางอีเมล",
+        "relink.title": "ขอลิงก์ใหม่แล้ว",
+        "relink.sent": "เราขอให้ธุรกิจส่งลิงก์ยกเลิกใหม่ไปที่อีเมลของคุณแล้ว โดยปกติจะได้รับภายในไม่กี่นาที",
+        "relink.limited": "มีการขอลิงก์ใหม่ไปเมื่อสักครู่ โปรดตรวจสอบอีเมลของคุณ คุณขอใหม่ได้อีกครั้งใน 10 นาที",
+        "relink.unknown": "ไม่พบการยกเลิกนี้ เริ่มใหม่จากหน้าบัญชีของคุณเพื่อยกเลิก",
     },
 }
 

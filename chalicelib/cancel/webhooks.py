@@ -68,17 +68,26 @@ def payload(session: Session, event: Event, now: datetime) -> dict:
     }
 
 
+def _message(session: Session, event: dict, now: datetime) -> dict:
+    return {
+        "session_id": session.session_id,
+        "attempt": 1,
+        "outbox": store.outbox_key(event["id"], now),
+        "event": event,
+    }
+
+
 def messages_for(session: Session, events: tuple[Event, ...], now: datetime) -> list[dict]:
     """The queue messages for a change's events, each naming its outbox entry."""
-    return [
-        {
-            "session_id": session.session_id,
-            "attempt": 1,
-            "outbox": store.outbox_key(event_id(session.session_id, e), now),
-            "event": payload(session, e, now),
-        }
-        for e in events
-    ]
+    return [_message(session, payload(session, e, now), now) for e in events]
+
+
+def link_request_messages(session: Session, now: datetime) -> list[dict]:
+    """The person asks for a new link: the business mails its customer one (a new session). A
+    session may ask again after the rate limit's interval, so the id carries the second; the
+    limit's condition makes that id unique."""
+    event = payload(session, Event.LINK_REQUESTED, now)
+    return [_message(session, {**event, "id": f"{event['id']}_{int(now.timestamp())}"}, now)]
 
 
 def enqueue(messages: list[dict]) -> bool:

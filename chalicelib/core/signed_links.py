@@ -68,3 +68,11 @@ def verify(keys: dict[str, bytes], purpose: str, field_count: int, raw: str, now
     if link.expires_at <= now:
         raise ExpiredLink(link)
     return link
+
+
+def claimed_fields(raw, field_count: int) -> tuple[str, ...] | None:
+    """The fields a token names, NOT verified: only for a door that is harmless whoever knocks
+    (asking the business to mail its own customer a new link), never to act on a session."""
+    parts = raw.split(".") if isinstance(raw, str) and len(raw) <= 400 else []
+    fields = tuple(parts[1:-2]) if len(parts) == field_count + 3 else ()
+    return fields if fields and all(ID_PATTERN.match(f) for f in fields) else None

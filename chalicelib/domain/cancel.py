@@ -11,6 +11,7 @@ whether a request is already done; a session is open, then exactly one of cancel
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -67,6 +68,7 @@ class Event(StrEnum):
     STARTED = "cancel_session.started"
     COMPLETED = "cancel_session.completed"
     UNDONE = "cancel_session.undone"
+    LINK_REQUESTED = "cancel_session.link_requested"  # the person asks the business to mail a new link
 
 
 HOLDOUT = "holdout"
@@ -124,6 +126,7 @@ class Flow:
     holdout_percent: int = 10
     budget: int | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
+    embed_origins: tuple[str, ...] = ()  # pages that may show the hosted flow in a frame
 
     def to_raw(self) -> dict:
         return {
@@ -132,6 +135,7 @@ class Flow:
             "holdout_percent": self.holdout_percent,
             "budget": self.budget,
             "retention_days": self.retention_days,
+            "embed_origins": list(self.embed_origins),
         }
 
 
@@ -171,7 +175,27 @@ def parse_flow(raw) -> Flow:
         raise CancelRuleError("budget is a whole number of accepted offers, or null")
     if not _whole(retention, 36_500) or retention < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
-    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention)
+    embed = raw.get("embed_origins", [])
+    if not isinstance(embed, list) or len(embed) > MAX_EMBED_ORIGINS:
+        raise CancelRuleError(f"embed_origins is a list of at most {MAX_EMBED_ORIGINS} origins")
+    origins = tuple(dict.fromkeys(embed_origin(o) for o in embed))
+    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention, origins)
+
+
+MAX_EMBED_ORIGINS = 10
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+
+
+def embed_origin(value) -> str:
+    """An origin allowed to frame the hosted page (its CSP `frame-ancestors`): scheme and host
+    only, in the form browsers compare (lower case, no default port)."""
+    parts = urlsplit(value) if isinstance(value, str) and len(value) <= 300 else None
+    netloc = parts.netloc.lower() if parts else ""
+    if not parts or parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
+        raise CancelRuleError(f"{value!r} is not an origin like https://shop.example.com")
+    if not _HOST.match(netloc) or parts.fragment:
+        raise CancelRuleError(f"{value!r} is not an origin like https://shop.example.com")
+    return f"{parts.scheme}://{netloc.removesuffix({'http': ':80', 'https': ':443'}[parts.scheme])}"
 
 
 @dataclass(frozen=True)
@@ -291,6 +315,19 @@ class Change:
     events: tuple[Event, ...] = ()
     spends_budget: bool = False
     tallies: tuple[Tally, ...] = ()
+    on: date | None = None  # the day the tallies count on (UTC), for reasons over time
+    value_given: int = 0  # minor units of the session's currency an accepted offer gives away
+
+
+def value_given(offer: SaveOffer, price: int) -> int:
+    """What accepting `offer` gives away, in minor units of the subscription's currency (rounded
+    down, integers only): a discount, its percent of the price for each of its months; a pause,
+    the price of each paused month; a cheaper plan, the difference for a year of monthly bills."""
+    if offer.kind is OfferKind.DISCOUNT:
+        return price * offer.percent * offer.months // 100
+    if offer.kind is OfferKind.PAUSE:
+        return price * offer.months
+    return max(0, price - (offer.price or 0)) * 12
 
 
 @dataclass(frozen=True)
@@ -350,8 +387,10 @@ def plan_continue(session: Session, answer: Answer, now: datetime) -> Change | S
     new = replace(_answered(session, answer, now), arm=arm, version=session.version + 1)
     if offer is None:
         new = replace(new, status=Status.CANCELLED, decided_at=now)
-        return Change(new, session.version, (Event.COMPLETED,), tallies=(Tally.SESSIONS, Tally.CANCELLED))
-    return Change(replace(new, offer=offer, offer_shown_at=now), session.version, tallies=(Tally.SESSIONS,))
+        tallies = (Tally.SESSIONS, Tally.CANCELLED)
+        return Change(new, session.version, (Event.COMPLETED,), tallies=tallies, on=now.date())
+    shown = replace(new, offer=offer, offer_shown_at=now)
+    return Change(shown, session.version, tallies=(Tally.SESSIONS,), on=now.date())
 
 
 def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Change | Settled:
@@ -361,7 +400,7 @@ def plan_cancel(session: Session, answer: Answer | None, now: datetime) -> Chang
     new = _answered(session, answer, now)
     new = replace(new, arm=new.arm or NO_OFFER, status=Status.CANCELLED, decided_at=now, version=session.version + 1)
     tallies = (Tally.CANCELLED,) if session.arm else (Tally.SESSIONS, Tally.CANCELLED)
-    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies)
+    return Change(new, session.version, (Event.COMPLETED,), tallies=tallies, on=now.date())
 
 
 def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Settled:
@@ -371,7 +410,8 @@ def plan_accept(session: Session, offer_id: str, now: datetime) -> Change | Sett
         raise Refused("no_such_offer", "this offer was not shown in this session")
     new = replace(session, status=Status.SAVED, decided_at=now, version=session.version + 1)
     spends = session.flow.budget is not None
-    return Change(new, session.version, (Event.COMPLETED,), spends_budget=spends, tallies=(Tally.SAVED,))
+    given = value_given(session.offer, session.request.price)
+    return Change(new, session.version, (Event.COMPLETED,), spends, (Tally.SAVED,), on=now.date(), value_given=given)
 
 
 def plan_undo(session: Session, now: datetime) -> Change | Settled:
@@ -382,4 +422,24 @@ def plan_undo(session: Session, now: datetime) -> Change | Settled:
     if now >= session.undo_until():
         raise Refused("undo_window_passed", "the cancellation is already in effect")
     new = replace(session, status=Status.UNDONE, undone_at=now, version=session.version + 1)
-    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,))
+    return Change(new, session.version, (Event.UNDONE,), tallies=(Tally.UNDONE,), on=now.date())
+
+
+# "Mail me a new link": a refused link (expired, tampered with, or its session already over)
+# still lets the person cancel, by asking the business to mail a fresh link. Each request is a
+# webhook to the business, so they are rate-limited per session.
+NEW_LINK_INTERVAL = timedelta(minutes=10)
+NEW_LINK_MOST = 5
+
+
+@dataclass(frozen=True)
+class LinkRequestLimit:
+    """A new request is recorded only if the last one is older than `last_before` and fewer than
+    `most` were recorded: storage turns this into the write's condition."""
+
+    last_before: datetime
+    most: int
+
+
+def link_request_limit(now: datetime) -> LinkRequestLimit:
+    return LinkRequestLimit(now - NEW_LINK_INTERVAL, NEW_LINK_MOST)

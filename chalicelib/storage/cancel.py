@@ -10,6 +10,7 @@ of that put and the budget's conditional increment.
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,11 +20,12 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from chalicelib.core.errors import Conflict
+from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.domain.cancel import (
     Answer,
     Change,
     Flow,
+    LinkRequestLimit,
     OfferKind,
     Reason,
     SaveOffer,
@@ -222,20 +224,48 @@ class StatsItem(_CancelPartition):
     undone = NumberAttribute(null=True)
 
 
+def _reason(session: Session) -> str:
+    return str(session.answer.reason) if session.answer.reason else "none"
+
+
 def _stats_key(session: Session) -> tuple[str, str]:
-    reason = str(session.answer.reason) if session.answer.reason else "none"
-    return f"CANCELFLOW#{session.request.business}", f"STATS#{reason}#{session.arm or 'none'}"
+    return f"CANCELFLOW#{session.request.business}", f"STATS#{_reason(session)}#{session.arm or 'none'}"
 
 
-def commit(change: Change, messages: list[dict] = ()) -> bool:
+def _day_key(session: Session, day: date) -> tuple[str, str]:
+    """The same counters per (UTC day, reason): reasons over time, one Query for a date range."""
+    return f"CANCELFLOW#{session.request.business}", f"DAY#{day.isoformat()}#{_reason(session)}"
+
+
+class ValueItem(_CancelPartition):
+    """What accepted offers gave away on one (reason, arm, currency), in minor units."""
+
+    given = NumberAttribute(null=True)
+
+
+def _value_key(session: Session) -> tuple[str, str]:
+    business, currency = session.request.business, session.request.currency
+    return f"CANCELFLOW#{business}", f"VALUE#{_reason(session)}#{session.arm or 'none'}#{currency}"
+
+
+def commit(change: Change, messages: list[dict] = ()) -> Session | None:
     """Write the planned session if it still has the version the plan saw, with its counters and,
-    when it spends the budget, the budget's increment: one transaction. False when another
-    request changed the session first; Conflict("offer_unavailable") when the budget is spent."""
+    when it spends the budget, the budget's increment: one transaction, no read. None when
+    written; when another request changed the session first, the session as it is now (the
+    failed condition hands it back), to plan again on. Conflict("offer_unavailable") when the
+    budget is spent, NotFound when the session is gone."""
     item = _item(change.session)
-    transaction = Transaction().put("session", item, CancelSessionItem.version == change.expected_version)
+    transaction = Transaction().put(
+        "session", item, CancelSessionItem.version == change.expected_version, keep_old=True
+    )
     if change.tallies:
-        stats = StatsItem(*_stats_key(change.session))
-        transaction.update("stats", stats, [getattr(StatsItem, str(t)).add(1) for t in change.tallies])
+        moves = [getattr(StatsItem, str(t)).add(1) for t in change.tallies]
+        transaction.update("stats", StatsItem(*_stats_key(change.session)), moves)
+        if change.on is not None:
+            transaction.update("day", StatsItem(*_day_key(change.session, change.on)), list(moves))
+    if change.value_given:
+        value = ValueItem(*_value_key(change.session))
+        transaction.update("value", value, [ValueItem.given.add(change.value_given)])
     if change.spends_budget:
         limit = change.session.flow.budget
         if not limit:
@@ -251,9 +281,16 @@ def commit(change: Change, messages: list[dict] = ()) -> bool:
         _with_outbox(transaction, list(messages)).commit()
     except ConditionsFailed as failed:
         if "session" in failed:
-            return False
+            return _session_from_item(failed.failed["session"])
         raise Conflict("offer_unavailable", "this offer is no longer available") from failed
-    return True
+    return None
+
+
+def _session_from_item(raw: dict) -> Session:
+    """A session item as DynamoDB JSON (a failed condition's ALL_OLD)."""
+    if not raw or "state" not in raw:
+        raise NotFound("unknown_session", "this cancellation session does not exist any more")
+    return session_from_raw(json.loads(raw["state"]["S"]), int(raw["version"]["N"]))
 
 
 def stats_of(business: str) -> dict[tuple[str, str], dict[str, int]]:
@@ -265,6 +302,24 @@ def stats_of(business: str) -> dict[tuple[str, str], dict[str, int]]:
         }
         for row in rows
     }
+
+
+def stats_by_day(business: str, first: date, last: date) -> dict[tuple[str, str], dict[str, int]]:
+    """(YYYY-MM-DD, reason) -> {sessions, saved, cancelled, undone} for days first..last: one Query."""
+    key = StatsItem.sk.between(f"DAY#{first.isoformat()}#", f"DAY#{last.isoformat()}#~")
+    rows = StatsItem.query(f"CANCELFLOW#{business}", key)
+    return {
+        tuple(row.sk.split("#")[1:3]): {
+            t: int(getattr(row, t) or 0) for t in ("sessions", "saved", "cancelled", "undone")
+        }
+        for row in rows
+    }
+
+
+def value_given_of(business: str) -> dict[tuple[str, str, str], int]:
+    """(reason, arm, currency) -> minor units given away by accepted offers: one Query."""
+    rows = ValueItem.query(f"CANCELFLOW#{business}", ValueItem.sk.startswith("VALUE#"))
+    return {tuple(row.sk.split("#")[1:4]): int(row.given or 0) for row in rows}
 
 
 def load_flow(business: str) -> Flow | None:
@@ -347,6 +402,25 @@ def finish_delivery(session_id: str, event_id: str, owner: str, now: datetime, e
     written(lambda: item.update(actions=actions, condition=WebhookItem.lease_owner == owner))
 
 
+class LinkRequestItem(_CancelPartition):
+    """The person's requests for a new link in one session (no personal data: counts and times)."""
+
+    requests = NumberAttribute(null=True)
+    last_at = UTCDateTimeAttribute(null=True)
+
+
+def record_link_request(session: Session, now: datetime, limit: LinkRequestLimit, messages: list[dict]) -> bool:
+    """Count the request and put its webhook in the outbox, together, if the limit allows it;
+    False (nothing written) when it does not."""
+    item = LinkRequestItem(f"CANCEL#{session.session_id}", "LINKREQUEST", ttl=_item(session).ttl)
+    allowed = LinkRequestItem.pk.does_not_exist() | (
+        (LinkRequestItem.last_at < limit.last_before) & (LinkRequestItem.requests < limit.most)
+    )
+    actions = [LinkRequestItem.requests.add(1), LinkRequestItem.last_at.set(now), LinkRequestItem.ttl.set(item.ttl)]
+    transaction = Transaction().update("request", item, actions, condition=allowed)
+    return _with_outbox(transaction, messages).commit_unless("request")
+
+
 # The customer's records: export and erasure, through the customer's index (no Scan).
 
 
@@ -369,7 +443,12 @@ def erase_customer(business: str, customer_id: str) -> int:
     for session in sessions:
         for _ in range(5):  # on the version read, so a click landing meanwhile is not undone
             request = replace(session.request, customer_id=ERASED, subscription_id=ERASED)
-            erased = _item(replace(session, request=request, answer=replace(session.answer, comment=None)))
+            # A new version, so a page ticket sealed before the erasure can never write the ids back.
+            erased = _item(
+                replace(
+                    session, request=request, answer=replace(session.answer, comment=None), version=session.version + 1
+                )
+            )
             if written(lambda item=erased, v=session.version: item.save(condition=CancelSessionItem.version == v)):
                 break
             session = load_session(session.session_id) or session

@@ -70,8 +70,9 @@ class Transaction:
         )
         return self
 
-    def put(self, name: str, item, condition=None) -> Transaction:
-        self._items.append(("put", name, lambda t: t.save(item, condition=condition)))
+    def put(self, name: str, item, condition=None, keep_old: bool = False) -> Transaction:
+        return_values = "ALL_OLD" if keep_old else None
+        self._items.append(("put", name, lambda t: t.save(item, condition=condition, return_values=return_values)))
         return self
 
     def update(self, name: str, item, actions: list, condition=None, keep_old: bool = False) -> Transaction:

@@ -1,4 +1,4 @@
-"""Cancel-session webhooks against a real local HTTP receiver (http.server in a thread) that
+"""Cancel-session webhooks against a real local HTTP receiver (run-local's, in a thread) that
 fails, times out and answers slowly: every event arrives signed, nothing is lost, and no event
 id is sent again once the receiver answered 2xx; a dead-lettered event is replayed by the CLI."""
 
@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
 
 import boto3
@@ -16,47 +15,10 @@ from chalice.test import Client
 from app import app
 from chalicelib.cancel import webhooks
 from chalicelib.core.settings import forget_settings
-from chalicelib.core.webhook_signature import HEADER, verify
 from tests.moto_atomic import atomic_dynamodb  # noqa: F401  (fixture)
+from tools.webhook_receiver import Receiver
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-class Receiver:
-    """A business's endpoint. `script` says how to answer each request in turn (then 200):
-    "fail" (500), "timeout" (answers after the sender gave up), "slow" (late, but in time)."""
-
-    def __init__(self):
-        self.script: list[str] = []
-        self.secrets: list[str] = []
-        self.received: list[tuple[str, str, bool]] = []  # (event id, how answered, signature ok)
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                ok = verify(receiver.secrets, self.headers[HEADER], body, int(time.time()))
-                with receiver.lock:
-                    how = receiver.script.pop(0) if receiver.script else "ok"
-                    receiver.received.append((json.loads(body)["id"], how, ok))
-                if how == "timeout":
-                    time.sleep(webhooks.TIMEOUT_SECONDS * 2)
-                elif how == "slow":
-                    time.sleep(webhooks.TIMEOUT_SECONDS / 3)
-                self.send_response(500 if how == "fail" else 200)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def answered_ok(self) -> list[str]:
-        return [event for event, how, _ in self.received if how in ("ok", "slow")]
 
 
 @pytest.fixture
@@ -80,12 +42,15 @@ def queues(monkeypatch):
 
 @pytest.fixture
 def receiver(api, queues):
-    receiver = Receiver()
+    """The business's endpoint: run-local's receiver (tools/webhook_receiver.py). `script` says
+    how it answers each request in turn (then 200): "fail" (500), "timeout" (answers after the
+    sender gave up), "slow" (late, but in time)."""
+    receiver = Receiver(timeout_seconds=webhooks.TIMEOUT_SECONDS * 2, slow_seconds=webhooks.TIMEOUT_SECONDS / 3)
     response = api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": receiver.url})
     assert response.status_code == 200, response.body
     receiver.secrets = [response.json_body["secret"]]
     yield receiver
-    receiver.server.shutdown()
+    receiver.stop()
 
 
 def open_and_cancel(api, n: int) -> str:

@@ -143,7 +143,7 @@ def test_every_command_is_registered_once_under_its_name():
 
     assert sorted(cli.commands) == sorted(
         [
-            *("create-tables", "seed-demo", "work-queues"),
+            *("create-tables", "seed-demo", "work-queues", "webhook-receiver"),
             *("create-list", "add", "import", "headers", "check", "export", "export-all", "erase", "reasons"),
             *("lists", "show-list", "edit-list"),
             *("create-site", "put-campaign", "kill", "report", "validate", "redeem"),

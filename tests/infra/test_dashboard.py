@@ -27,7 +27,11 @@ WATCHED = {
     "Redemptions",
     "RejectedInputs",
     "UnexpectedErrors",
+    "CancelSessions",
+    "CancelWebhooks",
+    "CancelWebhooksDeadLettered",
 }
+MATH = re.compile(r"^[0-9a-z_ ()*/+.-]+$")  # metric math over the widget's own ids
 SEARCH = re.compile(
     r"""^SEARCH\('\{(?P<namespace>[^,}]+),(?P<dims>[^}]*)\} MetricName="(?P<name>\w+)"', 'Sum', \d+\)$"""
 )
@@ -78,7 +82,12 @@ def drawn(dashboard: dict) -> list[tuple[str, str, tuple[str, ...]]]:
         if widget["type"] != "metric":
             continue
         assert widget["properties"]["region"] == REGION
+        ids = {m[-1]["id"] for m in widget["properties"]["metrics"] if not isinstance(m[0], dict)}
         for metric in widget["properties"]["metrics"]:
+            if isinstance(metric[0], dict) and not metric[0]["expression"].startswith("SEARCH("):
+                expression = metric[0]["expression"]
+                assert MATH.match(expression) and set(re.findall(r"[a-z_]+", expression)) <= ids, expression
+                continue
             if isinstance(metric[0], dict):
                 match = SEARCH.match(metric[0]["expression"])
                 assert match, metric[0]["expression"]

@@ -40,8 +40,9 @@ def test_a_session_round_trips_and_a_stale_plan_does_not_land(aws):
     assert store.load_session("s1") == session
     shown = rules.plan_continue(session, Answer(Reason.UNUSED, "away"), NOW)
     cancel_on_stale = rules.plan_cancel(session, None, NOW)
-    assert store.commit(shown) is True
-    assert store.commit(cancel_on_stale) is False
+    assert store.commit(shown) is None  # written
+    # The stale plan does not land, and the failed condition hands back the session that won.
+    assert store.commit(cancel_on_stale) == shown.session
     assert store.load_session("s1") == shown.session
 
 
@@ -51,11 +52,11 @@ def test_accepted_offers_stop_at_the_budget(aws):
     for n in range(3):
         session = new_session(f"b{n}", flow)
         shown = rules.plan_continue(session, Answer(Reason.UNUSED), NOW)
-        assert store.commit(shown)
+        assert store.commit(shown) is None
         try:
             results.append(store.commit(rules.plan_accept(shown.session, "pause-2", NOW)))
         except Conflict as error:
             results.append(error.code)
-    assert results == [True, True, "offer_unavailable"]
+    assert results == [None, None, "offer_unavailable"]
     assert store.accepted_offers("acme") == 2
     assert store.load_session("b2").status == "open"

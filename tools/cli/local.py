@@ -3,6 +3,8 @@ stands for in AWS."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from tools.cli import output
@@ -53,4 +55,33 @@ def work_queues(queue_urls, wait, retry_after, until_empty) -> None:
         raise click.UsageError(str(error)) from None
 
 
-COMMANDS = (create_tables, seed_demo, work_queues)
+@click.command("webhook-receiver")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: a free port")
+@click.option("--register", "business", help="point this business's cancellation webhooks here (a new secret)")
+@click.option("--secret", "secrets", multiple=True, help="a signing secret to verify with (repeatable)")
+@click.option("--script", default="", help="faults for the first requests, e.g. fail,timeout,slow (then ok)")
+@click.option("--slow-seconds", type=float, default=3.0, show_default=True)
+def webhook_receiver(host, port, business, secrets, script, slow_seconds) -> None:
+    """A local endpoint for the cancellation webhooks: verifies each signature, prints one JSON
+    line per delivery and lists them all at GET <url>; `--script` (or POST <url>/_script a JSON
+    list) makes it fail (500), time out or answer slowly, to watch the retries."""
+    from chalicelib.cancel import webhooks
+    from tools.webhook_receiver import ANSWERS, Receiver, serve
+
+    words = [w for w in script.split(",") if w]
+    if not all(w in ANSWERS for w in words):
+        raise click.UsageError(f"--script takes words among {', '.join(ANSWERS)}")
+    receiver = Receiver(
+        list(secrets), words, host, port, timeout_seconds=webhooks.TIMEOUT_SECONDS + 5, slow_seconds=slow_seconds
+    )
+    if business:
+        from chalicelib.cancel.service import set_webhook
+
+        receiver.secrets = [set_webhook(business, receiver.url)["secret"], *secrets]
+    listing = receiver.url.removesuffix("/hooks") + "/"
+    print(json.dumps({"url": receiver.url, "listing": listing, "business": business}), file=output.OUT, flush=True)
+    serve(receiver, output.OUT)
+
+
+COMMANDS = (create_tables, seed_demo, work_queues, webhook_receiver)

@@ -8,8 +8,8 @@ from tools.cli.output import emit
 
 
 @click.command("report-link")
-@click.argument("report", type=click.Choice(["leaving", "sunset", "campaign"]))
-@click.argument("names", nargs=-1, metavar="[SITE_KEY CAMPAIGN_ID]")
+@click.argument("report", type=click.Choice(["leaving", "sunset", "campaign", "cancel"]))
+@click.argument("names", nargs=-1, metavar="[SITE_KEY CAMPAIGN_ID | BUSINESS]")
 @click.option("--list", "list_id", help="leaving: the list (required)")
 @click.option("--from", "first", help="leaving: first month, e.g. 2026-01")
 @click.option("--to", "last", help="leaving: last month")
@@ -17,20 +17,22 @@ from tools.cli.output import emit
 @click.option("--open", "open_it", is_flag=True, help="open the link in this machine's browser")
 def report_link(report, names, list_id, first, last, minutes, open_it) -> None:
     """A signed link that opens one report page in a browser for a few minutes: `leaving --list
-    LIST`, `sunset`, or `campaign SITE_KEY CAMPAIGN_ID`. It opens that page only, as asked
+    LIST`, `sunset`, `campaign SITE_KEY CAMPAIGN_ID` or `cancel BUSINESS`. It opens that page only, as asked
     (another path, other parameters or an altered link are refused), and nothing after it expires."""
     from datetime import UTC, datetime, timedelta
 
     from chalicelib.core.http import sign_page_link
 
-    wanted = 2 if report == "campaign" else 0
-    if len(names) != wanted:
-        raise click.UsageError(f"{report} takes {'SITE_KEY CAMPAIGN_ID' if wanted else 'no names'}")
+    wanted = {"campaign": "SITE_KEY CAMPAIGN_ID", "cancel": "BUSINESS"}.get(report, "")
+    if len(names) != len(wanted.split()):
+        raise click.UsageError(f"{report} takes {wanted or 'no names'}")
     if report == "leaving" and not list_id:
         raise click.UsageError("leaving needs --list LIST_ID")
     _check_names(names, list_id, first, last)
     if report == "campaign":
         path, query = "/reports/sites/{}/campaigns/{}".format(*names), {}
+    elif report == "cancel":
+        path, query = f"/reports/cancel-flows/{names[0]}", {}
     elif report == "leaving":
         path, query = "/reports/leaving", {"list_id": list_id, "from": first, "to": last}
     else:
