@@ -206,12 +206,13 @@ Address = Annotated[str, Field(max_length=MAX_ADDRESS, json_schema_extra={"forma
 
 class NewSubscriber(Contract):
     """The body of `POST /v1/lists/{list_id}/subscribers`. Only the JSON `true` resubscribes
-    someone who left (any other value is no consent given again)."""
+    someone who left; a value that is no JSON boolean is refused, so a sender's "yes" is never
+    read as consent or silently as none."""
 
     model_config = ConfigDict(extra="ignore")
 
     email: Address
-    resubscribe: Annotated[bool, _absent_when_wrong(False)] = False
+    resubscribe: bool = False  # strict: "yes", 1 or null is a 400, never a silent "no"
 
 
 class SubscriberLookup(Contract):
