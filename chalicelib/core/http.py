@@ -289,7 +289,12 @@ def link_request_url() -> str:
         return LINK_REQUEST_PATH
 
 
-def _page_key(error: errors.ServiceError) -> str:
+def _viewing(request) -> bool:
+    """A GET only shows a page: "we could not save your choice" would be untrue there."""
+    return getattr(request, "method", "GET") in ("GET", "HEAD")
+
+
+def _page_key(error: errors.ServiceError, request) -> str:
     from chalicelib.core import i18n
 
     key = f"error.{error.code}"
@@ -298,7 +303,7 @@ def _page_key(error: errors.ServiceError) -> str:
     if isinstance(error, errors.NotFound):
         return "error.not_found"
     if isinstance(error, errors.Unavailable):
-        return "error.unavailable"
+        return "error.unavailable_view" if _viewing(request) else "error.unavailable"
     return "error.bad_form"
 
 
@@ -308,7 +313,9 @@ def _answer_error(kind: str, request, error: errors.ServiceError) -> Response:
     if status < 500:
         count("RejectedInputs", kind=error.code)
     if kind == "page":
-        return error_page(request, status, _page_key(error), getattr(error, "mailing_list", None), headers=headers)
+        return error_page(
+            request, status, _page_key(error, request), getattr(error, "mailing_list", None), headers=headers
+        )
     if kind == "browser" and error.code not in NO_CORS_CODES and status < 500:
         headers = {**headers, **cors(header(request, "origin"))}
     return problem(status, error.code, error.message, headers)
@@ -319,7 +326,8 @@ def _answer_unavailable(kind: str, request) -> Response:
     if kind == "browser":
         headers.update(cors(header(request, "origin")))  # so the snippet can read it and stay quiet
     if kind == "page":
-        return error_page(request, 503, "error.unavailable", headers=headers)
+        key = "error.unavailable_view" if _viewing(request) else "error.unavailable"
+        return error_page(request, 503, key, headers=headers)
     return problem(503, "unavailable", "try again shortly", headers)
 
 

@@ -48,6 +48,10 @@ def test_a_page_answers_a_page_whatever_goes_wrong(api, monkeypatch, fault, stat
     assert b"secret detail" not in response.body and b"storage stalled" not in response.body
     if status == 503:
         assert response.headers["Retry-After"] == "5"
+        # A GET only shows the page: it says nothing changed, never "we could not save your choice".
+        assert "ไม่สามารถแสดงหน้านี้ได้ในขณะนี้" in response.body.decode()
+        english = api.http.get(link, headers={"Accept-Language": "en"}).body
+        assert b"nothing has changed" in english and b"save your choice" not in english
 
 
 def test_the_snippets_endpoints_answer_json_with_cors_when_they_fail(api, monkeypatch):
