@@ -121,11 +121,51 @@ def new_secret() -> str:
 
 
 def check_url(url) -> str:
-    parts = urlsplit(url if isinstance(url, str) else "")
-    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and get_settings().stage == "dev"
-    if not (parts.scheme == "https" or local) or not parts.hostname or len(url) > 500:
-        raise Invalid("invalid_webhook_url", "the webhook URL must be https")
-    return url
+    """A business's public https endpoint: no credentials, no control characters or spaces, no
+    address inside a network (loopback, private, link-local such as 169.254.169.254, reserved).
+    In the dev stage, http to this machine is allowed for run-local's receiver."""
+    text = url if isinstance(url, str) else ""
+    refuse = Invalid("invalid_webhook_url", "the webhook URL must be a public https URL, at most 500 characters")
+    if not text or len(text) > 500 or not text.isascii() or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in text):
+        raise refuse
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises on a port that is no number)
+    except ValueError as error:
+        raise refuse from error
+    host = (parts.hostname or "").rstrip(".")
+    local = parts.scheme == "http" and host in ("127.0.0.1", "localhost") and get_settings().stage == "dev"
+    if local:
+        return text
+    if parts.scheme != "https" or not host or parts.username is not None or parts.password is not None:
+        raise refuse
+    if host == "localhost" or host.endswith((".localhost", ".internal", ".local")) or not _public_host(host):
+        raise refuse
+    return text
+
+
+def _public_host(host: str) -> bool:
+    """False for an IP literal that is not a public address; a name is judged when it is resolved."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return address.is_global
+
+
+def _resolves_publicly(host: str) -> bool:
+    """Every address the name has now is public (checked at each delivery: a name may be pointed
+    at an inner address after it was accepted)."""
+    import ipaddress
+    import socket
+
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return True  # unresolvable: the POST fails and is retried like any refused connection
+    return all(ipaddress.ip_address(a.split("%")[0]).is_global for a in found)
 
 
 def _post(url: str, body: bytes, signature: str) -> int:
@@ -184,9 +224,13 @@ def deliver(message: dict, now: datetime | None = None) -> str:
         raise RuntimeError(f"event {event['id']} is being delivered by another worker")
     body = json.dumps(event, separators=(",", ":")).encode()
     try:
-        status = _post(url, body, signature_header(secrets_now[0], body, int(datetime.now(UTC).timestamp())))
-        error = None if 200 <= status < 300 else f"HTTP {status}"
-    except OSError as failure:  # refused, reset, timed out
+        host = urlsplit(url).hostname or ""
+        if urlsplit(url).scheme == "https" and not _resolves_publicly(host):
+            error = f"{host} resolves to an address inside a network: not delivered"
+        else:
+            status = _post(url, body, signature_header(secrets_now[0], body, int(datetime.now(UTC).timestamp())))
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+    except (OSError, ValueError) as failure:  # refused, reset, timed out; a URL http.client cannot send
         error = f"{type(failure).__name__}: {failure}"
     store.finish_delivery(session_id, event["id"], owner, datetime.now(UTC), error)
     count("CancelWebhooks", outcome="delivered" if error is None else "failed")

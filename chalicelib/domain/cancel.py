@@ -107,8 +107,8 @@ def parse_offer(raw) -> SaveOffer:
         raise CancelRuleError("a discount is 1-100 percent for 1-12 months")
     if kind is OfferKind.CHEAPER_PLAN:
         plan, price = raw.get("plan"), raw.get("price")
-        if not isinstance(plan, str) or not 0 < len(plan) <= MAX_TEXT:
-            raise CancelRuleError("a cheaper plan names its plan")
+        if not isinstance(plan, str) or not 0 < len(plan) <= MAX_TEXT or not plan.isprintable():
+            raise CancelRuleError("a cheaper plan names its plan (printable characters)")
         if not _whole(price, MAX_PRICE):
             raise CancelRuleError("a cheaper plan's price is an integer of minor units")
         return SaveOffer(offer_id, kind, plan=plan, price=price)
@@ -234,6 +234,8 @@ def parse_session_request(raw: dict, today: date) -> SessionRequest:
         value = raw.get(name)
         if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or (ids and not ID_PATTERN.match(value)):
             raise CancelRuleError(f"{name} is required" + (" (letters, digits, - and _)" if ids else ""))
+        if not value.isprintable():  # shown on the page and kept in the records: no NUL or U+202E
+            raise CancelRuleError(f"{name} must be printable characters")
         return value
 
     price, currency, tenure = raw.get("price"), raw.get("currency"), raw.get("tenure_months", 0)

@@ -24,8 +24,12 @@ from chalicelib.domain.consent import CHANNELS, FREQUENCY_ID
 
 
 def _named(value: str) -> str:
+    """A name shown on pages and in mail: no control or direction-override characters (a NUL or
+    U+202E in a heading is no name)."""
     if not 0 < len(value.strip()) <= 200:
         raise ValueError("must be 1-200 characters")
+    if not value.isprintable():
+        raise ValueError("must be printable characters")
     return value.strip()
 
 
@@ -41,7 +45,7 @@ MAX_ADDRESS = 320
 
 class Branding(Contract):
     # Absent: the service's own branding (null is no value).
-    sender_name: Short = None  # type: ignore[assignment]
+    sender_name: Annotated[Short, AfterValidator(_named)] = None  # type: ignore[assignment]
     # White button text on it must keep WCAG 2.2 AA contrast (issue 17.7).
     accent_color: Annotated[str, AfterValidator(check_accent_color)] = None  # type: ignore[assignment]
     logo_url: Annotated[Short, AfterValidator(check_logo_url)] = None  # type: ignore[assignment]
@@ -202,12 +206,13 @@ Address = Annotated[str, Field(max_length=MAX_ADDRESS, json_schema_extra={"forma
 
 class NewSubscriber(Contract):
     """The body of `POST /v1/lists/{list_id}/subscribers`. Only the JSON `true` resubscribes
-    someone who left (any other value is no consent given again)."""
+    someone who left; a value that is no JSON boolean is refused, so a sender's "yes" is never
+    read as consent or silently as none."""
 
     model_config = ConfigDict(extra="ignore")
 
     email: Address
-    resubscribe: Annotated[bool, _absent_when_wrong(False)] = False
+    resubscribe: bool = False  # strict: "yes", 1 or null is a 400, never a silent "no"
 
 
 class SubscriberLookup(Contract):

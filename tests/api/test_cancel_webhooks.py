@@ -200,3 +200,45 @@ def test_events_whose_queueing_failed_wait_in_the_outbox_until_flushed(api, rece
     pump(queues["CANCEL_WEBHOOK_QUEUE_URL"])
     assert sorted(receiver.answered_ok()) == [f"evt_{session}_completed", f"evt_{session}_started"]
     assert store.outbox_older_than(datetime.now(UTC) + timedelta(minutes=1)) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://acme.example/hooks",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/x",
+        "https://[::1]/x",
+        "https://localhost/x",
+        "https://db.internal/x",
+        "https://user:pass@acme.example/x",
+        "https://acme.example/hook\r\nX-Injected: 1",
+        "https://acme.example/ho ok",
+        "https://acme.example:99999/x",
+        "file:///etc/passwd",
+        "https://acm\u00e9.example/x",
+    ],
+)
+def test_a_webhook_url_that_is_not_a_public_https_endpoint_is_refused(api, url):
+    response = api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": url})
+    assert response.status_code == 400 and response.json_body["error"] == "invalid_webhook_url"
+
+
+def test_a_public_https_url_is_accepted(api):
+    response = api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": "https://hooks.acme.example/offboard"})
+    assert response.status_code == 200 and response.json_body["secret"].startswith("whsec_")
+
+
+def test_a_name_pointing_inside_a_network_at_delivery_is_not_posted_to_and_retried(api, queues, monkeypatch):
+    """Accepted while public, then pointed at 10.0.0.5: the delivery is refused before any
+    connection, recorded as failed and queued again like any other failure (nothing lost)."""
+    import socket
+
+    assert api.admin("PUT", "/v1/cancel-flows/acme/webhook", {"url": "https://hooks.acme.example/x"}).status_code == 200
+    open_and_cancel(api, 1)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    [raw] = sqs.receive_message(QueueUrl=queues["CANCEL_WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=1)["Messages"]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.0.0.5", 443))])
+    posted = []
+    monkeypatch.setattr(webhooks, "_post", lambda *a: posted.append(a) or 200)
+    assert webhooks.deliver(json.loads(raw["Body"])) == "retry" and posted == []

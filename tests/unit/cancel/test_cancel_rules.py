@@ -152,3 +152,10 @@ def test_signed_links_expire_and_rotate_and_are_bound_to_their_purpose():
 def test_the_effective_date_bounds_undo():
     assert session().undo_until() == datetime(2026, 12, 20, tzinfo=UTC)
     assert session(effective_date=date(2026, 12, 3).isoformat()).undo_until() <= NOW + timedelta(days=1)
+
+
+@pytest.mark.parametrize("field", ["plan", "customer_id", "subscription_id"])
+@pytest.mark.parametrize("value", ["\u0000", "Pro\u202e", "a\nb"])
+def test_text_shown_on_the_page_or_kept_in_the_records_is_printable(field, value):
+    with pytest.raises(rules.CancelRuleError):
+        request(**{field: value})
