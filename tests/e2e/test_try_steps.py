@@ -120,7 +120,7 @@ def test_the_cli_as_written(stack, tmp_path):
         outputs[line.split("tools.cli ", 1)[1].split()[0]] = done.stdout
 
     assert json.loads(outputs["headers"])["unsubscribe_url"].startswith(f"{stack.base_url}/u/")
-    assert json.loads(outputs["import"])["counts"]["subscribed"] == 2
+    assert json.loads(outputs["import"])["counts"]["applied"] == 2
     checked = {r["email"]: r for r in json.loads(outputs["check"])}
     assert set(checked) == {"alice@example.com", "bob@example.com"} and checked["bob@example.com"]["allowed"] is True
     assert json.loads(outputs["kill"])["enabled"] is False
