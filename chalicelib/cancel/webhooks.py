@@ -126,7 +126,12 @@ def check_url(url) -> str:
     In the dev stage, http to this machine is allowed for run-local's receiver."""
     text = url if isinstance(url, str) else ""
     refuse = Invalid("invalid_webhook_url", "the webhook URL must be a public https URL, at most 500 characters")
-    if not text or len(text) > 500 or not text.isascii() or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in text):
+    if (
+        not text
+        or len(text) > 500
+        or not text.isascii()
+        or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in text)
+    ):
         raise refuse
     try:
         parts = urlsplit(text)

@@ -21,7 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.core.errors import Conflict, NotFound
-from chalicelib.domain.consent import ACTIVE, ANY, Plan, ProfileWrite, SubscriptionState, SubscriptionWrite, Sunset
+from chalicelib.domain.consent import (
+    ACTIVE,
+    ANY,
+    NO_PROFILE,
+    Plan,
+    ProfileState,
+    ProfileWrite,
+    SubscriptionState,
+    SubscriptionWrite,
+    Sunset,
+)
 from chalicelib.storage.lists import MailingList, UnknownList
 from chalicelib.storage.subscribers.changes import (
     _actions,
@@ -29,6 +39,7 @@ from chalicelib.storage.subscribers.changes import (
     _old_subscription,
     _profile_actions,
     _profile_condition,
+    profile_state,
     subscription_state,
 )
 from chalicelib.storage.subscribers.models import (
@@ -182,19 +193,26 @@ def get(list_id: str, import_id: str) -> Progress:
     return Progress.of(item)
 
 
+# What the subscribe planner reads of a profile: whether they stopped everything.
+_PROFILE_FIELDS = ["pk", "opted_out_all", "opted_out_event"]
+
+
 @storage_errors
-def subscription_states(list_id: str, subscriber_ids: list[str]) -> tuple[dict[str, SubscriptionState], set[str]]:
-    """The subscriptions of these subscribers to the list, as the planner reads them, and which
-    of them have no profile yet (batched reads, 100 keys each)."""
-    found, profiles = {}, set()
+def subscription_states(
+    list_id: str, subscriber_ids: list[str]
+) -> tuple[dict[str, SubscriptionState], set[str], dict[str, ProfileState]]:
+    """The subscriptions of these subscribers to the list and their profiles, as the planner
+    reads them, and which of them have no profile yet (batched reads, 100 keys each)."""
+    found, profiles = {}, {}
     for start_at in range(0, len(subscriber_ids), 100):
         part = subscriber_ids[start_at : start_at + 100]
         found.update({item.pk: item for item in Subscription.batch_get([(sid, list_key(list_id)) for sid in part])})
         profiles.update(
-            item.pk for item in Profile.batch_get([(sid, PROFILE) for sid in part], attributes_to_get=["pk"])
+            (item.pk, profile_state(item))
+            for item in Profile.batch_get([(sid, PROFILE) for sid in part], attributes_to_get=_PROFILE_FIELDS)
         )
     states = {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
-    return states, set(subscriber_ids) - profiles
+    return states, set(subscriber_ids) - set(profiles), profiles
 
 
 @dataclass
@@ -217,7 +235,7 @@ class Stale:
     the subscribers whose profile was created meanwhile."""
 
     subscriptions: dict[str, SubscriptionState]
-    profiles: set[str] = field(default_factory=set)
+    profiles: dict[str, ProfileState] = field(default_factory=dict)  # as they are now
 
 
 def _joining(sid: str, list_id: str, write: SubscriptionWrite, event_key: str) -> Subscription | None:
@@ -247,7 +265,8 @@ def _first_profile(sid: str, write: ProfileWrite | None) -> Profile | None:
     the address and the time it was first seen."""
     if write is None or write.email is None or write.created_at is None:
         return None
-    if replace(write, email=None, created_at=None) != ProfileWrite():
+    # "Not opted out of everything" holds for a profile that is not there: the put's condition.
+    if replace(write, email=None, created_at=None, expect_opted_out=None) != ProfileWrite():
         return None
     return Profile(sid, PROFILE, email=write.email, created_at=write.created_at)
 
@@ -320,7 +339,10 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             for name, raw in failed.failed.items()
             if name.startswith("subscription:")
         }
-        profiles = {name.partition(":")[2] for name in failed.failed if name.startswith("profile:")}
+        profiles = {
+            sid: profile_state(get_or_none(Profile, sid, PROFILE)) or NO_PROFILE
+            for sid in (name.partition(":")[2] for name in failed.failed if name.startswith("profile:"))
+        }
         if not stale and not profiles:
             raise
         return Stale(stale, profiles)

@@ -242,9 +242,9 @@ def test_a_profile_created_between_the_read_and_the_write_is_kept_and_updated(ap
     real = stored.subscription_states
 
     def read_then_erin_joins_promo(list_id, sids):
-        states, no_profile = real(list_id, sids)
+        states, no_profile, profiles = real(list_id, sids)
         assert api.admin("POST", "/v1/lists/promo/subscribers", {"email": "erin@example.com"}).status_code == 201
-        return states, no_profile
+        return states, no_profile, profiles
 
     monkeypatch.setattr(stored, "subscription_states", read_then_erin_joins_promo)
     report = admin.import_csv("newsletter", "email\nerin@example.com\n")
@@ -254,3 +254,32 @@ def test_a_profile_created_between_the_read_and_the_write_is_kept_and_updated(ap
     assert sorted(s["list_id"] for s in lists_of_erin) == ["newsletter", "promo"]
     promo_joined = next(s for s in lists_of_erin if s["list_id"] == "promo")["subscribed_at"]
     assert str(get_profile(erin).created_at) == promo_joined
+
+
+def test_someone_who_stopped_everything_is_refused_by_an_import_into_any_list(api, monkeypatch):
+    """Stopping everything covers the lists to come: an import into a list they never joined
+    refuses the row (read before, or stopped between the read and the write), as subscribing
+    one by one does, and send-check says opted_out_all."""
+    from chalicelib.unsubscribe import admin
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for email in ("gail@example.com", "hank@example.com"):
+        assert api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": email}).status_code == 201
+    assert api.http.post(api.link("gail@example.com"), headers=form, body=b"choice=all").status_code == 303
+    real = stored.subscription_states
+
+    def read_then_hank_stops_everything(list_id, sids):
+        found = real(list_id, sids)
+        assert api.http.post(api.link("hank@example.com"), headers=form, body=b"choice=all").status_code == 303
+        return found
+
+    monkeypatch.setattr(stored, "subscription_states", read_then_hank_stops_everything)
+    report = admin.import_csv("promo", "email\ngail@example.com\nhank@example.com\nivy@example.com\n")
+    assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 2}
+    assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [
+        (2, "previously_unsubscribed"),
+        (3, "previously_unsubscribed"),
+    ]
+    assert api.allowed("gail@example.com", "promo")["reason"] == "opted_out_all"
+    assert api.allowed("hank@example.com", "promo")["reason"] == "opted_out_all"
+    assert api.allowed("ivy@example.com", "promo")["allowed"]
