@@ -21,7 +21,17 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from chalicelib.core.errors import Conflict, NotFound
-from chalicelib.domain.consent import ACTIVE, ANY, Plan, ProfileWrite, SubscriptionState, SubscriptionWrite, Sunset
+from chalicelib.domain.consent import (
+    ACTIVE,
+    ANY,
+    NO_PROFILE,
+    Plan,
+    ProfileState,
+    ProfileWrite,
+    SubscriptionState,
+    SubscriptionWrite,
+    Sunset,
+)
 from chalicelib.storage.lists import MailingList, UnknownList
 from chalicelib.storage.subscribers.changes import (
     _actions,
@@ -29,6 +39,7 @@ from chalicelib.storage.subscribers.changes import (
     _old_subscription,
     _profile_actions,
     _profile_condition,
+    profile_state,
     subscription_state,
 )
 from chalicelib.storage.subscribers.models import (
@@ -183,18 +194,18 @@ def get(list_id: str, import_id: str) -> Progress:
 
 
 @storage_errors
-def subscription_states(list_id: str, subscriber_ids: list[str]) -> tuple[dict[str, SubscriptionState], set[str]]:
-    """The subscriptions of these subscribers to the list, as the planner reads them, and which
-    of them have no profile yet (batched reads, 100 keys each)."""
-    found, profiles = {}, set()
+def subscription_states(
+    list_id: str, subscriber_ids: list[str]
+) -> tuple[dict[str, SubscriptionState], dict[str, ProfileState]]:
+    """The subscriptions of these subscribers to the list and their profiles, as the planner
+    reads them (batched reads, 100 keys each); a subscriber without a profile is absent from the
+    second map."""
+    found, profiles = {}, {}
     for start_at in range(0, len(subscriber_ids), 100):
         part = subscriber_ids[start_at : start_at + 100]
         found.update({item.pk: item for item in Subscription.batch_get([(sid, list_key(list_id)) for sid in part])})
-        profiles.update(
-            item.pk for item in Profile.batch_get([(sid, PROFILE) for sid in part], attributes_to_get=["pk"])
-        )
-    states = {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
-    return states, set(subscriber_ids) - profiles
+        profiles.update({item.pk: profile_state(item) for item in Profile.batch_get([(sid, PROFILE) for sid in part])})
+    return {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}, profiles
 
 
 @dataclass
@@ -217,7 +228,7 @@ class Stale:
     the subscribers whose profile was created meanwhile."""
 
     subscriptions: dict[str, SubscriptionState]
-    profiles: set[str] = field(default_factory=set)
+    profiles: dict[str, ProfileState] = field(default_factory=dict)
 
 
 def _joining(sid: str, list_id: str, write: SubscriptionWrite, event_key: str) -> Subscription | None:
@@ -247,7 +258,9 @@ def _first_profile(sid: str, write: ProfileWrite | None) -> Profile | None:
     the address and the time it was first seen."""
     if write is None or write.email is None or write.created_at is None:
         return None
-    if replace(write, email=None, created_at=None) != ProfileWrite():
+    if write.expect_opted_out not in (None, False):  # False holds for a profile not there yet
+        return None
+    if replace(write, email=None, created_at=None, expect_opted_out=None) != ProfileWrite():
         return None
     return Profile(sid, PROFILE, email=write.email, created_at=write.created_at)
 
@@ -272,6 +285,7 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
                 Profile(sid, PROFILE),
                 _profile_actions(plan.profile),
                 condition=_profile_condition(plan.profile),
+                keep_old=True,
             )
         transaction.put(f"event:{sid}", consent_event(sid, plan.event), condition=ConsentEvent.sk.does_not_exist())
         joining = _joining(sid, list_id, write, plan.event_key)
@@ -320,7 +334,13 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             for name, raw in failed.failed.items()
             if name.startswith("subscription:")
         }
-        profiles = {name.partition(":")[2] for name in failed.failed if name.startswith("profile:")}
+        profiles = {
+            name.partition(":")[2]: profile_state(Profile.from_raw_data(raw))
+            if raw
+            else profile_state(get_or_none(Profile, name.partition(":")[2], PROFILE)) or NO_PROFILE
+            for name, raw in failed.failed.items()
+            if name.startswith("profile:")
+        }
         if not stale and not profiles:
             raise
         return Stale(stale, profiles)

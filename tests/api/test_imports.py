@@ -254,3 +254,21 @@ def test_a_profile_created_between_the_read_and_the_write_is_kept_and_updated(ap
     assert sorted(s["list_id"] for s in lists_of_erin) == ["newsletter", "promo"]
     promo_joined = next(s for s in lists_of_erin if s["list_id"] == "promo")["subscribed_at"]
     assert str(get_profile(erin).created_at) == promo_joined
+
+
+def test_someone_who_stopped_every_list_is_refused_by_name_on_a_list_they_never_joined(api):
+    """The domain's rule (`plan_subscribe` with the profile read in the same batch): stopping
+    everything covers the lists to come, so an import refuses them with its own reason."""
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.consent import AuditContext
+    from chalicelib.storage.subscribers import unsubscribe_all
+    from chalicelib.unsubscribe import admin
+
+    sid = api.admin("POST", "/v1/subscribers/find", {"email": "alice@example.com"}).json_body["subscriber_id"]
+    unsubscribe_all(sid, AuditContext("api"), datetime.now(UTC))
+    api.admin("POST", "/v1/lists", {"list_id": "later", "name": "Later"})
+    report = admin.import_csv("later", "email\nalice@example.com\nfrank@example.com\n")
+    assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 1}
+    assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [(2, "opted_out_everywhere")]
+    assert not api.allowed("alice@example.com", "later")["allowed"]
