@@ -193,26 +193,19 @@ def get(list_id: str, import_id: str) -> Progress:
     return Progress.of(item)
 
 
-# What the subscribe planner reads of a profile: whether they stopped everything.
-_PROFILE_FIELDS = ["pk", "opted_out_all", "opted_out_event"]
-
-
 @storage_errors
 def subscription_states(
     list_id: str, subscriber_ids: list[str]
-) -> tuple[dict[str, SubscriptionState], set[str], dict[str, ProfileState]]:
+) -> tuple[dict[str, SubscriptionState], dict[str, ProfileState]]:
     """The subscriptions of these subscribers to the list and their profiles, as the planner
-    reads them, and which of them have no profile yet (batched reads, 100 keys each)."""
+    reads them (batched reads, 100 keys each); a subscriber without a profile is absent from the
+    second map."""
     found, profiles = {}, {}
     for start_at in range(0, len(subscriber_ids), 100):
         part = subscriber_ids[start_at : start_at + 100]
         found.update({item.pk: item for item in Subscription.batch_get([(sid, list_key(list_id)) for sid in part])})
-        profiles.update(
-            (item.pk, profile_state(item))
-            for item in Profile.batch_get([(sid, PROFILE) for sid in part], attributes_to_get=_PROFILE_FIELDS)
-        )
-    states = {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}
-    return states, set(subscriber_ids) - set(profiles), profiles
+        profiles.update({item.pk: profile_state(item) for item in Profile.batch_get([(sid, PROFILE) for sid in part])})
+    return {sid: subscription_state(found.get(sid), list_id) for sid in subscriber_ids}, profiles
 
 
 @dataclass
@@ -235,7 +228,7 @@ class Stale:
     the subscribers whose profile was created meanwhile."""
 
     subscriptions: dict[str, SubscriptionState]
-    profiles: dict[str, ProfileState] = field(default_factory=dict)  # as they are now
+    profiles: dict[str, ProfileState] = field(default_factory=dict)
 
 
 def _joining(sid: str, list_id: str, write: SubscriptionWrite, event_key: str) -> Subscription | None:
@@ -265,7 +258,8 @@ def _first_profile(sid: str, write: ProfileWrite | None) -> Profile | None:
     the address and the time it was first seen."""
     if write is None or write.email is None or write.created_at is None:
         return None
-    # "Not opted out of everything" holds for a profile that is not there: the put's condition.
+    if write.expect_opted_out not in (None, False):  # False holds for a profile not there yet
+        return None
     if replace(write, email=None, created_at=None, expect_opted_out=None) != ProfileWrite():
         return None
     return Profile(sid, PROFILE, email=write.email, created_at=write.created_at)
@@ -291,6 +285,7 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
                 Profile(sid, PROFILE),
                 _profile_actions(plan.profile),
                 condition=_profile_condition(plan.profile),
+                keep_old=True,
             )
         transaction.put(f"event:{sid}", consent_event(sid, plan.event), condition=ConsentEvent.sk.does_not_exist())
         joining = _joining(sid, list_id, write, plan.event_key)
@@ -340,8 +335,11 @@ def commit_chunk(list_id: str, import_id: str, chunk: Chunk, now: datetime, last
             if name.startswith("subscription:")
         }
         profiles = {
-            sid: profile_state(get_or_none(Profile, sid, PROFILE)) or NO_PROFILE
-            for sid in (name.partition(":")[2] for name in failed.failed if name.startswith("profile:"))
+            name.partition(":")[2]: profile_state(Profile.from_raw_data(raw))
+            if raw
+            else profile_state(get_or_none(Profile, name.partition(":")[2], PROFILE)) or NO_PROFILE
+            for name, raw in failed.failed.items()
+            if name.startswith("profile:")
         }
         if not stale and not profiles:
             raise

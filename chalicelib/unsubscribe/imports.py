@@ -33,6 +33,7 @@ ADDRESS_HEADERS = ("email", "emailaddress")  # `Email`, `E-mail Address`, `email
 BACKGROUND_MARGIN_SECONDS = 10  # a background run stops this long before its function's timeout
 
 BAD_EMAIL, PREVIOUSLY_UNSUBSCRIBED, DUPLICATE = "bad_email", "previously_unsubscribed", "duplicate"
+OPTED_OUT_EVERYWHERE = "opted_out_everywhere"
 
 
 @dataclass(frozen=True)
@@ -146,20 +147,19 @@ def _plan(
             chunk.plans.append((row.subscriber_id, plan))
             chunk.applied += 1
         elif plan.outcome == consent.Outcome.PREVIOUSLY_UNSUBSCRIBED:
-            chunk.refused.append((row.line, PREVIOUSLY_UNSUBSCRIBED, "unsubscribed before: only they can come back"))
+            chunk.refused.append((row.line, *_why_left(profile)))
         else:
             chunk.already_there += 1
 
 
+def _why_left(profile) -> tuple[str, str]:
+    if profile.opted_out_all:
+        return OPTED_OUT_EVERYWHERE, "stopped every list (or complained, or was erased): only they can come back"
+    return PREVIOUSLY_UNSUBSCRIBED, "unsubscribed before: only they can come back"
+
+
 def _apply_chunk(
-    list_id: str,
-    import_id: str,
-    first: int,
-    rows: list[Row],
-    states: dict,
-    no_profile: set[str],
-    profiles: dict,
-    last: bool,
+    list_id: str, import_id: str, first: int, rows: list[Row], states: dict, profiles: dict, last: bool
 ) -> None:
     """Plan rows [first, first + len(rows)) from `states` and commit them as one chunk; planned
     again from what changed when a subscription changed meanwhile."""
@@ -169,13 +169,13 @@ def _apply_chunk(
     for _ in range(ATTEMPTS):
         now = datetime.now(UTC)
         due = first_due(parse_policy(lists.sunset_policy_of(list_id)), now)
+        no_profile = {row.subscriber_id for row in rows if row.subscriber_id not in profiles}
         chunk = stored.Chunk(first, first + len(rows), no_profile=no_profile)
         _plan(chunk, rows, states, profiles, list_id, now, due)
         stale = stored.commit_chunk(list_id, import_id, chunk, now, last)
         if stale is None:
             return
-        states, no_profile = {**states, **stale.subscriptions}, no_profile - set(stale.profiles)
-        profiles = {**profiles, **stale.profiles}
+        states, profiles = {**states, **stale.subscriptions}, {**profiles, **stale.profiles}
     raise ConcurrentChange()
 
 
@@ -197,18 +197,17 @@ def run(
     if progress and position:
         progress(position)
     prepared = _prepared(rows.rows)
-    total, states, no_profile, profiles, read_until = len(prepared), {}, set(), {}, position
+    total, states, profiles, read_until = len(prepared), {}, {}, position
     while position < total and (deadline is None or time.monotonic() < deadline):
         if position >= read_until:
             read_until = position + READ_ROWS
             window = prepared[position:read_until]
-            states, no_profile, profiles = stored.subscription_states(
+            states, profiles = stored.subscription_states(
                 list_id, [r.subscriber_id for r in window if r.refusal is None]
             )
         part = prepared[position : min(position + CHUNK_ROWS, read_until)]
         try:
-            last = position + len(part) == total
-            _apply_chunk(list_id, import_id, position, part, states, no_profile, profiles, last=last)
+            _apply_chunk(list_id, import_id, position, part, states, profiles, last=position + len(part) == total)
             moved_to = position + len(part)
         except stored.MovedOn:
             # The chunk was written meanwhile: by an earlier attempt of this very request that

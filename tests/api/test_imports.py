@@ -242,9 +242,9 @@ def test_a_profile_created_between_the_read_and_the_write_is_kept_and_updated(ap
     real = stored.subscription_states
 
     def read_then_erin_joins_promo(list_id, sids):
-        states, no_profile, profiles = real(list_id, sids)
+        found = real(list_id, sids)
         assert api.admin("POST", "/v1/lists/promo/subscribers", {"email": "erin@example.com"}).status_code == 201
-        return states, no_profile, profiles
+        return found
 
     monkeypatch.setattr(stored, "subscription_states", read_then_erin_joins_promo)
     report = admin.import_csv("newsletter", "email\nerin@example.com\n")
@@ -277,9 +277,27 @@ def test_someone_who_stopped_everything_is_refused_by_an_import_into_any_list(ap
     report = admin.import_csv("promo", "email\ngail@example.com\nhank@example.com\nivy@example.com\n")
     assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 2}
     assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [
-        (2, "previously_unsubscribed"),
-        (3, "previously_unsubscribed"),
+        (2, "opted_out_everywhere"),
+        (3, "opted_out_everywhere"),
     ]
     assert api.allowed("gail@example.com", "promo")["reason"] == "opted_out_all"
     assert api.allowed("hank@example.com", "promo")["reason"] == "opted_out_all"
     assert api.allowed("ivy@example.com", "promo")["allowed"]
+
+
+def test_someone_who_stopped_every_list_is_refused_by_name_on_a_list_they_never_joined(api):
+    """The domain's rule (`plan_subscribe` with the profile read in the same batch): stopping
+    everything covers the lists to come, so an import refuses them with its own reason."""
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.consent import AuditContext
+    from chalicelib.storage.subscribers import unsubscribe_all
+    from chalicelib.unsubscribe import admin
+
+    sid = api.admin("POST", "/v1/subscribers/find", {"email": "alice@example.com"}).json_body["subscriber_id"]
+    unsubscribe_all(sid, AuditContext("api"), datetime.now(UTC))
+    api.admin("POST", "/v1/lists", {"list_id": "later", "name": "Later"})
+    report = admin.import_csv("later", "email\nalice@example.com\nfrank@example.com\n")
+    assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 1}
+    assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [(2, "opted_out_everywhere")]
+    assert not api.allowed("alice@example.com", "later")["allowed"]
