@@ -130,7 +130,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:  # a loaded machine starts slowly
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -192,7 +192,7 @@ class LocalStack:
 
     @staticmethod
     def _finish(process: subprocess.Popen) -> str:
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate()
         if process.returncode:
             raise subprocess.CalledProcessError(process.returncode, process.args, out, err)
         return out
