@@ -270,7 +270,9 @@ def add_subscriber(request, list_id):
     from chalicelib.unsubscribe import admin
     from chalicelib.unsubscribe.contracts import NewSubscriber
 
-    new = validate(NewSubscriber, json_body(request), "bad_email")
+    new = validate(
+        NewSubscriber, json_body(request), lambda field: "bad_field" if field == "resubscribe" else "bad_email"
+    )
     result = admin.add_subscriber(list_id, new.email, new.resubscribe)
     return (201 if result["result"] in ("subscribed", "resubscribed") else 200), result
 

@@ -99,10 +99,11 @@ def test_the_sunset_job_runs_from_the_cli_on_the_demo_data(local_stack):
     [shown] = [
         r for r in local_stack.admin("GET", "/v1/reports/sunset").json()["runs"] if r["run_id"] == real["run_id"]
     ]
-    assert shown["funnel"]["emailed"] == 3 and shown["not_emailed"] == {
-        "email_failed": 0,
-        "rescheduled": DEMO_ACTIVE_MEMBERS,
-    }
+    # The stack is shared by the session: other tests' undos make more members due (an undo
+    # restarts the clock now), so the demo's active members are a floor, and the report must say
+    # what the run counted.
+    assert shown["funnel"]["emailed"] == 3 and shown["not_emailed"]["email_failed"] == 0
+    assert shown["not_emailed"]["rescheduled"] == real["outcomes"]["rescheduled"] >= DEMO_ACTIVE_MEMBERS
 
 
 def test_cli_links_follow_port(local_stack):
