@@ -780,6 +780,11 @@ def plan_undo(
     (then it only lifts the opt-out of future lists, once)."""
     if original is None or not undoable(original.action, original.source):
         return _done(Outcome.NOTHING_TO_UNDO)
+    opted_out_by = profile.opted_out_event if profile is not None and profile.opted_out_all else None
+    if opted_out_by is not None and opted_out_by != original.key:
+        # A later stop-everything, complaint or erasure holds: undoing an earlier choice of one
+        # list would say "subscribed again" while nothing may be sent.
+        return _done(Outcome.NOTHING_TO_UNDO)
     covers_all = original.list_id == EVERY_LIST
     if not covers_all and original.list_id != list_id:
         return _done(Outcome.NOTHING_TO_UNDO)

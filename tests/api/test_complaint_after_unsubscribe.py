@@ -109,3 +109,20 @@ def test_a_complaint_cannot_be_undone_from_the_persons_confirmation_page(api, se
     assert subscribers.get_profile(sid).opted_out_all is True
     assert api.allowed(ADDRESS)["reason"] == "opted_out_all"
     assert [e["action"] for e in api.events(sid)].count("resubscribe") == 0
+
+
+def test_undoing_ones_own_unsubscribe_after_a_complaint_is_refused(api, settings):
+    """The person left one list from the page, then a complaint opted them out of everything:
+    undoing the page's choice would show "subscribed again" while send-check refuses."""
+    sid = subscriber_id_for(settings.subscriber_id_key, ADDRESS)
+    api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": ADDRESS})
+    link = api.link(ADDRESS)
+    left = api.http.post(link, headers=FORM, body=b"choice=list")
+    assert left.status_code == 303
+    [own] = [e for e in api.events(sid) if e["source"] == "page"]
+    with Client(app) as client:
+        _by_webhook(client, sid)
+    undo = api.http.post(f"{link}/undo", headers=FORM, body=f"event={quote('EVENT#' + own['event_id'])}".encode())
+    assert undo.status_code == 409
+    assert "resubscribe" not in [e["action"] for e in api.events(sid)]
+    assert api.allowed(ADDRESS)["reason"] == "opted_out_all"
