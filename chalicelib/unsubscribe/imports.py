@@ -67,7 +67,9 @@ def read_csv(text: str, column: str | None = None) -> Rows:
     one headed `email`, `Email`, `E-mail Address` or `Email Address` (case and spaces aside)."""
     text = text.removeprefix("\ufeff")
     delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote never closed is an error at the end, not the rest of the file as one field
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    started = 1  # the line the record being read began on
     try:
         header = next((row for row in reader if any(cell.strip() for cell in row)), None)
         if header is None:
@@ -79,13 +81,24 @@ def read_csv(text: str, column: str | None = None) -> Rows:
             shown = ", ".join(repr(name.strip()) for name in header[:10])
             asked = f"no column {column!r}" if column else "no address column (email, E-mail Address, ...)"
             raise Invalid("bad_csv", f"the CSV has {asked}; its header row has {shown}: name the column with --column")
-        rows = [
-            (reader.line_num, row[index] if index < len(row) else "")
-            for row in reader
-            if any(cell.strip() for cell in row)
-        ]
+        rows = []
+        started = reader.line_num + 1
+        for row in reader:
+            address = row[index] if index < len(row) else ""
+            if "\n" in address or "\r" in address:
+                raise Invalid(
+                    "bad_csv",
+                    f"the record starting on line {started} runs on to line {reader.line_num}, its address "
+                    "spanning lines (a quote opened and not closed?): fix the quotes; nothing was imported",
+                )
+            if any(cell.strip() for cell in row):
+                rows.append((started, address))  # a record spanning lines is cited by its first
+            started = reader.line_num + 1
     except csv.Error as error:
-        raise Invalid("bad_csv", f"the CSV could not be read: {error}") from error
+        raise Invalid(
+            "bad_csv",
+            f"the CSV could not be read from line {started} on ({error}): fix the quotes; nothing was imported",
+        ) from error
     return Rows(header[index].strip(), delimiter, rows)
 
 

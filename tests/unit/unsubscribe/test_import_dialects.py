@@ -48,3 +48,27 @@ def test_a_file_without_the_address_column_is_refused_saying_what_it_has(text, c
 def test_the_same_rows_have_the_same_fingerprint_whatever_the_dialect():
     assert read_csv("email\na@example.com\n").fingerprint == read_csv("\ufeffEmail;x\na@example.com;1\n").fingerprint
     assert read_csv("email\na@example.com\n").fingerprint != read_csv("email\nb@example.com\n").fingerprint
+
+
+def test_a_quote_never_closed_refuses_the_file_naming_its_line_instead_of_swallowing_the_rest():
+    from chalicelib.core.errors import Invalid
+    from chalicelib.unsubscribe.imports import read_csv
+
+    good = "".join(f"sq{i}@example.com,x\n" for i in range(3000))
+    with pytest.raises(Invalid, match="from line 3 on"):
+        read_csv('email,name\na@example.com,A\n"Bob ""the"" B,sq@example.com\n' + good)
+
+
+def test_a_stray_quote_closed_later_cannot_turn_lines_into_one_address():
+    from chalicelib.core.errors import Invalid
+    from chalicelib.unsubscribe.imports import read_csv
+
+    with pytest.raises(Invalid, match="starting on line 2 runs on to line 4"):
+        read_csv('email\n"a@example.com\nb@example.com\nc@example.com"\nd@example.com\n')
+
+
+def test_a_quoted_field_with_a_line_break_elsewhere_is_fine():
+    from chalicelib.unsubscribe.imports import read_csv
+
+    rows = read_csv('email,note\na@example.com,"two\nlines"\nb@example.com,x\n').rows
+    assert [address for _, address in rows] == ["a@example.com", "b@example.com"]
