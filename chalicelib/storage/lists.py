@@ -6,7 +6,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.models import Model
 
 from chalicelib.core.errors import Conflict, NotFound
@@ -34,6 +41,7 @@ class MailingList(Model):
     created_at = UTCDateTimeAttribute()
     sunset = JSONAttribute(null=True)  # the list's sunset policy; defaults when absent
     frequencies = JSONAttribute(null=True)  # "less often" choices offered on the page: [{id, label, labels?}]
+    edits = NumberAttribute(null=True)  # how many times it was changed (PATCH): absent is 0
 
 
 class ListExists(Conflict):
@@ -143,14 +151,18 @@ def lists_page(after: str | None, limit: int) -> tuple[list[MailingList], str | 
 
 
 @storage_errors
-def update_list(list_id: str, name: str, description: str | None, branding: dict) -> bool:
-    """Store a list's name, description and branding as given (validated by the caller); False
-    when the list does not exist."""
+def update_list(list_id: str, name: str, description: str | None, branding: dict, edits: int | None) -> bool:
+    """Store a list's name, description and branding as given (validated by the caller), if the
+    list is still as read (`edits`, its count of changes then); False when it is gone or changed
+    meanwhile (two edits at once: the later one would undo the earlier's fields)."""
     actions = [
         MailingList.name.set(name),
         MailingList.description.set(description) if description is not None else MailingList.description.remove(),
         MailingList.branding.set(Branding(**branding)),
+        MailingList.edits.set((edits or 0) + 1),
     ]
-    changed = written(lambda: MailingList(list_id).update(actions=actions, condition=MailingList.list_id.exists()))
+    unchanged = MailingList.edits.does_not_exist() if not edits else MailingList.edits == edits
+    condition = MailingList.list_id.exists() & unchanged
+    changed = written(lambda: MailingList(list_id).update(actions=actions, condition=condition))
     _cached.pop(list_id, None)
     return changed

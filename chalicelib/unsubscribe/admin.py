@@ -83,15 +83,18 @@ def update_list(list_id, body) -> dict:
     from chalicelib.core.contracts import patched
     from chalicelib.unsubscribe.contracts import ListPatch, NewList
 
-    current = _list_view(lists.existing_list(_list_id(list_id)))
+    stored = lists.existing_list(_list_id(list_id))
+    current = _list_view(stored)
     if isinstance(body, dict) and isinstance(body.get("branding"), dict):
         merged = {**current["branding"], **body["branding"]}
         body = {**body, "branding": {k: v for k, v in merged.items() if v is not None}}
     now = {k: current[k] for k in ("list_id", "name", "description", "branding")}
     new = NewList.model_validate(patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}"))
     branding = new.branding.model_dump(exclude_none=True) if new.branding else {}
-    if not lists.update_list(new.list_id, new.name, new.description, branding):
-        raise lists.UnknownList(new.list_id)
+    if not lists.update_list(new.list_id, new.name, new.description, branding, stored.edits):
+        if lists.get_list(new.list_id) is None:
+            raise lists.UnknownList(new.list_id)
+        raise Conflict("concurrent_edit", "the list changed while you edited it; read it again and retry")
     return get_list(new.list_id)
 
 

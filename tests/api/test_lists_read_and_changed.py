@@ -84,3 +84,29 @@ def test_a_list_stored_before_patches_existed_reads_and_takes_a_patch(api):
     assert api.admin("GET", "/v1/lists/old").json_body["branding"] == {}
     renamed = api.admin("PATCH", "/v1/lists/old", {"name": "Older"})
     assert renamed.status_code == 200 and renamed.json_body["name"] == "Older"
+
+
+def test_two_edits_at_once_never_lose_one_silently(api, monkeypatch):
+    """An edit reads the list, another edit lands, then the first writes: it must not write back
+    the fields it read (which would undo the other's change while both answered 200)."""
+    from chalicelib.storage import lists
+
+    real, interleaved = lists.existing_list, []
+
+    def read_then_another_edit_lands(list_id):
+        item = real(list_id)
+        if not interleaved:
+            interleaved.append(True)
+            other = api.admin("PATCH", "/v1/lists/newsletter", {"description": "Every Friday"})
+            assert other.status_code == 200
+        return item
+
+    monkeypatch.setattr(lists, "existing_list", read_then_another_edit_lands)
+    first = api.admin("PATCH", "/v1/lists/newsletter", {"name": "The Friday"})
+    assert first.status_code == 409 and first.json_body["error"] == "concurrent_edit"
+    assert api.admin("GET", "/v1/lists/newsletter").json_body["description"] == "Every Friday"
+    monkeypatch.setattr(lists, "existing_list", real)
+    again = api.admin("PATCH", "/v1/lists/newsletter", {"name": "The Friday"})
+    assert again.status_code == 200
+    both = api.admin("GET", "/v1/lists/newsletter").json_body
+    assert (both["name"], both["description"]) == ("The Friday", "Every Friday")

@@ -22,7 +22,7 @@ CALLS = {
     "store_rows": lambda: imports.store_rows("news", "i1", [(2, "a@example.com")]),
     "stored_rows": lambda: imports.stored_rows("news", "i1", 1),
     "lists_page": lambda: lists.lists_page(None, 10),
-    "update_list": lambda: lists.update_list("news", "News", None, {}),
+    "update_list": lambda: lists.update_list("news", "News", None, {}, None),
     "sites_page": lambda: offers.sites_page(None, 10),
 }
 
