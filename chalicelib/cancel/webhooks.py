@@ -152,11 +152,15 @@ def check_url(url) -> str:
 def _public_host(host: str) -> bool:
     """False for an IP literal that is not a public address; a name is judged when it is resolved."""
     import ipaddress
+    import socket
 
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return True
+        try:  # the other spellings of IPv4 the resolver accepts: 2130706433, 0x7f000001, 127.1
+            address = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return True
     return address.is_global
 
 

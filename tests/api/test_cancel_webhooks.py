@@ -217,6 +217,10 @@ def test_events_whose_queueing_failed_wait_in_the_outbox_until_flushed(api, rece
         "https://acme.example:99999/x",
         "file:///etc/passwd",
         "https://acm\u00e9.example/x",
+        "https://2130706433/h",
+        "https://0x7f000001/h",
+        "https://127.1/h",
+        "https://0177.0.0.1/h",
     ],
 )
 def test_a_webhook_url_that_is_not_a_public_https_endpoint_is_refused(api, url):
