@@ -301,3 +301,17 @@ def test_someone_who_stopped_every_list_is_refused_by_name_on_a_list_they_never_
     assert report["counts"] == {"applied": 1, "already_there": 0, "refused": 1}
     assert [(r["line"], r["reason"]) for r in report["refused_rows"]] == [(2, "opted_out_everywhere")]
     assert not api.allowed("alice@example.com", "later")["allowed"]
+
+
+def test_the_cli_refuses_an_import_id_of_another_file_without_claiming_a_stopped_import(api, tmp_path, capsys):
+    """Nothing of this file was applied: a clear refusal (exit 2), no traceback, no "resume"."""
+    first = api.http.post("/v1/lists/newsletter/imports?import_id=autumn", headers=CSV, body=people(40).encode())
+    assert first.status_code == 200
+    file = tmp_path / "other.csv"
+    file.write_text(people(2))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        main(["import", "newsletter", str(file), "--import-id", "autumn"])
+    code = refused.value.code
+    out, err = capsys.readouterr()
+    assert code == 2 and "import_id_taken" in err and "Traceback" not in err and "Resume" not in err

@@ -45,7 +45,7 @@ def import_csv(list_id, file, column, import_id) -> None:
 
     Comma, semicolon or tab separated, UTF-8 with or without a byte order mark. Running the same
     file again continues where it stopped and applies nothing twice."""
-    from chalicelib.core.errors import Invalid
+    from chalicelib.core.errors import Invalid, ServiceError, Unavailable
     from chalicelib.unsubscribe import imports
 
     try:
@@ -59,6 +59,10 @@ def import_csv(list_id, file, column, import_id) -> None:
     with progress(len(rows.rows), "importing") as step:
         try:
             imports.run(list_id, import_id, rows, "cli", progress=step)
+        except ServiceError as error:
+            if not isinstance(error, Unavailable):
+                raise  # refused as a whole (import_id_taken, unknown_list): no import of this file stopped
+            _stopped(list_id, file, import_id, rows, error)
         except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001  (said exactly below, with how to resume)
             _stopped(list_id, file, import_id, rows, error)
     emit(imports.report(list_id, import_id))
