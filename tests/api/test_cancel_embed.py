@@ -55,3 +55,22 @@ def test_the_embed_script_is_served_and_writes_no_inline_style_or_html(api):
     source = response.body.decode()
     assert "innerHTML" not in source and ".style" not in source and 'setAttribute("style"' not in source
     assert "adoptedStyleSheets" in source
+
+
+def test_the_documented_way_to_add_embed_origins_keeps_the_flows_offers(api):
+    """docs/cancellation.md section 10: read the flow, add the origins, put it back (a PUT of the
+    origins alone replaced the offers and budget with the defaults of an empty flow)."""
+    flow = {
+        "reasons": ["too_expensive", "unused"],
+        "offers": {"too_expensive": [{"offer_id": "half", "kind": "discount", "percent": 50, "months": 3}]},
+        "budget": 500,
+    }
+    assert api.admin("PUT", "/v1/cancel-flows/acme", flow).status_code == 200
+    read = api.admin("GET", "/v1/cancel-flows/acme").json_body
+    assert (
+        api.admin("PUT", "/v1/cancel-flows/acme", {**read, "embed_origins": ["https://acme.example"]}).status_code
+        == 200
+    )
+    after = api.admin("GET", "/v1/cancel-flows/acme").json_body
+    assert after["offers"] == read["offers"] and after["budget"] == 500
+    assert after["embed_origins"] == ["https://acme.example"]
