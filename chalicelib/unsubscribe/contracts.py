@@ -23,14 +23,18 @@ from chalicelib.domain.branding import check_accent_color, check_logo_url
 from chalicelib.domain.consent import CHANNELS, FREQUENCY_ID
 
 
-def _named(value: str) -> str:
+def _named(value: str, limit: int = 200) -> str:
     """A name shown on pages and in mail: no control or direction-override characters (a NUL or
     U+202E in a heading is no name)."""
-    if not 0 < len(value.strip()) <= 200:
-        raise ValueError("must be 1-200 characters")
+    if not 0 < len(value.strip()) <= limit:
+        raise ValueError(f"must be 1-{limit} characters")
     if not value.isprintable():
         raise ValueError("must be printable characters")
     return value.strip()
+
+
+def _sender_named(value: str) -> str:
+    return _named(value, 500)
 
 
 def _survey_reasons(value: list[str]) -> list[str]:
@@ -45,7 +49,7 @@ MAX_ADDRESS = 320
 
 class Branding(Contract):
     # Absent: the service's own branding (null is no value).
-    sender_name: Annotated[Short, AfterValidator(_named)] = None  # type: ignore[assignment]
+    sender_name: Annotated[Short, AfterValidator(_sender_named)] = None  # type: ignore[assignment]
     # White button text on it must keep WCAG 2.2 AA contrast (issue 17.7).
     accent_color: Annotated[str, AfterValidator(check_accent_color)] = None  # type: ignore[assignment]
     logo_url: Annotated[Short, AfterValidator(check_logo_url)] = None  # type: ignore[assignment]
