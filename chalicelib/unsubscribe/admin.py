@@ -89,7 +89,12 @@ def update_list(list_id, body) -> dict:
         merged = {**current["branding"], **body["branding"]}
         body = {**body, "branding": {k: v for k, v in merged.items() if v is not None}}
     now = {k: current[k] for k in ("list_id", "name", "description", "branding")}
-    new = NewList.model_validate(patched(NewList, ListPatch, now, body, lambda field: f"bad_{field}"))
+    known = {*NewList.model_fields, "body"}  # an unknown field's name is the client's text: never an error code
+
+    def code(field: str) -> str:
+        return f"bad_{field}" if field in known else "bad_field"
+
+    new = NewList.model_validate(patched(NewList, ListPatch, now, body, code))
     branding = new.branding.model_dump(exclude_none=True) if new.branding else {}
     if not lists.update_list(new.list_id, new.name, new.description, branding, stored.edits):
         if lists.get_list(new.list_id) is None:

@@ -110,3 +110,9 @@ def test_two_edits_at_once_never_lose_one_silently(api, monkeypatch):
     assert again.status_code == 200
     both = api.admin("GET", "/v1/lists/newsletter").json_body
     assert (both["name"], both["description"]) == ("The Friday", "Every Friday")
+
+
+def test_an_unknown_field_in_a_patch_is_named_in_the_message_not_made_an_error_code(api):
+    response = api.admin("PATCH", "/v1/lists/newsletter", {"<script>\n x": 1})
+    assert response.status_code == 400 and response.json_body["error"] in ("bad_field", "bad_body")
+    assert api.admin("PATCH", "/v1/lists/newsletter", {"name": 5}).json_body["error"] == "bad_name"
