@@ -64,3 +64,17 @@ def _boundary(content_type: str) -> str:
             if 0 < len(value) <= 200 and value.isascii() and '"' not in value:
                 return value
     raise Invalid("bad_form", "multipart body without a boundary")
+
+
+MAX_PAGE = 100
+
+
+def page_size(limit) -> int:
+    """A listing's `limit` query parameter: 50 when absent, else a whole number 1-MAX_PAGE."""
+    try:
+        size = int(limit) if limit not in (None, "") else 50
+    except (TypeError, ValueError) as error:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
+    if not 1 <= size <= MAX_PAGE:
+        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
+    return size

@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.forms import page_size
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.domain.money import to_decimal
 from chalicelib.offers import identity, report, site_cache
@@ -112,18 +113,6 @@ def campaign_report_page(site_key: str, campaign_id: str) -> str:
 
 # Sites and campaigns read and changed (issue 17.7): a PATCH is checked as a create is.
 
-MAX_PAGE = 100
-
-
-def _page_size(limit) -> int:
-    try:
-        size = int(limit) if limit not in (None, "") else 50
-    except (TypeError, ValueError) as error:
-        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
-    if not 1 <= size <= MAX_PAGE:
-        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
-    return size
-
 
 def _site_view(site) -> dict:
     """A site as operators read it: never its secrets."""
@@ -143,7 +132,7 @@ def get_site(site_key) -> dict:
 def all_sites(after=None, limit=None) -> dict:
     if after not in (None, "") and not (isinstance(after, str) and ID_PATTERN.match(after)):
         raise Invalid("bad_page", "after is a site key")
-    sites, more = offers.sites_page(after or None, _page_size(limit))
+    sites, more = offers.sites_page(after or None, page_size(limit))
     return {"sites": [_site_view(site) for site in sites], "next": more}
 
 
@@ -177,7 +166,7 @@ def get_campaign(site_key, campaign_id) -> dict:
 
 def all_campaigns(site_key, after=None, limit=None) -> dict:
     """A site's campaigns (at most 50) by id, a page at a time."""
-    site, size = _site(site_key), _page_size(limit)
+    site, size = _site(site_key), page_size(limit)
     ids = [c for c in sorted(site.campaigns) if after in (None, "") or c > after]
     page = ids[:size]
     return {

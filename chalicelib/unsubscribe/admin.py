@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.forms import page_size
 from chalicelib.core.ids import InvalidEmail, is_id, normalize_email, subscriber_id_for
 from chalicelib.core.settings import get_settings
 from chalicelib.domain import consent
@@ -55,24 +56,11 @@ def get_list(list_id) -> dict:
     return _list_view(lists.existing_list(_list_id(list_id)))
 
 
-MAX_PAGE = 100
-
-
-def _page_size(limit) -> int:
-    try:
-        size = int(limit) if limit not in (None, "") else 50
-    except (TypeError, ValueError) as error:
-        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}") from error
-    if not 1 <= size <= MAX_PAGE:
-        raise Invalid("bad_page", f"limit is a whole number, 1-{MAX_PAGE}")
-    return size
-
-
 def all_lists(after=None, limit=None) -> dict:
     """A page of lists; `next` is the `after` of the next page (None: this was the last)."""
     if after not in (None, ""):
         _list_id(after)
-    items, more = lists.lists_page(after or None, _page_size(limit))
+    items, more = lists.lists_page(after or None, page_size(limit))
     return {"lists": [_list_view(item) for item in items], "next": more}
 
 
