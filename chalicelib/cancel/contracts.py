@@ -145,7 +145,8 @@ def parse_session_request(raw, today: date) -> rules.SessionRequest:
     """A session to open (`CancelSession`); refused as `invalid_session`."""
     sent = validate(CancelSession, raw, "invalid_session")
     try:
-        return rules.session_request(today, **{name: getattr(sent, name) for name in CancelSession.model_fields})
+        fields = {name: getattr(sent, name) for name in CancelSession.model_fields}
+        return rules.admitted(rules.SessionRequest(**fields), today)
     except rules.CancelRuleError as error:
         raise Invalid("invalid_session", str(error)) from None
 

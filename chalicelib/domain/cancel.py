@@ -226,12 +226,12 @@ class SessionRequest:
     effective_date: date
 
 
-def session_request(today: date, **fields) -> SessionRequest:
-    """A session request the rules allow, from typed fields (`cancel.contracts.CancelSession`
-    checks each): its effective date is today or later."""
-    if fields["effective_date"] < today:
+def admitted(request: SessionRequest, today: date) -> SessionRequest:
+    """`request` when the rules allow it (`cancel.contracts.CancelSession` checked each field):
+    its effective date is today or later."""
+    if request.effective_date < today:
         raise CancelRuleError("effective_date is today or later")
-    return SessionRequest(**fields)
+    return request
 
 
 @dataclass(frozen=True)
