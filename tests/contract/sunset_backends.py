@@ -1,9 +1,9 @@
 """The sunset storage contract's two backends: the in-memory store and moto's DynamoDB, selected
-for the job with `storage.store.use`, and a list made the way each holds lists."""
+for the job with `storage.store.use`."""
 
 import pytest
 
-from chalicelib.storage import lists, store
+from chalicelib.storage import store
 from chalicelib.storage.memory import MemorySunsetStore
 
 BACKENDS = ["memory", "moto"]
@@ -27,11 +27,3 @@ def sunset_store(request):
         consent = chosen.consent
     with store.use(consent=consent, sunset=chosen):
         yield chosen
-
-
-def create_list(list_id: str, name: str, sunset: dict | None = None) -> None:
-    """The list and its policy in the lists table; the memory consent store learns of it too."""
-    lists.create_list(list_id, name, sunset=sunset)
-    chosen = store.consent_store()
-    if isinstance(store.sunset_store(), MemorySunsetStore):
-        chosen.add_list(list_id, name)

@@ -13,8 +13,7 @@ from chalicelib.domain.consent import AuditContext, Source
 from chalicelib.domain.sunset import Clock, SunsetState
 from chalicelib.storage import store, subscribers
 from tests.contract import sunset_backends
-from tests.contract.sunset_backends import create_list
-from tests.integration.sunset_simulation import use_fewer_shards
+from tests.integration.sunset_simulation import create_list, use_fewer_shards
 
 NOW = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 DAY = "2027-03-01"
