@@ -124,6 +124,10 @@ def test_the_due_index_pages_by_subscriber_then_list_and_holds_only_those_receiv
         ([("s3", "news"), ("s3", "promo")], True),
         ([("s4", "news")], False),
     ]
+    # The key to resume after is the last item's keys (a continuation message carries it as JSON).
+    page, last_key = sunset_store.due_page("2027-03-08", 0, None, 2)
+    assert last_key == {"pk": {"S": "s2"}, "sk": {"S": "LIST#news"}, "sunset_due": {"S": "2027-03-08#00"}}
+    assert [i.subscriber_id for i in sunset_store.due_page("2027-03-08", 0, last_key, 1)[0]] == ["s3"]
     assert _pages(sunset_store, "2027-03-08", 0, 5) == [
         ([("s1", "news"), ("s2", "news"), ("s3", "news"), ("s3", "promo"), ("s4", "news")], False)
     ]
