@@ -27,6 +27,7 @@ LISTS = ("news", "promo")
 PEOPLE = ("s1", "s2", "s3")
 RUNS = ("r0", "r1")
 STEPS = 100
+DAYS = 12  # of daily runs
 POLICY = {"inactive_days": 7, "grace_days": 3, "max_share": 1.0, "max_share_7d": 1.0, "max_share_30d": 1.0}
 
 # How often each step comes: mostly the job's reads and steps, between people's own doings.
@@ -197,7 +198,7 @@ def test_memory_and_dynamodb_agree_step_by_step_on_a_long_sunset_history(aws, mo
 
 
 def test_daily_runs_of_the_job_end_the_same_on_memory_and_dynamodb(aws, monkeypatch):
-    """The job end to end, on moto too: three weeks of daily runs between joins, sends,
+    """The job end to end, on moto too: twelve days of daily runs between joins, sends,
     engagement and a person's own unsubscribe, every worker at its own time."""
 
     def three_weeks(chosen) -> tuple:
@@ -235,8 +236,8 @@ def test_daily_runs_of_the_job_end_the_same_on_memory_and_dynamodb(aws, monkeypa
                         s, lst, AuditContext(Source.ONE_CLICK), t
                     ),
                 )
-        sim.daily_runs(START, 21)
-        sim.run_until(START + timedelta(days=21))
+        sim.daily_runs(START, DAYS)
+        sim.run_until(START + timedelta(days=DAYS))
         reports = [sunset_job.report(chosen.get_run(run_id)) for run_id in sim.run_ids]
         for report in reports:
             report.pop("run_id")  # random
@@ -248,6 +249,6 @@ def test_daily_runs_of_the_job_end_the_same_on_memory_and_dynamodb(aws, monkeypa
     in_memory, in_dynamodb = _on_both(monkeypatch, three_weeks)
     assert in_memory == in_dynamodb
     reports, emails, people, _ = in_memory
-    assert len(reports) == 21 and all(r["status"] == "done" for r in reports)
+    assert len(reports) == DAYS and all(r["status"] == "done" for r in reports)
     totals = {name: sum(r["outcomes"][name] for r in reports) for name in ("emailed", "unsubscribed", "rescheduled")}
     assert emails and all(totals.values()), totals
