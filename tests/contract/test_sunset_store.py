@@ -254,3 +254,19 @@ def test_the_final_unsubscribe_commits_with_its_brake_count_once(sunset_store):
     assert not sunset_store.commit_sunset_unsubscribe("s2", "news", plan, day)
     assert _acted(sunset_store, "news") == [("2027-03-13", "unsubscribed", "2027-02-25", 1)]
     assert store.consent_store().members("news") == 1
+
+
+def test_counting_on_a_run_that_does_not_exist_makes_a_bare_one(sunset_store):
+    """UpdateItem makes the item it updates: a message for a run whose report is gone leaves a
+    bare run (no status, so no worker acts on it) on both."""
+    sunset_store.add_outcomes("gone", {"found": 2})
+    assert sunset_store.finish_phase("gone", "scanned", 1) == 1
+    run = sunset_store.get_run("gone")
+    assert (run.status, run.is_dry_run, run.days, run.shards, run.started_at, run.outcomes) == (
+        None,
+        False,
+        [],
+        0,
+        None,
+        {"found": 2},
+    )
