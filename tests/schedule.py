@@ -1,15 +1,17 @@
-"""The order tests are handed out in: the files that take longest first, so that under
-pytest-xdist no worker is left with a long test while the others have finished (longest
-processing time first, the classic rule for sharing jobs between machines).
+"""How the tests are shared between pytest-xdist workers: a whole file at a time, so a module's
+fixtures (a server stack, a packaged build) are made once, on one worker; and the files that take
+longest first, so that no worker is left with a long file while the others have finished (longest
+processing time first, the classic rule for sharing jobs between machines). A few files whose
+tests are each long and share nothing costly are handed out test by test (`SPREAD`).
 
 How long each file takes comes from `tests/durations.json`, written by a whole run with
 `OFFBOARD_DURATIONS_OUT=tests/durations.json ./scripts/test` (docs/tests.md). The figures only
 order the run: a file missing from them (a new one) runs among the short ones, and a stale
-figure costs time, never a result. Tests keep their order within a file, so a module's fixtures
-are set up once per worker as before.
+figure costs time, never a result. Tests keep their order within a file.
 
 Registered by `tests/conftest.py`; this module is a pytest plugin. The permission tests still
-run last: `tests/infra/aws_calls.py` moves them after this ordering.
+run last: `tests/infra/aws_calls.py` moves them after this ordering, and being one file they go to
+one worker together, which waits there for the others' recorded calls.
 """
 
 from __future__ import annotations
@@ -23,10 +25,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DURATIONS = ROOT / "tests" / "durations.json"
+# Files handed out test by test, and why that costs nothing.
+SPREAD = {
+    "tests/e2e/test_fuzz_openapi.py": "each run starts its own schemathesis against the worker's stack",
+}
 
 
 def file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
+
+
+def unit_of(nodeid: str) -> str:
+    """What one worker takes at a time: the test's file, or the test alone in a SPREAD file."""
+    file = file_of(nodeid)
+    return nodeid if file in SPREAD else file
 
 
 def load_durations(path: Path = DURATIONS) -> dict[str, float]:
@@ -55,6 +67,22 @@ def pytest_collection_modifyitems(session, config, items):
     durations = load_durations()
     if durations:
         items[:] = longest_files_first(items, durations)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's `loadscope` sharing by `unit_of`, in the collection's order (longest first, above)
+    rather than loadscope's own (most tests first). Other `--dist` modes are left alone."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LongestFilesFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    config.option.loadscopereorder = False
+    return LongestFilesFirst(config, log)
 
 
 # Writing the figures: the controller (or the only process) adds up every phase of every test.

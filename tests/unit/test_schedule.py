@@ -38,3 +38,10 @@ def test_the_committed_figures_name_test_files_that_exist():
     assert durations, "tests/durations.json is missing or unreadable"
     missing = [name for name in durations if not (schedule.ROOT / name).is_file()]
     assert not missing, f"tests/durations.json names files that are gone (rewrite it, docs/tests.md): {missing}"
+
+
+def test_a_worker_takes_a_whole_file_except_in_the_spread_files():
+    assert schedule.unit_of("tests/e2e/test_cli.py::test_x[a]") == "tests/e2e/test_cli.py"
+    spread = next(iter(schedule.SPREAD))
+    assert schedule.unit_of(f"{spread}::test_x[a]") == f"{spread}::test_x[a]"
+    assert all((schedule.ROOT / name).is_file() for name in schedule.SPREAD)
