@@ -148,7 +148,8 @@ class LocalStack:
     DynamoDB server, the embedded SQS and SES server (with the queues and their dead-letter
     queues), `chalice local`, and the queue worker (`tools.cli work-queues`)."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, **settings: str):
+        """`settings`: environment variables of every process of the stack, over the defaults."""
         self.api_port, self.dynamodb_port, self.sqs_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
@@ -169,6 +170,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
+        self.env.update(settings)
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
         self.dynamodb: subprocess.Popen | None = None
