@@ -143,6 +143,20 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
     raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
+TABLES_THEN_DEMO = "import sys; from tools.cli import main; sys.exit(main(['create-tables']) or main(['seed-demo']))"
+
+
+def last_json(text: str):
+    """The last of the JSON documents `text` holds one after the other (what the CLI printed)."""
+    decoder, at, value = json.JSONDecoder(), 0, None
+    text = text.strip()
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return value
+
+
 class LocalStack:
     """What `scripts/run-local` starts, each in its own process on free ports: the embedded
     DynamoDB server, the embedded SQS and SES server (with the queues and their dead-letter
@@ -207,9 +221,11 @@ class LocalStack:
         )
         sqs = self._spawn("sqs", sys.executable, "scripts/local_sqs.py", "--port", str(self.sqs_port))
         wait_for(self.dynamodb_endpoint, self.dynamodb)
-        tables = self._begin(sys.executable, "-m", "tools.cli", "create-tables")
-        wait_for(self.sqs_endpoint, sqs)
+        wait_for(self.sqs_endpoint, sqs)  # the demo data verifies its senders on the SES server
         queues = self._begin(sys.executable, "scripts/local_sqs.py", "create-queues", "--endpoint", self.sqs_endpoint)
+        # run-local's `create-tables` then `seed-demo`, in one process: a second one would only
+        # import the models (about a second of CPU) again.
+        demo = self._begin(sys.executable, "-c", TABLES_THEN_DEMO)
         self.queues = json.loads(self._finish(queues))
         self.env.update(self.queues)
         chalice = self._spawn(
@@ -225,8 +241,7 @@ class LocalStack:
             "dev",
         )
         self._spawn("worker", sys.executable, "-m", "tools.cli", "work-queues", "--wait", "2", "--retry-after", "2")
-        self._finish(tables)
-        self.demo = json.loads(self.cli("seed-demo"))
+        self.demo = last_json(self._finish(demo))
         wait_for(self.base_url + "/u/x", chalice)
         return self
 
