@@ -143,12 +143,27 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
     raise TimeoutError(f"{url} did not answer in {seconds} s")
 
 
+TABLES_THEN_DEMO = "import sys; from tools.cli import main; sys.exit(main(['create-tables']) or main(['seed-demo']))"
+
+
+def last_json(text: str):
+    """The last of the JSON documents `text` holds one after the other (what the CLI printed)."""
+    decoder, at, value = json.JSONDecoder(), 0, None
+    text = text.strip()
+    while at < len(text):
+        value, at = decoder.raw_decode(text, at)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return value
+
+
 class LocalStack:
     """What `scripts/run-local` starts, each in its own process on free ports: the embedded
     DynamoDB server, the embedded SQS and SES server (with the queues and their dead-letter
     queues), `chalice local`, and the queue worker (`tools.cli work-queues`)."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, **settings: str):
+        """`settings`: environment variables of every process of the stack, over the defaults."""
         self.api_port, self.dynamodb_port, self.sqs_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
         self.dynamodb_endpoint = f"http://127.0.0.1:{self.dynamodb_port}"
@@ -169,6 +184,7 @@ class LocalStack:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         self.env.pop("AWS_SESSION_TOKEN", None)
+        self.env.update(settings)
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen] = []
         self.dynamodb: subprocess.Popen | None = None
@@ -205,9 +221,11 @@ class LocalStack:
         )
         sqs = self._spawn("sqs", sys.executable, "scripts/local_sqs.py", "--port", str(self.sqs_port))
         wait_for(self.dynamodb_endpoint, self.dynamodb)
-        tables = self._begin(sys.executable, "-m", "tools.cli", "create-tables")
-        wait_for(self.sqs_endpoint, sqs)
+        wait_for(self.sqs_endpoint, sqs)  # the demo data verifies its senders on the SES server
         queues = self._begin(sys.executable, "scripts/local_sqs.py", "create-queues", "--endpoint", self.sqs_endpoint)
+        # run-local's `create-tables` then `seed-demo`, in one process: a second one would only
+        # import the models (about a second of CPU) again.
+        demo = self._begin(sys.executable, "-c", TABLES_THEN_DEMO)
         self.queues = json.loads(self._finish(queues))
         self.env.update(self.queues)
         chalice = self._spawn(
@@ -223,8 +241,7 @@ class LocalStack:
             "dev",
         )
         self._spawn("worker", sys.executable, "-m", "tools.cli", "work-queues", "--wait", "2", "--retry-after", "2")
-        self._finish(tables)
-        self.demo = json.loads(self.cli("seed-demo"))
+        self.demo = last_json(self._finish(demo))
         wait_for(self.base_url + "/u/x", chalice)
         return self
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import client_read_timeout, get_settings
 
 CONNECT_TIMEOUT_SECONDS = 1
-READ_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = client_read_timeout()  # 3 s unless a test shortens it
 MAX_ATTEMPTS = 3
 
 

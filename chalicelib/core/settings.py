@@ -265,6 +265,21 @@ def table_settings() -> Tables:
     )
 
 
+def client_read_timeout() -> float:
+    """Seconds each AWS call waits for an answer before it is retried (`core.aws`), read at
+    import because PynamoDB binds it when a model class is created. The default (3 s) fits API
+    Gateway's 29 s with the retries; a test that stalls a local server on purpose sets
+    `OFFBOARD_AWS_READ_TIMEOUT_SECONDS` lower, so that it waits seconds for the budget to run out."""
+    raw = os.environ.get("OFFBOARD_AWS_READ_TIMEOUT_SECONDS") or "3"
+    try:
+        seconds = float(raw)
+    except ValueError as error:
+        raise ConfigurationError("OFFBOARD_AWS_READ_TIMEOUT_SECONDS must be a number of seconds") from error
+    if not 0 < seconds <= 3:
+        raise ConfigurationError("OFFBOARD_AWS_READ_TIMEOUT_SECONDS must be above 0 and at most 3")
+    return seconds
+
+
 def event_sources() -> EventSources:
     """The topics and queues the event handlers subscribe to (names, fixed at deploy time).
 

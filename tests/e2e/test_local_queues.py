@@ -1,8 +1,10 @@
 """The SQS fallback, for real and locally: a stack of its own (embedded DynamoDB server, embedded
 SQS server, `chalice local`, the queue worker), the DynamoDB server stopped with SIGSTOP.
 
-While DynamoDB stalls, a one-click POST is retried within the clients' budget (1 s connect, 3 s
-read, retried), then queued on the SQS server (which does not stall with it) and answered 202.
+While DynamoDB stalls, a one-click POST is retried within the clients' budget (1 s connect, a
+read timeout, retried; the read timeout is 3 s in production and 1 s in this stack, through
+`OFFBOARD_AWS_READ_TIMEOUT_SECONDS`, so the test waits seconds for the budget to run out, not
+tens), then queued on the SQS server (which does not stall with it) and answered 202.
 Once DynamoDB is back, the worker hands each queued message to the `deferred_unsubscribe`
 handler, which stores it with the time it was asked for. A message that keeps failing ends in
 the dead-letter queue through the queue's redrive policy, as in AWS; the sunset job runs
@@ -31,7 +33,7 @@ GMAIL = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "Gma
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    stack = LocalStack(tmp_path_factory.mktemp("queue-stack-logs"))
+    stack = LocalStack(tmp_path_factory.mktemp("queue-stack-logs"), OFFBOARD_AWS_READ_TIMEOUT_SECONDS="1")
     try:
         yield stack.start()
     finally:
@@ -49,7 +51,7 @@ def until(condition, seconds: float, what: str):
         value = condition()
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"{what}: not within {seconds} s")
 
 

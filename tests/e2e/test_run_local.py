@@ -47,6 +47,17 @@ def descendants(pid: int) -> dict[int, str]:
     return found
 
 
+def stop_group(pgid: int, seconds: float = 1.0) -> None:
+    """What is left of run-local's process group after it exited gets `seconds` to go, then
+    SIGKILL (run-local stops its own groups; this one is the test's)."""
+    deadline = time.monotonic() + seconds
+    with contextlib.suppress(ProcessLookupError):
+        while time.monotonic() < deadline:
+            os.killpg(pgid, 0)  # raises once nothing of the group is left
+            time.sleep(0.05)
+        os.killpg(pgid, signal.SIGKILL)
+
+
 @pytest.fixture
 def own_dynamodb(tmp_path):
     port = free_port()
@@ -135,16 +146,14 @@ def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_
             applied = [e for e in events if e["action"] == "unsubscribe"]
             if applied:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         assert [e["at"] for e in applied] == [asked_at]
     finally:
         os.killpg(run_local.pid, signal.SIGTERM)
         try:
             run_local.wait(timeout=15)
         finally:
-            time.sleep(1)
-            with contextlib.suppress(ProcessLookupError):  # anything left of the group
-                os.killpg(run_local.pid, signal.SIGKILL)
+            stop_group(run_local.pid)
             output.close()
 
 

@@ -4,7 +4,6 @@ receiver's listing shows each event answered once."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.e2e.test_run_local import local_env
+from tests.e2e.test_run_local import local_env, stop_group
 from tests.helpers import ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.server
@@ -58,7 +57,7 @@ def test_run_local_delivers_a_demo_sessions_webhooks_to_its_receiver(tmp_path):
             shown = requests.get(listing, timeout=5).json()
             if {d["event_id"] for d in shown["deliveries"]} >= expected:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         delivered = [d for d in shown["deliveries"] if d["session"] == session]
         assert sorted(d["event_id"] for d in delivered) == sorted(expected)
         assert all(d["signature_ok"] is True and d["status"] == 200 for d in delivered)
@@ -68,7 +67,5 @@ def test_run_local_delivers_a_demo_sessions_webhooks_to_its_receiver(tmp_path):
         try:
             run_local.wait(timeout=15)
         finally:
-            time.sleep(1)
-            with contextlib.suppress(ProcessLookupError):  # anything left of the group
-                os.killpg(run_local.pid, signal.SIGKILL)
+            stop_group(run_local.pid)
             output.close()

@@ -47,3 +47,18 @@ def test_queues_and_topics_are_named_per_stage(monkeypatch):
     assert not {getattr(prod, n) for n in names} & {getattr(dev, n) for n in names}
     monkeypatch.setenv("SUNSET_QUEUE_NAME", "mine")
     assert event_sources().sunset_queue == "mine"  # an explicit name still wins
+
+
+def test_the_aws_read_timeout_is_three_seconds_unless_shortened(monkeypatch):
+    """What the local stall test shortens (tests/e2e/test_local_queues.py); never above the 3 s
+    that fits API Gateway's 29 s with the retries."""
+    from chalicelib.core.settings import client_read_timeout
+
+    monkeypatch.delenv("OFFBOARD_AWS_READ_TIMEOUT_SECONDS", raising=False)
+    assert client_read_timeout() == 3
+    monkeypatch.setenv("OFFBOARD_AWS_READ_TIMEOUT_SECONDS", "0.5")
+    assert client_read_timeout() == 0.5
+    for wrong in ("0", "-1", "4", "3.5", "soon", "nan"):
+        monkeypatch.setenv("OFFBOARD_AWS_READ_TIMEOUT_SECONDS", wrong)
+        with pytest.raises(ConfigurationError, match="OFFBOARD_AWS_READ_TIMEOUT_SECONDS"):
+            client_read_timeout()
