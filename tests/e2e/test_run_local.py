@@ -200,12 +200,15 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_stopping_run_local_stops_every_process_it_started(tmp_path, stop):
+@pytest.mark.parametrize(
+    ("stop", "reload"), [(signal.SIGINT, "1"), (signal.SIGTERM, "0")], ids=["ctrl-c-reloading", "sigterm"]
+)
+def test_stopping_run_local_stops_every_process_it_started(tmp_path, stop, reload):
     """Ctrl-C (SIGINT to run-local alone: its servers run in process groups of their own, so
     the terminal's signal never reaches them) or SIGTERM: every process run-local started is
-    gone, `chalice local`'s reloaded child process too, and the ports are free again."""
-    env = local_env(tmp_path, SEED_DEMO=0)
+    gone, with RELOAD=1 `chalice local`'s reloaded child process too, and the ports are free
+    again. Without RELOAD=1 `chalice local` does not reload (one process, `--no-autoreload`)."""
+    env = local_env(tmp_path, SEED_DEMO=0, RELOAD=reload)
     run_local = subprocess.Popen(
         ["scripts/run-local"],
         cwd=ROOT,
@@ -219,7 +222,11 @@ def test_stopping_run_local_stops_every_process_it_started(tmp_path, stop):
         wait_for(f"http://127.0.0.1:{env['PORT']}/u/x", run_local, seconds=120)
         started = descendants(run_local.pid)
         commands = list(started.values())
-        assert sum("chalice local" in c for c in commands) >= 2, commands  # the reloader and its child
+        chalice = [c for c in commands if "chalice local" in c]
+        if reload == "1":
+            assert len(chalice) >= 2 and not any("--no-autoreload" in c for c in chalice), commands  # reloader, child
+        else:
+            assert len(chalice) == 1 and "--no-autoreload" in chalice[0], commands
         assert any("local_dynamodb.py" in c for c in commands) and any("work-queues" in c for c in commands)
         os.kill(run_local.pid, stop)
         run_local.wait(timeout=30)
