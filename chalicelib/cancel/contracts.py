@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from chalicelib.core.contracts import Contract, Lenient, Printable, validate
 from chalicelib.core.errors import Invalid
@@ -70,8 +70,6 @@ class CancelOffer(Contract):
     """One offer (arm) of a reason: a discount of `percent` for `months`, a pause of `months`, or a
     cheaper `plan` at `price` (minor units of the session's currency)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     offer_id: Id
     kind: Kind
     percent: Annotated[Whole, Field(le=100)] = 0
@@ -82,8 +80,6 @@ class CancelOffer(Contract):
 
 class CancelFlow(Contract):
     """A business's flow; absent fields take the defaults shown."""
-
-    model_config = ConfigDict(extra="ignore")
 
     reasons: Annotated[list[Annotated[rules.Reason, Lenient]], Field(min_length=1, max_length=rules.MAX_REASONS)] = [
         *rules.Reason
@@ -101,8 +97,6 @@ class CancelFlow(Contract):
 class CancelSession(Contract):
     """A session to open for a subscription; `price` in minor units of `currency` (1999 for 19.99 USD)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     business: Id
     customer_id: Id
     subscription_id: Id
@@ -118,8 +112,6 @@ class CancelSession(Contract):
 
 
 class CancelWebhook(Contract):
-    model_config = ConfigDict(extra="ignore")
-
     url: Annotated[str, Field(description="a public https URL, at most 500 characters")]
 
 

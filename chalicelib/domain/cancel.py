@@ -85,7 +85,16 @@ class SaveOffer:
 def save_offer(
     offer_id: str, kind: OfferKind, percent: int = 0, months: int = 0, plan: str | None = None, price: int | None = None
 ) -> SaveOffer:
-    """An offer the rules allow (each field's type and range checked by `cancel.contracts`)."""
+    """An offer the rules allow (each field's type and range checked by `cancel.contracts`). A
+    field of another kind sent with a value is refused, not dropped: it is likely a mistake."""
+    for name, value, kinds in (
+        ("percent", percent, (OfferKind.DISCOUNT,)),
+        ("months", months, (OfferKind.DISCOUNT, OfferKind.PAUSE)),
+        ("plan", plan, (OfferKind.CHEAPER_PLAN,)),
+        ("price", price, (OfferKind.CHEAPER_PLAN,)),
+    ):
+        if value and kind not in kinds:
+            raise CancelRuleError(f"{name}: a {kind} offer has no {name}")
     if kind is OfferKind.PAUSE and not 1 <= months <= 3:
         raise CancelRuleError("a pause lasts 1 to 3 months")
     if kind is OfferKind.DISCOUNT and not (1 <= percent <= 100 and 1 <= months <= 12):

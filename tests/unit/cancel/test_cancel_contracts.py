@@ -104,8 +104,48 @@ def test_a_session_request_keeps_its_defaults_and_refusals():
 
 
 def test_the_webhook_url_is_a_string():
-    assert contracts.webhook_url({"url": "https://hooks.example/x", "other": 1}) == "https://hooks.example/x"
-    for bad in ({}, {"url": None}, {"url": 5}):
+    assert contracts.webhook_url({"url": "https://hooks.example/x"}) == "https://hooks.example/x"
+    for bad in ({}, {"url": None}, {"url": 5}, {"url": "https://hooks.example/x", "other": 1}):
         with pytest.raises(Invalid) as refused:
             contracts.webhook_url(bad)
         assert refused.value.code == "invalid_webhook_url"
+
+
+PAUSE = {"offer_id": "p", "kind": "pause", "months": 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({**FLOW, "budgte": 5}, "budgte"),
+        ({**FLOW, "holdout_precent": 0}, "holdout_precent"),
+        ({"site_key": "x"}, "site_key"),
+        ({"offers": {"unused": [{**PAUSE, "monhts": 3}]}}, "offers.unused[0].monhts"),
+        ({"offers": {"unused": [{**PAUSE, "percent": 50}]}}, "percent"),
+        ({"offers": {"unused": [{**PAUSE, "plan": "Lite"}]}}, "plan"),
+        (
+            {"offers": {"unused": [{"offer_id": "d", "kind": "discount", "percent": 5, "months": 1, "price": 9}]}},
+            "price",
+        ),
+        (
+            {"offers": {"unused": [{"offer_id": "c", "kind": "cheaper_plan", "plan": "L", "price": 9, "months": 2}]}},
+            "months",
+        ),
+    ],
+)
+def test_an_unknown_field_or_one_of_another_offer_kind_is_refused_by_name(raw, field):
+    """A typo must not leave a default in place: an unlimited budget, the 10 % holdout."""
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_flow(raw)
+    assert refused.value.code == "invalid_flow" and field in refused.value.message
+
+
+def test_a_flow_read_back_with_its_zero_fields_is_taken_again():
+    flow = contracts.parse_flow(FLOW)
+    assert contracts.parse_flow(flow.to_raw()) == flow
+
+
+def test_a_session_with_an_unknown_field_is_refused_by_name():
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_session_request({**SESSION, "extra": 1}, TODAY)
+    assert refused.value.code == "invalid_session" and "extra" in refused.value.message
