@@ -114,11 +114,15 @@ def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = (), name: st
 
 def patched(model: type[BaseModel], patch_model: type[BaseModel], current: dict, body, code) -> dict:
     """`current` with the fields `body` sends (checked by `patch_model`) put in their place, a
-    null removing one; the result checked whole by `model`, as a create would be, and returned."""
+    null removing one; the result checked whole by `model`, as a create would be, and returned.
+    A null is checked as a create checks it: taken where `model` takes null, refused where the
+    field has a default null is not (`enabled: null` must not bring back `true`, lifting a kill
+    switch), and a required field removed is missing."""
     if not isinstance(body, dict) or not body:
         raise Invalid(code("body") if callable(code) else code, "send a JSON object with the fields to change")
     patch = validate(patch_model, body, code)
-    merged = {**current, **{name: body[name] for name in patch.model_fields_set}}
-    merged = {name: value for name, value in merged.items() if value is not None}
-    validate(model, merged, code)
+    sent = {name: body[name] for name in patch.model_fields_set}
+    merged = {name: value for name, value in {**current, **sent}.items() if value is not None}
+    nulls = {name: None for name, value in sent.items() if value is None and not model.model_fields[name].is_required()}
+    validate(model, {**merged, **nulls}, code)
     return merged
