@@ -155,6 +155,14 @@ def build_flow(
         raise CancelRuleError("offers: reason -> list of offers, for reasons the flow asks")
     if offers.get(Reason.SWITCHED_SERVICE):
         raise CancelRuleError("someone who switched gets a clean exit, no offer")
+    # Reports, webhooks (`arm`) and the Stripe recipe key offers by id: an id names one offer, one
+    # arm of a reason (another reason may show the same offer under its id).
+    named: dict[str, SaveOffer] = {}
+    for arms in offers.values():
+        ids = [offer.offer_id for offer in arms]
+        for offer in arms:
+            if ids.count(offer.offer_id) > 1 or named.setdefault(offer.offer_id, offer) != offer:
+                raise CancelRuleError(f"offers: the offer id {offer.offer_id} names two offers")
     if retention_days < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
     origins = tuple(dict.fromkeys(embed_origin(origin) for origin in embed_origins))

@@ -149,3 +149,24 @@ def test_a_session_with_an_unknown_field_is_refused_by_name():
     with pytest.raises(Invalid) as refused:
         contracts.parse_session_request({**SESSION, "extra": 1}, TODAY)
     assert refused.value.code == "invalid_session" and "extra" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "offers",
+    [
+        {"unused": [PAUSE, {**PAUSE, "months": 2}]},
+        {"unused": [PAUSE, PAUSE]},
+        {"unused": [PAUSE], "other": [{**PAUSE, "months": 2}]},
+        {"unused": [PAUSE], "other": [{"offer_id": "p", "kind": "discount", "percent": 5, "months": 1}]},
+    ],
+)
+def test_an_offer_id_names_one_offer(offers):
+    """Reports, the webhook's `arm` and the Stripe recipe's coupon are keyed by the offer id."""
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_flow({"offers": offers})
+    assert refused.value.code == "invalid_flow" and "offer id p " in refused.value.message
+
+
+def test_another_reason_may_show_the_same_offer_under_its_id():
+    flow = contracts.parse_flow({"offers": {"unused": [PAUSE], "other": [PAUSE]}})
+    assert flow.offers[rules.Reason.UNUSED] == flow.offers[rules.Reason.OTHER]
