@@ -57,6 +57,11 @@ def _day(value: str) -> date:
         raise ValueError("must be YYYY-MM-DD") from error
 
 
+def _default_locale(value):
+    # Null or "" reads as English; any other value is checked as a string (false or [] is no locale).
+    return "en" if value is None or value == "" else value
+
+
 # The values of `domain.cancel.OfferKind`, not the enum: the coupons' OfferKind has that component name.
 Kind = Literal[tuple(str(kind) for kind in rules.OfferKind)]
 Origin = Annotated[
@@ -105,7 +110,7 @@ class CancelSession(Contract):
     currency: Annotated[str, Field(max_length=3), AfterValidator(_currency)]
     tenure_months: Annotated[Whole, Field(le=1200)] = 0
     locale: Annotated[
-        str, BeforeValidator(lambda value: value or "en"), Field(max_length=35, description="en or th (others: en)")
+        str, BeforeValidator(_default_locale), Field(max_length=35, description="en or th (others: en)")
     ] = "en"
     return_url: Annotated[Text, AfterValidator(_https), Field(description="https only")]
     effective_date: Annotated[Text, Field(json_schema_extra={"format": "date"}), AfterValidator(_day)]

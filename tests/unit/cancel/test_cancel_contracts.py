@@ -170,3 +170,15 @@ def test_an_offer_id_names_one_offer(offers):
 def test_another_reason_may_show_the_same_offer_under_its_id():
     flow = contracts.parse_flow({"offers": {"unused": [PAUSE], "other": [PAUSE]}})
     assert flow.offers[rules.Reason.UNUSED] == flow.offers[rules.Reason.OTHER]
+
+
+@pytest.mark.parametrize("locale", [[], {}, False, 0, True, 1, [1]])
+def test_a_locale_that_is_not_a_string_is_refused_whatever_its_truth(locale):
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_session_request({**SESSION, "locale": locale}, TODAY)
+    assert refused.value.code == "invalid_session" and refused.value.message == "locale: input should be a valid string"
+
+
+@pytest.mark.parametrize("sent", [{}, {"locale": None}, {"locale": ""}])
+def test_a_session_without_a_locale_is_in_english(sent):
+    assert contracts.parse_session_request({**SESSION, **sent}, TODAY).locale == "en"
