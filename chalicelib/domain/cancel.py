@@ -212,6 +212,11 @@ def embed_origin(value: str) -> str:
     return f"{parts.scheme}://{netloc.removesuffix({'http': ':80', 'https': ':443'}[parts.scheme])}"
 
 
+# Control characters (Unicode Cc) but tab and newline: a stray NUL or escape in a typed answer is
+# dropped, not refused, before the comment is stored and sent on (webhook, Stripe's comment).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 @dataclass(frozen=True)
 class Answer:
     reason: Reason | None = None
@@ -223,7 +228,7 @@ def parse_answer(flow: Flow, reason, comment) -> Answer:
     reason = reason or None
     if reason is not None and reason not in {str(r) for r in flow.reasons}:
         raise CancelRuleError("choose one of the listed reasons, or none")
-    comment = (comment or "").strip() or None
+    comment = _CONTROL.sub("", comment or "").strip() or None
     if comment and len(comment) > COMMENT_LIMIT:
         raise CancelRuleError(f"the comment is longer than {COMMENT_LIMIT} characters")
     return Answer(Reason(reason) if reason else None, comment)

@@ -86,6 +86,23 @@ def test_a_stopped_campaign_stays_stopped_after_a_patch_sending_enabled_null(sho
     assert shop.admin("GET", "/v1/sites/shop/campaigns/five-off").json_body["campaign"]["enabled"] is False
 
 
+@pytest.mark.parametrize("name", ["a\u0000b", "line\nbreak", "\u202egnp.exe"])
+def test_site_and_campaign_names_are_printable_characters(shop, name):  # noqa: F811
+    site = shop.admin("PATCH", "/v1/sites/shop", {"name": name})
+    assert (site.status_code, site.json_body) == (
+        400,
+        {"error": "bad_name", "message": "name: must be printable characters"},
+    )
+    new_site = shop.admin("POST", "/v1/sites", {"site_key": "nul", "name": name, "allowed_origins": [ORIGIN]})
+    assert (new_site.status_code, new_site.json_body["error"]) == (400, "bad_name")
+    campaign = shop.admin("PUT", "/v1/sites/shop/campaigns/named", {**CAMPAIGN, "name": name})
+    assert (campaign.status_code, campaign.json_body) == (
+        400,
+        {"error": "bad_campaign", "message": "name: must be printable characters"},
+    )
+    assert shop.admin("GET", "/v1/sites/shop").json_body["name"] == "Shop"
+
+
 def test_an_unknown_campaign_is_a_404(shop):  # noqa: F811
     assert shop.admin("GET", "/v1/sites/shop/campaigns/nope").status_code == 404
     assert shop.admin("PATCH", "/v1/sites/shop/campaigns/nope", {"priority": 1}).status_code == 404
