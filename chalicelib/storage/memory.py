@@ -1,15 +1,18 @@
-"""In-memory stores with the storage interfaces (`store.ConsentStore`, `store.CouponStore`), for
-tests: dicts behind one lock, each commit checking every precondition exactly as the DynamoDB
-conditions do and writing all or nothing. The contract tests (tests/contract) run the same
-assertions against these and against moto's DynamoDB."""
+"""In-memory stores with the storage interfaces (`store.ConsentStore`, `store.CouponStore`,
+`store.SunsetStore`), for tests: dicts behind one lock, each commit checking every precondition
+exactly as the DynamoDB conditions do and writing all or nothing. The contract tests
+(tests/contract) run the same assertions against these and against moto's DynamoDB."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.ids import shard_of
 from chalicelib.domain import consent
 from chalicelib.domain.consent import (
     ANY,
@@ -25,9 +28,19 @@ from chalicelib.domain.consent import (
 )
 from chalicelib.domain.coupons import CodeState, CounterChange, Outcome
 from chalicelib.domain.coupons import Plan as CodePlan
+from chalicelib.domain.sunset import KEEP, ClockItem, ClockPlan, SunsetState, UnsubscribePlan, holds
 from chalicelib.storage.lists import UnknownList
-from chalicelib.storage.store import CodeChanged, Recorded, Stale
-from chalicelib.storage.subscribers.models import due_key
+from chalicelib.storage.store import (
+    Acted,
+    CandidateChunk,
+    CodeChanged,
+    DueSubscription,
+    Recorded,
+    Stale,
+    SunsetRun,
+)
+from chalicelib.storage.subscribers.models import due_key, due_partition, list_key
+from chalicelib.storage.sunset_runs import LIST_COUNTS, OUTCOMES
 
 # Consent
 
@@ -201,7 +214,8 @@ class MemoryConsentStore:
                 for key, e in sorted(events.items())
             ]
 
-    def commit(self, subscriber_id: str, plan: Plan, now: datetime) -> Stale | None:
+    def commit(self, subscriber_id: str, plan: Plan, now: datetime, also=None) -> Stale | None:
+        """`also()` writes a job's own items with the first part (`changes.commit_plan`'s `also`)."""
         if not plan.applied and not plan.writes and plan.profile is None:
             return None
         for number, part in enumerate(consent.chunks(plan.writes, LISTS_PER_TRANSACTION)):
@@ -210,6 +224,8 @@ class MemoryConsentStore:
                 continue
             with self._lock:
                 stale = self._commit_part(subscriber_id, plan, part, first, now)
+                if stale is None and first and also is not None:
+                    also()
             if stale is _LANDED:
                 continue
             if stale is not None:
@@ -425,3 +441,245 @@ class MemoryCouponStore:
     def customer_redemptions(self, site_key: str, campaign_id: str, customer: str) -> int:
         with self._lock:
             return self._counters.get((site_key, campaign_id, f"CUSTOMER#{customer}"), {}).get("n", 0)
+
+
+# The sunset job
+
+
+class MemorySunsetStore:
+    """The sunset job's storage in dicts, over the subscriptions of a `MemoryConsentStore` (the
+    due index is their `sunset_due`) and behind its lock. Updates of a run that does not exist
+    create it, as DynamoDB's UpdateItem does; expired chunks and counters are read like live
+    ones, as DynamoDB's lazy TTL (and moto) leaves them."""
+
+    def __init__(self, consent_store: MemoryConsentStore | None = None):
+        self.consent = consent_store or MemoryConsentStore()
+        self._lock = self.consent._lock
+        self._runs: dict[str, dict] = {}  # run id -> attributes, as the item holds them
+        self._list_counts: dict[str, dict[str, dict[str, int]]] = {}  # run id -> list -> counts
+        self._chunks: dict[tuple[str, int, int], list[dict]] = {}  # (run, shard, number) -> candidates
+        self._acted: dict[str, Counter[str]] = {}  # list -> counter key -> n
+        self._cursor: str | None = None
+        self._send_marks: set[str] = set()
+
+    # Runs
+
+    def create_run(self, run_id: str, days: list[str], shards: int, dry_run: bool, now: datetime) -> SunsetRun:
+        with self._lock:
+            if run_id in self._runs:
+                raise StorageUnavailable()  # DynamoDB's refused put, as storage reports it
+            self._runs[run_id] = {
+                "status": "scanning",
+                "dry_run": dry_run,
+                "days": list(days),
+                "shards": shards,
+                "started_at": now,
+            }
+            return self._run(run_id)
+
+    def _run(self, run_id: str) -> SunsetRun:
+        held = self._runs[run_id]
+        return SunsetRun(
+            run_id,
+            held.get("status"),
+            bool(held.get("dry_run")),
+            list(held.get("days") or ()),
+            int(held.get("shards") or 0),
+            held.get("started_at"),
+            held.get("finished_at"),
+            frozenset(held.get("braked_lists") or ()),
+            frozenset(held.get("left_days") or ()),
+            held.get("sample"),
+            {name: held[name] for name in OUTCOMES if held.get(name)},
+        )
+
+    def get_run(self, run_id: str) -> SunsetRun | None:
+        with self._lock:
+            return self._run(run_id) if run_id in self._runs else None
+
+    def recent_runs(self, limit: int = 20) -> list[SunsetRun]:
+        with self._lock:
+            return [self._run(run_id) for run_id in sorted(self._runs, reverse=True)[:limit]]
+
+    def add_outcomes(self, run_id: str, counts: dict[str, int]) -> None:
+        with self._lock:
+            adds = {name: value for name, value in counts.items() if value and name in OUTCOMES}
+            if adds:
+                held = self._runs.setdefault(run_id, {})
+                for name, value in adds.items():
+                    held[name] = held.get(name, 0) + value
+
+    def add_list_counts(self, run_id: str, list_id: str, counts: dict[str, int]) -> None:
+        with self._lock:
+            held = self._list_counts.setdefault(run_id, {}).setdefault(list_id, dict.fromkeys(LIST_COUNTS, 0))
+            for name in LIST_COUNTS:
+                held[name] += int(counts.get(name, 0))
+
+    def list_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        with self._lock:
+            held = self._list_counts.get(run_id, {})
+            return {list_id: dict(held[list_id]) for list_id in sorted(held)}
+
+    def finish_phase(self, run_id: str, phase: str, shard: int) -> int | None:
+        attribute = {"scanned": "scanned_shards", "acted": "acted_shards"}[phase]
+        with self._lock:
+            held = self._runs.setdefault(run_id, {})
+            done = held.setdefault(attribute, set())
+            if shard in done:
+                return None
+            done.add(shard)
+            return len(done)
+
+    def update_run(self, run_id: str, **values) -> None:
+        with self._lock:
+            held = self._runs.setdefault(run_id, {})
+            for name, value in values.items():
+                if name not in _RUN_ATTRIBUTES:
+                    raise AttributeError(name)  # as `getattr(Run, name)` does
+                held[name] = copy.deepcopy(value)
+
+    def add_left_days(self, run_id: str, days: set[str]) -> None:
+        if days:
+            with self._lock:
+                self._runs.setdefault(run_id, {}).setdefault("left_days", set()).update(days)
+
+    # Chunks
+
+    def save_chunk(self, run_id: str, shard: int, number: int, candidates: list[dict], now: datetime) -> None:
+        with self._lock:
+            self._chunks[run_id, shard, number] = copy.deepcopy(candidates)
+
+    def chunks(self, run_id: str, shard: int) -> list[CandidateChunk]:
+        with self._lock:
+            return [
+                CandidateChunk(run_id, shard, number, copy.deepcopy(candidates))
+                for (run, in_shard, number), candidates in sorted(self._chunks.items())
+                if (run, in_shard) == (run_id, shard)
+            ]
+
+    def delete_chunk(self, chunk: CandidateChunk) -> None:
+        with self._lock:
+            self._chunks.pop((chunk.run_id, chunk.shard, chunk.number), None)
+
+    # The brake's counters and the cursor
+
+    def _count_acted(self, list_id: str, day: datetime, subscriber_id: str, kind: str, reminded_on) -> None:
+        """`sunset_runs.count_acted`, under the lock of the write it belongs to."""
+        on = f"{reminded_on:%Y-%m-%d}" if reminded_on and kind == "unsubscribed" else "-"
+        self._acted.setdefault(list_id, Counter())[f"{day:%Y-%m-%d}#{kind}#{on}#{shard_of(subscriber_id):02d}"] += 1
+
+    def acted_between(self, list_id: str, first: datetime, last: datetime) -> list[Acted]:
+        low, high = f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}~"
+        found: Counter = Counter()
+        with self._lock:
+            for key, n in sorted(self._acted.get(list_id, Counter()).items()):
+                if low <= key <= high:
+                    day, kind, on, _shard = key.split("#")
+                    found[day, kind, None if on == "-" else on] += n
+        return [Acted(day, kind, on, n) for (day, kind, on), n in found.items()]
+
+    def get_cursor(self) -> str | None:
+        with self._lock:
+            return self._cursor
+
+    def set_cursor(self, day: str) -> None:
+        with self._lock:
+            self._cursor = day
+
+    # Subscriptions: the due index and the clock's steps
+
+    def due_page(
+        self, day: str, shard: int, last_key: dict | None, page_size: int = 200
+    ) -> tuple[list[DueSubscription], dict | None]:
+        """In the index's order (subscriber, then list); a key to resume after only when more
+        follow (moto's; DynamoDB may also give one when a page ends the partition)."""
+        partition = due_partition(day, shard)
+        after = (last_key["pk"]["S"], last_key["sk"]["S"]) if last_key else None
+        with self._lock:
+            found = sorted(
+                (subscriber_id, list_key(list_id), item)
+                for subscriber_id, held in self.consent._subscriptions.items()
+                for list_id, item in held.items()
+                if item.sunset_due == partition
+            )
+            if after is not None:
+                found = [f for f in found if f[:2] > after]
+            page = [_due(subscriber_id, item) for subscriber_id, _, item in found[:page_size]]
+        if len(found) <= page_size:
+            return page, None
+        subscriber_id, sk, _ = found[page_size - 1]
+        return page, {"pk": {"S": subscriber_id}, "sk": {"S": sk}, "sunset_due": {"S": partition}}
+
+    def commit_clock(self, plan: ClockPlan) -> bool:
+        clock, write = plan.clock, plan.write
+        with self._lock:
+            item = self.consent._subscriptions.get(clock.subscriber_id, {}).get(clock.list_id)
+            held = item or _Subscription(clock.list_id)
+            as_is = ClockItem(
+                consent.Status(held.status) if held.status else None,
+                held.sunset_due,
+                SunsetState(held.sunset_state) if held.sunset_state else None,
+                held.pending_since,
+                held.reminder_sent_at is not None,
+            )
+            if not holds(plan.expect, clock, as_is):
+                return False
+            item = self.consent._subscriptions.setdefault(clock.subscriber_id, {}).setdefault(clock.list_id, held)
+            if write.state is not KEEP:
+                item.sunset_state = str(write.state) if write.state else None
+            if write.pending_since is not KEEP:
+                item.pending_since = write.pending_since
+            if write.reminder_sent_at is not KEEP:
+                item.reminder_sent_at = write.reminder_sent_at
+            if write.due is not KEEP:
+                item.sunset_due = due_key(write.due, clock.subscriber_id)
+            if plan.brake is not None:
+                brake = plan.brake
+                self._count_acted(clock.list_id, brake.day, clock.subscriber_id, brake.kind, brake.reminded_on)
+            return True
+
+    def commit_sunset_unsubscribe(self, subscriber_id: str, list_id: str, plan: UnsubscribePlan, now: datetime) -> bool:
+        brake = plan.brake
+        count = lambda: self._count_acted(list_id, brake.day, subscriber_id, brake.kind, brake.reminded_on)  # noqa: E731
+        return plan.consent.applied and self.consent.commit(subscriber_id, plan.consent, now, also=count) is None
+
+    def count_send(self, subscriber_id: str, list_id: str, message_id: str, now: datetime) -> str:
+        with self._lock:
+            if message_id in self._send_marks:
+                return "duplicate"
+            item = self.consent._subscriptions.get(subscriber_id, {}).get(list_id)
+            if item is None or item.status not in (consent.ACTIVE, consent.PAUSED):
+                return "not_subscribed"
+            self._send_marks.add(message_id)
+            item.sends_since_engaged = (item.sends_since_engaged or 0) + 1
+            return "counted"
+
+
+# What `sunset_runs.Run` holds besides its counters (the names `update_run` may set).
+_RUN_ATTRIBUTES = {
+    "status",
+    "dry_run",
+    "days",
+    "shards",
+    "started_at",
+    "finished_at",
+    "braked_lists",
+    "left_days",
+    "sample",
+}
+
+
+def _due(subscriber_id: str, item: _Subscription) -> DueSubscription:
+    return DueSubscription(
+        subscriber_id,
+        item.list_id,
+        item.status,
+        item.email,
+        item.subscribed_at,
+        item.last_engaged_at,
+        int(item.sends_since_engaged or 0),
+        item.sunset_due,
+        item.sunset_state,
+        item.pending_since,
+        item.reminder_sent_at,
+    )

@@ -2,11 +2,12 @@
 counts of each run (`SUNSET#RUN#<id>` / `LIST#<list>`), each shard's candidates between the
 scan and the act phase (`SUNSET#RUN#<id>` / `CAND#<shard>#<chunk>`, expiring in two days,
 deleted once acted on), the cursor (`SUNSET#CURSOR`), and what the job did to each list per
-day (`SUNSET#ACTED#<list>` / `YYYY-MM-DD`, atomic counters kept 40 days) for the rolling brake."""
+day (`SUNSET#ACTED#<list>` / `YYYY-MM-DD`, atomic counters kept 40 days) for the rolling brake.
+`sunset_dynamodb` makes these functions, with the subscriptions' reads and steps
+(`subscribers.sunset`), the job's `store.SunsetStore`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import (
@@ -19,6 +20,7 @@ from pynamodb.attributes import (
 )
 
 from chalicelib.core.ids import shard_of
+from chalicelib.storage.store import Acted, CandidateChunk, SunsetRun
 from chalicelib.storage.subscribers.models import SubscriberPartition
 from chalicelib.storage.transactions import Transaction, get_or_none, storage_errors, written
 
@@ -82,7 +84,7 @@ class RunListCounts(SubscriberPartition):
 LIST_COUNTS = ("remind", "unsubscribe", "unsubscribe_before_7d", "unsubscribe_before_30d")
 
 
-class CandidateChunk(SubscriberPartition):
+class Chunk(SubscriberPartition):
     candidates = JSONAttribute()
 
 
@@ -98,12 +100,21 @@ class ListActed(SubscriberPartition):
     n = NumberAttribute(null=True)
 
 
-@dataclass(frozen=True)
-class Acted:
-    day: str  # YYYY-MM-DD, the run's day
-    kind: str  # reminded | unsubscribed
-    reminded_on: str | None  # for unsubscribed: the day of their reminder (None: unknown)
-    n: int
+def run_value(run: Run) -> SunsetRun:
+    values = run.attribute_values
+    return SunsetRun(
+        run.sk,
+        run.status,
+        run.is_dry_run,
+        list(run.days or ()),
+        int(run.shards or 0),
+        run.started_at,
+        run.finished_at,
+        frozenset(run.braked_lists or ()),
+        frozenset(run.left_days or ()),
+        run.sample,
+        {name: int(values[name]) for name in OUTCOMES if values.get(name)},
+    )
 
 
 def run_partition(run_id: str) -> str:
@@ -111,21 +122,22 @@ def run_partition(run_id: str) -> str:
 
 
 @storage_errors
-def create_run(run_id: str, days: list[str], shards: int, dry_run: bool, now: datetime) -> Run:
+def create_run(run_id: str, days: list[str], shards: int, dry_run: bool, now: datetime) -> SunsetRun:
     run = Run(
         RUNS, run_id, status="scanning", dry_run="yes" if dry_run else "no", days=days, shards=shards, started_at=now
     )
     run.save(condition=Run.pk.does_not_exist())
-    return run
+    return run_value(run)
 
 
-def get_run(run_id: str) -> Run | None:
-    return get_or_none(Run, RUNS, run_id)
+def get_run(run_id: str) -> SunsetRun | None:
+    run = get_or_none(Run, RUNS, run_id)
+    return run_value(run) if run else None
 
 
 @storage_errors
-def recent_runs(limit: int = 20) -> list[Run]:
-    return list(Run.query(RUNS, scan_index_forward=False, limit=limit))
+def recent_runs(limit: int = 20) -> list[SunsetRun]:
+    return [run_value(run) for run in Run.query(RUNS, scan_index_forward=False, limit=limit)]
 
 
 @storage_errors
@@ -164,21 +176,26 @@ def finish_phase(run_id: str, phase: str, shard: int) -> int | None:
     return len(getattr(run, attribute.attr_name) or ()) if counted else None
 
 
+def _chunk_key(shard: int, number: int) -> str:
+    return f"CAND#{shard:02d}#{number:05d}"
+
+
 @storage_errors
 def save_chunk(run_id: str, shard: int, number: int, candidates: list[dict], now: datetime) -> None:
-    CandidateChunk(
-        run_partition(run_id), f"CAND#{shard:02d}#{number:05d}", candidates=candidates, ttl=now + CHUNK_RETENTION
-    ).save()
+    Chunk(run_partition(run_id), _chunk_key(shard, number), candidates=candidates, ttl=now + CHUNK_RETENTION).save()
 
 
 @storage_errors
 def chunks(run_id: str, shard: int) -> list[CandidateChunk]:
-    return list(CandidateChunk.query(run_partition(run_id), CandidateChunk.sk.startswith(f"CAND#{shard:02d}#")))
+    return [
+        CandidateChunk(run_id, shard, int(chunk.sk.rsplit("#", 1)[1]), chunk.candidates)
+        for chunk in Chunk.query(run_partition(run_id), Chunk.sk.startswith(f"CAND#{shard:02d}#"))
+    ]
 
 
 @storage_errors
 def delete_chunk(chunk: CandidateChunk) -> None:
-    chunk.delete()
+    Chunk(run_partition(chunk.run_id), _chunk_key(chunk.shard, chunk.number)).delete()
 
 
 @storage_errors

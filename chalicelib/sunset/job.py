@@ -30,8 +30,8 @@ from chalicelib.core.settings import ConfigurationError, get_settings
 from chalicelib.domain import consent
 from chalicelib.domain import sunset as clock
 from chalicelib.domain.sunset import Acted, Step, SunsetState, Tally
-from chalicelib.storage import subscribers, sunset_runs
-from chalicelib.storage.subscribers import Subscription
+from chalicelib.storage import sunset_dynamodb, sunset_runs  # noqa: F401  (sunset_dynamodb: the default store)
+from chalicelib.storage.store import DueSubscription, consent_store, sunset_store
 from chalicelib.sunset import policy as sunset_policy
 from chalicelib.sunset.policy import policy_of
 
@@ -107,9 +107,9 @@ class Due:
     reminded: str | None  # the day (YYYY-MM-DD) of its reminder, for the brake's windows
 
     @classmethod
-    def read(cls, item: Subscription, step: Step) -> Due:
+    def read(cls, item: DueSubscription, step: Step) -> Due:
         return cls(
-            item.pk,
+            item.subscriber_id,
             item.list_id,
             step,
             item.sunset_due,
@@ -185,16 +185,16 @@ def run_day(run) -> date:
 def plan_run(enqueue: Enqueue, now: datetime | None = None, dry_run: bool = False) -> str:
     now = now or datetime.now(UTC)
     run_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-    days = _days(sunset_runs.get_cursor(), now)
-    sunset_runs.create_run(run_id, days, sunset_policy.SHARDS, dry_run, now)
+    days = _days(sunset_store().get_cursor(), now)
+    sunset_store().create_run(run_id, days, sunset_policy.SHARDS, dry_run, now)
     enqueue([Work(run_id, Phase.SCAN, shard).as_message() for shard in range(sunset_policy.SHARDS)])
     logger.info("sunset run planned", extra={"run_id": run_id, "days": len(days), "dry_run": dry_run})
     return run_id
 
 
-def _candidate(item: Subscription) -> sunset_policy.Candidate:
+def _candidate(item: DueSubscription) -> sunset_policy.Candidate:
     return sunset_policy.Candidate(
-        subscriber_id=item.pk,
+        subscriber_id=item.subscriber_id,
         list_id=item.list_id,
         status=item.status,
         subscribed_at=item.subscribed_at,
@@ -219,7 +219,7 @@ def _count_candidate(counts: Counter, record: Due, today: date) -> None:
 
 def scan_shard(work: Work, enqueue: Enqueue, remaining_ms: RemainingMs, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
-    run = sunset_runs.get_run(work.run_id)
+    run = sunset_store().get_run(work.run_id)
     if run is None or run.status != RunStatus.SCANNING:
         return
     shard, dry_run = work.shard, run.is_dry_run
@@ -229,7 +229,7 @@ def scan_shard(work: Work, enqueue: Enqueue, remaining_ms: RemainingMs, now: dat
     buffer: list[Due] = []
     days, today = run.days, run_day(run)
     while day_index < len(days):
-        items, last_key = subscribers.due_page(days[day_index], shard, last_key)
+        items, last_key = sunset_store().due_page(days[day_index], shard, last_key)
         for item in items:
             outcomes[Tally.FOUND] += 1
             step, when = sunset_policy.next_step(_candidate(item), policy_of(item.list_id), today)
@@ -237,12 +237,12 @@ def scan_shard(work: Work, enqueue: Enqueue, remaining_ms: RemainingMs, now: dat
                 buffer.append(Due.read(item, step))
                 _count_candidate(per_list.setdefault(item.list_id, Counter()), buffer[-1], today)
             elif step == Step.RESCHEDULE:
-                plan = clock.plan_reschedule(subscribers.clock_of(item), when)
-                outcomes[plan.done if dry_run or subscribers.commit_clock(plan) else plan.not_done] += 1
+                plan = clock.plan_reschedule(Due.read(item, step).clock, when)
+                outcomes[plan.done if dry_run or sunset_store().commit_clock(plan) else plan.not_done] += 1
         if last_key is None:
             day_index += 1
         if len(buffer) >= CHUNK_SIZE:
-            sunset_runs.save_chunk(run.run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
+            sunset_store().save_chunk(run.run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
             chunk_number, buffer = chunk_number + 1, []
         if day_index < len(days) and remaining_ms() < SAFETY_MARGIN_MS:
             _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
@@ -250,16 +250,16 @@ def scan_shard(work: Work, enqueue: Enqueue, remaining_ms: RemainingMs, now: dat
             enqueue([rest.as_message()])
             return
     _flush_scan(run.run_id, shard, chunk_number, buffer, outcomes, per_list, now)
-    if sunset_runs.finish_phase(run.run_id, "scanned", shard) == run.shards:
+    if sunset_store().finish_phase(run.run_id, "scanned", shard) == run.shards:
         _check_brake_and_act(run.run_id, enqueue, now)
 
 
 def _flush_scan(run_id, shard, chunk_number, buffer: list[Due], outcomes, per_list, now) -> None:
     if buffer:
-        sunset_runs.save_chunk(run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
+        sunset_store().save_chunk(run_id, shard, chunk_number, [r.as_chunk() for r in buffer], now)
     for list_id, counts in per_list.items():
-        sunset_runs.add_list_counts(run_id, list_id, dict(counts))
-    sunset_runs.add_outcomes(run_id, _plain(outcomes))
+        sunset_store().add_list_counts(run_id, list_id, dict(counts))
+    sunset_store().add_outcomes(run_id, _plain(outcomes))
 
 
 def _plain(outcomes: Counter) -> dict[str, int]:
@@ -271,7 +271,7 @@ def _windows(list_id: str, today: date, counts: dict[str, int]) -> dict[str, tup
     run included; subscriptions the job unsubscribed in it before this run). One query."""
     start = sunset_policy.start_of(today)
     longest = max(sunset_policy.WINDOWS.values())
-    history = sunset_runs.acted_between(list_id, start - timedelta(days=longest - 1), start)
+    history = sunset_store().acted_between(list_id, start - timedelta(days=longest - 1), start)
     windows = {}
     for window in sunset_policy.WINDOWS:
         first = sunset_policy.window_start(today, window).isoformat()
@@ -286,14 +286,14 @@ def _windows(list_id: str, today: date, counts: dict[str, int]) -> dict[str, tup
 
 
 def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
-    run = sunset_runs.get_run(run_id)
+    run = sunset_store().get_run(run_id)
     today = run_day(run)
     braked = set()
-    for list_id, counts in sunset_runs.list_counts(run_id).items():
+    for list_id, counts in sunset_store().list_counts(run_id).items():
         moves = counts[Step.REMIND] + counts[Step.UNSUBSCRIBE]
         if moves <= 0:
             continue
-        members, policy = subscribers.members_of(list_id), policy_of(list_id)
+        members, policy = consent_store().members(list_id), policy_of(list_id)
         windows = _windows(list_id, today, counts)
         why = sunset_policy.brake_reason(moves, members, policy, windows)
         if why:
@@ -316,21 +316,21 @@ def _check_brake_and_act(run_id: str, enqueue: Enqueue, now: datetime) -> None:
         {"subscriber_id": c.subscriber_id, "list_id": c.list_id, "step": c.step} for c in _sample(run_id, run.shards)
     ]
     if braked:
-        sunset_runs.update_run(run_id, braked_lists=braked)
+        sunset_store().update_run(run_id, braked_lists=braked)
     if run.is_dry_run:
-        sunset_runs.update_run(run_id, status=RunStatus.DONE, finished_at=now, sample=sample)
+        sunset_store().update_run(run_id, status=RunStatus.DONE, finished_at=now, sample=sample)
         for shard in range(int(run.shards)):
-            for chunk in sunset_runs.chunks(run_id, shard):
-                sunset_runs.delete_chunk(chunk)
+            for chunk in sunset_store().chunks(run_id, shard):
+                sunset_store().delete_chunk(chunk)
         return
-    sunset_runs.update_run(run_id, status=RunStatus.ACTING, sample=sample)
+    sunset_store().update_run(run_id, status=RunStatus.ACTING, sample=sample)
     enqueue([Work(run_id, Phase.ACT, shard).as_message() for shard in range(int(run.shards))])
 
 
 def _sample(run_id: str, shards) -> list[Due]:
     found: list[Due] = []
     for shard in range(int(shards)):
-        for chunk in sunset_runs.chunks(run_id, shard):
+        for chunk in sunset_store().chunks(run_id, shard):
             found.extend(map(Due.from_chunk, chunk.candidates[: SAMPLE_SIZE - len(found)]))
             if len(found) >= SAMPLE_SIZE:
                 return found
@@ -361,8 +361,8 @@ class _Tally:
         self.left_days: set[str] = set()
 
     def flush(self, run_id: str) -> None:
-        sunset_runs.add_outcomes(run_id, _plain(self.outcomes))
-        sunset_runs.add_left_days(run_id, self.left_days)
+        sunset_store().add_outcomes(run_id, _plain(self.outcomes))
+        sunset_store().add_left_days(run_id, self.left_days)
         for outcome, n in self.outcomes.items():
             if n:
                 count("SunsetTransitions", outcome=outcome)
@@ -376,12 +376,12 @@ def act_shard(
     now: datetime | None = None,
 ) -> None:
     now = now or datetime.now(UTC)
-    run = sunset_runs.get_run(work.run_id)
+    run = sunset_store().get_run(work.run_id)
     if run is None or run.status != RunStatus.ACTING:
         return
     braked, today = set(run.braked_lists or ()), run_day(run)
     tally = _Tally()
-    chunks = sunset_runs.chunks(run.run_id, work.shard)
+    chunks = sunset_store().chunks(run.run_id, work.shard)
     people = _by_person(chunks)
     start = work.person or 0
     for index in range(start, len(people)):
@@ -391,9 +391,9 @@ def act_shard(
             return
         _act_on_person(people[index], braked, send_reminder, now, sunset_policy.start_of(today), tally)
     for chunk in chunks:
-        sunset_runs.delete_chunk(chunk)
+        sunset_store().delete_chunk(chunk)
     tally.flush(run.run_id)
-    if sunset_runs.finish_phase(run.run_id, "acted", work.shard) == run.shards:
+    if sunset_store().finish_phase(run.run_id, "acted", work.shard) == run.shards:
         _finish(run.run_id, now)
 
 
@@ -410,11 +410,11 @@ def _act_on_person(
             tally.outcomes[Tally.BRAKED] += 1
         elif record.step == Step.UNSUBSCRIBE:
             plan = clock.plan_final_unsubscribe(_state_read(record), now, day, record.reminded_on)
-            done = subscribers.commit_sunset_unsubscribe(record.subscriber_id, record.list_id, plan, now)
+            done = sunset_store().commit_sunset_unsubscribe(record.subscriber_id, record.list_id, plan, now)
             tally.outcomes[plan.done if done else plan.not_done] += 1
         else:
             plan = clock.plan_mark_pending(record.clock, now, now - PENDING_STALE_AFTER)
-            if subscribers.commit_clock(plan):
+            if sunset_store().commit_clock(plan):
                 to_remind.append(record)
             else:
                 # Read as pending: another worker may be sending to them right now. Otherwise
@@ -433,21 +433,21 @@ def _act_on_person(
         logger.exception("re-permission email failed", extra={"lists": list(reminder.lists)})
         for record in to_remind:
             plan = clock.plan_release_pending(record.clock, now + timedelta(days=1))
-            subscribers.commit_clock(plan)
+            sunset_store().commit_clock(plan)
             tally.outcomes[plan.done] += 1
         return
     tally.outcomes[Tally.EMAILS_SENT] += 1
     for record in to_remind:
         grace = timedelta(days=policy_of(record.list_id).grace_days)
         plan = clock.plan_mark_reminded(record.clock, now, now + grace, day)
-        tally.outcomes[plan.done if subscribers.commit_clock(plan) else plan.not_done] += 1
+        tally.outcomes[plan.done if sunset_store().commit_clock(plan) else plan.not_done] += 1
 
 
 def _finish(run_id: str, now: datetime) -> None:
-    run = sunset_runs.get_run(run_id)
-    sunset_runs.update_run(run_id, status=RunStatus.DONE, finished_at=now)
+    run = sunset_store().get_run(run_id)
+    sunset_store().update_run(run_id, status=RunStatus.DONE, finished_at=now)
     # The run's own day is read again by the next run: it may have got writes after the scan.
-    sunset_runs.set_cursor(min([*(run.left_days or ()), run.days[-1]]))
+    sunset_store().set_cursor(min([*(run.left_days or ()), run.days[-1]]))
     logger.info("sunset run done", extra={"run_id": run_id})
 
 
@@ -465,7 +465,6 @@ def work(
 
 
 def report(run) -> dict:
-    values = run.attribute_values
     return {
         "run_id": run.run_id,
         "status": run.status,
@@ -473,14 +472,25 @@ def report(run) -> dict:
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "days": len(run.days),
-        "outcomes": {name: int(values.get(name) or 0) for name in sunset_runs.OUTCOMES},
+        "outcomes": {name: run.outcomes.get(name, 0) for name in sunset_runs.OUTCOMES},
         "braked_lists": sorted(run.braked_lists or ()),
         "per_list": {
             k: {"remind": c[Step.REMIND], "unsubscribe": c[Step.UNSUBSCRIBE]}
-            for k, c in sunset_runs.list_counts(run.run_id).items()
+            for k, c in sunset_store().list_counts(run.run_id).items()
         },
         "sample": run.sample or [],
     }
+
+
+def run_report(run_id: str) -> dict | None:
+    """The report of one run (None: no such run)."""
+    run = sunset_store().get_run(run_id)
+    return report(run) if run else None
+
+
+def recent_reports() -> list[dict]:
+    """The reports of the latest runs, newest first."""
+    return [report(run) for run in sunset_store().recent_runs()]
 
 
 def run_locally(dry_run: bool, send_reminder, now: datetime | None = None, on_step=None) -> str:

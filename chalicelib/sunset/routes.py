@@ -138,22 +138,20 @@ def sunset_policy(request, list_id):
 @bp.route("/v1/sunset/runs", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def sunset_runs(request):
-    from chalicelib.storage import sunset_runs as runs
     from chalicelib.sunset import job
 
-    return {"runs": [job.report(run) for run in runs.recent_runs()]}
+    return {"runs": job.recent_reports()}
 
 
 @bp.route("/v1/sunset/runs/{run_id}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def sunset_run(request, run_id):
-    from chalicelib.storage import sunset_runs as runs
     from chalicelib.sunset import job
 
-    run = runs.get_run(run_id) if len(run_id) < 64 else None
-    if run is None:
+    found = job.run_report(run_id) if len(run_id) < 64 else None
+    if found is None:
         raise NotFound("unknown_run", "no such run")
-    return job.report(run)
+    return found
 
 
 # Events: SES event publishing (SNS or EventBridge), the daily run and its queue.
@@ -206,10 +204,9 @@ def sunset_report(request):
     """Read from the run reports (`job.report`): due -> emailed -> kept -> unsubscribed, braked lists."""
     from chalicelib.core import http
     from chalicelib.core.pages import render_plain
-    from chalicelib.storage import sunset_runs as runs
     from chalicelib.sunset import job
 
-    reports = [job.report(run) for run in runs.recent_runs()]
+    reports = job.recent_reports()
     funnels = [
         {
             "run_id": r["run_id"],

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from chalicelib.core import ids
+from chalicelib.storage import lists, store
+from chalicelib.storage.memory import MemorySunsetStore
 from chalicelib.sunset import job as sunset_job
 from chalicelib.sunset import policy as sunset_policy
 
@@ -19,6 +22,22 @@ def use_fewer_shards(monkeypatch, shards: int = 4) -> None:
     before any subscriber is written: keys, counters and the plan all use the same count."""
     monkeypatch.setattr(ids, "SHARDS", shards)
     monkeypatch.setattr(sunset_policy, "SHARDS", shards)
+
+
+@contextmanager
+def on_memory() -> Iterator[MemorySunsetStore]:
+    """The job and every consent change on the in-memory store (tests/contract shows it keeps
+    DynamoDB's promises); lists and their policies stay in the lists table (moto)."""
+    memory = MemorySunsetStore()
+    with store.use(consent=memory.consent, sunset=memory):
+        yield memory
+
+
+def create_list(list_id: str, name: str, sunset: dict | None = None) -> None:
+    """The list and its policy in the lists table; a memory consent store learns of it too."""
+    lists.create_list(list_id, name, sunset=sunset)
+    if isinstance(store.sunset_store(), MemorySunsetStore):
+        store.consent_store().add_list(list_id, name)
 
 
 class Outbox:

@@ -1,17 +1,20 @@
-"""The sunset job's state machine on moto: remind, keep, unsubscribe; concurrent clicks,
-repeated and overlapping runs, the safety brake, dry runs, and a run resumed after a stop."""
+"""The sunset job's state machine: remind, keep, unsubscribe; concurrent clicks, repeated and
+overlapping runs, the safety brake, dry runs, and a run resumed after a stop. On the in-memory
+store (tests/contract holds it to DynamoDB's behaviour, and runs the job end to end on moto)."""
 
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
 
-from chalicelib.storage import lists, subscribers, sunset_runs
+from chalicelib.domain import sunset
+from chalicelib.domain.sunset import Clock, SunsetState
+from chalicelib.storage import lists, store
 from chalicelib.storage.subscribers import AuditContext
 from chalicelib.sunset import job as sunset_job
 from chalicelib.sunset.policy import parse_policy
 from tests.helpers import engage, join
-from tests.integration.sunset_simulation import use_fewer_shards
+from tests.integration.sunset_simulation import create_list, on_memory, use_fewer_shards
 
 JOINED = datetime(2027, 1, 1, tzinfo=UTC)  # after today: due dates are never set in the past
 DAY_181 = JOINED + timedelta(days=181)
@@ -32,18 +35,24 @@ def outbox():
     return Outbox()
 
 
+@pytest.fixture
+def memory(aws):
+    with on_memory() as memory:
+        yield memory
+
+
 def people(n, list_id="newsletter", sends=10, prefix="s"):
     ids = [f"{prefix}{list_id[:3]}{i:04d}" for i in range(n)]
     for sid in ids:
         join(sid, f"{sid}@example.com", list_id, AuditContext("import"), JOINED)
         for m in range(sends):
-            subscribers.count_send(sid, list_id, f"{sid}-{m}", JOINED)
+            store.sunset_store().count_send(sid, list_id, f"{sid}-{m}", JOINED)
     return ids
 
 
 @pytest.fixture
-def newsletter(aws):
-    lists.create_list("newsletter", "Newsletter", sunset=NO_BRAKE)  # the brakes have their own tests
+def newsletter(memory):
+    create_list("newsletter", "Newsletter", sunset=NO_BRAKE)  # the brakes have their own tests
     return "newsletter"
 
 
@@ -54,11 +63,11 @@ def run(outbox, now, dry_run=False, remaining=lambda: 900_000):
     while queue:
         sunset_job.work(queue.pop(0), queue.extend, remaining, outbox, now)
         steps += 1
-    return sunset_job.report(sunset_runs.get_run(run_id)), steps
+    return sunset_job.report(store.sunset_store().get_run(run_id)), steps
 
 
 def state(sid, list_id="newsletter"):
-    s = subscribers.get_subscription(sid, list_id)
+    s = store.consent_store().subscription(sid, list_id)
     return s.status, s.sunset_state
 
 
@@ -76,9 +85,9 @@ def test_inactive_subscribers_are_emailed_once_then_unsubscribed_after_the_grace
     final, _ = run(outbox, DAY_181 + timedelta(days=15))
     assert final["outcomes"]["unsubscribed"] == 2 and len(outbox.sent) == 2
     assert state(inactive[0]) == ("unsubscribed", None)
-    [event] = [e for e in subscribers.consent_events(inactive[0]) if e.action == "unsubscribe"]
+    [event] = [e for e in store.consent_store().trail(inactive[0]) if e.action == "unsubscribe"]
     assert event.source == "sunset"
-    assert subscribers.members_of("newsletter") == 0
+    assert store.consent_store().members("newsletter") == 0
 
 
 def test_active_and_young_subscribers_are_left_alone(newsletter, outbox):
@@ -89,7 +98,7 @@ def test_active_and_young_subscribers_are_left_alone(newsletter, outbox):
     report, _ = run(outbox, DAY_181)
     assert outbox.sent == [] and report["outcomes"]["emailed"] == 0
     assert report["outcomes"]["rescheduled"] == 1  # the one with too few sends is looked at again later
-    assert subscribers.get_subscription(few_sends[0], "newsletter").sunset_due > f"{DAY_181:%Y-%m-%d}"
+    assert store.consent_store().subscription(few_sends[0], "newsletter").sunset_due > f"{DAY_181:%Y-%m-%d}"
 
 
 def test_a_click_during_the_grace_period_keeps_the_subscriber(newsletter, outbox):
@@ -124,8 +133,8 @@ def test_overlapping_runs_send_one_email(newsletter, outbox):
     assert len(outbox.sent) == 3
 
 
-def test_the_safety_brake_stops_a_run_that_would_move_too_much_of_a_list(aws, outbox):
-    lists.create_list("newsletter", "Newsletter")  # default brake: 5% of the list
+def test_the_safety_brake_stops_a_run_that_would_move_too_much_of_a_list(memory, outbox):
+    create_list("newsletter", "Newsletter")  # default brake: 5% of the list
     inactive = people(3)
     join("sfresh", "fresh@example.com", "newsletter", AuditContext("api"), DAY_181)
     report, _ = run(outbox, DAY_181)
@@ -144,9 +153,9 @@ def test_a_dry_run_counts_and_samples_but_changes_and_sends_nothing(newsletter, 
     assert outbox.sent == [] and all(state(sid) == ("active", None) for sid in inactive)
 
 
-def test_a_run_stopped_for_time_continues_where_it_stopped(newsletter, outbox, monkeypatch):
+def test_a_run_stopped_for_time_continues_where_it_stopped(memory, newsletter, outbox, monkeypatch):
     monkeypatch.setattr(sunset_job, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(subscribers, "due_page", _small_pages(subscribers.due_page))
+    monkeypatch.setattr(memory, "due_page", _small_pages(memory.due_page))
     people(7)
     budget = iter([900_000, 900_000, 1_000] * 100)  # every third check says time is nearly up
     report, steps = run(outbox, DAY_181, remaining=lambda: next(budget))
@@ -187,14 +196,14 @@ def test_a_later_subscribe_reverses_a_sunset_unsubscribe(newsletter, outbox):
     assert state(sid) == ("active", None)
 
 
-def test_one_email_per_person_per_run_names_every_list_at_stake(aws, outbox):
+def test_one_email_per_person_per_run_names_every_list_at_stake(memory, outbox):
     for list_id in ("alpha", "beta", "gamma"):
-        lists.create_list(list_id, list_id.title(), sunset=NO_BRAKE)
+        create_list(list_id, list_id.title(), sunset=NO_BRAKE)
     three = people(1, "alpha", prefix="x")[0]
     for list_id in ("beta", "gamma"):
         join(three, f"{three}@example.com", list_id, AuditContext("import"), JOINED)
         for m in range(10):
-            subscribers.count_send(three, list_id, f"{three}-{list_id}-{m}", JOINED)
+            memory.count_send(three, list_id, f"{three}-{list_id}-{m}", JOINED)
     one = people(1, "beta", prefix="y")[0]
     report, _ = run(outbox, DAY_181)
     assert sorted((r["sid"], tuple(r["lists"])) for r in outbox.sent) == sorted(
@@ -207,25 +216,25 @@ def test_one_email_per_person_per_run_names_every_list_at_stake(aws, outbox):
     assert len(outbox.sent) == 2 and again["outcomes"]["emails_sent"] == 0
 
 
-def test_a_braked_list_is_left_out_of_the_person_s_email(aws, outbox):
-    lists.create_list("alpha", "Alpha", sunset=NO_BRAKE)
-    lists.create_list("beta", "Beta")  # default brakes: one inactive member of one is too many
+def test_a_braked_list_is_left_out_of_the_person_s_email(memory, outbox):
+    create_list("alpha", "Alpha", sunset=NO_BRAKE)
+    create_list("beta", "Beta")  # default brakes: one inactive member of one is too many
     [sid] = people(1, "alpha")
     join(sid, f"{sid}@example.com", "beta", AuditContext("import"), JOINED)
     for m in range(10):
-        subscribers.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
+        memory.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
     report, _ = run(outbox, DAY_181)
     assert [r["lists"] for r in outbox.sent] == [["alpha"]] and report["braked_lists"] == ["beta"]
     assert state(sid, "beta") == ("active", None)
 
 
-def test_a_click_on_one_list_between_scan_and_act_leaves_it_out_of_the_email(aws, outbox):
+def test_a_click_on_one_list_between_scan_and_act_leaves_it_out_of_the_email(memory, outbox):
     for list_id in ("alpha", "beta"):
-        lists.create_list(list_id, list_id.title(), sunset=NO_BRAKE)
+        create_list(list_id, list_id.title(), sunset=NO_BRAKE)
     [sid] = people(1, "alpha")
     join(sid, f"{sid}@example.com", "beta", AuditContext("import"), JOINED)
     for m in range(10):
-        subscribers.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
+        memory.count_send(sid, "beta", f"{sid}-beta-{m}", JOINED)
     queue: list[dict] = []
     sunset_job.plan_run(queue.extend, DAY_181)
     while queue and queue[0]["phase"] == "scan":
@@ -241,11 +250,16 @@ def test_a_pending_subscriber_marked_moments_ago_is_not_taken_over_by_another_ru
     """A worker that marked someone pending may be sending right now: an overlapping run that
     reads them pending-but-not-reminded leaves them, and the cursor stays on their day."""
     [sid] = people(1)
-    sub = subscribers.get_subscription(sid, "newsletter")
-    assert subscribers.mark_pending(sub, DAY_181, DAY_181)  # another worker, still sending
+    sub = store.consent_store().subscription(sid, "newsletter")
+    clock = Clock(sid, "newsletter", sub.sunset_due, SunsetState(sub.sunset_state) if sub.sunset_state else None)
+    assert store.sunset_store().commit_clock(
+        sunset.plan_mark_pending(clock, DAY_181, DAY_181)
+    )  # another worker, still sending
     report, _ = run(outbox, DAY_181 + timedelta(minutes=5))
     assert outbox.sent == [] and report["outcomes"]["changed_since_read"] == 1
-    assert sunset_runs.get_cursor() == f"{subscribers.get_subscription(sid, 'newsletter').sunset_due[:10]}"
+    assert (
+        store.sunset_store().get_cursor() == f"{store.consent_store().subscription(sid, 'newsletter').sunset_due[:10]}"
+    )
     later, _ = run(outbox, DAY_181 + timedelta(days=1))  # that worker died: the next run sends it
     assert [r["sid"] for r in outbox.sent] == [sid] and later["outcomes"]["emailed"] == 1
 
@@ -255,10 +269,10 @@ class WorkerDied(BaseException):
 
 
 def _acted(list_id, day):
-    return sorted((a.kind, a.reminded_on, a.n) for a in sunset_runs.acted_between(list_id, day, day))
+    return sorted((a.kind, a.reminded_on, a.n) for a in store.sunset_store().acted_between(list_id, day, day))
 
 
-def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch):
+def test_brake_counts_survive_a_worker_that_dies_midway(memory, newsletter, monkeypatch):
     """Issue 16.13: what the brake counts is committed with each action, so a worker that dies
     after reminding someone (or unsubscribing them) has already counted them, and the redelivered
     message counts nobody twice."""
@@ -291,7 +305,7 @@ def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch)
 
     # After the grace period: the worker dies after the first unsubscribe.
     done = []
-    real = subscribers.commit_sunset_unsubscribe
+    real = memory.commit_sunset_unsubscribe
 
     def dies_after_one(*args, **kwargs):
         if done:
@@ -302,7 +316,7 @@ def test_brake_counts_survive_a_worker_that_dies_midway(newsletter, monkeypatch)
     later = DAY_181 + timedelta(days=14)  # the grace period of the two reminded on DAY_181 ends
     queue = []
     sunset_job.plan_run(queue.extend, later)
-    with pytest.raises(WorkerDied), mock.patch.object(subscribers, "commit_sunset_unsubscribe", dies_after_one):
+    with pytest.raises(WorkerDied), mock.patch.object(memory, "commit_sunset_unsubscribe", dies_after_one):
         while queue:
             sunset_job.work(queue[0], queue.extend, lambda: 900_000, outbox, later)
             queue.pop(0)
