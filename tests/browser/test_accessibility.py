@@ -209,9 +209,17 @@ def shop_page(api: str, site_key: str, lang: str) -> str:
 </body></html>"""
 
 
+# The snippet has taken the dialog as seen (its backdrop no longer waiting) and moved focus into it.
+SEEN_AND_FOCUSED = """() => {
+  const root = document.querySelector("[data-offboard]").shadowRoot;
+  return !root.querySelector(".backdrop.waiting") && root.activeElement !== null;
+}"""
+
+
 def trigger_exit_intent(page, width: str) -> None:
-    """Desktop: the pointer leaves through the top. Phone: a touch scroll down, then a fast flick up."""
-    page.wait_for_timeout(1100)  # the snippet's minimum time on the page
+    """Desktop: the pointer leaves through the top. Phone: a touch scroll down, then a fast flick up.
+    The page's clock is Playwright's (`context.clock.install()` before it loaded)."""
+    page.clock.fast_forward(1100)  # the snippet's minimum time on the page
     if width == "desktop":
         page.mouse.move(600, 400)
         page.mouse.move(600, 10, steps=5)
@@ -244,16 +252,15 @@ def test_the_exit_intent_dialog_has_no_axe_violations(local_stack, shop_pages, d
     locale, width = view
     url = shop_pages.add(f"/shop/axe-{locale}-{width}", shop_page(local_stack.base_url, dialog_site, locale))
     context, page = new_view(browser, locale, width)  # a context of its own: a new visitor
+    context.clock.install()
     try:
-        answers = []
-        page.on("response", lambda r: answers.append(r) if r.url.endswith("/offers/decide") else None)
         page.goto(url)
-        trigger_exit_intent(page, width)
+        with page.expect_response(lambda r: r.url.endswith("/offers/decide")) as decided:
+            trigger_exit_intent(page, width)
+        assert decided.value.json()["show"], decided.value.json()
         dialog = page.get_by_role("dialog")
-        page.wait_for_timeout(500)
-        assert [a.json() for a in answers][:1] and answers[0].json()["show"], [a.json() for a in answers]
         dialog.wait_for(timeout=10_000)
-        page.locator("[data-offboard]").evaluate("h => new Promise(r => setTimeout(r, 300))")  # seen and focused
+        page.wait_for_function(SEEN_AND_FOCUSED)
         found = axe.check(page, "exit-intent dialog", *view)
         close = {"en": "Close", "th": "ปิด"}[locale]  # the dialog's own words follow the page's language
         assert dialog.get_by_role("button", name=close).count() == 1 and dialog.get_attribute("lang") == locale
