@@ -42,6 +42,7 @@ def new_member(stack, email: str, list_id: str = "axe-list") -> str:
 
 
 def report_links(stack) -> dict[str, str]:
+    """The signed report pages (the sunset report shows the session's run: fixture `sunset_run`)."""
     origin = stack.base_url
     site = {"site_key": "axe-reports", "name": "Axe reports", "allowed_origins": [origin]}
     assert stack.admin("POST", "/v1/sites", site).status_code in (201, 409)
@@ -51,7 +52,6 @@ def report_links(stack) -> dict[str, str]:
     for i in range(6):
         visit = {"site_key": "axe-reports", "visitor_id": f"axe{i}", "page_url": f"{origin}/cart"}
         requests.post(f"{origin}/offers/decide", data=json.dumps(visit), headers=headers, timeout=30).raise_for_status()
-    stack.cli("sunset-run", "--dry-run")
     # Signed in-process as `report-link` signs them (the stack shares this process's keys): no CLI start-up.
     from chalicelib.core.http import sign_page_link
     from chalicelib.core.settings import get_settings
@@ -70,7 +70,7 @@ def report_links(stack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def person_pages(local_stack):
+def person_pages(local_stack, sunset_run):
     """Every GET-able person-facing page, by name, in the state it is about."""
     stack = local_stack
     branding = {"sender_name": "Axe Co", "accent_color": "#1f5fbf"}
