@@ -37,13 +37,14 @@ def main() -> None:
 
 
 def subscriptions_shown_an_offer(n: int) -> list[str]:
+    from chalicelib.cancel import contracts
     from chalicelib.domain import cancel as rules
 
     found = []
     for i in range(n * 2):
         raw = session_body(f"sub{i}")
         session = rules.open_session(
-            rules.parse_session_request(raw, date.today()), rules.DEFAULT_FLOW, "x", datetime.now(UTC)
+            contracts.parse_session_request(raw, date.today()), rules.DEFAULT_FLOW, "x", datetime.now(UTC)
         )
         if rules.choose_offer(session, rules.Reason.UNUSED)[1] is not None:
             found.append(f"sub{i}")
@@ -72,6 +73,7 @@ def run(n: int, endpoint: str) -> None:
 
     import app as offboard
     from chalicelib.cancel import service
+    from chalicelib.cancel.contracts import parse_session_request
     from chalicelib.core.settings import table_settings
     from chalicelib.storage.tables import create_tables
 
@@ -150,7 +152,9 @@ def run(n: int, endpoint: str) -> None:
 
     with Quiet():
         for i, subscription in enumerate(subscriptions_shown_an_offer(n)):
-            opened = service.open_session(session_body(subscription), datetime.now(UTC))
+            opened = service.open_session(
+                parse_session_request(session_body(subscription), date.today()), datetime.now(UTC)
+            )
             path, first = urlsplit(opened.url).path, i % 2 == 1
             landing = side_by_side(
                 first, "landing GET", opened.session_id, lambda p=path: call("landing GET", "GET", p), write=False

@@ -51,7 +51,7 @@ load_stage_environment("dev")
 # --- AWS call recording (issue 10) -------------------------------------------------------------
 # Every AWS API call made while the tests run is recorded (a botocore hook on every client) and
 # checked against each stage's IAM policy by tests/infra/test_permissions.py, which runs last.
-pytest_plugins = ["tests.infra.aws_calls"]
+pytest_plugins = ["tests.infra.aws_calls", "tests.schedule"]
 # ------------------------------------------------------------------------------------------------
 
 

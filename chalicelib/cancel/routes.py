@@ -30,8 +30,10 @@ def _now() -> datetime:
 @endpoint(admin=True)
 def open_cancel_session(request):
     from chalicelib.cancel import service
+    from chalicelib.cancel.contracts import parse_session_request
 
-    opened = service.open_session(json_body(request), _now())
+    now = _now()
+    opened = service.open_session(parse_session_request(json_body(request), now.date()), now)
     return 201, {"session_id": opened.session_id, "url": opened.url, "expires_at": opened.expires_at.isoformat()}
 
 
@@ -44,7 +46,9 @@ def put_cancel_flow(request, business):
 
     if not is_id(business):
         raise Invalid("invalid_business", "the business id is letters, digits, - and _")
-    return service.save_flow(business, json_body(request)).to_raw()
+    from chalicelib.cancel.contracts import parse_flow
+
+    return service.save_flow(business, parse_flow(json_body(request))).to_raw()
 
 
 @bp.route("/v1/cancel-flows/{business}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -64,7 +68,9 @@ def put_cancel_webhook(request, business):
 
     if not is_id(business):
         raise Invalid("invalid_business", "the business id is letters, digits, - and _")
-    return service.set_webhook(business, json_body(request).get("url"))
+    from chalicelib.cancel.contracts import webhook_url
+
+    return service.set_webhook(business, webhook_url(json_body(request)))
 
 
 @bp.route("/v1/cancel-flows/{business}/report", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)

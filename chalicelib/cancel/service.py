@@ -53,11 +53,9 @@ def undo_path(session: Session) -> str:
     return f"/cancel/undo/{_link(UNDO_PURPOSE, session.session_id, session.undo_until())}"
 
 
-def open_session(raw: dict, now: datetime) -> OpenedSession:
-    try:
-        request = rules.parse_session_request(raw, now.date())
-    except rules.CancelRuleError as error:
-        raise Invalid("invalid_session", str(error)) from error
+def open_session(request: rules.SessionRequest, now: datetime) -> OpenedSession:
+    """A session for `request` (`cancel.contracts.parse_session_request` read it), under the
+    business's flow, announced to its webhook."""
     flow = store.load_flow(request.business) or rules.DEFAULT_FLOW
     session = rules.open_session(request, flow, secrets.token_urlsafe(16), now)
     messages = webhooks.messages_for(session, (rules.Event.STARTED,), now)
@@ -68,11 +66,7 @@ def open_session(raw: dict, now: datetime) -> OpenedSession:
     return OpenedSession(session.session_id, url, session.link_expires_at)
 
 
-def save_flow(business: str, raw: dict) -> rules.Flow:
-    try:
-        flow = rules.parse_flow(raw)
-    except rules.CancelRuleError as error:
-        raise Invalid("invalid_flow", str(error)) from error
+def save_flow(business: str, flow: rules.Flow) -> rules.Flow:
     store.save_flow(business, flow)
     return flow
 
@@ -136,7 +130,7 @@ def _committed(change: Change, messages: list[dict]) -> None:
     webhooks.enqueue(messages)
 
 
-def set_webhook(business: str, url) -> dict:
+def set_webhook(business: str, url: str) -> dict:
     """Point the business's webhooks at `url` with a new signing secret (answered once; the
     previous secret keeps verifying until the next rotation)."""
     secrets_now = store.save_webhook(business, webhooks.check_url(url), webhooks.new_secret())

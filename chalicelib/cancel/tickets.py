@@ -41,9 +41,9 @@ def seal(session: Session) -> str | None:
     return ticket if len(ticket) <= MAX_TICKET else None
 
 
-def unseal(ticket, session_id: str) -> Session | None:
+def unseal(ticket: str | None, session_id: str) -> Session | None:
     """The session as sealed; None when the ticket is malformed, forged or for another session."""
-    if not isinstance(ticket, str) or len(ticket) > MAX_TICKET or ticket.count(".") != 2:
+    if ticket is None or len(ticket) > MAX_TICKET or ticket.count(".") != 2:
         return None
     key_id, payload, signature = ticket.split(".")
     key = _key(key_id)

@@ -120,11 +120,10 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def check_url(url) -> str:
+def check_url(text: str) -> str:
     """A business's public https endpoint: no credentials, no control characters or spaces, no
     address inside a network (loopback, private, link-local such as 169.254.169.254, reserved).
     In the dev stage, http to this machine is allowed for run-local's receiver."""
-    text = url if isinstance(url, str) else ""
     refuse = Invalid("invalid_webhook_url", "the webhook URL must be a public https URL, at most 500 characters")
     if (
         not text

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WrapValidator
 
 from chalicelib.core.errors import Invalid
 
@@ -33,6 +33,18 @@ Identifier = Annotated[str, Field(pattern=ID_REGEX, min_length=1, max_length=64)
 Printable = Annotated[str, AfterValidator(_printable)]
 # StrEnum fields take the enum's values as JSON strings (strict mode would want the member).
 Lenient = Field(strict=False)
+
+
+def absent_when_wrong(default):
+    """A field read leniently: a value of the wrong type reads as `default` instead of a refusal."""
+
+    def read(value, handler):
+        try:
+            return handler(value)
+        except ValidationError:
+            return default
+
+    return WrapValidator(read)
 
 
 def where(location: tuple) -> str:

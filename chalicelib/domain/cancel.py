@@ -17,9 +17,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from chalicelib.core.ids import ID_PATTERN
-from chalicelib.domain.money import MoneyError, exponent
-
 MAX_REASONS = 10
 COMMENT_LIMIT = 5000  # Stripe's cancellation_details.comment
 MAX_TEXT = 200
@@ -32,10 +29,6 @@ MAX_PRICE = 10**12  # minor units: far above any subscription's price
 
 class CancelRuleError(ValueError):
     """Input a flow or session cannot be made of; the message says what to fix."""
-
-
-def _whole(value, most: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most
 
 
 class Reason(StrEnum):
@@ -89,27 +82,18 @@ class SaveOffer:
         return raw | ({"plan": self.plan, "price": self.price} if self.kind is OfferKind.CHEAPER_PLAN else {})
 
 
-def parse_offer(raw) -> SaveOffer:
-    if not isinstance(raw, dict):
-        raise CancelRuleError("an offer must be an object")
-    offer_id, kind = raw.get("offer_id"), raw.get("kind")
-    if not isinstance(offer_id, str) or not ID_PATTERN.match(offer_id):
-        raise CancelRuleError("offer_id must be an id (letters, digits, - and _)")
-    if not isinstance(kind, str) or kind not in set(OfferKind):
-        raise CancelRuleError(f"kind must be one of {', '.join(OfferKind)}")
-    kind = OfferKind(kind)
-    percent, months = raw.get("percent", 0), raw.get("months", 0)
-    if not (_whole(percent, 100) and _whole(months, 12)):
-        raise CancelRuleError("percent and months are whole numbers")
+def save_offer(
+    offer_id: str, kind: OfferKind, percent: int = 0, months: int = 0, plan: str | None = None, price: int | None = None
+) -> SaveOffer:
+    """An offer the rules allow (each field's type and range checked by `cancel.contracts`)."""
     if kind is OfferKind.PAUSE and not 1 <= months <= 3:
         raise CancelRuleError("a pause lasts 1 to 3 months")
     if kind is OfferKind.DISCOUNT and not (1 <= percent <= 100 and 1 <= months <= 12):
         raise CancelRuleError("a discount is 1-100 percent for 1-12 months")
     if kind is OfferKind.CHEAPER_PLAN:
-        plan, price = raw.get("plan"), raw.get("price")
-        if not isinstance(plan, str) or not 0 < len(plan) <= MAX_TEXT or not plan.isprintable():
+        if plan is None:
             raise CancelRuleError("a cheaper plan names its plan (printable characters)")
-        if not _whole(price, MAX_PRICE):
+        if price is None:
             raise CancelRuleError("a cheaper plan's price is an integer of minor units")
         return SaveOffer(offer_id, kind, plan=plan, price=price)
     return SaveOffer(offer_id, kind, percent=percent if kind is OfferKind.DISCOUNT else 0, months=months)
@@ -147,49 +131,62 @@ DEFAULT_FLOW = Flow(
 )
 
 
-def parse_flow(raw) -> Flow:
-    if not isinstance(raw, dict):
-        raise CancelRuleError("the flow must be an object")
-    reasons = raw.get("reasons", [str(r) for r in Reason])
-    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        raise CancelRuleError("reasons is a list of reason names")
+def build_flow(
+    reasons: tuple[Reason, ...],
+    offers: dict[Reason, tuple[SaveOffer, ...]],
+    holdout_percent: int = 10,
+    budget: int | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    embed_origins: tuple[str, ...] | list[str] = (),
+) -> Flow:
+    """A flow the rules allow, from typed values (`cancel.contracts.CancelFlow` checks each)."""
     if not 1 <= len(reasons) <= MAX_REASONS or len(set(reasons)) != len(reasons):
         raise CancelRuleError(f"reasons: 1 to {MAX_REASONS} different reasons")
-    if not all(r in set(Reason) for r in reasons):
-        raise CancelRuleError(f"reasons are among {', '.join(Reason)}")
-    offers_raw = raw.get("offers", {})
-    if not isinstance(offers_raw, dict) or not all(r in reasons for r in offers_raw):
+    if not all(reason in reasons for reason in offers):
         raise CancelRuleError("offers: reason -> list of offers, for reasons the flow asks")
-    offers = {}
-    for reason, arms in offers_raw.items():
-        if not isinstance(arms, list) or len(arms) > 4:
-            raise CancelRuleError("each reason has a list of at most 4 offers (one per arm)")
-        offers[Reason(reason)] = tuple(parse_offer(a) for a in arms)
-        if Reason(reason) is Reason.SWITCHED_SERVICE and arms:
-            raise CancelRuleError("someone who switched gets a clean exit, no offer")
-    holdout, budget = raw.get("holdout_percent", 10), raw.get("budget")
-    retention = raw.get("retention_days", DEFAULT_RETENTION_DAYS)
-    if not _whole(holdout, 50):
-        raise CancelRuleError("holdout_percent is 0 to 50")
-    if budget is not None and not _whole(budget, 10**9):
-        raise CancelRuleError("budget is a whole number of accepted offers, or null")
-    if not _whole(retention, 36_500) or retention < DEFAULT_RETENTION_DAYS:
+    if offers.get(Reason.SWITCHED_SERVICE):
+        raise CancelRuleError("someone who switched gets a clean exit, no offer")
+    if retention_days < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
-    embed = raw.get("embed_origins", [])
-    if not isinstance(embed, list) or len(embed) > MAX_EMBED_ORIGINS:
-        raise CancelRuleError(f"embed_origins is a list of at most {MAX_EMBED_ORIGINS} origins")
-    origins = tuple(dict.fromkeys(embed_origin(o) for o in embed))
-    return Flow(tuple(Reason(r) for r in reasons), offers, holdout, budget, retention, origins)
+    origins = tuple(dict.fromkeys(embed_origin(origin) for origin in embed_origins))
+    return Flow(tuple(reasons), dict(offers), holdout_percent, budget, retention_days, origins)
+
+
+def flow_from_raw(raw: dict) -> Flow:
+    """A flow as stored (`Flow.to_raw`, checked when it was set); a key an older version did not
+    store takes its default."""
+    offers = {
+        Reason(reason): tuple(
+            save_offer(
+                o["offer_id"],
+                OfferKind(o["kind"]),
+                o.get("percent", 0),
+                o.get("months", 0),
+                o.get("plan"),
+                o.get("price"),
+            )
+            for o in arms
+        )
+        for reason, arms in raw.get("offers", {}).items()
+    }
+    return Flow(
+        tuple(Reason(r) for r in raw.get("reasons", [*Reason])),
+        offers,
+        raw.get("holdout_percent", 10),
+        raw.get("budget"),
+        raw.get("retention_days", DEFAULT_RETENTION_DAYS),
+        tuple(raw.get("embed_origins", ())),
+    )
 
 
 MAX_EMBED_ORIGINS = 10
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 
 
-def embed_origin(value) -> str:
+def embed_origin(value: str) -> str:
     """An origin allowed to frame the hosted page (its CSP `frame-ancestors`): scheme and host
     only, in the form browsers compare (lower case, no default port)."""
-    parts = urlsplit(value) if isinstance(value, str) and len(value) <= 300 else None
+    parts = urlsplit(value) if len(value) <= 300 else None
     netloc = parts.netloc.lower() if parts else ""
     if not parts or parts.scheme not in ("http", "https") or parts.path not in ("", "/") or parts.query:
         raise CancelRuleError(f"{value!r} is not an origin like https://shop.example.com")
@@ -229,49 +226,12 @@ class SessionRequest:
     effective_date: date
 
 
-def parse_session_request(raw: dict, today: date) -> SessionRequest:
-    def text(name: str, ids: bool = False) -> str:
-        value = raw.get(name)
-        if not isinstance(value, str) or not 0 < len(value) <= MAX_TEXT or (ids and not ID_PATTERN.match(value)):
-            raise CancelRuleError(f"{name} is required" + (" (letters, digits, - and _)" if ids else ""))
-        if not value.isprintable():  # shown on the page and kept in the records: no NUL or U+202E
-            raise CancelRuleError(f"{name} must be printable characters")
-        return value
-
-    price, currency, tenure = raw.get("price"), raw.get("currency"), raw.get("tenure_months", 0)
-    try:
-        exponent(currency if isinstance(currency, str) else "")
-    except MoneyError as error:
-        raise CancelRuleError("currency is an ISO 4217 code") from error
-    if not _whole(price, MAX_PRICE):
-        raise CancelRuleError("price is an integer of minor units (1999 for 19.99 USD)")
-    if not _whole(tenure, 1200):
-        raise CancelRuleError("tenure_months is a whole number")
-    return_url = text("return_url")
-    parts = urlsplit(return_url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise CancelRuleError("return_url is an https URL")
-    try:
-        effective = date.fromisoformat(text("effective_date"))
-    except ValueError as error:
-        raise CancelRuleError("effective_date is YYYY-MM-DD") from error
-    if effective < today:
+def admitted(request: SessionRequest, today: date) -> SessionRequest:
+    """`request` when the rules allow it (`cancel.contracts.CancelSession` checked each field):
+    its effective date is today or later."""
+    if request.effective_date < today:
         raise CancelRuleError("effective_date is today or later")
-    locale = raw.get("locale") or "en"
-    if not isinstance(locale, str) or len(locale) > 35:
-        raise CancelRuleError("locale is a language tag such as en or th")
-    return SessionRequest(
-        business=text("business", ids=True),
-        customer_id=text("customer_id", ids=True),
-        subscription_id=text("subscription_id", ids=True),
-        plan=text("plan"),
-        price=price,
-        currency=currency.upper(),
-        tenure_months=tenure,
-        locale=locale,
-        return_url=return_url,
-        effective_date=effective,
-    )
+    return request
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from chalicelib.offers.campaigns import build_campaign, parse_campaign
 from chalicelib.storage import offers
 
 
-def _origin(value) -> str:
-    parts = urlsplit(value) if isinstance(value, str) else None
+def _origin(value: str) -> str:
+    parts = urlsplit(value)
     if (
         not parts
         or parts.scheme not in ("http", "https")
@@ -53,7 +53,7 @@ def rotate_secret(site_key: str) -> dict:
 
 
 def _site(site_key: str):
-    site = offers.get_site(site_key) if isinstance(site_key, str) and ID_PATTERN.match(site_key) else None
+    site = offers.get_site(site_key) if ID_PATTERN.match(site_key) else None
     if site is None:
         raise NotFound("unknown_site", "no such site")
     return site
@@ -125,12 +125,12 @@ def _site_view(site) -> dict:
     }
 
 
-def get_site(site_key) -> dict:
+def get_site(site_key: str) -> dict:
     return _site_view(_site(site_key))
 
 
-def all_sites(after=None, limit=None) -> dict:
-    if after not in (None, "") and not (isinstance(after, str) and ID_PATTERN.match(after)):
+def all_sites(after: str | None = None, limit: str | int | None = None) -> dict:
+    if after not in (None, "") and not ID_PATTERN.match(after):
         raise Invalid("bad_page", "after is a site key")
     sites, more = offers.sites_page(after or None, page_size(limit))
     return {"sites": [_site_view(site) for site in sites], "next": more}
@@ -141,7 +141,7 @@ def _site_code(field: str) -> str:
     return codes.get(field, "bad_field")
 
 
-def update_site(site_key, body) -> dict:
+def update_site(site_key: str, body: dict) -> dict:
     """Change a site's name or allowed origins (`contracts.SitePatch`), checked as `contracts.Site`."""
     from chalicelib.core.contracts import patched
     from chalicelib.offers.contracts import Site, SitePatch
@@ -154,17 +154,17 @@ def update_site(site_key, body) -> dict:
     return _site_view(site)
 
 
-def _campaign_of(site, campaign_id) -> dict:
-    if not isinstance(campaign_id, str) or campaign_id not in site.campaigns:
+def _campaign_of(site, campaign_id: str) -> dict:
+    if campaign_id not in site.campaigns:
         raise NotFound("unknown_campaign", "no such campaign")
     return {**site.campaigns[campaign_id], "campaign_id": campaign_id}
 
 
-def get_campaign(site_key, campaign_id) -> dict:
+def get_campaign(site_key: str, campaign_id: str) -> dict:
     return {"site_key": site_key, "campaign": _campaign_of(_site(site_key), campaign_id)}
 
 
-def all_campaigns(site_key, after=None, limit=None) -> dict:
+def all_campaigns(site_key: str, after: str | None = None, limit: str | int | None = None) -> dict:
     """A site's campaigns (at most 50) by id, a page at a time."""
     site, size = _site(site_key), page_size(limit)
     ids = [c for c in sorted(site.campaigns) if after in (None, "") or c > after]
@@ -176,7 +176,7 @@ def all_campaigns(site_key, after=None, limit=None) -> dict:
     }
 
 
-def update_campaign(site_key, campaign_id, body) -> dict:
+def update_campaign(site_key: str, campaign_id: str, body: dict) -> dict:
     """Change some of a campaign's fields (`contracts.CampaignPatch`; a field sent replaces the
     stored one whole); the result is checked as a PUT is (`parse_campaign`: each field, then the
     rules across fields)."""

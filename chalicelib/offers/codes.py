@@ -14,9 +14,9 @@ def new_code() -> str:
     return "-".join("".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(GROUPS))
 
 
-def normalize_code(typed: str) -> str | None:
+def normalize_code(typed: str | None) -> str | None:
     """What a cashier or caller types: any case, spaces or no dash, O for 0 and I/L for 1 never occur."""
-    if not isinstance(typed, str) or len(typed) > 40:
+    if typed is None or len(typed) > 40:
         return None
     compact = re.sub(r"[\s-]", "", typed).upper()
     code = "-".join(compact[i : i + GROUP_LENGTH] for i in range(0, len(compact), GROUP_LENGTH))

@@ -10,11 +10,11 @@ lean parsers held to `Visit` and `DismissalEvent` by a test that feeds both the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field
 
-from chalicelib.core.contracts import Contract, Identifier, Lenient, Printable, patch_of
+from chalicelib.core.contracts import Contract, Identifier, Lenient, Printable, absent_when_wrong, patch_of
 from chalicelib.domain.coupons import Channel, DismissHow, OfferKind
 from chalicelib.domain.money import is_currency
 
@@ -216,16 +216,47 @@ class Visit(Contract):
 
 
 class Dismissal(Contract):
-    """The snippet's `dismiss` event, the fields `decision.parse_dismissal` reads (an unknown
-    campaign_id, of any type, is answered as any unknown campaign)."""
+    """The snippet's `dismiss` event, as `decision.parse_dismissal` reads it (a campaign_id of the
+    wrong type is answered as any unknown campaign)."""
 
     model_config = ConfigDict(extra="ignore")
 
     how: Annotated[DismissHow, Lenient]
     visitor_id: Identifier
-    campaign_id: Any = None
+    campaign_id: Annotated[str | None, absent_when_wrong(None)] = None
     customer_id: Annotated[Printable, Field(max_length=128)] | None = None  # as the Visit's: one parser reads both
     customer_hash: Annotated[str, Field(max_length=128, description=SIGNED)] | None = None
+
+
+class OfferEvent(Contract):
+    """The snippet's beacon: `impression` (the dialog was seen), `claim` (the code copied or
+    applied) or `dismiss` (closed), which also carries the fields of `Dismissal`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event: Literal["impression", "claim", "dismiss"]
+    code: str | None = None  # absent on a no-discount message
+    site_key: Identifier
+
+
+class Conversion(Contract):
+    """The shop's order-complete page. `visitor_id` is checked as an id once the site is known."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    visitor_id: Annotated[str, Field(min_length=1)]
+    site_key: Identifier
+
+
+class OfferEmail(Contract):
+    """An address the visitor typed, for this one email of the code. A code of the wrong type is
+    answered as an unknown one: the endpoint tells nobody which codes exist."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    site_key: Identifier
+    email: Annotated[str, Field(json_schema_extra={"format": "email"})]
+    code: Annotated[str | None, absent_when_wrong(None)] = None
 
 
 # What a PATCH may change: the fields of the create models but the ids the URL names, same checks.
@@ -235,5 +266,18 @@ CampaignPatch = patch_of(Campaign, fixed=("campaign_id",))
 # The component schemas of openapi.yaml, by name (scripts/openapi_schemas.py writes them).
 SCHEMAS = {
     model.__name__: model
-    for model in (Campaign, Site, KillSwitch, Redeem, Rollback, Visit, Dismissal, SitePatch, CampaignPatch)
+    for model in (
+        Campaign,
+        Site,
+        KillSwitch,
+        Redeem,
+        Rollback,
+        Visit,
+        Dismissal,
+        OfferEvent,
+        Conversion,
+        OfferEmail,
+        SitePatch,
+        CampaignPatch,
+    )
 }

@@ -64,15 +64,14 @@ class Dismissal:
 
 
 def parse_dismissal(body: dict) -> Dismissal:
-    how = body.get("how")
-    if not isinstance(how, str) or how not in DismissHow:
-        raise Invalid("bad_field", f"how must be one of {', '.join(DismissHow)}")
-    campaign_id = body.get("campaign_id")
-    campaign_id = campaign_id if isinstance(campaign_id, str) else ""  # no such campaign: 404, as any unknown one
-    visitor_id = body.get("visitor_id")
-    if not isinstance(visitor_id, str) or not ID_PATTERN.match(visitor_id) or len(visitor_id) > 64:
-        raise Invalid("bad_field", "visitor_id must be 1-64 letters, digits, '-' or '_'")
-    return Dismissal(campaign_id, visitor_id, DismissHow(how), *_customer(body))
+    """The snippet's `dismiss` event, read by `contracts.Dismissal` (the events route has loaded
+    pydantic already; the decision path never calls this)."""
+    from chalicelib.core.contracts import validate
+    from chalicelib.offers.contracts import Dismissal as Sent
+
+    sent = validate(Sent, body, "bad_field")
+    signature = _claimed_hash(sent.customer_hash)
+    return Dismissal(sent.campaign_id or "", sent.visitor_id, DismissHow(sent.how), sent.customer_id, signature)
 
 
 @dataclass(frozen=True)
@@ -151,8 +150,12 @@ def _customer(body: dict) -> tuple[str | None, str | None]:
     customer_id = _text(body.get("customer_id"), "customer_id", 128)
     if customer_id is not None and not customer_id.isprintable():
         raise Invalid("bad_field", "customer_id must be printable text")
-    signature = _text(body.get("customer_hash"), "customer_hash", 128)
-    return customer_id, signature if signature is not None and HEX_DIGEST.fullmatch(signature) else None
+    return customer_id, _claimed_hash(_text(body.get("customer_hash"), "customer_hash", 128))
+
+
+def _claimed_hash(signature: str | None) -> str | None:
+    """The customer hash when it is a hex digest; anything else cannot be one."""
+    return signature if signature and HEX_DIGEST.fullmatch(signature) else None
 
 
 def is_bot(visit: Visit) -> bool:

@@ -21,9 +21,9 @@ def describe_offer(code) -> str:
     return "free shipping"
 
 
-def usable_address(address) -> str:
+def usable_address(address: str) -> str:
     try:
-        return normalize_email(address if isinstance(address, str) else "")
+        return normalize_email(address)
     except InvalidEmail as error:
         raise Invalid("bad_email", "email is not a valid address") from error
 

@@ -104,18 +104,15 @@ def decision_body(answer) -> dict:
 def offer_event(request):
     """`impression` when the dialog was actually seen; `claim` when the visitor copied or applied
     the code; `dismiss` when they closed it (close, Esc, or "never": don't show again)."""
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import service
+    from chalicelib.offers.contracts import OfferEvent
     from chalicelib.storage import offers
 
     data = _browser_body(request)
-    event = data.get("event")
-    field = {"impression": "impressed_at", "claim": "claimed_at"}.get(event) if isinstance(event, str) else None
-    if field is None and event != "dismiss":
-        raise Invalid("bad_event", "event must be impression, claim or dismiss")
-    code = data.get("code")
-    if code is not None and not isinstance(code, str):  # absent is fine: a no-discount message has none
-        raise Invalid("bad_field", "code must be a string")
-    site = service.site_for_page(data.get("site_key"), _origin(request))
+    sent = validate(OfferEvent, data, lambda name: "bad_event" if name == "event" else "bad_field")
+    event = sent.event
+    site = service.site_for_page(sent.site_key, _origin(request))
     # Every event is throttled per client before anything is read or stored: a flood of
     # dismissals would otherwise write a visitor record each.
     service.allow_event(site.site_key, hash_ip(get_settings().ip_hash_key, client_ip(request)))
@@ -123,8 +120,9 @@ def offer_event(request):
         from chalicelib.offers.decision import parse_dismissal
 
         return {"counted": service.record_dismissal(site, parse_dismissal(data))}
+    field = {"impression": "impressed_at", "claim": "claimed_at"}[event]
     try:
-        coupon = service.coupon_for_site(data.get("code"), site.site_key)
+        coupon = service.coupon_for_site(sent.code, site.site_key)
     except NotFound:
         return {"counted": False}  # the same answer as for a real code counted before: no oracle
     counted = offers.mark_coupon(
@@ -140,13 +138,15 @@ def offer_event(request):
 def offer_conversion(request):
     """The shop's order-complete page: counts a conversion for the arm (variant or holdout) the
     visitor was assigned, once per campaign, so lift against the holdout can be measured."""
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import service
+    from chalicelib.offers.contracts import Conversion
 
-    data = _browser_body(request)
-    if not isinstance(data.get("visitor_id"), str) or not data["visitor_id"]:
-        raise Invalid("missing_field", "visitor_id is required")
-    site = service.site_for_page(data.get("site_key"), _origin(request))
-    return {"counted": service.record_conversion(site, data["visitor_id"])}
+    sent = validate(
+        Conversion, _browser_body(request), lambda name: "missing_field" if name == "visitor_id" else "bad_field"
+    )
+    site = service.site_for_page(sent.site_key, _origin(request))
+    return {"counted": service.record_conversion(site, sent.visitor_id)}
 
 
 @bp.route("/offers/email", methods=["POST"], content_types=ANY_CONTENT)
@@ -154,11 +154,14 @@ def offer_conversion(request):
 def offer_email(request):
     """Send the code to an address the visitor types; the address is used for this one email
     and not stored. Addresses suppressed after bounces or complaints are not written to."""
+    from chalicelib.core.contracts import validate
     from chalicelib.offers import service
+    from chalicelib.offers.contracts import OfferEmail
 
-    data = _browser_body(request)
-    site = service.site_for_page(data.get("site_key"), _origin(request))
-    service.email_code(site, data, _origin(request), hash_ip(get_settings().ip_hash_key, client_ip(request)))
+    sent = validate(OfferEmail, _browser_body(request), lambda name: "bad_email" if name == "email" else "bad_field")
+    site = service.site_for_page(sent.site_key, _origin(request))
+    ip_hash = hash_ip(get_settings().ip_hash_key, client_ip(request))
+    service.email_code(site, sent.email, sent.code, _origin(request), ip_hash)
     return 202, {"accepted": True}
 
 

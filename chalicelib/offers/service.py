@@ -281,7 +281,12 @@ def allow_event(site_key: str, ip_hash: str | None) -> None:
 
 
 def email_code(
-    site: CachedSite, data: dict, origin: str | None, ip_hash: str | None, now: datetime | None = None
+    site: CachedSite,
+    address: str,
+    code: str | None,
+    origin: str | None,
+    ip_hash: str | None,
+    now: datetime | None = None,
 ) -> None:
     """Send the code to an address the visitor typed, used for this one email and not stored.
     Only from a page of the site's own origins, and limited per code, per client and per site,
@@ -293,8 +298,8 @@ def email_code(
     now = now or datetime.now(UTC)
     if origin is None:
         raise Forbidden("origin_required", "emailing a code is only possible from the shop's own pages")
-    address = usable_address(data.get("email"))
-    normalized = normalize_code(data.get("code"))
+    address = usable_address(address)
+    normalized = normalize_code(code)
     coupon = offers.get_coupon(normalized) if normalized else None
     if coupon is not None and coupon.site_key != site.site_key:
         coupon = None
@@ -313,7 +318,7 @@ def email_code(
         count("OfferEmails", outcome="sent")
 
 
-def coupon_for_site(code, site_key: str) -> offers.Coupon:
+def coupon_for_site(code: str | None, site_key: str) -> offers.Coupon:
     """A code as a shop's page names it; unknown and other sites' codes answer the same."""
     normalized = normalize_code(code)
     coupon = offers.get_coupon(normalized) if normalized else None
@@ -322,7 +327,7 @@ def coupon_for_site(code, site_key: str) -> offers.Coupon:
     return coupon
 
 
-def record_conversion(site: CachedSite, visitor_id) -> int:
+def record_conversion(site: CachedSite, visitor_id: str) -> int:
     """Count a conversion for each arm (variant or holdout) the visitor was assigned, once per campaign."""
     _, visitor = site_cache.site_and_visitor(site.site_key, _checked_key(visitor_id, "visitor_id"))
     counted = 0

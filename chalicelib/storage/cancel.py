@@ -32,7 +32,7 @@ from chalicelib.domain.cancel import (
     Session,
     SessionRequest,
     Status,
-    parse_flow,
+    flow_from_raw,
 )
 from chalicelib.storage.connection import TABLES, TableMeta
 from chalicelib.storage.transactions import ConditionsFailed, Transaction, get_or_none, written
@@ -117,7 +117,7 @@ def session_from_raw(raw: dict, version: int) -> Session:
     return Session(
         session_id=raw["id"],
         request=SessionRequest(**{**request, "effective_date": date.fromisoformat(request["effective_date"])}),
-        flow=parse_flow(raw["flow"]),
+        flow=flow_from_raw(raw["flow"]),
         created_at=_parse_time(raw["created_at"]),
         link_expires_at=_parse_time(raw["link_expires_at"]),
         status=Status(raw["status"]),
@@ -324,7 +324,7 @@ def value_given_of(business: str) -> dict[tuple[str, str, str], int]:
 
 def load_flow(business: str) -> Flow | None:
     item = get_or_none(CancelFlowItem, *_flow_key(business, "FLOW"))
-    return parse_flow(item.flow) if item and item.flow else None
+    return flow_from_raw(item.flow) if item and item.flow else None
 
 
 def save_flow(business: str, flow: Flow) -> None:

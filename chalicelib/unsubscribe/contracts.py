@@ -12,12 +12,10 @@ from pydantic import (
     ConfigDict,
     Field,
     TypeAdapter,
-    ValidationError,
     WithJsonSchema,
-    WrapValidator,
 )
 
-from chalicelib.core.contracts import Contract, Identifier, patch_of
+from chalicelib.core.contracts import Contract, Identifier, absent_when_wrong, patch_of
 from chalicelib.core.i18n import SUPPORTED
 from chalicelib.domain.branding import check_accent_color, check_logo_url
 from chalicelib.domain.consent import CHANNELS, FREQUENCY_ID
@@ -237,22 +235,12 @@ SCHEMAS = {
 # left decides (a mail or a message nothing can be read from is counted and dropped).
 
 
-def _absent_when_wrong(default):
-    def read(value, handler):
-        try:
-            return handler(value)
-        except ValidationError:
-            return default
-
-    return WrapValidator(read)
-
-
 class _Notification(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
 
 
-LooseText = Annotated[str | None, _absent_when_wrong(None)]
-_Address = Annotated[Annotated[str, Field(max_length=MAX_ADDRESS)] | None, _absent_when_wrong(None)]
+LooseText = Annotated[str | None, absent_when_wrong(None)]
+_Address = Annotated[Annotated[str, Field(max_length=MAX_ADDRESS)] | None, absent_when_wrong(None)]
 _ADDRESSES = TypeAdapter(list[_Address])
 
 
@@ -283,17 +271,17 @@ class Verdict(_Notification):
     status: Annotated[LooseText, AfterValidator(_upper)] = None
 
 
-LooseVerdict = Annotated[Verdict, _absent_when_wrong(Verdict())]
+LooseVerdict = Annotated[Verdict, absent_when_wrong(Verdict())]
 
 
 class ReceivedHeaders(_Notification):
     sender: Annotated[list[str], _addresses(2)] = Field([], alias="from")
-    subject: Annotated[Annotated[str, Field(max_length=998)] | None, _absent_when_wrong(None)] = None
+    subject: Annotated[Annotated[str, Field(max_length=998)] | None, absent_when_wrong(None)] = None
 
 
 class ReceivedMail(_Notification):
     destination: Annotated[list[str], _addresses(50)] = []
-    commonHeaders: Annotated[ReceivedHeaders, _absent_when_wrong(ReceivedHeaders())] = ReceivedHeaders()
+    commonHeaders: Annotated[ReceivedHeaders, absent_when_wrong(ReceivedHeaders())] = ReceivedHeaders()
 
 
 class Receipt(_Notification):
@@ -310,11 +298,11 @@ class ReceivedNotification(_Notification):
     the token is in the recipient address or the subject)."""
 
     notificationType: LooseText = None
-    mail: Annotated[ReceivedMail, _absent_when_wrong(ReceivedMail())] = ReceivedMail()
-    receipt: Annotated[Receipt, _absent_when_wrong(Receipt())] = Receipt()
+    mail: Annotated[ReceivedMail, absent_when_wrong(ReceivedMail())] = ReceivedMail()
+    receipt: Annotated[Receipt, absent_when_wrong(Receipt())] = Receipt()
 
 
-RECEIVED = TypeAdapter(Annotated[ReceivedNotification, _absent_when_wrong(ReceivedNotification())])
+RECEIVED = TypeAdapter(Annotated[ReceivedNotification, absent_when_wrong(ReceivedNotification())])
 
 
 class SmsInbound(_Notification):

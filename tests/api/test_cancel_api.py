@@ -46,11 +46,12 @@ def page(response) -> str:
 
 def find_subscription_with_arm(api, reason, want_offer: bool):
     """A subscription id that the sticky holdout puts in (or out of) the offer arm."""
+    from chalicelib.cancel import contracts
     from chalicelib.domain import cancel as rules
 
     for n in range(200):
         session = rules.open_session(
-            rules.parse_session_request(session_body(subscription_id=f"sub_{n}"), date.today()),
+            contracts.parse_session_request(session_body(subscription_id=f"sub_{n}"), date.today()),
             rules.DEFAULT_FLOW,
             "x",
             datetime.now(UTC),
@@ -228,12 +229,13 @@ def test_the_customers_records_export_and_erase(api):
 
 
 def test_the_report_counts_each_outcome_once_by_reason_and_arm(api):
+    from chalicelib.cancel import contracts
     from chalicelib.domain import cancel as rules
     from chalicelib.domain.cancel import Reason
 
     offered, held_out = [], []
     for n in range(80):
-        request = rules.parse_session_request(session_body(subscription_id=f"r{n}"), date.today())
+        request = contracts.parse_session_request(session_body(subscription_id=f"r{n}"), date.today())
         arm, _ = rules.choose_offer(
             rules.open_session(request, rules.DEFAULT_FLOW, "x", datetime.now(UTC)), Reason.UNUSED
         )

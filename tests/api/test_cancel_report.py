@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from chalicelib.cancel import report
+from chalicelib.cancel import contracts, report
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import OfferKind, SaveOffer
 from chalicelib.offers import report as offer_report
@@ -20,7 +20,9 @@ from tests.api.test_report_links import minted
 def split_by_arm(reason: str, n: int, prefix: str) -> tuple[list[str], list[str]]:
     offered, held_out = [], []
     for i in range(n):
-        request = rules.parse_session_request(session_body(subscription_id=f"{prefix}{i}"), datetime.now(UTC).date())
+        request = contracts.parse_session_request(
+            session_body(subscription_id=f"{prefix}{i}"), datetime.now(UTC).date()
+        )
         arm, _ = rules.choose_offer(rules.open_session(request, rules.DEFAULT_FLOW, "x", datetime.now(UTC)), reason)
         (held_out if arm == rules.HOLDOUT else offered).append(f"{prefix}{i}")
     return offered, held_out

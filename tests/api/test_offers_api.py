@@ -415,3 +415,47 @@ def test_a_customer_claim_that_cannot_be_a_signature_is_never_a_500(shop, custom
     assert response.status_code in (200, 202, 400), response.body
     if response.status_code == 200 and path == "/offers/decide":
         assert response.json_body["show"], response.json_body  # decided as an anonymous visitor
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "error"),
+    [
+        ("/offers/events", {"site_key": "shop", "event": "purchase"}, 400, "bad_event"),
+        ("/offers/events", {"site_key": "shop", "event": 5}, 400, "bad_event"),
+        ("/offers/events", {"site_key": "shop"}, 400, "bad_event"),
+        ("/offers/events", {"event": "claim", "code": "ABCDE-FGHJK"}, 400, "bad_field"),
+        (
+            "/offers/events",
+            {"site_key": "shop", "event": "dismiss", "how": "swipe", "visitor_id": "v1"},
+            400,
+            "bad_field",
+        ),
+        (
+            "/offers/events",
+            {"site_key": "shop", "event": "dismiss", "how": "close", "visitor_id": "v w"},
+            400,
+            "bad_field",
+        ),
+        (
+            "/offers/events",
+            {"site_key": "shop", "event": "dismiss", "how": "esc", "visitor_id": "v1", "campaign_id": 5},
+            404,
+            None,
+        ),
+        ("/offers/conversions", {"site_key": "shop"}, 400, "missing_field"),
+        ("/offers/conversions", {"site_key": "shop", "visitor_id": ""}, 400, "missing_field"),
+        ("/offers/conversions", {"site_key": "shop", "visitor_id": 5}, 400, "missing_field"),
+        ("/offers/conversions", {"site_key": "shop", "visitor_id": "v w"}, 400, "bad_field"),
+        ("/offers/conversions", {"site_key": "nope", "visitor_id": "v w"}, 404, "unknown_site"),
+        ("/offers/email", {"site_key": "shop", "code": "ABCDE-FGHJK", "email": 5}, 400, "bad_email"),
+        ("/offers/email", {"site_key": "shop", "code": "ABCDE-FGHJK"}, 400, "bad_email"),
+        ("/offers/email", {"site_key": "shop", "code": 5, "email": "a@example.com"}, 202, None),
+    ],
+)
+def test_each_beacon_refusal_keeps_its_code(shop, path, body, status, error):
+    """What the browser endpoints answer to a bad body: the codes the snippet and the docs know,
+    and a code of the wrong type in an email request answered like an unknown code (no oracle)."""
+    response = shop.http.post(path, headers=BROWSER, body=json.dumps(body).encode())
+    assert response.status_code == status
+    if error:
+        assert response.json_body["error"] == error

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from chalicelib.cancel import contracts
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Reason
 from tests.browser.axe import VIEWS, new_view
@@ -156,7 +157,7 @@ def cancel_body(subscription_id: str, locale: str) -> dict:
 
 def shown_an_offer(prefix: str, locale: str, reason: Reason) -> str:
     for n in range(500):
-        request = rules.parse_session_request(cancel_body(f"{prefix}{n}", locale), date.today())
+        request = contracts.parse_session_request(cancel_body(f"{prefix}{n}", locale), date.today())
         session = rules.open_session(request, rules.DEFAULT_FLOW, "x", datetime.now(UTC))
         if rules.choose_offer(session, reason)[1] is not None:
             return f"{prefix}{n}"

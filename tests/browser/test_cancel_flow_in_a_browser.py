@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from chalicelib.cancel import contracts
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Reason
 
@@ -30,7 +31,7 @@ def body(subscription_id: str, locale: str = "en") -> dict:
 
 def subscription_shown_an_offer(reason: Reason) -> str:
     for n in range(500):
-        request = rules.parse_session_request(body(f"bsub{n}"), date.today())
+        request = contracts.parse_session_request(body(f"bsub{n}"), date.today())
         session = rules.open_session(request, rules.DEFAULT_FLOW, "x", datetime.now(UTC))
         if rules.choose_offer(session, reason)[1] is not None:
             return f"bsub{n}"

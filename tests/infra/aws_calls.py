@@ -372,12 +372,20 @@ def _merge_the_other_workers(config) -> None:
 
 
 def _permission_tests_together(config, log):
-    """xdist's `load` scheduling, except that the permission tests (last in the collection) go to
+    """xdist's `load` scheduling, one test at a time, except that the permission tests (last in the collection) go to
     one worker together, so that worker can wait for the others without two workers waiting for
     each other."""
     from xdist.scheduler import LoadScheduling
 
     class Scheduling(LoadScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            if self.maxschedchunk is None:
+                # One test at a time (each worker keeps two in hand), in the order tests/schedule.py
+                # gives (longest files first): the default first hands each worker a quarter of its
+                # share in one block, which can leave one worker the long tests and the other idle.
+                self.maxschedchunk = 1
+
         def _send_tests(self, node, num):
             if not hasattr(self, "permission_indices"):
                 self.permission_indices = {i for i, n in enumerate(self.collection) if n.startswith(PERMISSION_TESTS)}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.cancel import webhooks
+from chalicelib.cancel import contracts, webhooks
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Answer, Reason
 from chalicelib.storage import cancel as store
@@ -62,7 +62,7 @@ def test_simultaneous_new_link_requests_record_one_and_queue_one_event(aws):
 
 def test_the_day_a_change_counts_on_is_the_planners_now():
     session = rules.open_session(
-        rules.parse_session_request(
+        contracts.parse_session_request(
             {
                 "business": "acme",
                 "customer_id": "c",

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.cancel import contracts
 from chalicelib.core.errors import Conflict
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Answer, Reason
@@ -27,7 +28,7 @@ def new_session(session_id, flow) -> rules.Session:
         "return_url": "https://acme.example/account",
         "effective_date": NOW.date().isoformat(),
     }
-    session = rules.open_session(rules.parse_session_request(raw, NOW.date()), flow, session_id, NOW)
+    session = rules.open_session(contracts.parse_session_request(raw, NOW.date()), flow, session_id, NOW)
     store.create_session(session)
     return session
 

@@ -5,7 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from chalicelib.cancel import contracts
 from chalicelib.core import signed_links
+from chalicelib.core.errors import Invalid
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Answer, Change, Reason, Settled, Status
 
@@ -26,7 +28,7 @@ def request(**overrides) -> rules.SessionRequest:
         "return_url": "https://acme.example/account",
         "effective_date": "2026-12-20",
     }
-    return rules.parse_session_request({**raw, **overrides}, NOW.date())
+    return contracts.parse_session_request({**raw, **overrides}, NOW.date())
 
 
 def session(flow=rules.DEFAULT_FLOW, **overrides) -> rules.Session:
@@ -39,8 +41,9 @@ NO_HOLDOUT = replace(rules.DEFAULT_FLOW, holdout_percent=0)
 def test_a_session_request_keeps_money_in_minor_units_and_refuses_what_it_cannot_use():
     assert request().price == 1999 and request().currency == "USD"
     for bad in ({"price": 19.99}, {"return_url": "javascript:alert(1)"}, {"effective_date": "2026-12-01"}):
-        with pytest.raises(rules.CancelRuleError):
+        with pytest.raises(Invalid) as refused:
             request(**bad)
+        assert refused.value.code == "invalid_session"
 
 
 def test_routing_by_reason_price_gets_a_discount_unused_a_pause_switching_nothing():
@@ -61,7 +64,7 @@ def test_the_holdout_is_sticky_and_near_its_share():
 
 def test_arms_split_a_reason_between_its_offers():
     offers = [{"offer_id": "p1", "kind": "pause", "months": 1}, {"offer_id": "p3", "kind": "pause", "months": 3}]
-    flow = rules.parse_flow({"offers": {"unused": offers}, "holdout_percent": 0})
+    flow = contracts.parse_flow({"offers": {"unused": offers}, "holdout_percent": 0})
     seen = {rules.choose_offer(session(flow, subscription_id=f"s{n}"), Reason.UNUSED)[0] for n in range(50)}
     assert seen == {"p1", "p3"}
 
@@ -79,8 +82,9 @@ def test_arms_split_a_reason_between_its_offers():
     ],
 )
 def test_flows_outside_the_rules_are_refused(raw):
-    with pytest.raises(rules.CancelRuleError):
-        rules.parse_flow(raw)
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_flow(raw)
+    assert refused.value.code == "invalid_flow"
 
 
 def test_continue_shows_the_offer_and_a_second_continue_changes_nothing():
@@ -127,7 +131,7 @@ def test_undo_only_before_the_effective_date():
 
 
 def test_answers_are_optional_but_only_the_flows_reasons():
-    flow = rules.parse_flow({"reasons": ["too_expensive", "other"]})
+    flow = contracts.parse_flow({"reasons": ["too_expensive", "other"]})
     assert rules.parse_answer(flow, "", "") == Answer()
     with pytest.raises(rules.CancelRuleError):
         rules.parse_answer(flow, "unused", None)
@@ -157,5 +161,6 @@ def test_the_effective_date_bounds_undo():
 @pytest.mark.parametrize("field", ["plan", "customer_id", "subscription_id"])
 @pytest.mark.parametrize("value", ["\u0000", "Pro\u202e", "a\nb"])
 def test_text_shown_on_the_page_or_kept_in_the_records_is_printable(field, value):
-    with pytest.raises(rules.CancelRuleError):
+    with pytest.raises(Invalid) as refused:
         request(**{field: value})
+    assert refused.value.code == "invalid_session"

@@ -4,7 +4,7 @@ forged, foreign-key or oversized ticket is no ticket (the click reads the sessio
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from chalicelib.cancel import tickets
+from chalicelib.cancel import contracts, tickets
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Answer, Reason
 
@@ -23,7 +23,7 @@ def session(comment: str | None = None) -> rules.Session:
         "return_url": "https://acme.example/account",
         "effective_date": "2026-12-20",
     }
-    opened = rules.open_session(rules.parse_session_request(raw, NOW.date()), rules.DEFAULT_FLOW, "s1", NOW)
+    opened = rules.open_session(contracts.parse_session_request(raw, NOW.date()), rules.DEFAULT_FLOW, "s1", NOW)
     return replace(opened, answer=Answer(Reason.UNUSED, comment), answered_at=NOW if comment else None, version=3)
 
 
