@@ -111,11 +111,11 @@ def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = (), name: st
     from pydantic import create_model
 
     fields = {}
-    for name, info in model.model_fields.items():
-        if name in fixed:
+    for field, info in model.model_fields.items():
+        if field in fixed:
             continue
         kind = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-        fields[name] = (kind | None, None)
+        fields[field] = (kind | None, None)
     return create_model(name or f"{model.__name__}Patch", __base__=Contract, **fields)
 
 
