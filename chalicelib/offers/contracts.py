@@ -46,7 +46,7 @@ def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ValueError, OSError, LookupError) as error:
-        raise ValueError(f"{value!r} is not a known IANA time zone") from error
+        raise ValueError("is not a known IANA time zone (such as Europe/Paris)") from error
     return value
 
 
