@@ -230,7 +230,8 @@ class LocalStack:
         self.env.update(self.queues)
         chalice = self._spawn(
             "chalice",
-            str(BIN / "chalice"),
+            sys.executable,
+            str(ROOT / "scripts" / "chalice_local.py"),
             "local",
             "--no-autoreload",
             "--host",

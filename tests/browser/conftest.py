@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 
@@ -84,6 +85,14 @@ def shop_pages():
     pages = ShopPages()
     yield pages
     pages.close()
+
+
+@pytest.fixture(scope="session")
+def sunset_run(local_stack) -> dict:
+    """One dry sunset run (`tools.cli sunset-run --dry-run`, a process of its own) for the report
+    pages that need a run to show: made once per worker, not once per test that opens such a page.
+    The sunset report lists the 20 most recent runs, so this one stays on it."""
+    return json.loads(local_stack.cli("sunset-run", "--dry-run"))
 
 
 @pytest.fixture(scope="session")

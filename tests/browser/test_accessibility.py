@@ -43,6 +43,7 @@ def new_member(stack, email: str, list_id: str = "axe-list") -> str:
 
 
 def report_links(stack) -> dict[str, str]:
+    """The signed report pages (the sunset report shows the session's run: fixture `sunset_run`)."""
     origin = stack.base_url
     site = {"site_key": "axe-reports", "name": "Axe reports", "allowed_origins": [origin]}
     assert stack.admin("POST", "/v1/sites", site).status_code in (201, 409)
@@ -52,7 +53,6 @@ def report_links(stack) -> dict[str, str]:
     for i in range(6):
         visit = {"site_key": "axe-reports", "visitor_id": f"axe{i}", "page_url": f"{origin}/cart"}
         requests.post(f"{origin}/offers/decide", data=json.dumps(visit), headers=headers, timeout=30).raise_for_status()
-    stack.cli("sunset-run", "--dry-run")
     # Signed in-process as `report-link` signs them (the stack shares this process's keys): no CLI start-up.
     from chalicelib.core.http import sign_page_link
     from chalicelib.core.settings import get_settings
@@ -71,7 +71,7 @@ def report_links(stack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def person_pages(local_stack):
+def person_pages(local_stack, sunset_run):
     """Every GET-able person-facing page, by name, in the state it is about."""
     stack = local_stack
     branding = {"sender_name": "Axe Co", "accent_color": "#1f5fbf"}
@@ -210,9 +210,17 @@ def shop_page(api: str, site_key: str, lang: str) -> str:
 </body></html>"""
 
 
+# The snippet has taken the dialog as seen (its backdrop no longer waiting) and moved focus into it.
+SEEN_AND_FOCUSED = """() => {
+  const root = document.querySelector("[data-offboard]").shadowRoot;
+  return !root.querySelector(".backdrop.waiting") && root.activeElement !== null;
+}"""
+
+
 def trigger_exit_intent(page, width: str) -> None:
-    """Desktop: the pointer leaves through the top. Phone: a touch scroll down, then a fast flick up."""
-    page.wait_for_timeout(1100)  # the snippet's minimum time on the page
+    """Desktop: the pointer leaves through the top. Phone: a touch scroll down, then a fast flick up.
+    The page's clock is Playwright's (`context.clock.install()` before it loaded)."""
+    page.clock.fast_forward(1100)  # the snippet's minimum time on the page
     if width == "desktop":
         page.mouse.move(600, 400)
         page.mouse.move(600, 10, steps=5)
@@ -245,16 +253,15 @@ def test_the_exit_intent_dialog_has_no_axe_violations(local_stack, shop_pages, d
     locale, width = view
     url = shop_pages.add(f"/shop/axe-{locale}-{width}", shop_page(local_stack.base_url, dialog_site, locale))
     context, page = new_view(browser, locale, width)  # a context of its own: a new visitor
+    context.clock.install()
     try:
-        answers = []
-        page.on("response", lambda r: answers.append(r) if r.url.endswith("/offers/decide") else None)
         page.goto(url)
-        trigger_exit_intent(page, width)
+        with page.expect_response(lambda r: r.url.endswith("/offers/decide")) as decided:
+            trigger_exit_intent(page, width)
+        assert decided.value.json()["show"], decided.value.json()
         dialog = page.get_by_role("dialog")
-        page.wait_for_timeout(500)
-        assert [a.json() for a in answers][:1] and answers[0].json()["show"], [a.json() for a in answers]
         dialog.wait_for(timeout=10_000)
-        page.locator("[data-offboard]").evaluate("h => new Promise(r => setTimeout(r, 300))")  # seen and focused
+        page.wait_for_function(SEEN_AND_FOCUSED)
         found = axe.check(page, "exit-intent dialog", *view)
         close = {"en": "Close", "th": "ปิด"}[locale]  # the dialog's own words follow the page's language
         assert dialog.get_by_role("button", name=close).count() == 1 and dialog.get_attribute("lang") == locale

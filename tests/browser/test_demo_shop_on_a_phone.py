@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.browser.axe import new_view
+from tests.browser.clock import all_requests_seen
 from tests.browser.touch import read_down_then_flick_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -17,6 +18,11 @@ WATCH_CSP = (
     "window.__violations = []; addEventListener('securitypolicyviolation',"
     " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI), true);"
 )
+
+
+# Scroll the window and resolve once the page has had its scroll event (the snippet's listener, added
+# before this one, has run by then).
+SCROLLED_TO = "y => new Promise(r => { addEventListener('scroll', r, {once: true}); scrollTo(0, y); })"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +43,7 @@ def phone_demo(local_stack):
 def test_a_phone_triggers_the_demo_shops_offer_by_scrolling_back_up(browser, phone_demo):
     context, page = new_view(browser, "en", "phone")
     context.add_init_script(WATCH_CSP)
+    context.clock.install()
     try:
         page.goto(phone_demo)
         how = page.get_by_role("region", name="See the exit-intent offer").inner_text()
@@ -44,7 +51,7 @@ def test_a_phone_triggers_the_demo_shops_offer_by_scrolling_back_up(browser, pho
         assert "On a phone or tablet:" in how and "flick quickly back up" in how
         assert page.evaluate("document.documentElement.scrollHeight") > 2 * 844  # there is something to scroll
         assert page.evaluate("matchMedia('(pointer: coarse)').matches")  # a touch device, as the snippet sees it
-        page.wait_for_timeout(1100)
+        page.clock.fast_forward(1100)  # the minimum time on the page
         with page.expect_response(lambda r: r.url.endswith("/offers/decide")) as decided:
             read_down_then_flick_up(page)
         answer = decided.value.json()
@@ -62,15 +69,15 @@ def test_a_phone_triggers_the_demo_shops_offer_by_scrolling_back_up(browser, pho
 def test_a_fast_scroll_up_does_nothing_on_a_desktop(browser, phone_demo):
     """A desktop's exit intent is the pointer leaving: scrolling a long page is just reading."""
     context, page = new_view(browser, "en", "desktop")
+    context.clock.install()
     calls = []
     page.on("request", lambda r: calls.append(r.url) if r.url.endswith("/offers/decide") else None)
     try:
         page.goto(phone_demo)
-        page.wait_for_timeout(1100)
-        page.evaluate("window.scrollTo(0, 3000)")
-        page.wait_for_timeout(200)
-        page.evaluate("window.scrollTo(0, 0)")
-        page.wait_for_timeout(500)
+        page.clock.fast_forward(1100)  # the minimum time on the page
+        page.evaluate(SCROLLED_TO, 3000)
+        page.evaluate(SCROLLED_TO, 0)  # thousands of px per ms upwards: a flick, were this a phone
+        all_requests_seen(page, phone_demo.split("/demo/")[0])
         assert calls == []
     finally:
         context.close()

@@ -3,9 +3,12 @@ code from the API, and a second exit in the same page view does not call again. 
 carries the Content-Security-Policy the README asks of shops (see test_snippet_on_a_shop.py for
 other origins, themes that hide the dialog, and dismissals)."""
 
+import json
 import re
 
 import pytest
+
+from tests.browser.clock import all_requests_seen
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -35,6 +38,7 @@ def shopper(browser):
         "window.__violations = []; addEventListener('securitypolicyviolation',"
         " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI), true);"
     )
+    context.clock.install()  # the snippet's minimum time on the page passes by fast_forward, not by waiting
     page = context.new_page()
     page.problems = []
     page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
@@ -52,7 +56,7 @@ def test_exit_intent_shows_a_real_code_once_per_page_view(shop, shopper, tmp_pat
     decisions = []
     shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
     shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
-    shopper.wait_for_timeout(1300)  # the snippet's minimum time on page
+    shopper.clock.fast_forward(1300)  # the snippet's minimum time on page
     leave_through_the_top(shopper)
 
     dialog = shopper.get_by_role("dialog")
@@ -72,7 +76,7 @@ def test_exit_intent_shows_a_real_code_once_per_page_view(shop, shopper, tmp_pat
     shopper.keyboard.press("Escape")
     dialog.wait_for(state="detached")
     leave_through_the_top(shopper)
-    shopper.wait_for_timeout(700)
+    all_requests_seen(shopper, shop.base_url)
     assert len(decisions) == 1
     assert shopper.get_by_role("dialog").count() == 0
 
@@ -84,13 +88,13 @@ def test_dont_show_again_is_respected_on_the_next_page_view(shop, shopper):
     decisions = []
     shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
     shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
-    shopper.wait_for_timeout(1300)
+    shopper.clock.fast_forward(1300)
     leave_through_the_top(shopper)
     shopper.get_by_role("button", name="Don’t show this again").click()
     shopper.reload()
-    shopper.wait_for_timeout(1300)
+    shopper.clock.fast_forward(1300)
     leave_through_the_top(shopper)
-    shopper.wait_for_timeout(700)
+    all_requests_seen(shopper, shop.base_url)
     assert len(decisions) == 1
 
 
@@ -99,8 +103,13 @@ def test_no_exit_before_the_minimum_time_on_page(shop, shopper):
     shopper.on("request", lambda r: decisions.append(r.url) if r.url.endswith("/offers/decide") else None)
     shopper.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=5")
     leave_through_the_top(shopper)
-    shopper.wait_for_timeout(500)
+    all_requests_seen(shopper, shop.base_url)
     assert decisions == []
+    # Past the minimum, the same page view asks: the early exit was ignored, not counted as the one ask.
+    shopper.clock.fast_forward(5000)
+    with shopper.expect_request(lambda r: r.url.endswith("/offers/decide")) as asked:
+        leave_through_the_top(shopper)
+    assert json.loads(asked.value.post_data)["seconds_on_page"] >= 5
 
 
 def test_a_spent_campaign_shows_its_no_discount_message_without_a_code(local_stack, shopper):
@@ -113,7 +122,7 @@ def test_a_spent_campaign_shows_its_no_discount_message_without_a_code(local_sta
     }
     assert local_stack.admin("PUT", "/v1/sites/spent-shop/campaigns/spent", campaign).status_code == 200
     shopper.goto(f"{origin}/demo/shop?site=spent-shop&min_seconds=1")
-    shopper.wait_for_timeout(1300)
+    shopper.clock.fast_forward(1300)
     leave_through_the_top(shopper)
     dialog = shopper.get_by_role("dialog")
     dialog.wait_for(timeout=10_000)
@@ -130,7 +139,6 @@ def test_the_snippet_sends_the_customer_the_shops_server_signed(shop, browser):
     same id without the hash gets a code of its own."""
     import hashlib
     import hmac
-    import json
 
     secret = shop.admin("POST", "/v1/sites/browser-shop/secrets").json()["secret"]
     signature = hmac.new(secret.encode(), b"cust-42", hashlib.sha256).hexdigest()
@@ -138,11 +146,12 @@ def test_the_snippet_sends_the_customer_the_shops_server_signed(shop, browser):
     def visit(customer: dict) -> tuple[dict, str]:
         context = browser.new_context(user_agent=CHROME, viewport={"width": 1200, "height": 800})
         context.add_init_script(f"window.offboardCustomer = {json.dumps(customer)};")
+        context.clock.install()
         page = context.new_page()
         sent = []
         page.on("request", lambda r: sent.append(r.post_data) if r.url.endswith("/offers/decide") else None)
         page.goto(f"{shop.base_url}/demo/shop?site=browser-shop&min_seconds=1")
-        page.wait_for_timeout(1300)
+        page.clock.fast_forward(1300)
         leave_through_the_top(page)
         dialog = page.get_by_role("dialog")
         dialog.wait_for(timeout=10_000)

@@ -112,6 +112,7 @@ def dialog_shop(local_stack, shop_pages):
 @pytest.mark.parametrize("answer", ["dismiss", "accept"])
 def test_the_exit_intent_dialog_by_keyboard(browser, dialog_shop, answer):
     context, page = new_view(browser, "en", "desktop")  # a new visitor each time
+    context.clock.install()  # for trigger_exit_intent's minimum time on the page
     try:
         page.goto(dialog_shop)
         tab_to(page, "Search")

@@ -3,7 +3,6 @@ weekly digest on the landing page and undoes it; operators read the leaving repo
 sunset funnel as server-rendered SVG pages (no JavaScript) behind the admin key. Screenshots are
 kept in the test artefacts."""
 
-import json
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -93,8 +92,8 @@ def test_the_leaving_report_page_charts_sources_pauses_and_frequencies(local_sta
     assert (ARTEFACTS / "leaving-report.png").stat().st_size > 5_000
 
 
-def test_the_sunset_report_page_shows_each_runs_funnel(local_stack, page):
-    run = json.loads(local_stack.cli("sunset-run", "--dry-run"))
+def test_the_sunset_report_page_shows_each_runs_funnel(local_stack, sunset_run, page):
+    run = sunset_run
     page.set_extra_http_headers({"X-Api-Key": "dev-admin-key"})
     response = page.goto(f"{local_stack.base_url}/v1/reports/sunset?format=html")
     assert response.status == 200 and page.locator("script").count() == 0

@@ -11,6 +11,8 @@ import uuid
 
 import pytest
 
+from tests.browser.clock import all_requests_seen
+
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
@@ -52,6 +54,13 @@ DIALOG_STATE = """() => {
     focusInDialog: dialog.contains(focus),
   };
 }"""
+
+# Resolves at this observer's first report on the dialog. IntersectionObserver callbacks run in the
+# order the observers were made, so by then the snippet's own (made with the dialog) has been handled.
+SNIPPET_HAS_LOOKED = """() => new Promise(resolve => {
+  const dialog = document.querySelector("[data-offboard]").shadowRoot.querySelector("[role=dialog]");
+  new IntersectionObserver((entries, observer) => { observer.disconnect(); resolve(); }).observe(dialog);
+})"""
 
 
 def shop_page(api: str, site_key: str, head: str = "", min_seconds: int = 1) -> str:
@@ -101,6 +110,7 @@ class Shopper:
     def __init__(self, browser):
         self.context = browser.new_context(user_agent=CHROME, viewport={"width": 1200, "height": 800})
         self.context.add_init_script(WATCH_VIOLATIONS)
+        self.context.clock.install()  # the snippet's timers move by fast_forward / run_for, not by waiting
         self.page = self.context.new_page()
         self.calls: list[tuple[str, dict]] = []
         self.problems: list[str] = []
@@ -120,7 +130,7 @@ class Shopper:
         with self.page.expect_response(lambda r: r.url.endswith("/offers/decide")) as decided:
             self.page.goto(url)
             self.page.focus("#search")
-            self.page.wait_for_timeout(1300)
+            self.page.clock.fast_forward(1300)  # past the minimum time on the page
             self.page.mouse.move(600, 400)
             self.page.mouse.move(600, 10, steps=5)
             self.page.mouse.move(600, -20, steps=2)
@@ -194,13 +204,18 @@ def test_an_impression_counts_only_a_dialog_someone_could_see(local_stack, shop_
         answer = shopper.visit_and_leave(url)
         code = code or answer["offer"]["code"]
         assert answer["offer"]["code"] == code  # the same visitor is given the same code back
-        shopper.page.wait_for_timeout(1500)
+        shopper.page.locator("[data-offboard]").wait_for(state="attached")
+        shopper.page.evaluate(SNIPPET_HAS_LOOKED)
+        shopper.page.clock.run_for(1500)  # 1.5 s of the snippet's visibility checks, every one of them run
+        all_requests_seen(shopper.page, api)
         assert shopper.posted("events", event="impression") == [], name
         assert site.impressions() == 0, name
         assert not (shopper.dialog_state() or {}).get("focusInDialog"), name  # focus stays on the page
-        # Given up after a few seconds: no invisible overlay left over the page to catch clicks and keys.
+        # Given up after a few seconds (3 s): no invisible overlay left over the page to catch clicks and keys.
+        shopper.page.clock.fast_forward(2000)
         shopper.page.locator("[data-offboard]").wait_for(state="detached", timeout=5_000)
         shopper.page.keyboard.press("Escape")
+        all_requests_seen(shopper.page, api)
         assert shopper.posted("events", event="dismiss") == [], name
         assert shopper.page.evaluate("document.activeElement.id") == "search", name
 
@@ -219,7 +234,8 @@ def test_an_impression_counts_only_a_dialog_someone_could_see(local_stack, shop_
         "() => [document.documentElement.scrollHeight, document.getElementById('marker').getBoundingClientRect().top]"
     )
     assert after == before  # no layout shift on the host page
-    shopper.page.wait_for_timeout(1000)
+    shopper.page.clock.run_for(1000)  # a second of the snippet's timers: counted once, not once per check
+    all_requests_seen(shopper.page, api)
     assert site.impressions() == 1 and len(shopper.posted("events", event="impression")) == 1
 
 
@@ -244,7 +260,7 @@ def test_a_dismissal_is_reported_once_and_focus_goes_back(local_stack, shop_page
         dialog.get_by_role("button", name="Don’t show this again").click()
     dialog.wait_for(state="detached")
     shopper.wait_until(lambda: shopper.posted("events", event="dismiss"))
-    shopper.page.wait_for_timeout(500)
+    all_requests_seen(shopper.page, api)
 
     visitor_id = shopper.page.evaluate("localStorage.getItem('offboard:vid')")
     assert shopper.posted("events", event="dismiss") == [

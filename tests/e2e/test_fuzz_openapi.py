@@ -5,8 +5,26 @@ fits the schema the description gives it.
 
 Bounded by examples, not by time, so every run covers the same ground whatever the machine's
 speed: every operation is tested, each with its coverage-phase cases, up to 10 fuzzed cases and
-the stateful links, from seed 7 (3,345 cases over 53 operations on 3 December 2026). Before,
-`--max-time 120` made fuzzing repeat until two minutes were spent."""
+the stateful links, from seed 7. Two runs over every operation, which the two xdist workers
+share: the coverage phase (3,115 cases, every operation tested), and examples, fuzzing and
+stateful (about 695 cases). The stateful phase stays behind fuzzing in one process: it walks the
+same 545 links (125 inferred) and made the same 79 requests along the same 8 links as in the one
+run of before (fresh stacks, 3 December 2026); run alone it found 133 links and made 60.
+
+Where the time went (3 December 2026, 2 cores, load average 7-16 from other work, 70 operations,
+3,818 cases): the one run of before took 177 s wall (115 s coverage, 47 s fuzzing, 9 s stateful)
+for 33 s of its own CPU and 9 s of the servers'. The rest was waiting: `chalice local` writes a
+response's headers and its body in two sends without TCP_NODELAY, so on a kept-alive connection
+the body waits for the client's delayed ACK, 40 ms a request (a GET of `/u/x`: 44 ms kept alive,
+1.3 ms on a new connection, 1.0 ms kept alive with TCP_NODELAY). With `Connection: close` the
+same run made the same 3,818 requests in 77-103 s, 27-32 s CPU (a connection chalice local has
+closed is resent on a fresh one by schemathesis). Side by side, load average 11-15: the one run of
+before, 226 s; these two, 89 s and 87 s at once on the two workers.
+
+Left as they were, with evidence: the example database (`--generation-database none` cut
+fuzzing CPU by 18 % but changed the stateful phase: 133 links instead of 545, 10 scenarios
+instead of 17), and splitting by path (the halves' stateful phases had 24 and 101 links where
+one run had 133, with that same option)."""
 
 import os
 import re
@@ -19,22 +37,30 @@ import pytest
 pytestmark = pytest.mark.server
 
 ROOT = Path(__file__).resolve().parents[2]
+DESCRIPTION = ROOT / "openapi.yaml"
+
+# Both runs select every operation. The stateful phase runs after fuzzing, in its process, as it
+# did after coverage and fuzzing before: what it learns from their answers drives it.
+RUNS = {
+    "coverage": ["--phases", "coverage"],
+    "examples-fuzzing-stateful": ["--phases", "examples,fuzzing,stateful"],
+}
 
 
-def test_no_generated_request_gets_a_server_error(local_stack, tmp_path):
+@pytest.mark.parametrize("run", RUNS)
+def test_no_generated_request_gets_a_server_error(local_stack, tmp_path, run):
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "schemathesis"),
             "--config-file",
             str(Path(__file__).parent / "schemathesis.toml"),
             "run",
-            str(ROOT / "openapi.yaml"),
+            str(DESCRIPTION),
             "--url",
             local_stack.base_url,
             "--checks",
             "not_a_server_error,response_schema_conformance",
-            "--phases",
-            "examples,coverage,fuzzing,stateful",
+            *RUNS[run],
             "--continue-on-failure",
             "--max-examples",
             "10",
@@ -49,6 +75,10 @@ def test_no_generated_request_gets_a_server_error(local_stack, tmp_path):
             "10",
             "--header",
             "X-Api-Key: dev-admin-key",
+            # A kept-alive connection to chalice local waits 40 ms for each response's body (no
+            # TCP_NODELAY there): a connection per request is 40 times faster (module docstring).
+            "--header",
+            "Connection: close",
         ],
         cwd=tmp_path,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).parent / "schemathesis_hooks.py")},
@@ -59,8 +89,14 @@ def test_no_generated_request_gets_a_server_error(local_stack, tmp_path):
     failures = result.stdout[result.stdout.find("FAILURES") :] if "FAILURES" in result.stdout else result.stdout[-4000:]
     assert result.returncode == 0, failures[:6000]
     assert " passed" in result.stdout
-    # Every operation the description has was tested (none skipped for want of time).
+    # Every operation the description has was selected by both runs, and tested by the coverage
+    # run (none skipped for want of time). Fuzzing tests 67 of the 70, as before: the three PATCH
+    # bodies refer to schemas openapi.yaml lacks; stateful goes where the links lead.
     selected = re.search(r"Selected: (\d+)/(\d+)", result.stdout)
     tested = re.search(r"Tested: (\d+)", result.stdout)
     assert selected and tested, result.stdout[-4000:]
-    assert selected[1] == selected[2] == tested[1], result.stdout[-4000:]
+    assert selected[1] == selected[2], result.stdout[-4000:]
+    if run == "coverage":
+        assert selected[1] == tested[1], result.stdout[-4000:]
+    else:
+        assert re.search(r"✅\s+Stateful \(", result.stdout), result.stdout[-4000:]

@@ -100,7 +100,9 @@ def test_run_local_with_a_dynamodb_endpoint_starts_no_embedded_dynamodb_but_the_
         wait_for(base_url + "/u/x", run_local, seconds=90)
         commands = " | ".join(descendants(run_local.pid).values())
         assert "local_dynamodb.py" not in commands, commands
-        assert "local_sqs.py" in commands and "work-queues" in commands and "chalice local" in commands, commands
+        assert "local_sqs.py" in commands and "work-queues" in commands and "chalice_local.py local" in commands, (
+            commands
+        )
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{unused_dynamodb_port}", timeout=1)
         output.seek(0)
@@ -222,7 +224,7 @@ def test_stopping_run_local_stops_every_process_it_started(tmp_path, stop, reloa
         wait_for(f"http://127.0.0.1:{env['PORT']}/u/x", run_local, seconds=120)
         started = descendants(run_local.pid)
         commands = list(started.values())
-        chalice = [c for c in commands if "chalice local" in c]
+        chalice = [c for c in commands if "chalice_local.py local" in c]
         if reload == "1":
             assert len(chalice) >= 2 and not any("--no-autoreload" in c for c in chalice), commands  # reloader, child
         else:
