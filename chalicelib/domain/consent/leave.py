@@ -22,7 +22,7 @@ from chalicelib.domain.consent.state import (
     new_event,
     was_read,
 )
-from chalicelib.domain.consent.undo import UNDOABLE_SOURCES
+from chalicelib.domain.consent.undo import undoable
 from chalicelib.domain.consent.vocabulary import RECEIVING, UNSUBSCRIBED, Action, Outcome, Source
 
 
@@ -30,7 +30,7 @@ def _finality(source: str | None) -> int:
     """How far an opt-out of everything through `source` is from being undone: the person's own
     (the page, one-click) may be undone from its confirmation page; any other door's may not; a
     complaint is the strongest fact (senders must keep it); nothing is added after an erasure."""
-    if source in UNDOABLE_SOURCES:
+    if undoable(Action.UNSUBSCRIBE_ALL, source):
         return 0
     return {Source.COMPLAINT: 2, Source.ERASURE: 3}.get(source, 1)
 
