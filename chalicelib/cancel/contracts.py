@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from chalicelib.core.contracts import Contract, Lenient, Printable, validate
 from chalicelib.core.errors import Invalid
@@ -57,6 +57,11 @@ def _day(value: str) -> date:
         raise ValueError("must be YYYY-MM-DD") from error
 
 
+def _default_locale(value):
+    # Null or "" reads as English; any other value is checked as a string (false or [] is no locale).
+    return "en" if value is None or value == "" else value
+
+
 # The values of `domain.cancel.OfferKind`, not the enum: the coupons' OfferKind has that component name.
 Kind = Literal[tuple(str(kind) for kind in rules.OfferKind)]
 Origin = Annotated[
@@ -70,8 +75,6 @@ class CancelOffer(Contract):
     """One offer (arm) of a reason: a discount of `percent` for `months`, a pause of `months`, or a
     cheaper `plan` at `price` (minor units of the session's currency)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     offer_id: Id
     kind: Kind
     percent: Annotated[Whole, Field(le=100)] = 0
@@ -82,8 +85,6 @@ class CancelOffer(Contract):
 
 class CancelFlow(Contract):
     """A business's flow; absent fields take the defaults shown."""
-
-    model_config = ConfigDict(extra="ignore")
 
     reasons: Annotated[list[Annotated[rules.Reason, Lenient]], Field(min_length=1, max_length=rules.MAX_REASONS)] = [
         *rules.Reason
@@ -101,8 +102,6 @@ class CancelFlow(Contract):
 class CancelSession(Contract):
     """A session to open for a subscription; `price` in minor units of `currency` (1999 for 19.99 USD)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     business: Id
     customer_id: Id
     subscription_id: Id
@@ -111,15 +110,13 @@ class CancelSession(Contract):
     currency: Annotated[str, Field(max_length=3), AfterValidator(_currency)]
     tenure_months: Annotated[Whole, Field(le=1200)] = 0
     locale: Annotated[
-        str, BeforeValidator(lambda value: value or "en"), Field(max_length=35, description="en or th (others: en)")
+        str, BeforeValidator(_default_locale), Field(max_length=35, description="en or th (others: en)")
     ] = "en"
     return_url: Annotated[Text, AfterValidator(_https), Field(description="https only")]
     effective_date: Annotated[Text, Field(json_schema_extra={"format": "date"}), AfterValidator(_day)]
 
 
 class CancelWebhook(Contract):
-    model_config = ConfigDict(extra="ignore")
-
     url: Annotated[str, Field(description="a public https URL, at most 500 characters")]
 
 

@@ -57,7 +57,7 @@ def where(location: tuple) -> str:
 
 def describe(error: ValidationError) -> tuple[str, str]:
     """(field, sentence) of a model's first complaint, in our words where pydantic's are vague."""
-    first = error.errors(include_url=False, include_input=False)[0]
+    first = error.errors(include_url=False)[0]  # the input tells a string from a list; never in the message
     # Union members add their type name to the location: it names no field of the payload.
     location = tuple(step for step in first["loc"] if not (isinstance(step, str) and step[:1].isupper()))
     location = tuple(step for step in location if not str(step).startswith(("function-", "constrained-")))
@@ -70,6 +70,13 @@ def describe(error: ValidationError) -> tuple[str, str]:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         tag, expected = first.get("ctx", {}).get("discriminator", "type"), first.get("ctx", {}).get("expected_tags")
         return field, f"{where((*location, tag.strip(chr(39))))} must be one of {expected or 'the documented values'}"
+    if kind in ("too_short", "too_long") and isinstance(first.get("input"), str):
+        # A string checked after a validator (Printable) is measured as a generic "value" of "items".
+        bound = first["ctx"]["min_length" if kind == "too_short" else "max_length"]
+        most = "at least" if kind == "too_short" else "at most"
+        return field, f"{field}: string should have {most} {bound} character{'s' if bound != 1 else ''}"
+    if kind in ("model_type", "dict_type"):  # pydantic's words name our class ("instance of Budget")
+        return field, f"{field}: input should be an object"
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
     elif kind in ("string_pattern_mismatch",):
@@ -114,11 +121,15 @@ def patch_of[M: BaseModel](model: type[M], fixed: tuple[str, ...] = (), name: st
 
 def patched(model: type[BaseModel], patch_model: type[BaseModel], current: dict, body, code) -> dict:
     """`current` with the fields `body` sends (checked by `patch_model`) put in their place, a
-    null removing one; the result checked whole by `model`, as a create would be, and returned."""
+    null removing one; the result checked whole by `model`, as a create would be, and returned.
+    A null is checked as a create checks it: taken where `model` takes null, refused where the
+    field has a default null is not (`enabled: null` must not bring back `true`, lifting a kill
+    switch), and a required field removed is missing."""
     if not isinstance(body, dict) or not body:
         raise Invalid(code("body") if callable(code) else code, "send a JSON object with the fields to change")
     patch = validate(patch_model, body, code)
-    merged = {**current, **{name: body[name] for name in patch.model_fields_set}}
-    merged = {name: value for name, value in merged.items() if value is not None}
-    validate(model, merged, code)
+    sent = {name: body[name] for name in patch.model_fields_set}
+    merged = {name: value for name, value in {**current, **sent}.items() if value is not None}
+    nulls = {name: None for name, value in sent.items() if value is None and not model.model_fields[name].is_required()}
+    validate(model, {**merged, **nulls}, code)
     return merged

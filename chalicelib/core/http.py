@@ -115,6 +115,12 @@ def _depth(value, limit: int) -> int:
     return depth
 
 
+def _not_json(constant: str):
+    # Python's json reads NaN and Infinity, which RFC 8259 (section 6) does not allow: refused here
+    # so no route stores one or echoes it back as a body no JSON parser reads.
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("application/json",)) -> dict:
     """The request's JSON object; anything else is an error naming what to fix."""
     if media_type(request) not in media_types:
@@ -123,7 +129,7 @@ def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("
     if len(body) > limit:
         raise errors.TooLarge("too_large", f"the body is larger than {limit} bytes")
     try:
-        value = json.loads(body or b"null")
+        value = json.loads(body or b"null", parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise errors.Invalid("malformed_json", "the body is not valid JSON") from error
     if not isinstance(value, dict):

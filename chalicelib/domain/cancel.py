@@ -85,7 +85,16 @@ class SaveOffer:
 def save_offer(
     offer_id: str, kind: OfferKind, percent: int = 0, months: int = 0, plan: str | None = None, price: int | None = None
 ) -> SaveOffer:
-    """An offer the rules allow (each field's type and range checked by `cancel.contracts`)."""
+    """An offer the rules allow (each field's type and range checked by `cancel.contracts`). A
+    field of another kind sent with a value is refused, not dropped: it is likely a mistake."""
+    for name, value, kinds in (
+        ("percent", percent, (OfferKind.DISCOUNT,)),
+        ("months", months, (OfferKind.DISCOUNT, OfferKind.PAUSE)),
+        ("plan", plan, (OfferKind.CHEAPER_PLAN,)),
+        ("price", price, (OfferKind.CHEAPER_PLAN,)),
+    ):
+        if value and kind not in kinds:
+            raise CancelRuleError(f"{name}: a {kind} offer has no {name}")
     if kind is OfferKind.PAUSE and not 1 <= months <= 3:
         raise CancelRuleError("a pause lasts 1 to 3 months")
     if kind is OfferKind.DISCOUNT and not (1 <= percent <= 100 and 1 <= months <= 12):
@@ -146,6 +155,14 @@ def build_flow(
         raise CancelRuleError("offers: reason -> list of offers, for reasons the flow asks")
     if offers.get(Reason.SWITCHED_SERVICE):
         raise CancelRuleError("someone who switched gets a clean exit, no offer")
+    # Reports, webhooks (`arm`) and the Stripe recipe key offers by id: an id names one offer, one
+    # arm of a reason (another reason may show the same offer under its id).
+    named: dict[str, SaveOffer] = {}
+    for arms in offers.values():
+        ids = [offer.offer_id for offer in arms]
+        for offer in arms:
+            if ids.count(offer.offer_id) > 1 or named.setdefault(offer.offer_id, offer) != offer:
+                raise CancelRuleError(f"offers: the offer id {offer.offer_id} names two offers")
     if retention_days < DEFAULT_RETENTION_DAYS:
         raise CancelRuleError(f"retention_days is at least {DEFAULT_RETENTION_DAYS} (3 years)")
     origins = tuple(dict.fromkeys(embed_origin(origin) for origin in embed_origins))
@@ -195,6 +212,11 @@ def embed_origin(value: str) -> str:
     return f"{parts.scheme}://{netloc.removesuffix({'http': ':80', 'https': ':443'}[parts.scheme])}"
 
 
+# Control characters (Unicode Cc) but tab and newline: a stray NUL or escape in a typed answer is
+# dropped, not refused, before the comment is stored and sent on (webhook, Stripe's comment).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 @dataclass(frozen=True)
 class Answer:
     reason: Reason | None = None
@@ -206,7 +228,7 @@ def parse_answer(flow: Flow, reason, comment) -> Answer:
     reason = reason or None
     if reason is not None and reason not in {str(r) for r in flow.reasons}:
         raise CancelRuleError("choose one of the listed reasons, or none")
-    comment = (comment or "").strip() or None
+    comment = _CONTROL.sub("", comment or "").strip() or None
     if comment and len(comment) > COMMENT_LIMIT:
         raise CancelRuleError(f"the comment is longer than {COMMENT_LIMIT} characters")
     return Answer(Reason(reason) if reason else None, comment)

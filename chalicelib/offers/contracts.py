@@ -135,7 +135,7 @@ class Campaign(Contract):
     """An exit-intent campaign, as an operator PUTs it (`campaign_id` comes from the URL)."""
 
     campaign_id: CampaignId | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: Annotated[Printable, Field(max_length=200)] | None = None
     priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
     enabled: bool = True
     starts_at: Time | None = None
@@ -156,7 +156,7 @@ class Site(Contract):
     model_config = ConfigDict(extra="ignore")
 
     site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=40)] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Printable, Field(min_length=1, max_length=200)]
     allowed_origins: Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=20)]
 
 

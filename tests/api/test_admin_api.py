@@ -92,6 +92,26 @@ def test_malformed_json_is_a_clear_4xx(api, headers, body, status):
     assert response.status_code == status and "error" in response.json_body
 
 
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+@pytest.mark.parametrize(
+    "method, path, template",
+    [
+        (
+            "POST",
+            "/v1/send-check",
+            b'{"list_id": "newsletter", "recipients": [{"email": "alice@example.com", "n": %s}]}',
+        ),
+        ("PUT", "/v1/cancel-flows/nan", b'{"holdout_percent": 0, "order_ref": %s}'),
+        ("POST", "/v1/codes/ABCDE-FGHJK/redemptions", b'{"order_ref": %s, "channel": "web"}'),
+    ],
+)
+def test_nan_and_infinity_are_not_json(api, method, path, template, constant):
+    """RFC 8259 section 6: a body carrying them is malformed wherever a JSON body is read, never
+    stored, nor echoed back as an answer no JSON parser reads."""
+    response = api.http.request(method, path, headers=ADMIN, body=template % constant)
+    assert (response.status_code, response.json_body["error"]) == (400, "malformed_json")
+
+
 def test_lists_are_validated_and_unique(api):
     assert api.admin("POST", "/v1/lists", {"list_id": "newsletter", "name": "Again"}).status_code == 409
     assert api.admin("POST", "/v1/lists", {"list_id": "has space", "name": "x"}).status_code == 400

@@ -61,6 +61,8 @@ def test_a_campaign_is_read_and_patched_field_by_field(shop):  # noqa: F811
         ({"offer": {"kind": "percent", "value": 500}}, "offer.value"),  # a field's own check
         ({"offer": {"kind": "percent", "value": 10, "max_discount": 5}}, "max_discount needs"),  # across fields
         ({"budget": None}, "budget is required"),
+        ({"enabled": None}, "enabled: input should be a valid boolean"),  # as a PUT: the kill switch stays
+        ({"priority": None}, "priority: input should be a valid integer"),
         ({"campaign_id": "other"}, "unknown field campaign_id"),
     ],
 )
@@ -68,6 +70,37 @@ def test_a_campaign_patch_is_refused_as_a_put_would_be(shop, body, says):  # noq
     refused = shop.admin("PATCH", "/v1/sites/shop/campaigns/five-off", body)
     assert refused.status_code == 400 and says in refused.json_body["message"], refused.json_body
     assert shop.admin("GET", "/v1/sites/shop/campaigns/five-off").json_body["campaign"]["offer"] == CAMPAIGN["offer"]
+
+
+def test_a_campaign_patch_with_null_removes_a_field_the_campaign_may_lack(shop):  # noqa: F811
+    named = shop.admin("PATCH", "/v1/sites/shop/campaigns/five-off", {"name": "Five off"})
+    assert named.status_code == 200 and named.json_body["campaign"]["name"] == "Five off"
+    removed = shop.admin("PATCH", "/v1/sites/shop/campaigns/five-off", {"name": None})
+    assert removed.status_code == 200 and "name" not in removed.json_body["campaign"]
+
+
+def test_a_stopped_campaign_stays_stopped_after_a_patch_sending_enabled_null(shop):  # noqa: F811
+    assert shop.admin("PUT", "/v1/sites/shop/campaigns/five-off/enabled", {"enabled": False}).status_code == 200
+    refused = shop.admin("PATCH", "/v1/sites/shop/campaigns/five-off", {"enabled": None})
+    assert (refused.status_code, refused.json_body["error"]) == (400, "bad_campaign")
+    assert shop.admin("GET", "/v1/sites/shop/campaigns/five-off").json_body["campaign"]["enabled"] is False
+
+
+@pytest.mark.parametrize("name", ["a\u0000b", "line\nbreak", "\u202egnp.exe"])
+def test_site_and_campaign_names_are_printable_characters(shop, name):  # noqa: F811
+    site = shop.admin("PATCH", "/v1/sites/shop", {"name": name})
+    assert (site.status_code, site.json_body) == (
+        400,
+        {"error": "bad_name", "message": "name: must be printable characters"},
+    )
+    new_site = shop.admin("POST", "/v1/sites", {"site_key": "nul", "name": name, "allowed_origins": [ORIGIN]})
+    assert (new_site.status_code, new_site.json_body["error"]) == (400, "bad_name")
+    campaign = shop.admin("PUT", "/v1/sites/shop/campaigns/named", {**CAMPAIGN, "name": name})
+    assert (campaign.status_code, campaign.json_body) == (
+        400,
+        {"error": "bad_campaign", "message": "name: must be printable characters"},
+    )
+    assert shop.admin("GET", "/v1/sites/shop").json_body["name"] == "Shop"
 
 
 def test_an_unknown_campaign_is_a_404(shop):  # noqa: F811

@@ -104,8 +104,81 @@ def test_a_session_request_keeps_its_defaults_and_refusals():
 
 
 def test_the_webhook_url_is_a_string():
-    assert contracts.webhook_url({"url": "https://hooks.example/x", "other": 1}) == "https://hooks.example/x"
-    for bad in ({}, {"url": None}, {"url": 5}):
+    assert contracts.webhook_url({"url": "https://hooks.example/x"}) == "https://hooks.example/x"
+    for bad in ({}, {"url": None}, {"url": 5}, {"url": "https://hooks.example/x", "other": 1}):
         with pytest.raises(Invalid) as refused:
             contracts.webhook_url(bad)
         assert refused.value.code == "invalid_webhook_url"
+
+
+PAUSE = {"offer_id": "p", "kind": "pause", "months": 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({**FLOW, "budgte": 5}, "budgte"),
+        ({**FLOW, "holdout_precent": 0}, "holdout_precent"),
+        ({"site_key": "x"}, "site_key"),
+        ({"offers": {"unused": [{**PAUSE, "monhts": 3}]}}, "offers.unused[0].monhts"),
+        ({"offers": {"unused": [{**PAUSE, "percent": 50}]}}, "percent"),
+        ({"offers": {"unused": [{**PAUSE, "plan": "Lite"}]}}, "plan"),
+        (
+            {"offers": {"unused": [{"offer_id": "d", "kind": "discount", "percent": 5, "months": 1, "price": 9}]}},
+            "price",
+        ),
+        (
+            {"offers": {"unused": [{"offer_id": "c", "kind": "cheaper_plan", "plan": "L", "price": 9, "months": 2}]}},
+            "months",
+        ),
+    ],
+)
+def test_an_unknown_field_or_one_of_another_offer_kind_is_refused_by_name(raw, field):
+    """A typo must not leave a default in place: an unlimited budget, the 10 % holdout."""
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_flow(raw)
+    assert refused.value.code == "invalid_flow" and field in refused.value.message
+
+
+def test_a_flow_read_back_with_its_zero_fields_is_taken_again():
+    flow = contracts.parse_flow(FLOW)
+    assert contracts.parse_flow(flow.to_raw()) == flow
+
+
+def test_a_session_with_an_unknown_field_is_refused_by_name():
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_session_request({**SESSION, "extra": 1}, TODAY)
+    assert refused.value.code == "invalid_session" and "extra" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "offers",
+    [
+        {"unused": [PAUSE, {**PAUSE, "months": 2}]},
+        {"unused": [PAUSE, PAUSE]},
+        {"unused": [PAUSE], "other": [{**PAUSE, "months": 2}]},
+        {"unused": [PAUSE], "other": [{"offer_id": "p", "kind": "discount", "percent": 5, "months": 1}]},
+    ],
+)
+def test_an_offer_id_names_one_offer(offers):
+    """Reports, the webhook's `arm` and the Stripe recipe's coupon are keyed by the offer id."""
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_flow({"offers": offers})
+    assert refused.value.code == "invalid_flow" and "offer id p " in refused.value.message
+
+
+def test_another_reason_may_show_the_same_offer_under_its_id():
+    flow = contracts.parse_flow({"offers": {"unused": [PAUSE], "other": [PAUSE]}})
+    assert flow.offers[rules.Reason.UNUSED] == flow.offers[rules.Reason.OTHER]
+
+
+@pytest.mark.parametrize("locale", [[], {}, False, 0, True, 1, [1]])
+def test_a_locale_that_is_not_a_string_is_refused_whatever_its_truth(locale):
+    with pytest.raises(Invalid) as refused:
+        contracts.parse_session_request({**SESSION, "locale": locale}, TODAY)
+    assert refused.value.code == "invalid_session" and refused.value.message == "locale: input should be a valid string"
+
+
+@pytest.mark.parametrize("sent", [{}, {"locale": None}, {"locale": ""}])
+def test_a_session_without_a_locale_is_in_english(sent):
+    assert contracts.parse_session_request({**SESSION, **sent}, TODAY).locale == "en"

@@ -137,6 +137,13 @@ def test_answers_are_optional_but_only_the_flows_reasons():
         rules.parse_answer(flow, "unused", None)
 
 
+def test_a_comment_keeps_its_text_lines_and_tabs_but_no_control_characters():
+    flow = contracts.parse_flow({"reasons": ["other"]})
+    typed = "a\x00b\r\nline two\tend\x1b[31m\x7f\x85 ไทย"
+    assert rules.parse_answer(flow, "other", typed).comment == "ab\nline two\tend[31m ไทย"
+    assert rules.parse_answer(flow, "other", "\x00\x01 \x02").comment is None
+
+
 def test_signed_links_expire_and_rotate_and_are_bound_to_their_purpose():
     token = signed_links.sign(KEYS, "k1", "page", ("sess1",), NOW + timedelta(hours=1))
     assert signed_links.verify(KEYS, "page", 1, token, NOW).fields == ("sess1",)
