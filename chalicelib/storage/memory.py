@@ -82,6 +82,7 @@ class _Profile:
     created_at: datetime | None = None
     opted_out_all: bool | None = None
     opted_out_event: str | None = None
+    opted_out_source: str | None = None
     suppressed_channels: set[str] = field(default_factory=set)
     undone: set[str] = field(default_factory=set)
     sms_keyword_at: datetime | None = None
@@ -94,6 +95,7 @@ class _Profile:
             frozenset(self.suppressed_channels),
             frozenset(self.undone),
             self.email,
+            self.opted_out_source,
         )
 
     def number(self) -> NumberState:
@@ -106,6 +108,8 @@ def _profile_holds(write: ProfileWrite, profile: _Profile | None) -> bool:
     if write.expect_opted_out is True and held.opted_out_all is not True:
         return False
     if write.expect_opted_out is False and held.opted_out_all is True:
+        return False
+    if write.expect_opted_out_event is not None and held.opted_out_event != write.expect_opted_out_event:
         return False
     if write.expect_not_undone is not None and write.expect_not_undone in held.undone:
         return False
@@ -123,6 +127,8 @@ def _write_profile(profile: _Profile, write: ProfileWrite) -> None:
         profile.opted_out_all = write.opted_out_all
     if write.opted_out_event is not None:
         profile.opted_out_event = write.opted_out_event
+    if write.opted_out_source is not None:
+        profile.opted_out_source = write.opted_out_source
     if write.add_undone is not None:
         profile.undone.add(write.add_undone)
     if write.suppress is not None:
@@ -194,6 +200,11 @@ class MemoryConsentStore:
         with self._lock:
             item = self._subscriptions.get(subscriber_id, {}).get(list_id)
             return item.state() if item else SubscriptionState(list_id)
+
+    def profile(self, subscriber_id: str) -> ProfileState | None:
+        with self._lock:
+            profile = self._profiles.get(subscriber_id)
+            return profile.state() if profile else None
 
     def everything(self, subscriber_id: str) -> tuple[ProfileState | None, list[SubscriptionState]]:
         with self._lock:

@@ -286,6 +286,57 @@ def test_concurrent_complaints_after_leaving_every_list_opt_out_once(lists, requ
     assert counts(lists, "*") == {"unsubscribe_all#complaint": 1}
 
 
+def test_a_complaint_after_the_persons_stop_everything_replaces_it_so_its_undo_is_refused(lists, request):
+    """F9: eight deliveries of a complaint, read at once, over a stop-everything from the page:
+    recorded once (the profile's precondition names the opt-out read), and it holds against the
+    undo of the page's choice."""
+    if "moto" in request.node.callspec.id:
+        request.getfixturevalue("atomic_dynamodb")
+    stop = subscribers.unsubscribe_all("s1", PAGE, NOW)
+    outcomes = []
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(apply(Fact("complaint", "s1"), NOW + timedelta(hours=1))))
+        for _ in range(8)
+    ]
+    with store.use(consent=ReadsThenWaits(lists)):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == ["complaint", *["complaint_already"] * 7]
+    assert trail(lists).count(("unsubscribe_all", "*", "complaint")) == 1
+    profile, _ = lists.everything("s1")
+    assert profile.opted_out_all and profile.opted_out_source == "complaint"
+    assert profile.opted_out_event != stop.event_key
+    undo = subscribers.undo("s1", "news", stop.event_key, PAGE, NOW + timedelta(hours=2), DUE)
+    assert not undo.applied and undo.outcome == consent.Outcome.NOTHING_TO_UNDO
+    assert status(lists, "news") == status(lists, "promo") == consent.UNSUBSCRIBED
+    assert lists.everything("s1")[0].opted_out_all and lists.members("news") == 0
+    # Counted as the complaint it is, once; the lists were counted as left by the page.
+    assert counts(lists, "*") == {
+        "unsubscribe_all#page": 1,
+        "unsubscribe#page@news": 1,
+        "unsubscribe#page@promo": 1,
+        "unsubscribe_all#complaint": 1,
+    }
+
+
+def test_a_one_click_after_the_persons_stop_everything_is_the_lists_own_choice_which_undo_keeps(lists):
+    stop = subscribers.unsubscribe_all("s1", PAGE, NOW)
+    first = subscribers.unsubscribe("s1", "news", ONE_CLICK, NOW + timedelta(minutes=1))
+    again = subscribers.unsubscribe("s1", "news", ONE_CLICK, NOW + timedelta(minutes=2))
+    assert first.applied and first.event_key != stop.event_key
+    assert not again.applied and again.event_key == first.event_key
+    assert trail(lists).count(("unsubscribe", "news", "one-click")) == 1
+    held = lists.subscription("s1", "news")
+    assert (held.status, held.last_event) == (consent.UNSUBSCRIBED, first.event_key)
+    assert counts(lists, "news") == {}  # left once, by the stop-everything
+    undone = subscribers.undo("s1", "promo", stop.event_key, PAGE, NOW + timedelta(minutes=3), DUE)
+    assert undone.applied and not lists.everything("s1")[0].opted_out_all
+    assert (status(lists, "news"), status(lists, "promo")) == (consent.UNSUBSCRIBED, consent.ACTIVE)
+    assert lists.members("news") == 0 and lists.members("promo") == 1
+
+
 def test_committing_the_same_plan_again_is_one_change(lists):
     """A retried commit (the first attempt landed, its answer was lost) finds its own event and
     writes nothing more."""

@@ -337,3 +337,45 @@ def test_help_answers_and_never_opts_out_and_start_resubscribes(aws, settings):
     assert sms.handle(inbound_sms(number, "help"), "2026-11-23T09:03:00.000Z") == "help"
     assert subscribers.sms_opted_out([number_id]) == set()
     assert [a for a, _, _ in trail(number_id)] == ["suppress_sms", "resume_sms"]
+
+
+# Opt-outs through these doors while the person's own stop-everything holds (outside finding F9).
+
+
+def _allowed(email, list_id, channel="email", **more):
+    from chalicelib.unsubscribe.senders import check_recipients
+
+    [answer] = check_recipients(list_id, channel, [{"email": email, **more}], NOW)
+    return answer["allowed"], answer["reason"]
+
+
+def test_a_mailto_bounce_and_sms_stop_after_stop_everything_outlast_its_undo(people, settings):
+    """A mailto on the newsletter is that list's own choice (the undo of "stop everything" leaves
+    it unsubscribed); a hard bounce and an SMS STOP are suppressions of their channel, which an
+    undo of a consent choice never lifts. A repeated mail records nothing more."""
+    from chalicelib.core.settings import get_settings
+
+    alice, email, phone = people["alice@example.com"], "alice@example.com", "+14255550182"
+    stop = subscribers.unsubscribe_all(alice, AuditContext("page"), NOW)
+    assert _allowed(email, "newsletter") == _allowed(email, "promo") == (False, "opted_out_all")
+
+    mail = received(_address(mailto_uri(get_settings(), alice, "newsletter")))
+    assert mailto.handle(mail) == {"unsubscribed": 1}
+    assert mailto.handle(mail) == {"already_unsubscribed": 1}
+    assert trail(alice).count(("unsubscribe", "newsletter", "mailto")) == 1
+    assert subscribers.suppress_channel(alice, "email", AuditContext("bounce"), NOW)
+    assert sms.handle(inbound_sms(phone, "STOP"), "2026-11-23T09:05:00.000Z") == "opted_out"
+    assert _allowed(email, "newsletter") == _allowed(email, "promo") == (False, "opted_out_all")
+    assert _allowed(email, "promo", "sms", phone=phone) == (False, "sms_opted_out")
+
+    undone = subscribers.undo(alice, "promo", stop.event_key, AuditContext("page"), NOW + timedelta(hours=1), NOW)
+    assert undone.applied
+    assert subscribers.get_subscription(alice, "newsletter").status == consent.UNSUBSCRIBED
+    assert subscribers.get_subscription(alice, "promo").status == consent.ACTIVE
+    assert _allowed(email, "newsletter") == _allowed(email, "promo") == (False, "channel_suppressed")
+    # On a channel nothing suppressed: the newsletter is left by its own choice, promo is back.
+    assert (_allowed(email, "newsletter", "push"), _allowed(email, "promo", "push")) == (
+        (False, "unsubscribed"),
+        (True, "subscribed"),
+    )
+    assert _allowed(email, "promo", "sms", phone=phone) == (False, "sms_opted_out")

@@ -60,6 +60,7 @@ class ProfileState:
     suppressed_channels: frozenset[str] = frozenset()
     undone: frozenset[str] = frozenset()
     email: str | None = None
+    opted_out_source: str | None = None  # the door of `opted_out_event` (Source)
 
 
 NO_PROFILE = ProfileState()
@@ -167,12 +168,14 @@ class ProfileWrite:
     """The new state of the profile; `expect_*` are its preconditions."""
 
     expect_opted_out: bool | None = None
+    expect_opted_out_event: str | None = None  # the opt-out in force is still this event's
     expect_not_undone: str | None = None
     expect_not_suppressed: str | None = None
     expect_suppressed: str | None = None
     expect_keyword_before: datetime | None = None  # an SMS keyword: only one newer than the last applied
     opted_out_all: bool | None = None
     opted_out_event: str | None = None
+    opted_out_source: str | None = None
     add_undone: str | None = None
     suppress: str | None = None
     unsuppress: str | None = None

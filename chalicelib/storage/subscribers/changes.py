@@ -101,6 +101,7 @@ def profile_state(item: Profile | None) -> ProfileState | None:
         frozenset(item.suppressed_channels or ()),
         frozenset(item.undone or ()),
         item.email,
+        item.opted_out_source,
     )
 
 
@@ -217,6 +218,8 @@ def _profile_condition(write: ProfileWrite):
         parts.append(Profile.opted_out_all == True)  # noqa: E712  (a DynamoDB condition, not a comparison)
     elif write.expect_opted_out is False:
         parts.append(Profile.opted_out_all.does_not_exist() | (Profile.opted_out_all == False))  # noqa: E712
+    if write.expect_opted_out_event is not None:
+        parts.append(Profile.opted_out_event == write.expect_opted_out_event)
     if write.expect_not_undone is not None:
         parts.append(Profile.undone.does_not_exist() | ~Profile.undone.contains(write.expect_not_undone))
     if write.expect_not_suppressed is not None:
@@ -241,6 +244,8 @@ def _profile_actions(write: ProfileWrite) -> list:
         actions.append(Profile.opted_out_all.set(write.opted_out_all))
     if write.opted_out_event is not None:
         actions.append(Profile.opted_out_event.set(write.opted_out_event))
+    if write.opted_out_source is not None:
+        actions.append(Profile.opted_out_source.set(write.opted_out_source))
     if write.add_undone is not None:
         actions.append(Profile.undone.add({write.add_undone}))
     if write.suppress is not None:
@@ -354,12 +359,14 @@ def replanned(subscriber_id: str, plan: Plan, replan: Callable[[Stale], Plan], n
 def unsubscribe(subscriber_id: str, list_id: str, ctx: AuditContext, now: datetime, attempts: int = 3) -> Change:
     """One round trip in the usual case: planned blind, the list check, the conditional status
     change, member counter, leaving counter and audit event go in one transaction. When the
-    subscription was not receiving, the item as it was decides (already unsubscribed, or never
-    seen: recorded as unsubscribed, a second round trip)."""
+    subscription was not receiving, the item as it was and the profile decide (already
+    unsubscribed, left only by a stop-everything that may be undone, or never seen: a second
+    round trip, and a third to write)."""
     plan = consent.plan_unsubscribe(UNKNOWN, list_id, ctx, now)
 
     def replan(stale: Stale) -> Plan:
-        return consent.plan_unsubscribe(stale.subscriptions[list_id], list_id, ctx, now)
+        profile = consent_store().profile(subscriber_id)
+        return consent.plan_unsubscribe(stale.subscriptions[list_id], list_id, ctx, now, profile)
 
     return Change.of(replanned(subscriber_id, plan, replan, now, attempts))
 

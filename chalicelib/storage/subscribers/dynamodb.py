@@ -24,6 +24,10 @@ class DynamoConsentStore:
         return subscription_state(reads.get_subscription(subscriber_id, list_id), list_id)
 
     @storage_errors
+    def profile(self, subscriber_id: str) -> ProfileState | None:
+        return profile_state(reads.get_profile(subscriber_id))
+
+    @storage_errors
     def everything(self, subscriber_id: str) -> tuple[ProfileState | None, list[SubscriptionState]]:
         return profile_state(reads.get_profile(subscriber_id)), [
             subscription_state(s, s.list_id) for s in reads.subscriptions_of(subscriber_id)

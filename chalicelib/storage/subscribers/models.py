@@ -69,6 +69,7 @@ class Profile(SubscriberPartition):
     created_at = UTCDateTimeAttribute(null=True)
     opted_out_all = BooleanAttribute(null=True)
     opted_out_event = UnicodeAttribute(null=True)  # the event that opted out of everything
+    opted_out_source = UnicodeAttribute(null=True)  # ... and the door it came through
     suppressed_channels = UnicodeSetAttribute(null=True)
     undone = UnicodeSetAttribute(null=True)  # opt-outs of every list that were undone, so each is undone once
     transient_bounces = NumberAttribute(null=True)

@@ -174,8 +174,89 @@ def test_a_complaint_after_leaving_every_list_still_records_never_mail_again():
     assert plan.applied and plan.outcome == Outcome.UNSUBSCRIBED
     assert plan.profile.opted_out_all is True and plan.profile.opted_out_event == plan.event_key
     assert (plan.event.action, plan.event.context.source, plan.event.lists) == ("unsubscribe_all", "complaint", ())
-    again = consent.plan_complaint(ProfileState(True, plan.event_key), left, NOW)
+    assert plan.profile.opted_out_source == "complaint"
+    # Delivered again, over the profile as the first one left it.
+    written = ProfileState(True, plan.profile.opted_out_event, opted_out_source=plan.profile.opted_out_source)
+    again = consent.plan_complaint(written, left, NOW)
     assert not again.applied and again.event_key == plan.event_key
+
+
+@pytest.mark.parametrize("planner", [consent.plan_complaint, consent.plan_ses_unsubscribe_all, consent.plan_erase])
+@pytest.mark.parametrize("held_by", ["page", "one-click", None])
+def test_a_final_opt_out_after_the_persons_own_stop_everything_is_recorded_over_it(planner, held_by):
+    """F9: the person stopped everything (undoable from their page; None: stored before the
+    profile kept the door); a complaint, SES's unsubscribe-all or an erasure after it is the opt-out
+    in force, so the undo of the earlier one is refused."""
+    left = [state("news", UNSUBSCRIBED, "EVENT#all"), state("promo", UNSUBSCRIBED, "EVENT#all")]
+    own = ProfileState(True, "EVENT#all", opted_out_source=held_by)
+    plan = planner(own, left, NOW)
+    assert plan.applied and plan.writes == () and plan.event.lists == ()
+    source = plan.event.context.source
+    assert plan.counts == (f"unsubscribe_all#{source}",)
+    assert (plan.profile.expect_opted_out, plan.profile.expect_opted_out_event) == (True, "EVENT#all")
+    assert (plan.profile.opted_out_event, plan.profile.opted_out_source) == (plan.event_key, source)
+    after = ProfileState(True, plan.event_key, opted_out_source=source)
+    everything = unsubscribed_by("EVENT#all", Action.UNSUBSCRIBE_ALL, "*", ["news", "promo"])
+    assert consent.plan_undo(everything, "news", left, after, PAGE, NOW, NOW).outcome == Outcome.NOTHING_TO_UNDO
+    # The same door again (a retried message): recorded once.
+    assert not planner(after, left, NOW).applied
+
+
+def test_an_opt_out_no_more_final_than_the_one_in_force_records_nothing_and_never_replaces_it():
+    left = [state("news", UNSUBSCRIBED, "EVENT#c")]
+    complained = ProfileState(True, "EVENT#c", opted_out_source="complaint")
+    for later in (
+        consent.plan_ses_unsubscribe_all(complained, left, NOW),
+        consent.plan_complaint(complained, left, NOW),
+    ):
+        assert (later.applied, later.event_key) == (False, "EVENT#c")
+    page = consent.plan_unsubscribe_all(complained, left, PAGE, NOW)
+    assert (page.applied, page.outcome, page.event_key) == (False, Outcome.ALREADY_UNSUBSCRIBED, "EVENT#c")
+    # A list still receiving is left, but the complaint stays the opt-out in force.
+    receiving = consent.plan_unsubscribe_all(complained, [*left, state("promo")], PAGE, NOW)
+    assert [w.list_id for w in receiving.writes] == ["promo"]
+    assert receiving.profile.opted_out_event is None and receiving.profile.opted_out_source is None
+    assert receiving.profile.expect_opted_out_event == "EVENT#c"
+    ses = ProfileState(True, "EVENT#s", opted_out_source="ses-subscription")
+    assert consent.plan_complaint(ses, left, NOW).applied  # a complaint is still recorded over it
+    erased = ProfileState(True)  # erasure keeps neither the event nor the trail
+    assert not consent.plan_complaint(erased, left, NOW).applied
+
+
+@pytest.mark.parametrize("ctx", [ONE_CLICK, PAGE, AuditContext(Source.MAILTO)])
+def test_leaving_a_list_that_only_an_undoable_stop_everything_left_records_the_lists_own_choice(ctx):
+    """F9: "stop everything" from the page, then a one-click (or "this list", or a mailto) on the
+    newsletter: the undo of the stop-everything must leave the newsletter unsubscribed."""
+    own = ProfileState(True, "EVENT#all", opted_out_source="page")
+    current = {"news": state("news", UNSUBSCRIBED, "EVENT#all"), "promo": state("promo", UNSUBSCRIBED, "EVENT#all")}
+    plan = consent.plan_unsubscribe(current["news"], "news", ctx, NOW, own)
+    [write] = plan.writes
+    assert plan.applied and plan.outcome == Outcome.UNSUBSCRIBED and plan.event.action == Action.UNSUBSCRIBE
+    assert (plan.event.list_id, plan.event.context, plan.list_must_exist) == ("news", ctx, "news")
+    assert write.expect.statuses == {UNSUBSCRIBED} and write.expect.last_event == "EVENT#all"
+    assert (write.status, write.members, write.sunset, plan.counts) == (None, 0, Sunset.KEEP, ())  # left once
+    assert commit(plan, current) is None and current["news"].last_event == plan.event_key
+    # A second click: the list's own choice is recorded already.
+    again = consent.plan_unsubscribe(current["news"], "news", ctx, NOW, own)
+    assert (again.applied, again.event_key) == (False, plan.event_key)
+    everything = unsubscribed_by("EVENT#all", Action.UNSUBSCRIBE_ALL, "*", ["news", "promo"])
+    undo = consent.plan_undo(everything, "promo", list(current.values()), own, PAGE, NOW, NOW)
+    assert [w.list_id for w in undo.writes] == ["promo"] and undo.profile.opted_out_all is False
+
+
+def test_a_list_left_by_a_final_opt_out_or_by_its_own_choice_is_already_left():
+    complained = ProfileState(True, "EVENT#c", opted_out_source="complaint")
+    by_complaint = consent.plan_unsubscribe(
+        state(status=UNSUBSCRIBED, last_event="EVENT#c"), "news", ONE_CLICK, NOW, complained
+    )
+    assert (by_complaint.applied, by_complaint.event_key) == (False, "EVENT#c")
+    own = ProfileState(True, "EVENT#all", opted_out_source="page")
+    by_itself = consent.plan_unsubscribe(state(status=UNSUBSCRIBED, last_event="EVENT#u"), "news", ONE_CLICK, NOW, own)
+    assert (by_itself.applied, by_itself.event_key) == (False, "EVENT#u")
+    undone = ProfileState(False, "EVENT#all", undone=frozenset({"EVENT#all"}), opted_out_source="page")
+    assert not consent.plan_unsubscribe(
+        state(status=UNSUBSCRIBED, last_event="EVENT#all"), "news", PAGE, NOW, undone
+    ).applied
 
 
 def test_a_complaint_from_a_member_leaves_every_list_it_still_receives():
