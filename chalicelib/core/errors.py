@@ -47,7 +47,12 @@ class Conflict(ServiceError):
 
 
 class TooMany(ServiceError):
-    """The caller asked too often: a limit protects someone (an inbox, a budget)."""
+    """The caller asked too often: a limit protects someone (an inbox, a budget). `retry_after`
+    (seconds) when the limit is a window that frees up; None when waiting will not help soon."""
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None):
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class Unavailable(ServiceError):

@@ -315,7 +315,7 @@ def _page_key(error: errors.ServiceError, request) -> str:
 
 def _answer_error(kind: str, request, error: errors.ServiceError) -> Response:
     status = status_of(error)
-    headers = _retry_headers(error) if status == 503 else {}
+    headers = _retry_headers(error) if status in (429, 503) else {}
     if status < 500:
         count("RejectedInputs", kind=error.code)
     if kind == "page":

@@ -277,7 +277,7 @@ def allow_event(site_key: str, ip_hash: str | None) -> None:
     """Beacons are cheap to forge: a client sending too many is slowed down (per container)."""
     limit = get_settings().offer_events_per_ip_per_minute
     if not events_per_ip.allow(f"{site_key}|{ip_hash}", limit=limit):
-        raise TooMany("rate_limited", "too many events from this client; try again in a minute")
+        raise TooMany("rate_limited", "too many events from this client; try again in a minute", retry_after=60)
 
 
 def email_code(

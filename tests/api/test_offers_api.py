@@ -350,7 +350,9 @@ def test_dismissals_are_throttled_like_other_events_and_a_refused_one_stores_not
     stored = [offers_visitor(f"flood{i}") is not None for i in range(5)]
     assert stored == [True, True, True, False, False]
     impression = {"site_key": "shop", "code": "ABCDE-FGHJK", "event": "impression"}
-    assert shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(impression).encode()).status_code == 429
+    limited = shop.http.post("/offers/events", headers=BROWSER, body=json.dumps(impression).encode())
+    assert limited.status_code == 429
+    assert limited.headers.get("Retry-After") == "60"  # the window is a minute (RFC 6585, section 4)
 
 
 @pytest.mark.parametrize("code", [12345, ["ABCDE-FGHJK"], {"code": "ABCDE-FGHJK"}, True, 0.5])
