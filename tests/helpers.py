@@ -315,3 +315,21 @@ def engage(subscriber_id, list_id, at) -> bool:
     from chalicelib.sunset.engagement import next_due
 
     return subscribers.record_engagement(subscriber_id, list_id, at, next_due(list_id, at))
+
+
+def fresh_dynamodb_clients() -> None:
+    """Drop the DynamoDB clients PynamoDB keeps for the process (one per model class, and the
+    shared transaction connection), so the next call builds new ones. A test that relies on
+    botocore's retries needs this: each client's retry quota (botocore's standard mode) is drained
+    by the throttles and timeouts earlier tests injected, and then retries nothing."""
+    from pynamodb.models import Model
+
+    from chalicelib.storage import connection
+
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if "_connection" in vars(model):
+            model._connection = None
+    connection.connection.cache_clear()

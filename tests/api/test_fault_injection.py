@@ -15,6 +15,7 @@ from app import app
 from chalicelib.core.settings import forget_settings
 from tests.api.test_offers_api import BROWSER, CAMPAIGN, ORIGIN
 from tests.api.test_one_click import GMAIL, unsubscribes
+from tests.helpers import fresh_dynamodb_clients
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -25,6 +26,7 @@ class Throttle:
     then runs as it would against AWS."""
 
     def __init__(self, monkeypatch, times=None, timeout=False):
+        fresh_dynamodb_clients()  # a full retry quota, whatever earlier tests in this process injected
         self.left, self.seen = times, 0
         real_stub = BotocoreStubber.__call__
         throttle = self
