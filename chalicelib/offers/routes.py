@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
@@ -338,12 +339,18 @@ def till_answer(result, now: datetime | None = None) -> tuple[int, dict]:
     return 200, body
 
 
+def typed_code(in_path: str) -> str:
+    """The code as the till typed it: API Gateway's REST API (and chalice local) hand a path
+    parameter over still percent-encoded, so `ABCDE%20FGHJK` is the code typed with a space."""
+    return unquote(in_path)
+
+
 @bp.route("/v1/codes/{code}", methods=["GET"], content_types=ANY_CONTENT, authorizer=ADMIN)
 @endpoint(admin=True)
 def validate_code(request, code):
     from chalicelib.offers import service
 
-    return code_body(service.describe_code(code))
+    return code_body(service.describe_code(typed_code(code)))
 
 
 @bp.route("/v1/codes/{code}/redemptions", methods=["POST"], content_types=ANY_CONTENT, authorizer=ADMIN)
@@ -352,7 +359,7 @@ def redeem_code(request, code):
     from chalicelib.offers import service
 
     till_request, ticket = parse_redemption(json_body(request))
-    result = service.redeem_code(code, till_request, ticket=ticket)
+    result = service.redeem_code(typed_code(code), till_request, ticket=ticket)
     count("Redemptions", outcome=str(result.outcome))
     return till_answer(result)
 
@@ -366,7 +373,7 @@ def roll_back_code(request, code):
     from chalicelib.offers.contracts import Rollback
 
     rollback = validate(Rollback, json_body(request), _till_code)
-    return till_answer(service.roll_back_code(code, rollback.order_ref, ticket=rollback.ticket))
+    return till_answer(service.roll_back_code(typed_code(code), rollback.order_ref, ticket=rollback.ticket))
 
 
 # Sites and campaigns read and changed (issue 17.7): a PATCH is checked as a create is.

@@ -1,6 +1,7 @@
 """Offer endpoints through `chalice.test.Client`: the snippet's calls and the tills' calls."""
 
 import json
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -130,6 +131,13 @@ def test_validate_and_redeem_on_every_channel(shop):
     code = decide(shop).json_body["offer"]["code"]
     valid = shop.admin("GET", f"/v1/codes/{code.lower()}")
     assert valid.status_code == 200 and valid.json_body["valid"] and valid.json_body["value"] == 5
+    # As a till or a phone types it: a space (percent-encoded in the path, as API Gateway hands it
+    # over), full-width characters from an East Asian keyboard.
+    spaced = quote(code.replace("-", " "))
+    wide = quote("".join(chr(ord(c) + 0xFEE0) if c != "-" else "\uff0d" for c in code))
+    for typed in (spaced, wide):
+        answer = shop.admin("GET", f"/v1/codes/{typed}")
+        assert answer.status_code == 200 and answer.json_body["code"] == code, (typed, answer.json_body)
     first = shop.admin("POST", f"/v1/codes/{code}/redemptions", {"order_ref": "till-7-0042", "channel": "store"})
     assert first.status_code == 200 and first.json_body["outcome"] == "redeemed"
     again = shop.admin("POST", f"/v1/codes/{code}/redemptions", {"order_ref": "till-7-0042", "channel": "store"})

@@ -17,6 +17,13 @@ def test_typed_codes_are_normalized():
     assert coupon_codes.normalize_code("ABCDE-FGHJ0") is None
     assert coupon_codes.normalize_code("x" * 100) is None
     assert coupon_codes.normalize_code(None) is None
+    # Full-width forms (an East Asian keyboard), other dashes and spaces, as a till or phone types them.
+    wide = "".join(chr(ord(c) + 0xFEE0) if c != "-" else "\uff0d" for c in code)
+    assert coupon_codes.normalize_code(wide) == code
+    assert coupon_codes.normalize_code(code.replace("-", "\u2013")) == code  # en dash
+    assert coupon_codes.normalize_code(code.replace("-", "\u2212")) == code  # minus sign
+    assert coupon_codes.normalize_code(code.replace("-", "\u3000")) == code  # ideographic space
+    assert coupon_codes.normalize_code(code[:3] + "\u00a0" + code[3:]) == code  # no-break space
 
 
 def test_lift_needs_a_minimum_holdout_sample():
