@@ -37,12 +37,13 @@ class Channel(StrEnum):
 
 
 class Outcome(StrEnum):
-    """What a coupon change came to. The first three and `issued`/`rolled_back` are successes."""
+    """What a coupon change came to. The first five are successes."""
 
     ISSUED = "issued"
     REDEEMED = "redeemed"
     ALREADY_REDEEMED_SAME_ORDER = "already_redeemed_same_order"
     ROLLED_BACK = "rolled_back"
+    ALREADY_ROLLED_BACK_SAME_ORDER = "already_rolled_back_same_order"
     BUDGET_SPENT = "budget_spent"
     ALREADY_REDEEMED = "already_redeemed"
     EXPIRED = "expired"
@@ -331,6 +332,9 @@ REFUSAL_MESSAGES = {
 def plan_rollback(code: CodeState, order_ref: str, now: datetime) -> Plan | Refusal:
     """Undo a redemption within the window, once, giving back exactly what it took."""
     redeemed = code.redeemed
+    if redeemed is None and code.rollbacks and code.rollbacks[-1].get("order_ref") == order_ref:
+        # The till asks again (its answer was lost): settled, as a repeated redemption is.
+        return Plan(Outcome.ALREADY_ROLLED_BACK_SAME_ORDER, code, code, ())
     if redeemed is None or redeemed.order_ref != order_ref:
         return Refusal(Outcome.NOT_REDEEMED_BY_THIS_ORDER, "this code is not redeemed by this order")
     if now > redeemed.at + timedelta(hours=code.rules.rollback_hours):

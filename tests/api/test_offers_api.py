@@ -146,6 +146,12 @@ def test_validate_and_redeem_on_every_channel(shop):
     assert other.status_code == 409 and other.json_body["outcome"] == "already_redeemed"
     assert shop.admin("GET", "/v1/codes/ABCDE-FGHJK").status_code == 404
     assert shop.http.get(f"/v1/codes/{code}").status_code == 401
+    # The order is refunded: rolled back once; the till asking again (its answer lost) is settled.
+    back = shop.admin("POST", f"/v1/codes/{code}/rollbacks", {"order_ref": "till-7-0042"})
+    assert back.status_code == 200 and back.json_body["outcome"] == "rolled_back"
+    again = shop.admin("POST", f"/v1/codes/{code}/rollbacks", {"order_ref": "till-7-0042"})
+    assert again.status_code == 200 and again.json_body["outcome"] == "already_rolled_back_same_order"
+    assert shop.admin("GET", f"/v1/codes/{code}").json_body["valid"]
 
 
 def test_impression_and_claim_beacons(shop):

@@ -195,3 +195,14 @@ def test_rollback_refusals():
     assert plan_rollback(code(), "o1", NOW).outcome == Outcome.NOT_REDEEMED_BY_THIS_ORDER
     assert plan_rollback(redeemed, "o2", NOW).outcome == Outcome.NOT_REDEEMED_BY_THIS_ORDER
     assert plan_rollback(redeemed, "o1", NOW + timedelta(hours=25)).outcome == Outcome.ROLLBACK_WINDOW_PASSED
+
+
+def test_a_rollback_asked_again_is_settled_and_changes_nothing():
+    redeemed = plan_redeem(code(rollback_hours=24), till(), NOW).new
+    rolled = plan_rollback(redeemed, "o1", NOW).new
+    again = plan_rollback(rolled, "o1", NOW + timedelta(minutes=1))
+    assert again.outcome == Outcome.ALREADY_ROLLED_BACK_SAME_ORDER and again.new is rolled and again.counters == ()
+    # Another order's rollback, or one after the code was redeemed again, is still refused.
+    assert plan_rollback(rolled, "o2", NOW).outcome == Outcome.NOT_REDEEMED_BY_THIS_ORDER
+    redeemed_again = plan_redeem(rolled, till(order_ref="o3"), NOW).new
+    assert plan_rollback(redeemed_again, "o1", NOW).outcome == Outcome.NOT_REDEEMED_BY_THIS_ORDER
