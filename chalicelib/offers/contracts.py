@@ -153,16 +153,12 @@ class Campaign(Contract):
 
 
 class Site(Contract):
-    model_config = ConfigDict(extra="ignore")
-
     site_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", min_length=1, max_length=40)] | None = None
     name: Annotated[Printable, Field(min_length=1, max_length=200)]
     allowed_origins: Annotated[list[Annotated[str, Field(max_length=300)]], Field(min_length=1, max_length=20)]
 
 
 class KillSwitch(Contract):
-    model_config = ConfigDict(extra="ignore")
-
     enabled: bool
 
 

@@ -24,12 +24,12 @@ def _list_id(list_id) -> str:
     return list_id
 
 
-def create_list(list_id, name, description=None, branding=None) -> dict:
-    """A new list, as `contracts.NewList` takes it (the route and the CLI both come here)."""
+def create_list(fields: dict) -> dict:
+    """A new list, as `contracts.NewList` takes it, unknown fields refused (the route passes the
+    body whole; the CLI comes here too)."""
     from chalicelib.core.contracts import validate
     from chalicelib.unsubscribe.contracts import NewList
 
-    fields = {"list_id": list_id, "name": name, "description": description, "branding": branding}
     new = validate(NewList, fields, lambda field: "bad_list" if field == "list_id" else f"bad_{field}")
     branding = new.branding.model_dump(exclude_unset=True) if new.branding else {}
     try:

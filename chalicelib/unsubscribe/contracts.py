@@ -58,8 +58,6 @@ class Branding(Contract):
 class NewList(Contract):
     """A list to create; `name` is trimmed."""
 
-    model_config = ConfigDict(extra="ignore")
-
     list_id: Identifier
     name: Annotated[str, AfterValidator(_named)]
     description: Annotated[str, Field(max_length=2000)] | None = None

@@ -259,7 +259,7 @@ def create_list(request):
     from chalicelib.unsubscribe import admin
 
     body = json_body(request)
-    created = admin.create_list(body.get("list_id"), body.get("name"), body.get("description"), body.get("branding"))
+    created = admin.create_list(body)
     return 201, created
 
 

@@ -205,3 +205,12 @@ def test_addresses_with_control_characters_are_refused(api):
     for address in ("a\u0000b@example.com", "a\u0007b@example.com", "a\u200eb@example.com"):
         response = api.admin("POST", "/v1/lists/newsletter/subscribers", {"email": address})
         assert response.status_code == 400, address
+
+
+def test_a_typo_in_a_new_list_is_refused_not_ignored(api):
+    """An unknown field is refused by name (docs/inputs.md): `sender_nmae` would leave the
+    sender's name unset."""
+    body = {"list_id": "typo", "name": "Typo", "sender_nmae": "Shop"}
+    answer = api.admin("POST", "/v1/lists", body)
+    assert answer.status_code == 400 and "sender_nmae" in answer.json_body["message"]
+    assert api.admin("GET", "/v1/lists/typo").status_code == 404

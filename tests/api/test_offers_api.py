@@ -475,3 +475,14 @@ def test_each_beacon_refusal_keeps_its_code(shop, path, body, status, error):
     assert response.status_code == status
     if error:
         assert response.json_body["error"] == error
+
+
+def test_a_typo_in_a_site_or_kill_switch_body_is_refused_not_ignored(shop):
+    """An unknown field is refused by name (docs/inputs.md), so a typo cannot leave a default in
+    place: `allowed_orgins` would leave a site without its origins, `enbled` the switch as it was."""
+    typo = shop.admin("POST", "/v1/sites", {"site_key": "s2", "name": "S", "allowed_origins": [ORIGIN], "nmae": "x"})
+    assert typo.status_code == 400 and "nmae" in typo.json_body["message"]
+    assert shop.admin("GET", "/v1/sites/s2").status_code == 404
+    switch = shop.admin("PUT", "/v1/sites/shop/campaigns/five-off/enabled", {"enabled": False, "enbled": True})
+    assert switch.status_code == 400 and "enbled" in switch.json_body["message"]
+    assert decide(shop).json_body.get("show") is True  # the switch did not move

@@ -21,7 +21,7 @@ def create_list(list_id, name, description, sender, color, logo) -> None:
     from chalicelib.unsubscribe import admin
 
     branding = {k: v for k, v in (("sender_name", sender), ("accent_color", color), ("logo_url", logo)) if v}
-    emit(admin.create_list(list_id, name, description, branding))
+    emit(admin.create_list({"list_id": list_id, "name": name, "description": description, "branding": branding}))
 
 
 @click.command("add")

@@ -21,7 +21,7 @@ KEY = rsa_key()[1]
 @pytest.fixture
 def unsubscribe(aws):
     """The headers offboard gives for alice on `newsletter` (a list she is on)."""
-    admin.create_list("newsletter", "The Weekly")
+    admin.create_list({"list_id": "newsletter", "name": "The Weekly"})
     admin.add_subscriber("newsletter", "alice@example.com")
     return senders.headers_for({"email": "alice@example.com"}, "newsletter").headers
 

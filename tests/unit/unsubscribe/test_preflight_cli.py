@@ -29,7 +29,7 @@ class Terminal(io.StringIO):
 
 @pytest.fixture
 def files(aws, tmp_path):
-    admin.create_list("newsletter", "The Weekly")
+    admin.create_list({"list_id": "newsletter", "name": "The Weekly"})
     admin.add_subscriber("newsletter", "alice@example.com")
     unsubscribe = senders.headers_for({"email": "alice@example.com"}, "newsletter").headers
     good, broken = tmp_path / "good.eml", tmp_path / "broken.eml"
