@@ -51,15 +51,32 @@ def where(location: tuple) -> str:
     """('variants', 0, 'offer', 'kind') -> 'variants[0].offer.kind'"""
     text = ""
     for step in location:
+        if isinstance(step, str) and not step.isprintable():  # a key sent with control characters
+            step = step.encode("unicode_escape").decode("ascii")
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text
+
+
+def _model_names() -> set[str]:
+    names, pending = set(), [BaseModel]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            if model.__name__ not in names:
+                names.add(model.__name__)
+                pending.append(model)
+    return names
 
 
 def describe(error: ValidationError) -> tuple[str, str]:
     """(field, sentence) of a model's first complaint, in our words where pydantic's are vague."""
     first = error.errors(include_url=False)[0]  # the input tells a string from a list; never in the message
-    # Union members add their type name to the location: it names no field of the payload.
-    location = tuple(step for step in first["loc"] if not (isinstance(step, str) and step[:1].isupper()))
+    # Union members add their type name to the location: it names no field of the payload (a
+    # payload's own key may start with a capital letter: only model names are dropped).
+    models = _model_names()
+    steps = first["loc"]
+    kept = steps[-1:] if first["type"] == "extra_forbidden" else ()  # the unknown key itself, whatever its name
+    steps = steps[: len(steps) - len(kept)]
+    location = tuple(step for step in steps if not (isinstance(step, str) and step in models)) + tuple(kept)
     location = tuple(step for step in location if not str(step).startswith(("function-", "constrained-")))
     field = where(location) or "the body"
     kind, message = first["type"], first["msg"]

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -121,6 +122,15 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not JSON")
 
 
+def _finite(text: str) -> float:
+    """A JSON number too large for a double (`1e400`) would be read as infinity and written back
+    as `Infinity`, which is not JSON: refused like the constant."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a double is not accepted")
+    return value
+
+
 def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("application/json",)) -> dict:
     """The request's JSON object; anything else is an error naming what to fix."""
     if media_type(request) not in media_types:
@@ -129,7 +139,7 @@ def json_body(request, limit: int = 64 * 1024, media_types: tuple[str, ...] = ("
     if len(body) > limit:
         raise errors.TooLarge("too_large", f"the body is larger than {limit} bytes")
     try:
-        value = json.loads(body or b"null", parse_constant=_not_json)
+        value = json.loads(body or b"null", parse_constant=_not_json, parse_float=_finite)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise errors.Invalid("malformed_json", "the body is not valid JSON") from error
     if not isinstance(value, dict):

@@ -29,3 +29,15 @@ def test_a_list_keeps_its_items():
     assert (
         first_error(contracts.Campaign, body) == "variants: list should have at most 10 items after validation, not 11"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({**CAMPAIGN, "Budget": 5}, "unknown field Budget"),  # a payload's key, though it starts with a capital
+        ({**CAMPAIGN, "offer": {"kind": "free_shipping", "Kind": "x"}}, "unknown field offer.Kind"),
+        ({**CAMPAIGN, "bud\x00get": 5}, "unknown field bud\\x00get"),  # escaped, never raw
+    ],
+)
+def test_an_unknown_key_is_named_whatever_its_case_and_never_raw(body, says):
+    assert first_error(contracts.Campaign, body) == says
