@@ -408,4 +408,6 @@ def parse_webhook_event(event) -> list[Fact]:
         return [Fact(Kind.ENGAGED, subscriber, list_id, at)]
     if kind == "complaint":
         return [Fact(Kind.COMPLAINT, subscriber, list_id, at)]
-    return [Fact(Kind.HARD_BOUNCE if event.bounce_type == "permanent" else Kind.SOFT_BOUNCE, subscriber, list_id, at)]
+    # "Permanent" as SES spells it, or "permanent": a sender forwarding SES's field keeps its case.
+    permanent = (event.bounce_type or "").casefold() == "permanent"
+    return [Fact(Kind.HARD_BOUNCE if permanent else Kind.SOFT_BOUNCE, subscriber, list_id, at)]

@@ -157,3 +157,13 @@ WEBHOOK_EVENTS = (
 def test_webhook_events_survive_every_wrong_type(event, settings):
     assert check_facts(engagement.parse_webhook_event(event)) is None
     assert fuzz(engagement.parse_webhook_event, event) == []
+
+
+@pytest.mark.parametrize(
+    ("spelling", "hard"), [("permanent", True), ("Permanent", True), ("PERMANENT", True), ("Transient", False)]
+)
+def test_a_bounce_type_is_read_in_any_case(spelling, hard):
+    """SES spells it `Permanent`; a sender forwarding that field unchanged must still suppress."""
+    event = {"type": "bounce", "subscriber_id": "s1", "at": "2026-11-21T00:00:00Z", "bounce_type": spelling}
+    [fact] = engagement.parse_webhook_event(event)
+    assert fact.kind == (engagement.Kind.HARD_BOUNCE if hard else engagement.Kind.SOFT_BOUNCE)
