@@ -615,7 +615,7 @@ class MemorySunsetStore:
             )
             if after is not None:
                 found = [f for f in found if f[:2] > after]
-            page = [_due(subscriber_id, item) for subscriber_id, _, item in found[:page_size]]
+            page = [DueSubscription.of(subscriber_id, item) for subscriber_id, _, item in found[:page_size]]
         if len(found) <= page_size:
             return page, None
         subscriber_id, sk, _ = found[page_size - 1]
@@ -678,19 +678,3 @@ _RUN_ATTRIBUTES = {
     "left_days",
     "sample",
 }
-
-
-def _due(subscriber_id: str, item: _Subscription) -> DueSubscription:
-    return DueSubscription(
-        subscriber_id,
-        item.list_id,
-        item.status,
-        item.email,
-        item.subscribed_at,
-        item.last_engaged_at,
-        int(item.sends_since_engaged or 0),
-        item.sunset_due,
-        item.sunset_state,
-        item.pending_since,
-        item.reminder_sent_at,
-    )

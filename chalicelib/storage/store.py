@@ -169,6 +169,24 @@ class DueSubscription:
     pending_since: datetime | None
     reminder_sent_at: datetime | None
 
+    @classmethod
+    def of(cls, subscriber_id: str, record) -> DueSubscription:
+        """From a stored subscription, the DynamoDB item or the memory store's record alike: the
+        two name these fields the same."""
+        return cls(
+            subscriber_id,
+            record.list_id,
+            record.status,
+            record.email,
+            record.subscribed_at,
+            record.last_engaged_at,
+            int(record.sends_since_engaged or 0),
+            record.sunset_due,
+            record.sunset_state,
+            record.pending_since,
+            record.reminder_sent_at,
+        )
+
 
 @dataclass(frozen=True)
 class Acted:

@@ -10,23 +10,6 @@ from chalicelib.domain.sunset import ClockPlan, UnsubscribePlan
 from chalicelib.storage import sunset_runs
 from chalicelib.storage.store import DueSubscription, register_defaults
 from chalicelib.storage.subscribers import engagement, sunset
-from chalicelib.storage.subscribers.models import Subscription
-
-
-def due_value(item: Subscription) -> DueSubscription:
-    return DueSubscription(
-        item.pk,
-        item.list_id,
-        item.status,
-        item.email,
-        item.subscribed_at,
-        item.last_engaged_at,
-        int(item.sends_since_engaged or 0),
-        item.sunset_due,
-        item.sunset_state,
-        item.pending_since,
-        item.reminder_sent_at,
-    )
 
 
 class DynamoSunsetStore:
@@ -52,7 +35,7 @@ class DynamoSunsetStore:
         self, day: str, shard: int, last_key: dict | None, page_size: int = 200
     ) -> tuple[list[DueSubscription], dict | None]:
         items, last_key = sunset.due_page(day, shard, last_key, page_size)
-        return [due_value(item) for item in items], last_key
+        return [DueSubscription.of(item.pk, item) for item in items], last_key
 
     def commit_clock(self, plan: ClockPlan) -> bool:
         return sunset.commit_clock(plan)
