@@ -87,7 +87,12 @@ class ComplaintEvent(_Event):
 
 class BounceEvent(_Event):
     type: Literal["bounce"]
-    bounce_type: Annotated[str, Field(max_length=64, description="`permanent` (any case, e.g. SES's `Permanent`) suppresses email")] | None = None
+    bounce_type: (
+        Annotated[
+            str, Field(max_length=64, description="`permanent` (any case, e.g. SES's `Permanent`) suppresses email")
+        ]
+        | None
+    ) = None
 
 
 WebhookEvent = Annotated[SendEvent | OpenEvent | ClickEvent | ComplaintEvent | BounceEvent, Field(discriminator="type")]
