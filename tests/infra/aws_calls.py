@@ -324,8 +324,8 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 # Under pytest-xdist (./scripts/test runs two workers) each worker records only the calls of the
-# tests it ran. The controller sends the permission tests, all together, to one worker after every
-# other test was handed out; the other workers publish what they recorded when their session ends,
+# tests it ran. The permission tests are one file, handed to one worker after every other test was
+# handed out (tests/schedule.py shares the suite a file at a time); the other workers publish what they recorded when their session ends,
 # and that worker waits for them before its first permission test, so the tests see the whole run.
 
 MERGE_TIMEOUT = float(os.environ.get("OFFBOARD_MERGE_TIMEOUT", "900"))  # a crashed worker never publishes
