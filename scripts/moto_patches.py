@@ -1,4 +1,4 @@
-"""Five patches of moto that make it fast without changing what a client sees, shared by the
+"""Six patches of moto that make it fast without changing what a client sees, shared by the
 embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
@@ -29,7 +29,10 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   trees are only read when evaluated), and an expression seen before with other values skips
   the lexing; one that does not parse raises each time.
 
-All five patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+- Action names: for every request, moto lists the response class's methods (inspect.getmembers)
+  to see whether the action is one of them. Patched, each class's method names are listed once.
+
+All six patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -45,6 +48,7 @@ import types
 from collections import deque
 
 import moto
+import moto.core.responses as core_responses
 import moto.core.serialize as serialize
 import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
@@ -157,6 +161,18 @@ def check_moto() -> None:
         and not _conditions_assigning_to_themselves(),
         "moto's ConditionExpressionParser (parse(self) filling expr_attr_names_found and expr_attr_values_found, "
         "its tokens from _lex_condition_expression(self)) changed, or a condition's expr() now assigns to itself",
+    )
+
+    # Action names: moto asks for a class's method names in one place, only to test membership.
+    responses_source = _source(core_responses)
+    _require(
+        _parameters(_ORIGINAL_METHOD_NAMES) == ["clazz"]
+        and responses_source.count("method_names_from_class(") == 1
+        and "method_names = method_names_from_class(self.__class__)\n\n        if action in method_names:"
+        in responses_source
+        and responses_source.count("method_names") == 4,
+        "moto.core.responses no longer uses method_names_from_class(self.__class__) only to test whether "
+        "the action is a method",
     )
 
 
@@ -428,3 +444,15 @@ def install_parsed_condition_cache() -> None:
     check_moto()
     ConditionExpressionParser.parse = parse_once
     ConditionExpressionParser._lex_condition_expression = lex_once
+
+
+# Action names.
+
+_ORIGINAL_METHOD_NAMES = core_responses.method_names_from_class
+_method_names_once = functools.lru_cache(maxsize=None)(_ORIGINAL_METHOD_NAMES)
+
+
+def install_method_name_cache() -> None:
+    """Each response class's method names are listed once (idempotent)."""
+    check_moto()
+    core_responses.method_names_from_class = _method_names_once

@@ -41,6 +41,7 @@ moto_patches.install_partition_queries()
 moto_patches.install_response_key_cache()
 moto_patches.install_parsed_expression_cache()
 moto_patches.install_parsed_condition_cache()
+moto_patches.install_method_name_cache()
 botocore.handlers.BUILTIN_HANDLERS.append(
     ("before-call.dynamodb", lambda model, **_: moto_patches.note_request(model.name))
 )
