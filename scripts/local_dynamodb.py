@@ -6,8 +6,9 @@ Three adjustments, none of which changes what a client sees:
   (each request atomic and isolated), which the concurrency tests rely on. This one touches no
   moto internals.
 - Transactions snapshot the items they name, not whole tables, a Query looks only at the asked
-  partition, and the response serializer computes each member's candidate names once
-  (scripts/moto_patches.py, shared with the tests' in-process moto). Writes,
+  partition, the response serializer computes each member's candidate names once, and each
+  update or condition expression is parsed once (scripts/moto_patches.py, shared with the
+  tests' in-process moto). Writes,
   which invalidate the index partition maps, are recognised here by their DynamoDB operation
   name (`X-Amz-Target`), not by moto's method names.
 
@@ -37,6 +38,7 @@ try:
     moto_patches.install_partition_queries()
     moto_patches.install_response_key_cache()
     moto_patches.install_parsed_expression_cache()
+    moto_patches.install_parsed_condition_cache()
 except moto_patches.MotoChanged as error:
     if __name__ == "__main__":
         sys.exit(f"local_dynamodb.py: {error}")
