@@ -13,6 +13,70 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The features Playwright itself disables (its `chromiumSwitches`, Playwright as pinned): Chromium
+# reads only the last --disable-features, so ours has to repeat them (`browser` checks it does).
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+]
+# Headless Chromium still builds its (never shown) toolbar: every window, so every page a test
+# opens, started a second renderer for the omnibox popup's WebUI and loaded it, about 0.3 s of CPU
+# per new page. Nothing of a page's rendering depends on them; the spare renderer, made ahead for
+# the default profile, went unused by Playwright's contexts.
+UNUSED_BROWSER_FEATURES = [
+    "PreloadTopChromeWebUI",
+    "WebUIOmniboxPopup",
+    "WebUIOmniboxFullPopup",
+    "WebUIOmniboxAimPopup",
+    "SpareRendererForSitePerProcess",
+]
+
+
+def launch_args(disabled: list[str]) -> list[str]:
+    return [*CHROMIUM_ARGS, "--disable-features=" + ",".join(disabled)]
+
+
+def launched_disabled_features() -> list[list[str]]:
+    """The --disable-features lists on the command line of the Chromium this process launched
+    (through Playwright's driver), in their order."""
+    parents, commands = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                parents[int(pid)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+                commands[int(pid)] = cmdline.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    return next(
+        (
+            [arg.split("=", 1)[1].split(",") for arg in command if arg.startswith("--disable-features=")]
+            for pid, command in commands.items()
+            if "--remote-debugging-pipe" in command and ours(pid)
+        ),
+        [],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +87,17 @@ def browser():
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(executable):
         pytest.fail("chromium is not installed: run ./scripts/test, which installs Debian's chromium")
+    disabled = PLAYWRIGHT_DISABLED_FEATURES + UNUSED_BROWSER_FEATURES
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=launch_args(disabled))
+        # A newer Playwright may disable more: what our list would have dropped is kept, at the
+        # cost of a second launch, until PLAYWRIGHT_DISABLED_FEATURES names it.
+        dropped = [f for flags in launched_disabled_features() for f in flags if f not in disabled]
+        if dropped:
+            browser.close()
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=launch_args(disabled + dropped)
+            )
         yield browser
         browser.close()
 

@@ -13,7 +13,7 @@ import requests
 from chalicelib.cancel import contracts
 from chalicelib.domain import cancel as rules
 from chalicelib.domain.cancel import Reason
-from tests.browser.axe import VIEWS, new_view
+from tests.browser.axe import VIEWS, new_view, preload
 from tests.browser.touch import read_down_then_flick_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -25,6 +25,8 @@ CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)
 @pytest.fixture(scope="module")
 def views(browser):
     opened = {view: new_view(browser, *view) for view in VIEWS}
+    for context, _ in opened.values():
+        preload(context)
     yield {view: page for view, (_, page) in opened.items()}
     for context, _ in opened.values():
         context.close()
@@ -253,6 +255,7 @@ def test_the_exit_intent_dialog_has_no_axe_violations(local_stack, shop_pages, d
     locale, width = view
     url = shop_pages.add(f"/shop/axe-{locale}-{width}", shop_page(local_stack.base_url, dialog_site, locale))
     context, page = new_view(browser, locale, width)  # a context of its own: a new visitor
+    preload(context)
     context.clock.install()
     try:
         page.goto(url)
