@@ -6,20 +6,26 @@ fits the schema the description gives it.
 Bounded by examples, not by time, so every run covers the same ground whatever the machine's
 speed: every operation is tested, each with its coverage-phase cases, up to 10 fuzzed cases and
 the stateful links, from seed 7. Two runs over every operation, which the two xdist workers
-share: the coverage phase (3,115 cases, every operation tested), and examples, fuzzing and
-stateful (about 695 cases). The stateful phase stays behind fuzzing in one process: it walks the
-same 545 links (125 inferred) and made the same 79 requests along the same 8 links as in the one
-run of before (fresh stacks, 3 December 2026); run alone it found 133 links and made 60.
+share: the coverage phase (4,045 cases, every operation tested), and examples, fuzzing and
+stateful (727 cases; 17 scenarios over the 545 links, 125 of them inferred, on a fresh stack;
+3 December 2026). The stateful phase stays behind fuzzing in one process: run alone it found 133
+links instead of 545.
 
-Where the time went (3 December 2026, 2 cores, load average 7-16 from other work, 70 operations,
-3,818 cases): the one run of before took 177 s wall (115 s coverage, 47 s fuzzing, 9 s stateful)
-for 33 s of its own CPU and 9 s of the servers'. The rest was waiting: `chalice local` writes a
-response's headers and its body in two sends without TCP_NODELAY, so on a kept-alive connection
-the body waits for the client's delayed ACK, 40 ms a request (a GET of `/u/x`: 44 ms kept alive,
-1.3 ms on a new connection, 1.0 ms kept alive with TCP_NODELAY). With `Connection: close` the
-same run made the same 3,818 requests in 77-103 s, 27-32 s CPU (a connection chalice local has
-closed is resent on a fresh one by schemathesis). Side by side, load average 11-15: the one run of
-before, 226 s; these two, 89 s and 87 s at once on the two workers.
+Where the time went before (3 December 2026, 2 cores, load average 7-16 from other work): the one
+run of before took 177 s wall for 33 s of its own CPU and 9 s of the servers'. The rest was
+waiting: `chalice local` wrote a response's headers and its body in two sends without
+TCP_NODELAY, so on a kept-alive connection the body waited for the client's delayed ACK, 40 ms a
+request. The runs then sent `Connection: close` (89 s and 87 s at once on the two workers, side
+by side at load average 11-15, against 226 s for the one run).
+
+`chalice local` now starts with TCP_NODELAY (scripts/chalice_local.py), so the runs keep their
+connections alive again: no connect, accept and new server thread a request. Measured with the
+CPU of every process (schemathesis, chalice local, the embedded DynamoDB and SQS servers, the
+queue worker; `pytest -n 0`, both runs on one stack, stack start included), alternating, load
+average 5-8 from other work: with `Connection: close` 82.2 s and 80.1 s CPU (107 s and 119 s
+wall); kept alive 73.6 s and 64.1 s (139 s and 84 s wall, the machine's load varied). `chalice
+local` alone went from 16.6 s and 16.5 s to 12.4 s and 11.8 s. The same cases, the same
+stateful scenarios and links, with either.
 
 Left as they were, with evidence: the example database (`--generation-database none` cut
 fuzzing CPU by 18 % but changed the stateful phase: 133 links instead of 545, 10 scenarios
@@ -75,10 +81,6 @@ def test_no_generated_request_gets_a_server_error(local_stack, tmp_path, run):
             "10",
             "--header",
             "X-Api-Key: dev-admin-key",
-            # A kept-alive connection to chalice local waits 40 ms for each response's body (no
-            # TCP_NODELAY there): a connection per request is 40 times faster (module docstring).
-            "--header",
-            "Connection: close",
         ],
         cwd=tmp_path,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).parent / "schemathesis_hooks.py")},
