@@ -34,11 +34,14 @@ one run had 133, with that same option)."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import built_once
 
 pytestmark = pytest.mark.server
 
@@ -53,8 +56,31 @@ RUNS = {
 }
 
 
+# Asking hypothesis for UTF-8 characters builds both of its Unicode tables: which code points each
+# category holds, and which of them UTF-8 encodes.
+BUILD_UNICODE_TABLES = "from hypothesis import strategies as st; st.characters(codec='utf-8').validate()"
+
+
+@pytest.fixture(scope="session")
+def unicode_tables(tmp_path_factory) -> Path:
+    """hypothesis's Unicode tables, built once for the run's workers. Each schemathesis run starts
+    in an empty directory, where hypothesis would build them again (1.5 s of CPU a run, nearly all
+    of it trying to encode each of the 1.1 million code points in UTF-8); it reads them from its
+    storage directory's `unicode_data` when they are there, and they are the same for every run."""
+    with built_once(tmp_path_factory, "hypothesis-unicode") as folder:
+        if not any(folder.glob("unicode_data/*/codec-v2-utf-8.json.gz")):
+            subprocess.run(
+                [sys.executable, "-c", BUILD_UNICODE_TABLES],
+                cwd=folder,
+                env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(folder)},
+                check=True,
+            )
+    return folder / "unicode_data"
+
+
 @pytest.mark.parametrize("run", RUNS)
-def test_no_generated_request_gets_a_server_error(local_stack, tmp_path, run):
+def test_no_generated_request_gets_a_server_error(local_stack, unicode_tables, tmp_path, run):
+    shutil.copytree(unicode_tables, tmp_path / ".hypothesis" / "unicode_data")
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "schemathesis"),
