@@ -18,19 +18,31 @@ TCP_NODELAY, so on a kept-alive connection the body waited for the client's dela
 request. The runs then sent `Connection: close` (89 s and 87 s at once on the two workers, side
 by side at load average 11-15, against 226 s for the one run).
 
-`chalice local` now starts with TCP_NODELAY (scripts/chalice_local.py), so the runs keep their
-connections alive again: no connect, accept and new server thread a request. Measured with the
-CPU of every process (schemathesis, chalice local, the embedded DynamoDB and SQS servers, the
-queue worker; `pytest -n 0`, both runs on one stack, stack start included), alternating, load
-average 5-8 from other work: with `Connection: close` 82.2 s and 80.1 s CPU (107 s and 119 s
-wall); kept alive 73.6 s and 64.1 s (139 s and 84 s wall, the machine's load varied). `chalice
-local` alone went from 16.6 s and 16.5 s to 12.4 s and 11.8 s. The same cases, the same
-stateful scenarios and links, with either.
+What cut the CPU since, for the same cases, stateful scenarios and links (every process counted:
+schemathesis, chalice local, the embedded DynamoDB and SQS servers, the queue worker; `pytest -n
+0`, both runs on one stack, its start included; alternating runs, load average 5-8 from other
+work, 3 December 2026):
+- Kept-alive connections: `chalice local` now starts with TCP_NODELAY (scripts/chalice_local.py),
+  so `Connection: close` went (no connect, accept and new server thread a request). With it,
+  82.2 s and 80.1 s of CPU (107 s and 119 s wall); without, 73.6 s and 64.1 s (139 s and 84 s
+  wall, as the machine's load varied); `chalice local` alone, 16.6 s and 16.5 s against 12.4 s
+  and 11.8 s.
+- hypothesis's Unicode tables (`unicode_tables`), built once for the run's workers: 1.85 s of CPU
+  a run (2.2 s for a process asking for UTF-8 characters in an empty directory, 0.35 s with them).
+  Kept alive and with the tables, 59.1 s against 72.1 s for the original, side by side.
+- One worker thread (`--workers 1`): 60.7 s and 52.6 s against 62.4 s and 73.0 s for two, the
+  coverage run's schemathesis alone 14.4 s and 14.9 s against 20.5 s and 20.3 s (it spent
+  1.2 s in the garbage collector against 2.1 s); the wall time moved with the load, not with it
+  (90 s and 58 s against 87 s and 103 s).
+The embedded DynamoDB server's share (about 8-9 s) is its own (scripts/local_dynamodb.py).
 
 Left as they were, with evidence: the example database (`--generation-database none` cut
 fuzzing CPU by 18 % but changed the stateful phase: 133 links instead of 545, 10 scenarios
 instead of 17), and splitting by path (the halves' stateful phases had 24 and 101 links where
-one run had 133, with that same option)."""
+one run had 133, with that same option). Not taken, for want of a measurable gain: one send
+for a response's headers and body in chalice local (a kept-alive GET: 667 and 613 us of CPU with
+two sends, 672 and 669 with one), larger garbage-collector thresholds in schemathesis (at most
+1 s a run) and requests' environment lookups (`trust_env`: about 70 us a request)."""
 
 import os
 import re
@@ -98,8 +110,9 @@ def test_no_generated_request_gets_a_server_error(local_stack, unicode_tables, t
             "10",
             "--seed",
             "7",
+            # One worker thread: two took more CPU for the same cases (module docstring).
             "--workers",
-            "2",
+            "1",
             # chalice local listens with a backlog of 5: a connection reset is retried, as clients do.
             "--request-retries",
             "3",
