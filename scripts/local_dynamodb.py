@@ -6,8 +6,9 @@ Three adjustments, none of which changes what a client sees:
   (each request atomic and isolated), which the concurrency tests rely on. This one touches no
   moto internals.
 - Transactions snapshot the items they name, not whole tables, a Query looks only at the asked
-  partition, and the response serializer computes each member's candidate names once
-  (scripts/moto_patches.py, shared with the tests' in-process moto). Writes,
+  partition, the response serializer computes each member's candidate names once, and each
+  update or condition expression is parsed once (scripts/moto_patches.py, shared with the
+  tests' in-process moto). Writes,
   which invalidate the index partition maps, are recognised here by their DynamoDB operation
   name (`X-Amz-Target`), not by moto's method names.
 
@@ -37,6 +38,8 @@ try:
     moto_patches.install_partition_queries()
     moto_patches.install_response_key_cache()
     moto_patches.install_parsed_expression_cache()
+    moto_patches.install_parsed_condition_cache()
+    moto_patches.install_method_name_cache()
 except moto_patches.MotoChanged as error:
     if __name__ == "__main__":
         sys.exit(f"local_dynamodb.py: {error}")
@@ -44,16 +47,19 @@ except moto_patches.MotoChanged as error:
 
 
 class Serialised:
-    """One request at a time, the whole response read inside the lock (WSGI bodies can be lazy)."""
+    """One request at a time, the whole response read inside the lock (WSGI bodies can be lazy).
+    A DynamoDB request (its X-Amz-Target) goes straight to moto's DynamoDB app: moto's
+    dispatcher would look for the service among all of moto's on every request."""
 
-    def __init__(self, app):
-        self.app, self.lock = app, threading.Lock()
+    def __init__(self, app, dynamodb_app):
+        self.app, self.dynamodb_app, self.lock = app, dynamodb_app, threading.Lock()
 
     def __call__(self, environ, start_response):
-        operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        service, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")
+        app = self.dynamodb_app if service == "DynamoDB_20120810" else self.app
         with self.lock:
             moto_patches.note_request(operation)
-            return list(self.app(environ, start_response))
+            return list(app(environ, start_response))
 
 
 def main() -> None:
@@ -65,7 +71,7 @@ def main() -> None:
     if args.check:
         print(f"moto {moto.__version__}: everything the embedded server's patches rely on is there")
         return
-    app = Serialised(DomainDispatcherApplication(create_backend_app))
+    app = Serialised(DomainDispatcherApplication(create_backend_app), create_backend_app("dynamodb"))
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 
 

@@ -1,4 +1,4 @@
-"""Four patches of moto that make it fast without changing what a client sees, shared by the
+"""Six patches of moto that make it fast without changing what a client sees, shared by the
 embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
@@ -22,7 +22,17 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   Patched, each distinct expression is parsed once; moto only reads the parsed tree (the
   validator works on a deep copy of it), and an expression that does not parse raises each time.
 
-All four patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+- Parsed condition expressions: moto parses each ConditionExpression from scratch (a regular
+  expression per token), twice in a transaction (to check the names it uses, then to evaluate
+  it); it was a third of the embedded server's time in a 10,001-row import. Patched, a parse
+  with the same expression, names and values returns the tree parsed before (moto's condition
+  trees are only read when evaluated), and an expression seen before with other values skips
+  the lexing; one that does not parse raises each time.
+
+- Action names: for every request, moto lists the response class's methods (inspect.getmembers)
+  to see whether the action is one of them. Patched, each class's method names are listed once.
+
+All six patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -32,14 +42,19 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
 import re
 import types
+from collections import deque
 
 import moto
+import moto.core.responses as core_responses
 import moto.core.serialize as serialize
+import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
 import moto.dynamodb.parsing.validators as validators
 import moto.dynamodb.responses as dynamodb_responses
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend, Table
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -128,6 +143,36 @@ def check_moto() -> None:
         "moto parses update expressions in other places than DynamoHandler.update_item, "
         "DynamoHandler.transact_write_items and DynamoDBBackend.update_item, or its Validator no longer deep-copies "
         "the parsed tree",
+    )
+
+    # Parsed condition expressions: the parser's result is its tree and the two lists of what it
+    # found, its tokens come from _lex_condition_expression alone, and no condition's `expr`
+    # assigns to the tree it belongs to.
+    parse = _source(_ORIGINAL_CONDITION_PARSE)
+    _require(
+        _parameters(ConditionExpressionParser.__init__)
+        == ["self", "condition_expression", "expression_attribute_names", "expression_attribute_values"]
+        and _parameters(_ORIGINAL_CONDITION_PARSE) == ["self"]
+        and parse.count("self.expr_attr_names_found.extend(") == 1
+        and parse.count("self.expr_attr_values_found.extend(") == 1
+        and "nodes = self._lex_condition_expression()" in parse
+        and _parameters(_ORIGINAL_LEX) == ["self"]
+        and ConditionExpressionParser.Node._fields == ("nonterminal", "kind", "text", "value", "children")
+        and not _conditions_assigning_to_themselves(),
+        "moto's ConditionExpressionParser (parse(self) filling expr_attr_names_found and expr_attr_values_found, "
+        "its tokens from _lex_condition_expression(self)) changed, or a condition's expr() now assigns to itself",
+    )
+
+    # Action names: moto asks for a class's method names in one place, only to test membership.
+    responses_source = _source(core_responses)
+    _require(
+        _parameters(_ORIGINAL_METHOD_NAMES) == ["clazz"]
+        and responses_source.count("method_names_from_class(") == 1
+        and "method_names = method_names_from_class(self.__class__)\n\n        if action in method_names:"
+        in responses_source
+        and responses_source.count("method_names") == 4,
+        "moto.core.responses no longer uses method_names_from_class(self.__class__) only to test whether "
+        "the action is a method",
     )
 
 
@@ -329,3 +374,85 @@ def install_parsed_expression_cache() -> None:
     """Each distinct UpdateExpression is parsed once (idempotent)."""
     check_moto()
     UpdateExpressionParser.make = staticmethod(_parsed_once)
+
+
+# Parsed condition expressions.
+
+_ORIGINAL_CONDITION_PARSE = ConditionExpressionParser.parse
+_ORIGINAL_LEX = ConditionExpressionParser._lex_condition_expression
+_CACHE_LIMIT = 4096
+_conditions: dict[tuple, tuple] = {}  # (expression, names, values) -> (tree, names found, values found)
+_tokens: dict[str, tuple] = {}  # expression -> its tokens
+
+
+def _conditions_assigning_to_themselves() -> list[str]:
+    return [
+        name
+        for name, cls in vars(comparisons).items()
+        if inspect.isclass(cls)
+        and "expr" in vars(cls)
+        and re.search(r"self\.\w+(\[.*\])?\s*[-+*/|&]?=(?!=)", _source(vars(cls)["expr"]) or "self.unknown = 1")
+    ]
+
+
+def _source(function) -> str:
+    """Its source, or "" where there is none to read (defined at run time)."""
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def lex_once(self) -> deque:
+    """moto's tokens of the expression, lexed once; each parse gets tokens of its own."""
+    tokens = _tokens.get(self.condition_expression)
+    if tokens is None:
+        tokens = tuple(_ORIGINAL_LEX(self))
+        _remember(_tokens, self.condition_expression, tokens)
+    return deque(token._replace(children=list(token.children)) for token in tokens)
+
+
+def parse_once(self):
+    """moto's tree for this expression with these names and values, parsed once."""
+    try:
+        key = (
+            self.condition_expression,
+            json.dumps(self.expression_attribute_names, sort_keys=True),
+            json.dumps(self.expression_attribute_values, sort_keys=True),
+        )
+    except (TypeError, ValueError):  # values JSON cannot hold (bytes): moto's own way each time
+        return _ORIGINAL_CONDITION_PARSE(self)
+    parsed = _conditions.get(key)
+    if parsed is None:
+        tree = _ORIGINAL_CONDITION_PARSE(self)  # raises for an expression that does not parse
+        _remember(_conditions, key, (tree, tuple(self.expr_attr_names_found), tuple(self.expr_attr_values_found)))
+        return tree
+    tree, names, values = parsed
+    self.expr_attr_names_found.extend(names)
+    self.expr_attr_values_found.extend(values)
+    return tree
+
+
+def install_parsed_condition_cache() -> None:
+    """Each distinct condition (expression, names, values) is parsed once, each expression lexed once (idempotent)."""
+    check_moto()
+    ConditionExpressionParser.parse = parse_once
+    ConditionExpressionParser._lex_condition_expression = lex_once
+
+
+# Action names.
+
+_ORIGINAL_METHOD_NAMES = core_responses.method_names_from_class
+_method_names_once = functools.lru_cache(maxsize=None)(_ORIGINAL_METHOD_NAMES)
+
+
+def install_method_name_cache() -> None:
+    """Each response class's method names are listed once (idempotent)."""
+    check_moto()
+    core_responses.method_names_from_class = _method_names_once

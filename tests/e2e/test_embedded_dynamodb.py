@@ -164,6 +164,15 @@ def test_moto_still_has_what_the_embedded_servers_patches_rely_on():
             "P.make = classmethod(lambda cls, expression_str, names=None: None)",
             "moto parses update expressions in other places than",
         ),
+        (
+            "from moto.dynamodb.comparisons import ConditionExpressionParser as P\n"
+            "P.parse = lambda self, strict=True: None",
+            "moto's ConditionExpressionParser (parse(self) filling expr_attr_names_found",
+        ),
+        (
+            "import moto.core.responses as r\nr.method_names_from_class = lambda clazz, inherited=True: []",
+            "moto.core.responses no longer uses method_names_from_class(self.__class__) only to test",
+        ),
     ],
 )
 def test_a_moto_change_the_patches_rely_on_stops_the_server_with_a_clear_message(change, message):

@@ -5,6 +5,7 @@ moto has no SES v2 `GetAccount`: where the sandbox matters, the SES v2 client an
 
 from __future__ import annotations
 
+import functools
 import json
 
 import boto3
@@ -64,16 +65,17 @@ def deployed(packaged, prod_environment):
     """The prod stage as docs/deploy.md deploys it: secrets in SSM, the stack, the sender's domain
     verified with DKIM, the receipt rule set made active."""
     with moto.mock_aws():
+        client = functools.cache(boto3.client)  # one client per service: making one costs more than its calls
         resolver = Resolver(load_template(packaged("prod") / "sam.yaml"), "prod", STACK)
-        create_stack_resources(boto3.client, resolver)
+        create_stack_resources(client, resolver)
         for name, (kind, value) in ssm_parameters(deploy_steps()).items():
-            boto3.client("ssm").put_parameter(Name=name, Type=kind, Value=value)
-        boto3.client("cloudformation").create_stack(
+            client("ssm").put_parameter(Name=name, Type=kind, Value=value)
+        client("cloudformation").create_stack(
             StackName=stack_name(deploy_steps()),  # the name step 4 deploys under: doctor must find it
             TemplateBody=json.dumps(STACK_TEMPLATE),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in STACK.items()],
         )
-        ses = boto3.client("ses")
+        ses = client("ses")
         ses.verify_domain_identity(Domain="example.com")
         ses.verify_domain_dkim(Domain="example.com")
         ses.verify_domain_identity(Domain="unsub.example.com")  # receiving

@@ -11,7 +11,7 @@ from chalicelib.storage.subscribers import Profile, Subscription
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class CloudFormationLoader(yaml.SafeLoader):
+class CloudFormationLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser where there is one
     pass
 
 

@@ -14,12 +14,12 @@ sender the deploy configured.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 import sys
 import uuid
-import zipfile
 from datetime import UTC, datetime, timedelta
 from email import message_from_string
 from pathlib import Path
@@ -205,7 +205,7 @@ def scheduled_event() -> dict:
 
 
 @pytest.fixture(scope="module")
-def boot(packaged, endpoint, tmp_path_factory):
+def boot(packaged, unpacked, endpoint, tmp_path_factory):
     """Runs the deploy steps and every function once; returns what the test checks."""
     from moto.ses.models import ses_backends
 
@@ -217,6 +217,7 @@ def boot(packaged, endpoint, tmp_path_factory):
     template = load_template(packaged("prod") / "sam.yaml")
     resolver = Resolver(template, "prod", overrides)
 
+    @functools.cache  # one client per service: building one costs more CPU than most calls made with it
     def client(service):
         return boto3.client(
             service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
@@ -229,9 +230,7 @@ def boot(packaged, endpoint, tmp_path_factory):
         client("sesv2").create_email_identity(EmailIdentity=sender.rpartition("@")[2])  # step 1: the domain
 
     root = tmp_path_factory.mktemp("lambda")
-    code, layer = root / "task", root / "opt"
-    zipfile.ZipFile(packaged("prod") / "deployment.zip").extractall(code)
-    zipfile.ZipFile(packaged("prod") / "layer-deployment.zip").extractall(layer)
+    code, layer = unpacked
     functions = resources(template, "AWS::Serverless::Function")
     containers: dict[str, Container] = {}
     invoked: dict[str, int] = {}
