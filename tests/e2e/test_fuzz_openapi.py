@@ -34,7 +34,12 @@ work, 3 December 2026):
   coverage run's schemathesis alone 14.4 s and 14.9 s against 20.5 s and 20.3 s (it spent
   1.2 s in the garbage collector against 2.1 s); the wall time moved with the load, not with it
   (90 s and 58 s against 87 s and 103 s).
-The embedded DynamoDB server's share (about 8-9 s) is its own (scripts/local_dynamodb.py).
+With the embedded DynamoDB server of 7c65713 under both, the three against none of them:
+46.7 s and 48.6 s of CPU against 60.3 s and 77.9 s (`-n 0`, 56 s wall against 70-72 s), and as
+the suite runs them, each on its own worker and stack (`-n 2`), 76.6 s and 66.3 s against 89.0 s
+and 95.9 s (wall 76 s and 62 s against 59 s and 113 s: one thread waits on each answer, and the
+load varied). The embedded DynamoDB server's share (6-8 s) is its own
+(scripts/local_dynamodb.py).
 
 Left as they were, with evidence: the example database (`--generation-database none` cut
 fuzzing CPU by 18 % but changed the stateful phase: 133 links instead of 545, 10 scenarios
