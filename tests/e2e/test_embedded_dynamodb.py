@@ -113,6 +113,26 @@ def test_queries_see_every_write_in_the_partition_they_ask_for(local_stack):
             TableName="query-check", Key={"pk": {"S": "a"}, "sk": {"S": "2"}}, UpdateExpression="REMOVE due"
         )
         assert by_due("d2") == [("b", "1")] and partition("a") == ["1", "2"] and partition("zzz") == []
+        # A transaction's and a batch's writes move items between the index's partitions too.
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "query-check",
+                        "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET due = :d",
+                        "ExpressionAttributeValues": {":d": {"S": "d3"}},
+                    }
+                }
+            ]
+        )
+        assert by_due("d2") == [] and by_due("d3") == [("b", "1")]
+        client.batch_write_item(
+            RequestItems={
+                "query-check": [{"PutRequest": {"Item": {"pk": {"S": "c"}, "sk": {"S": "1"}, "due": {"S": "d3"}}}}]
+            }
+        )
+        assert by_due("d3") == [("b", "1"), ("c", "1")]
         page = client.query(
             TableName="query-check",
             KeyConditionExpression="pk = :p",
