@@ -314,12 +314,22 @@ def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list 
     current = (_writes, _table_writes.get(table.name, 0))
     if version != current:
         partitions = {}
-        for item in table.all_items():
+        for item in _items_of(table):
             key = item.attrs.get(attribute)
             if key is not None:
                 partitions.setdefault(key, []).append(item)
         _index_partitions[cache_key] = (current, partitions)
     return partitions.get(value, [])
+
+
+def _items_of(table: Table):
+    """Every item of the table in no particular order: moto's all_items() sorts the whole table
+    (30,000 items: about a second under the profiler), and moto sorts a query's candidates anyway."""
+    for by_range in table.items.values():
+        if table.range_key_attr:
+            yield from by_range.values()
+        else:
+            yield by_range
 
 
 _ORIGINAL_QUERY = Table.query
