@@ -53,27 +53,13 @@ def launch_args(disabled: list[str]) -> list[str]:
 def launched_disabled_features() -> list[list[str]]:
     """The --disable-features lists on the command line of the Chromium this process launched
     (through Playwright's driver), in their order."""
-    parents, commands = {}, {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                parents[int(pid)] = int(stat.read().rsplit(")", 1)[1].split()[1])
-                commands[int(pid)] = cmdline.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-
-    def ours(pid: int) -> bool:
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-        return False
+    from tests.helpers import descendants
 
     return next(
         (
-            [arg.split("=", 1)[1].split(",") for arg in command if arg.startswith("--disable-features=")]
-            for pid, command in commands.items()
-            if "--remote-debugging-pipe" in command and ours(pid)
+            [arg.split("=", 1)[1].split(",") for arg in command.split() if arg.startswith("--disable-features=")]
+            for command in descendants(os.getpid()).values()
+            if "--remote-debugging-pipe" in command.split()
         ),
         [],
     )

@@ -19,32 +19,9 @@ import boto3
 import pytest
 import requests
 
-from tests.helpers import ROOT, free_port, subscriber_of, wait_for
+from tests.helpers import ROOT, descendants, free_port, subscriber_of, wait_for
 
 pytestmark = pytest.mark.server
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """{pid: command line} of every process under `pid`."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = {}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent and child not in found:
-                try:
-                    found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                except OSError:
-                    continue
-                frontier.append(child)
-    return found
 
 
 def stop_group(pgid: int, seconds: float = 1.0) -> None:
