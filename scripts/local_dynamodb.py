@@ -6,11 +6,11 @@ Adjustments, none of which changes what a client sees:
   (each request atomic and isolated), which the concurrency tests rely on. This one touches no
   moto internals.
 - Transactions snapshot the items they name, not whole tables, a Query looks only at the asked
-  partition (an index's partitions are mapped again after a write to its table), the response
+  partition (an index's partitions are mapped again after a write), the response
   serializer computes each member's candidate names once, and each update or condition
   expression is parsed once (scripts/moto_patches.py, shared with the tests' in-process moto).
   Writes, which invalidate the index partition maps, are recognised here by their DynamoDB
-  operation name (`X-Amz-Target`) and the tables their body names, not by moto's method names.
+  operation name (`X-Amz-Target`), not by moto's method names.
 
 The patches check at import that moto still has what they rely on; the server then refuses to
 start, with a clear message, rather than answer wrongly (`--check` runs only that;
@@ -20,8 +20,6 @@ start, with a clear message, rather than answer wrongly (`--check` runs only tha
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import sys
 import threading
 from pathlib import Path
@@ -59,27 +57,9 @@ class Serialised:
     def __call__(self, environ, start_response):
         service, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")
         app = self.dynamodb_app if service == "DynamoDB_20120810" else self.app
-        request = _parameters(environ) if operation not in moto_patches.READS else None
         with self.lock:
-            moto_patches.note_request(operation, request)
+            moto_patches.note_request(operation)
             return list(app(environ, start_response))
-
-
-def _parameters(environ) -> dict | None:
-    """A write's JSON parameters (which tables it names), the body left for moto to read; None
-    when there is no plain JSON body of a known length."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if length <= 0 or environ.get("HTTP_CONTENT_ENCODING"):
-        return None
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def main() -> None:

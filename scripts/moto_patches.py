@@ -7,10 +7,10 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
   reasons (with ALL_OLD items) and every other behaviour stay moto's own.
 - Partition queries: moto answers every Query by walking the whole table. Patched, a Query looks
   only at the asked partition: the table's own, or, for a secondary index, a partition map
-  rebuilt only after a write to that table (`note_request()`, called with each request's
-  operation and parameters by whoever sees the requests: the server's request wrapper, a
-  botocore hook in the tests). The sunset job reads many index partitions between few writes,
-  and those go to other tables (its runs) more often than to the subscriptions.
+  rebuilt only after a write (`note_request()`, called with each request's operation by whoever
+  sees the requests: the server's request wrapper, a botocore hook in the tests), from the
+  table's items unsorted (moto's own all_items() sorts the whole table on every call). The
+  sunset job reads many index partitions between few writes.
 - Response key aliases: moto's response serializer looks every member of every shape up in the
   result under up to a dozen candidate names (`Items`, `ItemList`, `items`, ...), computed anew
   for each value: for a DynamoDB item, each of the ten members of each attribute value. For a
@@ -104,12 +104,7 @@ def check_moto() -> None:
         "Table.delete_item(self, hash_key, range_key) changed its parameters",
     )
     init = inspect.getsource(Table.__init__)
-    for attribute in (
-        "self.items = defaultdict(dict)",
-        "self.hash_key_attr",
-        "self.range_key_attr",
-        "self.name = table_name",
-    ):
+    for attribute in ("self.items = defaultdict(dict)", "self.hash_key_attr", "self.range_key_attr"):
         _require(attribute in init, f"Table.__init__ no longer sets `{attribute}` (items by hash, then range key)")
     # Partition queries: Table.query's candidates come from `self.all_items()`, which is
     # replaced on the instance for the duration of one call.
@@ -253,49 +248,21 @@ READS = frozenset(
         "ListTagsOfResource",
     }
 )
-_ONE_TABLE_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
-_writes = 0  # bumped by a write to tables not known; every index partition map older is rebuilt
-_table_writes: dict[str, int] = {}  # table name -> writes to it; its maps older than that are rebuilt
-_index_partitions: dict[tuple[int, str, str], tuple[tuple[int, int], dict]] = {}
+_writes = 0  # bumped by every write; index partition maps older than it are rebuilt
+_index_partitions: dict[tuple[int, str, str], tuple[int, dict]] = {}
 
 
 def note_write() -> None:
-    """A write may have moved items between index partitions of any table: rebuild every map on
-    the next Query."""
+    """A write may have moved items between index partitions: rebuild the maps on the next Query."""
     global _writes
     _writes += 1
 
 
-def tables_written(operation: str, request) -> frozenset[str] | None:
-    """The tables an item write names (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
-    TransactWriteItems), from its request; None for any other operation, or names not plain."""
-    try:
-        if operation in _ONE_TABLE_WRITES:
-            names = frozenset([request["TableName"]])
-        elif operation == "BatchWriteItem":
-            names = frozenset(request["RequestItems"])
-        elif operation == "TransactWriteItems":
-            names = frozenset(next(iter(item.values()))["TableName"] for item in request["TransactItems"])
-        else:
-            return None
-    except (KeyError, TypeError, AttributeError, StopIteration):
-        return None
-    # A table's ARN also names it (DynamoDB takes either): only plain names are counted per table.
-    return names if names and all(isinstance(n, str) and ":" not in n for n in names) else None
-
-
-def note_request(operation: str, request=None) -> None:
-    """Every DynamoDB request, by its operation name (`PutItem`, ...) and its parameters, before
-    moto handles it. Anything but a read counts as a write: an item write invalidates the maps of
-    the tables it names, any other write (table creation and deletion included) every map."""
-    if operation in READS:
-        return
-    tables = tables_written(operation, request) if request is not None else None
-    if tables is None:
+def note_request(operation: str) -> None:
+    """Every DynamoDB request, by its operation name (`PutItem`, ...), before moto handles it:
+    anything but a read counts as a write (table creation and deletion included)."""
+    if operation not in READS:
         note_write()
-        return
-    for name in tables:
-        _table_writes[name] = _table_writes.get(name, 0) + 1
 
 
 def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list | None:
@@ -310,15 +277,14 @@ def _partition(table: Table, hash_key, index_name, hash_key_conditions) -> list 
         return None
     attribute, value = hash_key_conditions[0]
     cache_key = (id(table), index_name, attribute)
-    version, partitions = _index_partitions.get(cache_key, (None, None))
-    current = (_writes, _table_writes.get(table.name, 0))
-    if version != current:
+    version, partitions = _index_partitions.get(cache_key, (-1, None))
+    if version != _writes:
         partitions = {}
         for item in _items_of(table):
             key = item.attrs.get(attribute)
             if key is not None:
                 partitions.setdefault(key, []).append(item)
-        _index_partitions[cache_key] = (current, partitions)
+        _index_partitions[cache_key] = (_writes, partitions)
     return partitions.get(value, [])
 
 

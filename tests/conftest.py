@@ -43,7 +43,7 @@ moto_patches.install_parsed_expression_cache()
 moto_patches.install_parsed_condition_cache()
 moto_patches.install_method_name_cache()
 botocore.handlers.BUILTIN_HANDLERS.append(
-    ("before-parameter-build.dynamodb", lambda model, params, **_: moto_patches.note_request(model.name, params))
+    ("before-call.dynamodb", lambda model, **_: moto_patches.note_request(model.name))
 )
 
 from tools.stage import load_stage_environment  # noqa: E402
