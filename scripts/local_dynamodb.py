@@ -40,6 +40,7 @@ try:
     moto_patches.install_parsed_expression_cache()
     moto_patches.install_parsed_condition_cache()
     moto_patches.install_method_name_cache()
+    moto_patches.install_fast_validation()
 except moto_patches.MotoChanged as error:
     if __name__ == "__main__":
         sys.exit(f"local_dynamodb.py: {error}")

@@ -1,4 +1,4 @@
-"""Six patches of moto that make it fast without changing what a client sees, shared by the
+"""Eight patches of moto that make it fast without changing what a client sees, shared by the
 embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of the tests.
 
 - Item snapshots: moto snapshots every table a transaction touches (a deep copy of the whole
@@ -33,7 +33,18 @@ embedded server (scripts/local_dynamodb.py) and the in-process `aws` fixture of 
 - Action names: for every request, moto lists the response class's methods (inspect.getmembers)
   to see whether the action is one of them. Patched, each class's method names are listed once.
 
-All six patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
+- Update expression validation: moto validates every UpdateExpression with ten passes over a deep
+  copy of its tree; each pass rebuilt its map of node classes twice per node and tested every
+  node with isinstance on abstract classes, and the copy went through the pickle protocol. In the
+  tests' in-process moto that validation was a sixth of all the CPU of the API, integration and
+  contract tests. Patched, each pass reads its map once and looks each node type up once (same
+  processors, same nodes, same order), and the tree is copied attribute by attribute.
+
+- Mock start (the tests only): every `mock_aws()` start built about 1,300 `responses` callbacks
+  (one per AWS URL pattern and HTTP method), 7 of the 9 ms a test's `aws` fixture cost. Patched,
+  each is built once and registered again on each start.
+
+All eight patch moto internals. `check_moto()` names, with a clear message, anything a moto upgrade
 changed that they rely on (MotoChanged), so nothing answers wrongly on a newer moto; each
 install function runs it first. Checked with moto 5.2.5. Not shipped (scripts/ is not packaged).
 """
@@ -49,10 +60,12 @@ import types
 from collections import deque
 
 import moto
+import moto.core.models as core_models
 import moto.core.responses as core_responses
 import moto.core.serialize as serialize
 import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.parsing.ast_nodes as ast_nodes
 import moto.dynamodb.parsing.validators as validators
 import moto.dynamodb.responses as dynamodb_responses
 from moto.dynamodb.comparisons import ConditionExpressionParser
@@ -174,6 +187,36 @@ def check_moto() -> None:
         and responses_source.count("method_names") == 4,
         "moto.core.responses no longer uses method_names_from_class(self.__class__) only to test whether "
         "the action is a method",
+    )
+
+    # Update expression validation: moto's traversal, as read here, and the validator's copy of
+    # the tree through the module's `deepcopy`.
+    traverser = ast_nodes.DepthFirstTraverser
+    _require(
+        _parameters(_ORIGINAL_TRAVERSE) == ["self", "node", "child_id"]
+        and _source(_ORIGINAL_TRAVERSE).count("self.pre_processing_of_child(node, i)") == 1
+        and "isinstance(node, self.nodes_to_be_processed())" in _source(_ORIGINAL_TRAVERSE)
+        and "return tuple(k for k in self._processing_map().keys())" in _source(traverser.nodes_to_be_processed)
+        and "for class_key, processor in self._processing_map().items():" in _source(traverser.process)
+        and not any(
+            name in vars(cls)
+            for cls in _subclasses(traverser)
+            for name in ("traverse_node_recursively", "process", "nodes_to_be_processed")
+        )
+        and validators.deepcopy in (copy.deepcopy, deepcopy_trees_directly)
+        and set(vars(_A_NODE)) == {"type", "children", "parent"},
+        "moto's DepthFirstTraverser (traverse_node_recursively(self, node, child_id) asking "
+        "nodes_to_be_processed() and process() for each node, none of them overridden) or its Node "
+        "(type, children, parent) changed, or its validators no longer copy trees with copy.deepcopy",
+    )
+
+    # Mock start: moto registers one CallbackResponse per URL pattern and method on every start.
+    _require(
+        core_models.CallbackResponse in (_ORIGINAL_CALLBACK_RESPONSE, callback_response_once)
+        and _source(core_models.MockAWS._enable_patching).count("CallbackResponse(") == 2
+        and "callback=botocore_stubber.process_prepared_request" in _source(core_models.MockAWS._enable_patching),
+        "moto.core.models.MockAWS._enable_patching no longer registers CallbackResponse(method=..., url=..., "
+        "callback=...) objects for each URL pattern",
     )
 
 
@@ -467,3 +510,122 @@ def install_method_name_cache() -> None:
     """Each response class's method names are listed once (idempotent)."""
     check_moto()
     core_responses.method_names_from_class = _method_names_once
+
+
+# Update expression validation.
+
+_ORIGINAL_TRAVERSE = ast_nodes.DepthFirstTraverser.traverse_node_recursively
+_ATOMIC = frozenset({str, int, float, bool, bytes, type(None)})  # what deepcopy returns as it is
+_node_types: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    known = _node_types.get(kind)
+    if known is None:
+        known = _node_types[kind] = issubclass(kind, ast_nodes.Node)
+    return known
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, stack = [], [cls]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.append(sub)
+            stack.append(sub)
+    return found
+
+
+def traverse_reading_the_map_once(self, node, child_id=-1):
+    """moto's depth-first traversal: the same hooks and processors, called on the same nodes in the
+    same order. moto rebuilt its processing map twice per node and tested each node against it
+    with isinstance on abstract classes; here the map is read once per traversal and each node
+    type's processor (the first class of the map it is an instance of, as moto picks it) once."""
+    processing = self._processing_map()
+    classes = tuple(processing)
+    chosen: dict[type, object] = {}
+    pre_processing_of_child = self.pre_processing_of_child
+
+    def visit(node, child_id):
+        kind = type(node)
+        if not _is_node(kind):
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                pre_processing_of_child(node, i)
+                visit(child_node, i)
+        processor = chosen.get(kind, chosen)
+        if processor is chosen:
+            processor = chosen[kind] = next((processing[c] for c in classes if issubclass(kind, c)), None)
+        if processor is not None:
+            node = processor(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    return visit(node, child_id)
+
+
+def deepcopy_trees_directly(value, memo=None):
+    """copy.deepcopy, with moto's expression tree nodes copied attribute by attribute (the same
+    copy: a new object of the node's class with deep copies of its attributes, shared references
+    kept shared through the memo) instead of through the pickle protocol."""
+    return _copy(value, {} if memo is None else memo)
+
+
+def _copy(value, memo):
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    done = memo.get(id(value))
+    if done is not None:
+        return done
+    if not _is_node(kind):
+        return copy.deepcopy(value, memo)
+    new = object.__new__(kind)
+    memo[id(value)] = new
+    for name, attribute in value.__dict__.items():
+        if type(attribute) is list:
+            copied = memo.get(id(attribute))
+            if copied is None:
+                copied = memo[id(attribute)] = []
+                copied.extend(_copy(item, memo) for item in attribute)
+            attribute = copied
+        else:
+            attribute = _copy(attribute, memo)
+        new.__dict__[name] = attribute
+    return new
+
+
+_A_NODE = ast_nodes.ExpressionAttributeName("#a")
+
+
+def install_fast_validation() -> None:
+    """Update expressions are validated with the traversal and tree copy above (idempotent)."""
+    check_moto()
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = traverse_reading_the_map_once
+    validators.deepcopy = deepcopy_trees_directly
+
+
+# Mock start (the tests' in-process moto).
+
+_ORIGINAL_CALLBACK_RESPONSE = core_models.CallbackResponse
+_callback_responses: dict[tuple, object] = {}
+
+
+def callback_response_once(method, url, callback):
+    """The CallbackResponse moto registers for this method, URL pattern and callback, built once:
+    moto built about 1,300 of them on every mock start (7 ms of a test's set-up). They hold no
+    state a test reads; the registry that holds them is emptied on every start and stop."""
+    key = (method, url, callback)
+    response = _callback_responses.get(key)
+    if response is None:
+        response = _callback_responses[key] = _ORIGINAL_CALLBACK_RESPONSE(method=method, url=url, callback=callback)
+    return response
+
+
+def install_mock_start_cache() -> None:
+    """moto's mock start reuses the responses it registered before (idempotent)."""
+    check_moto()
+    core_models.CallbackResponse = callback_response_once

@@ -33,7 +33,8 @@ from scripts import moto_patches  # noqa: E402
 # The embedded server's moto patches, in process too: a transaction snapshots the items it names
 # (moto copies whole tables), a Query reads only its partition (moto walks the table), the
 # response serializer computes each member's candidate names once, each distinct update expression
-# and condition is parsed once. Every DynamoDB request is told
+# and condition is parsed once and validated without moto's per-node overhead; here also, moto's
+# mock start reuses the callbacks it registered before. Every DynamoDB request is told
 # to the patches (writes invalidate the index partition maps) by a botocore hook that every
 # client of every session gets.
 moto_patches.install_item_snapshots()
@@ -42,6 +43,8 @@ moto_patches.install_response_key_cache()
 moto_patches.install_parsed_expression_cache()
 moto_patches.install_parsed_condition_cache()
 moto_patches.install_method_name_cache()
+moto_patches.install_fast_validation()
+moto_patches.install_mock_start_cache()
 botocore.handlers.BUILTIN_HANDLERS.append(
     ("before-call.dynamodb", lambda model, **_: moto_patches.note_request(model.name))
 )
